@@ -1,0 +1,1 @@
+"""One module per ``hdrkit`` subcommand; each exposes ``add_parser(subparsers)``."""

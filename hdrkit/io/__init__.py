@@ -1,0 +1,1 @@
+"""I/O at the edges: atomic outputs and the FFmpeg runner."""
