@@ -144,7 +144,9 @@ def oetf_inverse_bt709(V) -> np.ndarray:
     """Inverse of :func:`oetf_bt709`: signal V [0, 1] -> scene linear [0, 1]."""
     V = _as_float(V)
     a = np.abs(V)
-    L = np.where(a < 4.5 * 0.018, a / 4.5, ((a + 0.099) / 1.099) ** (1 / 0.45))
+    # the two pieces of the OETF do not meet exactly at L = 0.018 (0.0810 vs 0.0812): split
+    # the signal at the upper piece's value there so that inverse(oetf(L)) == L everywhere
+    L = np.where(a < 1.099 * 0.018**0.45 - 0.099, a / 4.5, ((a + 0.099) / 1.099) ** (1 / 0.45))
     return (np.sign(V) * L).astype(V.dtype, copy=False)
 
 

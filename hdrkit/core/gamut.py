@@ -1,0 +1,216 @@
+"""Gamut mapping from a wide gamut (Display P3, BT.2020) into a smaller one (BT.709 / sRGB).
+
+All maps work in linear light on display-referred RGB whose peak is ``peak`` (1.0 for
+SDR), after tone mapping. Registry :data:`GAMUT_MAPS`:
+
+``perceptual`` (default)
+    1. Linear-light matrix to the target primaries (derived in :mod:`.primaries`).
+    2. Hue-preserving soft compression toward the achromatic axis at constant luminance
+       Y (target luminance weights): the chroma vector ``c = v - Y`` is scaled by a
+       factor that leaves colours inside ``knee`` of the way to the target boundary
+       untouched and maps the span from ``knee`` to the *source* gamut boundary (along
+       the same direction) onto ``knee``..1 with a C1 monotone rational curve, so every
+       colour of the source gamut lands inside the target and nothing clips.
+    3. Skin guard: for skin-like colours (:data:`SKIN_HUE`, :data:`SKIN_SAT`) the
+       knee moves to ``skin_knee`` (0.95), so skin is not desaturated unless it would
+       leave the gamut (seed 000 §4.1 widened the boundary by 1.15 for the same end).
+    4. Neon knee: for saturated non-skin colours whose largest channel exceeds ``neon_knee``
+       (0.92), that channel gets a soft shoulder ``k + (c - k) / (1 + (c - k) / roll)``
+       (seed 000 §4.2), weighted by saturation, so red signs keep gradation instead of a
+       flat 255 plateau.
+``compress``: steps 1-2 only. ``clip``: step 1 then a hard clip (the naive chain).
+
+Scaling the chroma vector at constant Y keeps the dominant wavelength in linear RGB;
+the perceptual hue error that remains (Abney effect) is measured in ICtCp by
+:func:`hdrkit.metrics.color.hue_error_ictcp` in the tests.
+
+References
+----------
+- ACES Reference Gamut Compression (ACES TB-2021-1): distance-based compression with a
+  threshold, parametrised so the source boundary maps to the target boundary.
+- ITU-R BT.2407 (2017) Annex 2 (gamut mapping BT.2020 -> BT.709 at constant luminance).
+- CIE 15:2004 (CIELAB hue angle, used by the skin-hue window).
+- seed 000 §4 (skin guard, single-channel knee for saturated neon).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+
+from ..errors import OptionError
+from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
+from .tonemap import Param
+
+__all__ = ["GamutMap", "GAMUT_MAPS", "DEFAULT_GAMUT_MAP", "get_gamut_map", "register_gamut_map", "skin_weight",
+           "boundary_factor", "lab_hue_sat", "SKIN_HUE", "SKIN_SAT"]
+
+
+@dataclass(frozen=True)
+class GamutMap:
+    """A registered gamut map: ``fn(rgb_src, src, dst, peak, **params) -> rgb_dst``."""
+
+    name: str
+    description: str
+    version: str
+    fn: Callable[..., np.ndarray]
+    params: tuple[Param, ...] = ()
+
+    def check_params(self, params: Mapping[str, float] | None) -> dict[str, float]:
+        out = {p.name: p.default for p in self.params}
+        known = {p.name: p for p in self.params}
+        for k, v in (params or {}).items():
+            if k not in known:
+                raise OptionError(f"gamut map {self.name!r} has no parameter {k!r}")
+            if not (known[k].lo <= float(v) <= known[k].hi):
+                raise OptionError(f"gamut map {self.name!r} parameter {k}={v} outside [{known[k].lo}, {known[k].hi}]")
+            out[k] = float(v)
+        return out
+
+    def apply(self, rgb, src: str, dst: str = "bt709", peak: float = 1.0, **params) -> np.ndarray:
+        p = self.check_params(params)
+        return self.fn(np.asarray(rgb, dtype=np.float64), src, dst, float(peak), **p)
+
+    @property
+    def tag(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+def boundary_factor(Y, c, peak: float) -> np.ndarray:
+    """Largest s >= 0 with ``Y + s c`` inside [0, peak]^3 (inf where c = 0). Shapes (...), (..., 3)."""
+    Y3 = Y[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up = np.where(c > 0, (peak - Y3) / c, np.inf)
+        dn = np.where(c < 0, Y3 / -c, np.inf)
+    return np.maximum(np.minimum(up, dn).min(axis=-1), 0.0)
+
+
+def lab_hue_sat(rgb_linear, primaries: str) -> tuple[np.ndarray, np.ndarray]:
+    """CIELAB hue h_ab (deg) and saturation C*_ab / L* of linear RGB (CIE 15:2004 §8.2.1, D65)."""
+    xyz = rgb_linear @ rgb_to_xyz_matrix(primaries).T
+    wn = rgb_to_xyz_matrix(primaries).sum(axis=1)
+    t = xyz / wn
+    d = 6 / 29
+    f = np.where(t > d**3, np.cbrt(np.maximum(t, 0)), t / (3 * d * d) + 4 / 29)
+    a = 500 * (f[..., 0] - f[..., 1])
+    b = 200 * (f[..., 1] - f[..., 2])
+    L = 116 * f[..., 1] - 16
+    return np.degrees(np.arctan2(b, a)) % 360, np.hypot(a, b) / np.maximum(L, 1e-6)
+
+
+#: Skin window: CIELAB hue 30-80 deg (feathered 10 deg) and saturation C*/L* up to 1.2
+#: (feathered to 0 at 1.6). Measured skin-chart colours span h_ab 50-78 deg and C*/L*
+#: 0.3-1.15; the seed's "25-65 deg" names no colour space and would miss light skin
+#: (78 deg), and a hue window alone would take in saturated reds (h 40, C*/L* 1.9).
+SKIN_HUE = (30.0, 80.0, 10.0)
+SKIN_SAT = (1.2, 1.6)
+
+
+def skin_weight(rgb_linear, primaries: str) -> np.ndarray:
+    """1 for skin-like colours (:data:`SKIN_HUE`, :data:`SKIN_SAT`), 0 far from them, linear feathers."""
+    h, s = lab_hue_sat(rgb_linear, primaries)
+    lo, hi, fe = SKIN_HUE
+    wh = np.clip(np.minimum(h - (lo - fe), (hi + fe) - h) / fe, 0.0, 1.0)
+    ws = np.clip((SKIN_SAT[1] - s) / (SKIN_SAT[1] - SKIN_SAT[0]), 0.0, 1.0)
+    return wh * ws
+
+
+def _compress_ratio(r, r_max, knee):
+    """Map chroma ratio r in [knee, r_max] onto [knee, 1]: C1 at the knee (slope 1), monotone,
+    r_max -> 1 (Gregory-Delbourgo rational with end slopes a and 1/a, a = (r_max - knee)/(1 - knee)),
+    so it tends to the identity as r_max -> 1 (continuous in r_max). Identity where r <= knee
+    or r_max <= 1."""
+    span = np.maximum(r_max - knee, 1e-12)
+    t = np.clip((r - knee) / span, 0.0, 1.0)
+    a = np.maximum(span / (1 - knee), 1.0)  # slope at t = 0 in normalised units (>= 1 when r_max >= 1)
+    y = (t * t + a * t * (1 - t)) / (1 + (a + 1 / a - 2) * t * (1 - t))
+    out = knee + (1 - knee) * y
+    return np.where((r <= knee) | (r_max <= 1.0), r, out)
+
+
+def _to_target(rgb, src, dst):
+    return rgb @ rgb_to_rgb_matrix(src, dst).T if src != dst else rgb.copy()
+
+
+def _compress(rgb, src, dst, peak, knee, skin_knee=None):
+    v = _to_target(rgb, src, dst)
+    w = luminance_weights(dst)
+    Y = np.clip(v @ w, 0.0, peak)
+    c = v - Y[..., None]
+    s_dst = boundary_factor(Y, c, peak)
+    # the same direction expressed in source RGB reaches the source boundary at s_src
+    c_src = c @ rgb_to_rgb_matrix(dst, src).T if src != dst else c
+    s_src = boundary_factor(Y, c_src, peak)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(np.isfinite(s_dst) & (s_dst > 0), 1.0 / s_dst, 0.0)
+        r_max = np.where(np.isfinite(s_dst) & (s_dst > 0), s_src / s_dst, 1.0)
+    r_max = np.maximum(r_max, r)
+    k = knee
+    wskin = None
+    if skin_knee is not None:
+        wskin = np.zeros(Y.shape)
+        cand = r > knee  # only pixels the compression would touch need the hue test
+        if cand.any():
+            wskin[cand] = skin_weight(np.clip(v[cand], 0, None), dst)
+        k = knee + (skin_knee - knee) * wskin
+    r2 = _compress_ratio(r, r_max, k)
+    scale = np.divide(r2, r, out=np.ones_like(r), where=r > 0)
+    out = Y[..., None] + c * scale[..., None]
+    return np.clip(out, 0.0, peak), wskin
+
+
+def _perceptual(rgb, src, dst, peak, knee, skin_knee, neon_knee, neon_roll):
+    out, wskin = _compress(rgb, src, dst, peak, knee, skin_knee)
+    if neon_knee < 1.0:
+        mx = out.max(axis=-1)
+        mn = out.min(axis=-1)
+        sat = np.divide(mx - mn, mx, out=np.zeros_like(mx), where=mx > 0)
+        wn = np.clip((sat - 0.5) / 0.5, 0, 1) ** 2 * (1 - wskin)
+        kk, rr = neon_knee * peak, neon_roll * peak
+        over = np.maximum(out - kk, 0)
+        soft = np.minimum(out, kk) + over / (1 + over / rr)
+        out = out + wn[..., None] * (soft - out)
+    return out
+
+
+def _compress_only(rgb, src, dst, peak, knee):
+    return _compress(rgb, src, dst, peak, knee)[0]
+
+
+def _clip(rgb, src, dst, peak):
+    return np.clip(_to_target(rgb, src, dst), 0.0, peak)
+
+
+GAMUT_MAPS: dict[str, GamutMap] = {}
+
+
+def register_gamut_map(gm: GamutMap) -> GamutMap:
+    """Add a gamut map to :data:`GAMUT_MAPS` (the one place a new map is declared)."""
+    if gm.name in GAMUT_MAPS:
+        raise ValueError(f"gamut map {gm.name!r} already registered")
+    GAMUT_MAPS[gm.name] = gm
+    return gm
+
+
+_KNEE = Param("knee", 0.80, 0.5, 0.98, "fraction of the way to the target boundary left untouched")
+register_gamut_map(GamutMap(
+    "perceptual", "Hue-preserving soft chroma compression at constant Y, skin guard, neon channel knee", "1",
+    _perceptual,
+    (_KNEE,
+     Param("skin_knee", 0.95, 0.5, 0.99, "knee used for skin hues (CIELAB h 25-65 deg)"),
+     Param("neon_knee", 0.92, 0.8, 1.0, "channel level where the saturated-colour shoulder starts (1 = off)"),
+     Param("neon_roll", 0.08, 0.01, 0.5, "shoulder roll of the neon knee"))))
+register_gamut_map(GamutMap("compress", "Hue-preserving soft chroma compression at constant Y only", "1",
+                            _compress_only, (_KNEE,)))
+register_gamut_map(GamutMap("clip", "Matrix to the target primaries, then clip each channel", "1", _clip))
+
+DEFAULT_GAMUT_MAP = "perceptual"
+
+
+def get_gamut_map(name: str) -> GamutMap:
+    try:
+        return GAMUT_MAPS[name]
+    except KeyError:
+        raise OptionError(f"unknown gamut map {name!r}; choose from {', '.join(GAMUT_MAPS)}") from None

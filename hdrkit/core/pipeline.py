@@ -1,0 +1,130 @@
+"""The one HDR -> SDR rendering path shared by stills, keyframes and video.
+
+``linear (1.0 = 203 cd/m^2, source primaries)`` -> tone curve on max(R, G, B) ->
+gamut map to BT.709 -> display-linear [0, 1] -> transfer (sRGB for stills, BT.1886 for
+video) -> blue-noise dither -> N-bit codes.
+
+:func:`render_linear_reference` is the plain numpy reference (exact curve). The fast
+path (:mod:`hdrkit.core.kernels`, fused and compiled) is checked against it by the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from ..errors import OptionError
+from .dither import DEFAULT_DITHER, get_dither, quantize
+from .gamut import DEFAULT_GAMUT_MAP, get_gamut_map
+from .tonemap import DEFAULT_CURVE, ToneCurve, apply_maxrgb, resolve_curve
+from .transfer import eotf_inverse_bt1886, eotf_inverse_srgb
+
+__all__ = ["RenderParams", "estimate_peak", "render_linear", "render_linear_reference", "encode_transfer",
+           "quantize", "render_sdr", "OUTPUT_PRIMARIES", "TRANSFER_ENCODERS"]
+
+#: SDR output gamut of every hdrkit render.
+OUTPUT_PRIMARIES = "bt709"
+
+#: Display-linear [0, 1] -> encoded signal, by name.
+TRANSFER_ENCODERS = {
+    "srgb": eotf_inverse_srgb,  # IEC 61966-2-1: JPEG stills, tagged with an sRGB ICC
+    "bt1886": eotf_inverse_bt1886,  # BT.1886 (L_B = 0, pure 2.4): BT.709-tagged video
+}
+
+
+@dataclass(frozen=True)
+class RenderParams:
+    """Everything that decides how HDR becomes SDR (the versioned "parameter pack").
+
+    ``target_headroom`` is the peak of the display the curve maps to, relative to SDR
+    white (1.0 = SDR); the encoded output is display light divided by it.
+    """
+
+    curve: str | None = None
+    curve_params: Mapping[str, float] = field(default_factory=dict)
+    preset: str | None = None
+    target_headroom: float = 1.0
+    gamut_map: str = DEFAULT_GAMUT_MAP
+    gamut_params: Mapping[str, float] = field(default_factory=dict)
+    dither: str = DEFAULT_DITHER
+
+    def __post_init__(self):
+        if not (np.isfinite(self.target_headroom) and 1.0 <= self.target_headroom <= 100.0):
+            raise OptionError(f"target headroom must be within [1, 100], not {self.target_headroom}")
+        self.tone()  # validate names and ranges early
+        get_gamut_map(self.gamut_map).check_params(self.gamut_params)
+        get_dither(self.dither)
+
+    def tone(self) -> tuple[ToneCurve, dict]:
+        return resolve_curve(self.curve, self.preset, self.curve_params)
+
+    def tags(self) -> dict[str, str]:
+        """Version strings recorded in outputs: tonemap_v, gamut_v, dither."""
+        c, p = self.tone()
+        g = get_gamut_map(self.gamut_map)
+        gp = g.check_params(self.gamut_params)
+        fmt = lambda d: ",".join(f"{k}={v:g}" for k, v in sorted(d.items()))  # noqa: E731
+        return {
+            "tonemap_v": f"{c.tag}({fmt(p)})" + (f";preset={self.preset}" if self.preset else ""),
+            "gamut_v": f"{g.tag}({fmt(gp)})",
+            "dither": self.dither,
+            "target_headroom": f"{self.target_headroom:g}",
+        }
+
+
+def estimate_peak(rgb, percentile: float = 99.99, floor: float = 1.0, max_samples: int = 1 << 20) -> float:
+    """Source peak for the tone curve: a high percentile of max(R, G, B), at least ``floor``.
+
+    A percentile instead of the maximum ignores a few hot pixels (libplacebo uses
+    99.995 % for the same reason). Large images are sampled on a regular grid (stride
+    chosen from the size, deterministic) so the cost stays bounded. Linear relative units.
+    """
+    a = np.asarray(rgb)
+    h, w = a.shape[:2]
+    step = max(1, int(np.ceil(np.sqrt(h * w / max_samples))))
+    m = a[::step, ::step].max(axis=-1).ravel().astype(np.float64)
+    m = m[np.isfinite(m)]
+    if m.size == 0:
+        return float(floor)
+    k = min(m.size - 1, int(np.floor(percentile / 100.0 * (m.size - 1))))
+    return float(max(np.partition(m, k)[k], floor))
+
+
+def render_linear_reference(rgb, primaries: str, params: RenderParams, src_peak: float) -> np.ndarray:
+    """Plain numpy reference of :func:`render_linear` (exact curve, float64 inside)."""
+    curve, cp = params.tone()
+    D = params.target_headroom
+    t = apply_maxrgb(rgb, curve, cp, src_peak, D)
+    g = get_gamut_map(params.gamut_map)
+    out = g.apply(t, primaries, OUTPUT_PRIMARIES, D, **g.check_params(params.gamut_params))
+    return (out / D).astype(np.float32)
+
+
+def render_linear(rgb, primaries: str, params: RenderParams, src_peak: float, src_avg: float | None = None) -> np.ndarray:
+    """Tone map + gamut map: linear relative ``rgb`` (H, W, 3) in ``primaries`` -> display-linear
+    BT.709 in [0, 1], float32. ``src_peak`` is the source peak (linear relative), e.g. from
+    :func:`estimate_peak` or smoothed per video frame; ``src_avg`` is reserved for
+    scene-adaptive curves and unused by the registered ones.
+    """
+    from . import kernels
+
+    return kernels.render_linear_fast(rgb, primaries, params, src_peak)
+
+
+def encode_transfer(display_linear, transfer: str = "srgb") -> np.ndarray:
+    """Display-linear [0, 1] -> encoded [0, 1] with the named transfer ('srgb' | 'bt1886')."""
+    try:
+        enc = TRANSFER_ENCODERS[transfer]
+    except KeyError:
+        raise OptionError(f"unknown output transfer {transfer!r}") from None
+    return np.asarray(enc(np.clip(display_linear, 0, 1)), dtype=np.float32)
+
+
+def render_sdr(rgb, primaries: str, params: RenderParams, src_peak: float, src_avg: float | None = None,
+               transfer: str = "srgb", bits: int = 8) -> np.ndarray:
+    """The whole path: linear HDR -> N-bit SDR codes (H, W, 3), deterministic."""
+    from . import kernels
+
+    return kernels.render_sdr_fast(rgb, primaries, params, src_peak, transfer=transfer, bits=bits)

@@ -1,0 +1,1 @@
+"""Package data: the blue-noise tile and ICC-free presets."""

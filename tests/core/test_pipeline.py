@@ -1,0 +1,71 @@
+"""The fused kernels against the numpy reference, and render properties."""
+
+import numpy as np
+import pytest
+
+from hdrkit.core.pipeline import (RenderParams, encode_transfer, estimate_peak, quantize, render_linear,
+                                  render_linear_reference, render_sdr)
+from hdrkit.errors import OptionError
+
+RNG = np.random.default_rng(3)
+IMG = (RNG.random((64, 80, 3)) ** 3 * 6).astype(np.float32)
+
+
+@pytest.mark.parametrize("gamut_map", ["perceptual", "compress", "clip"])
+@pytest.mark.parametrize("primaries", ["p3", "bt2020", "bt709"])
+@pytest.mark.parametrize("curve", ["bt2390", "pwl", "hable", "knee-exp"])
+def test_fast_equals_reference(gamut_map, primaries, curve):
+    p = RenderParams(curve=curve, gamut_map=gamut_map)
+    fast = render_linear(IMG, primaries, p, 6.0)
+    ref = render_linear_reference(IMG, primaries, p, 6.0)
+    np.testing.assert_allclose(fast, ref, atol=3e-4)  # tone table interpolation
+    codes_ref = quantize(encode_transfer(ref), 8, p.dither)
+    codes_fast = render_sdr(IMG, primaries, p, 6.0)
+    d = np.abs(codes_fast.astype(int) - codes_ref)
+    assert d.max() <= 1 and (d > 0).mean() < 0.01
+
+
+def test_bt1886_and_16_bit():
+    p = RenderParams()
+    ref = render_linear_reference(IMG, "bt2020", p, 6.0)
+    q = render_sdr(IMG, "bt2020", p, 6.0, transfer="bt1886", bits=10)
+    assert q.dtype == np.uint16 and q.max() <= 1023
+    d = np.abs(q.astype(int) - quantize(encode_transfer(ref, "bt1886"), 10, p.dither))
+    assert d.max() <= 1
+
+
+def test_deterministic_and_nan_safe():
+    img = IMG.copy()
+    img[0, 0] = [np.nan, np.inf, -1]
+    a = render_sdr(img, "p3", RenderParams(), 6.0)
+    b = render_sdr(img, "p3", RenderParams(), 6.0)
+    assert a.tobytes() == b.tobytes()
+    assert a[0, 0].tolist() == [0, 0, 0]
+
+
+def test_params_validation_and_tags():
+    with pytest.raises(OptionError):
+        RenderParams(curve="nope")
+    with pytest.raises(OptionError):
+        RenderParams(target_headroom=0.5)
+    with pytest.raises(OptionError):
+        RenderParams(gamut_map="perceptual", gamut_params={"knee": 3})
+    t = RenderParams(preset="portrait").tags()
+    assert t["tonemap_v"].startswith("pwl@1(") and "preset=portrait" in t["tonemap_v"]
+    assert t["gamut_v"].startswith("perceptual@1(")
+
+
+def test_estimate_peak():
+    img = np.ones((100, 100, 3), np.float32)
+    img[50, 50] = 100.0  # one hot pixel is ignored
+    assert estimate_peak(img) == pytest.approx(1.0)
+    img[:30] = 4.0
+    assert estimate_peak(img) == pytest.approx(4.0)
+
+
+def test_reference_white_and_peak():
+    grey = np.full((4, 4, 3), 0.18, np.float32)
+    out = render_linear(grey, "bt2020", RenderParams(), 4.93)
+    np.testing.assert_allclose(out, 0.18, rtol=1e-3)  # BT.2390: mid-grey below the knee
+    peak = np.full((4, 4, 3), 4.93, np.float32)
+    np.testing.assert_allclose(render_linear(peak, "bt2020", RenderParams(), 4.93), 1.0, rtol=1e-4)
