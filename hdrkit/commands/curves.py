@@ -1,0 +1,96 @@
+"""``hdrkit curves``: list the registered tone curves, gamut maps and dithers; plot the curves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..core.dither import DITHERS
+from ..core.gamut import GAMUT_MAPS
+from ..core.tonemap import DEFAULT_CURVE, PRESETS, TONE_CURVES
+
+
+def add_parser(sub):
+    p = sub.add_parser("curves", help="list tone curves, presets, gamut maps and dithers; plot the curves",
+                       description="Show every registered tone curve with its parameters (default, range, meaning), "
+                       "the presets, gamut maps and dithers. --plot writes a PNG of all curves for a source peak.")
+    p.add_argument("--json", action="store_true", help="print the registry as JSON")
+    p.add_argument("--plot", type=Path, default=None, metavar="PNG", help="write a plot of every curve (and preset)")
+    p.add_argument("--peak", type=float, default=1000 / 203, help="source peak for the plot, relative (default 4.93 = 1000 nits)")
+    p.set_defaults(func=run)
+    return p
+
+
+def registry() -> dict:
+    return {
+        "default_curve": DEFAULT_CURVE,
+        "curves": {c.name: {"description": c.description, "version": c.version, "c1": c.c1, "reference": c.reference,
+                            "params": {p.name: {"default": p.default, "range": [p.lo, p.hi], "description": p.description}
+                                       for p in c.params}} for c in TONE_CURVES.values()},
+        "presets": {k: {"curve": c, "params": p} for k, (c, p) in PRESETS.items()},
+        "gamut_maps": {g.name: {"description": g.description, "version": g.version,
+                                "params": {p.name: {"default": p.default, "range": [p.lo, p.hi]} for p in g.params}}
+                       for g in GAMUT_MAPS.values()},
+        "dithers": {d.name: d.description for d in DITHERS.values()},
+    }
+
+
+def plot_curves(path: Path, peak: float) -> None:
+    """PNG: every curve and preset on linear and sRGB-encoded axes (matplotlib, Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from ..core.tonemap import resolve_curve
+    from ..core.transfer import eotf_inverse_srgb
+    from ..io.atomic import atomic_path
+
+    x = np.linspace(0, peak, 2000)
+    fig, ax = plt.subplots(1, 2, figsize=(12, 5))
+    rows = [(n, None) for n in TONE_CURVES] + [(None, p) for p in PRESETS]
+    for name, preset in rows:
+        c, p = resolve_curve(name, preset, None)
+        y = c.apply(x, peak, 1.0, **p)
+        label = preset and f"preset {preset} ({c.name})" or f"{c.name}" + (" (default)" if c.name == DEFAULT_CURVE else "")
+        ls = "--" if preset else "-"
+        ax[0].plot(x, y, ls, label=label)
+        ax[1].semilogx(x[1:] * 203, eotf_inverse_srgb(y[1:]), ls, label=label)
+    ax[0].set(xlabel="input, linear relative (1.0 = 203 cd/m²)", ylabel="output, linear (1.0 = SDR white)",
+              title=f"tone curves, source peak {peak:.2f} ({peak * 203:.0f} cd/m²)")
+    ax[1].axvline(0.18 * 203, color="grey", lw=0.5)
+    ax[1].axvline(203, color="grey", lw=0.5)
+    ax[1].set(xlabel="input, cd/m² (log)", ylabel="output, sRGB encoded", title="encoded (mid-grey and reference white marked)")
+    for a in ax:
+        a.grid(alpha=0.3)
+        a.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+
+
+def run(args) -> int:
+    reg = registry()
+    if args.json:
+        print(json.dumps(reg, indent=2))
+    else:
+        print(f"tone curves (default {reg['default_curve']}):")
+        for n, c in reg["curves"].items():
+            print(f"  {n:10s} v{c['version']}  {c['description']}")
+            for pn, pv in c["params"].items():
+                print(f"      {pn} = {pv['default']:g}  [{pv['range'][0]:g}, {pv['range'][1]:g}]  {pv['description']}")
+        print("presets:")
+        for n, pr in reg["presets"].items():
+            print(f"  {n:10s} {pr['curve']} " + " ".join(f"{k}={v:g}" for k, v in pr["params"].items()))
+        print("gamut maps:")
+        for n, g in reg["gamut_maps"].items():
+            print(f"  {n:10s} {g['description']}")
+        print("dithers:")
+        for n, d in reg["dithers"].items():
+            print(f"  {n:10s} {d}")
+    if args.plot:
+        plot_curves(args.plot, args.peak)
+        print(f"wrote {args.plot}")
+    return 0

@@ -1,0 +1,326 @@
+"""SDR JPEG export of stills: rebuild linear HDR, render with the shared core, write with tags.
+
+``export_sdr(src, dst)`` reads an Ultra HDR / gain-map JPEG (or a plain JPEG, 16-bit PNG or
+TIFF), and writes an SDR JPEG (libjpeg-turbo through Pillow) with:
+
+- an sRGB ICC profile made by littleCMS (Pillow ImageCms), never hand-made bytes;
+- EXIF from the source kept (MakerNote dropped), ColorSpace = 1, PixelX/YDimension set,
+  Orientation kept (pixels are stored as decoded, so viewers rotate them the same way),
+  and an IFD1 thumbnail (512 px long edge) rendered by the same pipeline, never copied;
+- XMP in the hdrkit namespace recording the parameter pack (tonemap_v, gamut_v, dither,
+  subsampling, q), ``ultrahdr=false`` and any warnings;
+- no MPF, hdrgm or ISO 21496-1 segment (the output is a plain SDR JPEG).
+
+The file appears atomically (temporary file, then rename). A tag that cannot be made is
+recorded in ``warnings`` (and in the XMP) and the export goes on.
+
+Chroma subsampling ``auto`` follows seed 000 §6.2: 4:4:4 when the picture is detailed (edge
+density > 0.12) or holds saturated colours (99.9th percentile of HSV saturation > 0.95),
+else 4:2:0.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from .. import __version__
+from ..core.pipeline import RenderParams, encode_transfer, estimate_peak, render_linear, render_sdr
+from ..errors import ContainerError, DecodeError, HdrkitError, OptionError
+from ..io.atomic import atomic_path, check_not_input
+from .exif import build_exif, parse_exif
+
+__all__ = ["ExportResult", "export_sdr", "export_array", "load_linear", "render_preview", "choose_subsampling",
+           "srgb_icc", "XMP_NS", "THUMBNAIL_EDGE"]
+
+log = logging.getLogger("hdrkit.still")
+
+XMP_NS = "http://ns.hdrkit.org/export/1.0/"
+THUMBNAIL_EDGE = 512
+_EXIF_LIMIT = 65533 - 8  # one APP1 segment
+
+
+@dataclass
+class ExportResult:
+    """What an export did: where, how big, with which parameters, and what went wrong softly."""
+
+    dst: Path
+    width: int
+    height: int
+    src_peak: float
+    quality: int
+    subsampling: str
+    tags: dict
+    warnings: list[str] = field(default_factory=list)
+    fallback: str | None = None
+    size_bytes: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["dst"] = str(self.dst)
+        return d
+
+
+@lru_cache(maxsize=1)
+def srgb_icc() -> bytes:
+    """littleCMS's built-in sRGB profile, serialised by Pillow ImageCms."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+# ------------------------------------------------------------------- inputs
+@dataclass
+class LinearImage:
+    """A decoded still in hdrkit's linear units (1.0 = SDR white) with what the export keeps."""
+
+    rgb: np.ndarray
+    primaries: str
+    exif: bytes | None = None
+    kind: str = "sdr"
+    fallback: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _icc_primaries(icc: bytes | None, warnings: list[str]) -> str:
+    if not icc:
+        return "bt709"
+    try:
+        from .icc import primaries_from_icc
+    except ImportError:  # pragma: no cover - package always ships icc.py
+        return "bt709"
+    try:
+        return primaries_from_icc(icc) or "bt709"
+    except HdrkitError as e:
+        warnings.append(f"ICC profile not understood ({e}); assuming sRGB primaries")
+        return "bt709"
+
+
+def _load_plain(data: bytes, warnings: list[str]) -> LinearImage:
+    """Plain JPEG / PNG / TIFF (8 or 16 bit) with its ICC gamut; sRGB transfer assumed."""
+    from PIL import Image
+
+    from ..core.transfer import eotf_srgb
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            icc = im.info.get("icc_profile")
+            exif = im.info.get("exif")
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+                a = np.repeat((np.asarray(im, dtype=np.float32) / 65535.0)[..., None], 3, axis=-1)
+            else:
+                a = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise DecodeError(f"cannot decode image: {e}") from e
+    if _is_16bit(data):
+        a16 = _decode_rgb48(data)
+        if a16 is not None:
+            a = a16
+    return LinearImage(np.ascontiguousarray(eotf_srgb(a), dtype=np.float32), _icc_primaries(icc, warnings), exif,
+                       "sdr", None, warnings)
+
+
+def _is_16bit(data: bytes) -> bool:
+    return (data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 24 and data[24] == 16) or data[:4] in (b"II*\x00", b"MM\x00*")
+
+
+def _decode_rgb48(data: bytes) -> np.ndarray | None:
+    """16-bit RGB PNG/TIFF through PyAV (Pillow reduces these to 8 bits)."""
+    import av
+
+    fmt = "png_pipe" if data[:4] == b"\x89PNG" else "tiff_pipe"
+    try:
+        with av.open(io.BytesIO(data), format=fmt) as c:
+            fr = next(c.decode(video=0))
+            if fr.format.name not in ("rgb48be", "rgb48le", "rgba64be", "rgba64le"):
+                return None
+            a = fr.to_ndarray(format="rgb48le")
+            return a.astype(np.float32) / 65535.0
+    except (av.FFmpegError, StopIteration, ValueError):
+        return None
+
+
+def load_linear(src, *, headroom: float | None = None, fallback: bool = True, max_pixels: int | None = None) -> LinearImage:
+    """Decode ``src`` (path or bytes) to linear light, 1.0 = SDR white, in its own gamut.
+
+    Gain-map JPEGs are rebuilt at ``headroom`` (None = full HDR, as libultrahdr); if the
+    gain map is unusable but the base image decodes and ``fallback`` is set, the SDR base
+    is used and the reason is recorded.
+    """
+    data = Path(src).read_bytes() if not isinstance(src, (bytes, bytearray, memoryview)) else bytes(src)
+    if len(data) < 4:
+        raise ContainerError("file is empty or too short to be an image")
+    warnings: list[str] = []
+    if data[:2] == b"\xff\xd8":
+        from .gainmap import read_gainmap
+
+        kw = {} if max_pixels is None else {"max_pixels": max_pixels}
+        try:
+            gm = read_gainmap(data, fallback="base" if fallback else None, **kw)
+        except HdrkitError as e:
+            if "no gain map" not in str(e).lower() and "not a gain-map" not in str(e).lower():
+                raise
+            return _load_plain(data, warnings)
+        reason = getattr(gm, "fallback_reason", None)
+        if reason:
+            warnings.append(f"gain map unusable ({reason}); exported the SDR base image")
+        rgb = gm.render(headroom=headroom)
+        return LinearImage(rgb, gm.primaries, gm.exif, "sdr-base" if reason else "gainmap", reason, warnings)
+    if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:4] in (b"II*\x00", b"MM\x00*"):
+        return _load_plain(data, warnings)
+    raise ContainerError("not a JPEG, PNG or TIFF file")
+
+
+# ------------------------------------------------------------------ rendering
+def render_preview(rgb, primaries: str, params: RenderParams, src_peak: float) -> np.ndarray:
+    """The float preview of an export: encoded sRGB in [0, 1] before dither and JPEG."""
+    return encode_transfer(render_linear(rgb, primaries, params, src_peak), "srgb")
+
+
+def choose_subsampling(sdr8: np.ndarray) -> str:
+    """Seed 000 §6.2 rule on the 8-bit output: '444' if edge density > 0.12 or P99.9 saturation > 0.95."""
+    step = max(1, int(np.ceil(max(sdr8.shape[:2]) / 1024)))
+    a = sdr8[::step, ::step].astype(np.float32) / 255.0
+    y = a @ np.array([0.2126, 0.7152, 0.0722], np.float32)  # luma of the encoded image (edge measure only)
+    gx = np.abs(np.diff(y, axis=1))[:-1]
+    gy = np.abs(np.diff(y, axis=0))[:, :-1]
+    edge_density = float(((gx + gy) > 0.1).mean()) if gx.size else 0.0
+    mx = a.max(axis=-1)
+    sat = np.divide(mx - a.min(axis=-1), mx, out=np.zeros_like(mx), where=mx > 0.2)
+    return "444" if edge_density > 0.12 or float(np.percentile(sat, 99.9)) > 0.95 else "420"
+
+
+def _downscale(rgb: np.ndarray, edge: int) -> np.ndarray:
+    """Area-average then Lanczos to ``edge`` px on the long side (linear light, float32)."""
+    from PIL import Image
+
+    h, w = rgb.shape[:2]
+    s = edge / max(h, w)
+    if s >= 1:
+        return rgb
+    k = max(1, int(1 / s / 2))
+    if k > 1:
+        hh, ww = h // k * k, w // k * k
+        rgb = rgb[:hh, :ww].reshape(hh // k, k, ww // k, k, 3).mean(axis=(1, 3))
+    th, tw = max(1, round(h * s)), max(1, round(w * s))
+    chans = [np.asarray(Image.fromarray(np.ascontiguousarray(rgb[..., c], dtype=np.float32), "F")
+                        .resize((tw, th), Image.Resampling.LANCZOS)) for c in range(3)]
+    return np.clip(np.stack(chans, -1), 0, None).astype(np.float32)
+
+
+def _xmp(tags: dict, extra: dict | None) -> bytes:
+    fields = {**tags, **(extra or {})}
+    attrs = "\n   ".join(f'hdrkit:{k}="{escape(str(v), {chr(34): "&quot;"})}"' for k, v in fields.items())
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        f'  <rdf:Description rdf:about="" xmlns:hdrkit="{XMP_NS}"\n   {attrs}/>\n'
+        " </rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"w\"?>"
+    ).encode("utf-8")
+
+
+def _jpeg_bytes(img8: np.ndarray, quality: int, subsampling: str, progressive: bool = False, **kw) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(img8, "RGB").save(buf, "JPEG", quality=quality, subsampling={"444": 0, "422": 1, "420": 2}[subsampling],
+                                      progressive=progressive, optimize=False, **kw)
+    return buf.getvalue()
+
+
+def _thumbnail(rgb, primaries, params, src_peak, warnings) -> bytes | None:
+    small = _downscale(rgb, THUMBNAIL_EDGE)
+    t8 = render_sdr(small, primaries, params, src_peak)
+    for q in (85, 75, 60, 45):
+        b = _jpeg_bytes(t8, q, "420")
+        if len(b) < _EXIF_LIMIT - 4096:
+            return b
+    warnings.append("thumbnail too large for EXIF; written without one")
+    return None
+
+
+def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, params: RenderParams | None = None,
+                 quality: int = 90, subsampling: str = "auto", progressive: bool = False, exif: bytes | None = None,
+                 xmp_extra: dict | None = None, warnings: list[str] | None = None) -> ExportResult:
+    """Render linear ``rgb`` (H, W, 3; 1.0 = SDR white; in ``primaries``) and write an SDR JPEG.
+
+    This is the still export rule set; keyframes of videos use it unchanged, so the same
+    pixels give the same bytes whichever path they come from.
+    """
+    t0 = time.perf_counter()
+    params = params or RenderParams()
+    warnings = list(warnings or [])
+    if not 1 <= int(quality) <= 100:
+        raise OptionError(f"quality must be 1-100, not {quality}")
+    if subsampling not in ("auto", "420", "422", "444"):
+        raise OptionError(f"subsampling must be auto, 420, 422 or 444, not {subsampling!r}")
+    rgb = np.ascontiguousarray(rgb, dtype=np.float32)
+    h, w = rgb.shape[:2]
+    peak = estimate_peak(rgb) if src_peak is None else float(src_peak)
+    img8 = render_sdr(rgb, primaries, params, peak)
+    sub = choose_subsampling(img8) if subsampling == "auto" else subsampling
+    tags = {**params.tags(), "subsampling": sub, "q": int(quality), "ultrahdr": "false", "src_peak": f"{peak:.4g}",
+            "version": __version__}
+    kw = {}
+    try:
+        kw["icc_profile"] = srgb_icc()
+    except Exception as e:  # noqa: BLE001 - a missing tag must not stop the export
+        warnings.append(f"icc=missing ({type(e).__name__})")
+    try:
+        endian, ifds = parse_exif(exif)
+    except HdrkitError as e:
+        warnings.append(f"source EXIF unreadable ({e}); written fresh")
+        endian, ifds = ">", {}
+    thumb = _thumbnail(rgb, primaries, params, peak, warnings)
+    try:
+        kw["exif"] = build_exif(endian, ifds, width=w, height=h, software=f"hdrkit {__version__}", thumbnail=thumb)
+        if len(kw["exif"]) > _EXIF_LIMIT:
+            kw["exif"] = build_exif(endian, ifds, width=w, height=h, software=f"hdrkit {__version__}")
+            warnings.append("EXIF too large with thumbnail; thumbnail dropped")
+    except (HdrkitError, ValueError) as e:
+        warnings.append(f"exif=missing ({e})")
+    if warnings:
+        tags["export_warnings"] = "; ".join(warnings)
+    kw["xmp"] = _xmp(tags, xmp_extra)
+    dst = Path(dst)
+    with atomic_path(dst) as tmp:
+        data = _jpeg_bytes(img8, int(quality), sub, progressive, **kw)
+        tmp.write_bytes(data)
+    return ExportResult(dst, w, h, peak, int(quality), sub, tags, warnings, None, len(data), time.perf_counter() - t0)
+
+
+def export_sdr(src, dst, *, curve: str | None = None, preset: str | None = None, curve_params: dict | None = None,
+               gamut_map: str = "perceptual", dither: str = "blue64", headroom: float | None = None,
+               quality: int = 90, subsampling: str = "auto", progressive: bool = False, force: bool = False,
+               fallback: bool = True, max_pixels: int | None = None) -> ExportResult:
+    """Export one still (path or bytes) as an SDR JPEG at ``dst``.
+
+    ``headroom``: render the gain map as a display with that headroom would show it
+    (libultrahdr's display boost; None = full HDR), then tone map to SDR. The other options
+    select the parameter pack (see :class:`hdrkit.core.pipeline.RenderParams`).
+    """
+    t0 = time.perf_counter()
+    if headroom is not None and not (np.isfinite(headroom) and headroom >= 1.0):
+        raise OptionError(f"headroom must be >= 1, not {headroom}")
+    params = RenderParams(curve=curve, preset=preset, curve_params=curve_params or {}, gamut_map=gamut_map, dither=dither)
+    if not isinstance(src, (bytes, bytearray, memoryview)):
+        check_not_input(src, dst, force)
+    img = load_linear(src, headroom=headroom, fallback=fallback, max_pixels=max_pixels)
+    extra = {"source_kind": img.kind}
+    if headroom is not None:
+        extra["headroom"] = f"{headroom:g}"
+    res = export_array(img.rgb, img.primaries, dst, params=params, quality=quality, subsampling=subsampling,
+                       progressive=progressive, exif=img.exif, xmp_extra=extra, warnings=img.warnings)
+    res.fallback = img.fallback
+    res.seconds = time.perf_counter() - t0
+    return res
