@@ -30,6 +30,8 @@ __all__ = ["render_linear_fast", "render_sdr_fast", "encode_lut", "TONE_LUT_SIZE
 TONE_LUT_SIZE = 4096
 ENCODE_LUT_SIZE = 8192
 _MODES = {"clip": 0, "compress": 1, "perceptual": 2}
+#: LLVM fast-math flags that keep NaN / inf semantics (so bad pixels still turn black).
+_FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
 @lru_cache(maxsize=8)
@@ -43,22 +45,21 @@ def encode_lut(transfer: str) -> np.ndarray:
     return t
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _limit(Y, c, D):
+    if c > 0:
+        return (D - Y) / c
+    if c < 0:
+        return Y / -c
+    return np.inf
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
 def _boundary(Y, c0, c1, c2, D):
-    s = np.inf
-    for c in (c0, c1, c2):
-        if c > 0:
-            t = (D - Y) / c
-            if t < s:
-                s = t
-        elif c < 0:
-            t = Y / -c
-            if t < s:
-                s = t
-    return max(s, 0.0)
+    return max(min(_limit(Y, c0, D), min(_limit(Y, c1, D), _limit(Y, c2, D))), 0.0)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
 def _lab_f(t):
     d = 6.0 / 29.0
     if t > d * d * d:
@@ -66,7 +67,7 @@ def _lab_f(t):
     return t / (3 * d * d) + 4.0 / 29.0
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
 def _pixel(r, g, b, P, tone, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll):
     r = max(r, 0.0)
     g = max(g, 0.0)
@@ -146,7 +147,7 @@ def _pixel(r, g, b, P, tone, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee
     return o0, o1, o2
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _render_linear(rgb, P, tone, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, out):
     H, W = rgb.shape[0], rgb.shape[1]
     for i in prange(H):
@@ -158,7 +159,7 @@ def _render_linear(rgb, P, tone, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_
             out[i, j, 2] = o2 / D
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
 def _encode(x, enc):
     n1 = enc.shape[0] - 1
     if x <= 0:
@@ -171,7 +172,7 @@ def _encode(x, enc):
     return enc[i] * (1 - f) + enc[i + 1] * f
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _render_sdr(rgb, P, tone, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, enc, dith,
                 top, out):
     H, W = rgb.shape[0], rgb.shape[1]
