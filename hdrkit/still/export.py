@@ -93,15 +93,16 @@ class LinearImage:
 def _icc_primaries(icc: bytes | None, warnings: list[str]) -> str:
     if not icc:
         return "bt709"
+    from .icc import icc_primaries
+
     try:
-        from .icc import primaries_from_icc
-    except ImportError:  # pragma: no cover - package always ships icc.py
-        return "bt709"
-    try:
-        return primaries_from_icc(icc) or "bt709"
+        found = icc_primaries(icc)
     except HdrkitError as e:
         warnings.append(f"ICC profile not understood ({e}); assuming sRGB primaries")
         return "bt709"
+    if found is None:
+        warnings.append("ICC profile gamut not recognised (not sRGB, Display P3 or BT.2020); assuming sRGB primaries")
+    return found or "bt709"
 
 
 def _load_plain(data: bytes, warnings: list[str]) -> LinearImage:
