@@ -47,10 +47,11 @@ References
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..errors import OptionError
 from .primaries import luminance_weights
@@ -82,15 +83,19 @@ HISTOGRAM_BINS = 16
 #: black bar, and a picture row that dark contributes nothing to light levels anyway.
 BLACK_THRESHOLD_NITS = 0.05
 
-# fine histogram: float32 bits >> (23 - _SUB) ; 2^_SUB bins per octave over [2^_EMIN, 2^_EMAX)
+# Fine histogram: the float32 bit pattern of a non-negative value, shifted right by
+# (23 - _SUB), is its log2 octave followed by the top _SUB mantissa bits: 2^_SUB linear
+# sub-bins per octave, over [2^_EMIN, 2^_EMAX) cd/m^2. Bin 0 also takes everything below
+# (black), the last bin everything above.
 _SUB = 8
-_EMIN, _EMAX = -14, 15
 _NSUB = 1 << _SUB
-_VMIN, _VMAX = 2.0**_EMIN, 2.0**_EMAX
-_NBINS = (_EMAX - _EMIN) << _SUB  # bin 0 also takes everything below 2^_EMIN (incl. 0)
+_EMIN, _EMAX = -14, 15
+_BIAS = (127 + _EMIN) << _SUB
+_NBINS = (_EMAX - _EMIN) << _SUB
+_CLAMP_NITS = 1.0e6  # channel values are clamped to [0, 1e6] cd/m^2 (NaN -> 0)
 _LE_NITS = 100.0  # HDR10+ slot "10": share of pixels at or below this
 _SDR_NITS = 203.0
-
+_PARALLEL_MIN_PIXELS = 1 << 16
 
 @dataclass(frozen=True)
 class FrameStats:
@@ -174,35 +179,61 @@ def hdr10plus_distribution_from(percentile_fn, frac_le_100: float) -> tuple[int,
     )
 
 
+# ------------------------------------------------------------------ threading
+_POOL = None
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 8)), thread_name_prefix="hdrkit-stats")
+    return _POOL
+
+
+def _split_rows(t: int, b: int, npix: int) -> list[tuple[int, int]]:
+    n = 1 if npix < _PARALLEL_MIN_PIXELS else min(max(1, min(os.cpu_count() or 1, 8)), b - t)
+    return [(t + (b - t) * j // n, t + (b - t) * (j + 1) // n) for j in range(n)]
+
+
+def _run(fn, jobs):
+    """Run ``fn(*job)`` for each job: the compiled kernels release the GIL, so a thread per
+    row band uses every core (numba ``prange`` was several times slower on these loops)."""
+    if len(jobs) == 1:
+        fn(*jobs[0])
+        return
+    for f in [_pool().submit(fn, *j) for j in jobs]:
+        f.result()
+
+
 # ------------------------------------------------------------------ active area
-@njit(cache=True, parallel=True)
-def _row_col_max(img):
-    h, w, c = img.shape
-    rows = np.zeros(h, np.float64)
-    nchunks = min(h, 16)
-    cols_chunks = np.zeros((nchunks, w), np.float64)
-    for ch in prange(nchunks):
-        r0 = ch * h // nchunks
-        r1 = (ch + 1) * h // nchunks
-        for y in range(r0, r1):
-            rm = 0.0
-            for x in range(w):
-                m = 0.0
-                for k in range(c):
-                    v = img[y, x, k]
-                    if v > m:  # NaN compares False -> ignored
-                        m = v
-                if m > rm:
-                    rm = m
-                if m > cols_chunks[ch, x]:
-                    cols_chunks[ch, x] = m
-            rows[y] = rm
-    cols = np.zeros(w, np.float64)
-    for ch in range(nchunks):
-        for x in range(w):
-            if cols_chunks[ch, x] > cols[x]:
-                cols[x] = cols_chunks[ch, x]
-    return rows, cols
+@njit(cache=True, nogil=True)
+def _row_col_max_kernel(a, W, C, y0, y1, rows, cols):
+    for y in range(y0, y1):
+        base = y * W * C
+        rm = np.float32(0.0)
+        for x in range(W):
+            m = np.float32(0.0)
+            for k in range(C):
+                v = a[base + x * C + k]
+                if v > m:  # NaN compares False
+                    m = v
+            if m > rm:
+                rm = m
+            if m > cols[x]:
+                cols[x] = m
+        rows[y] = rm
+
+
+def _row_col_max(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    h, w, c = a.shape
+    flat = np.ascontiguousarray(a, dtype=np.float32).reshape(-1)
+    bands = _split_rows(0, h, h * w)
+    rows = np.zeros(h, np.float32)
+    cols = np.zeros((len(bands), w), np.float32)
+    _run(_row_col_max_kernel, [(flat, w, c, y0, y1, rows, cols[j]) for j, (y0, y1) in enumerate(bands)])
+    return rows, cols.max(axis=0)
 
 
 def detect_active_area(img, threshold_nits: float = BLACK_THRESHOLD_NITS) -> tuple[int, int, int, int]:
@@ -250,95 +281,87 @@ def _check_active(active, h: int, w: int) -> tuple[int, int, int, int]:
 
 
 # --------------------------------------------------------------- fast kernel
-@njit(cache=True, inline="always")
-def _bin_of(v):
-    """Fine-histogram bin of a value in cd/m^2: 2^_SUB linear sub-bins per octave."""
-    if not (v >= _VMIN):  # below range, zero, negative or NaN
-        return 0
-    if v >= _VMAX:
-        return _NBINS - 1
-    m, e = math.frexp(v)  # v = m 2^e, 0.5 <= m < 1
-    return (e - 1 - _EMIN) * _NSUB + int((2.0 * m - 1.0) * _NSUB)
-
-
-@njit(cache=True, parallel=True)
-def _stats_kernel(img, wr, wg, wb, le_nits, sdr_nits):
-    h, w, _ = img.shape
-    nch = min(h, 32)
-    cnt = np.zeros((nch, _NBINS), np.int64)
-    bmin = np.full((nch, _NBINS), np.inf, np.float32)
-    bmax = np.zeros((nch, _NBINS), np.float32)
-    ycnt = np.zeros((nch, _NBINS), np.int64)
-    ysum = np.zeros((nch, _NBINS), np.float64)
-    acc = np.zeros((nch, 8), np.float64)  # maxR maxG maxB sum_m sum_y n_le n_sdr max_m
-    for ch in prange(nch):
-        r0 = ch * h // nch
-        r1 = (ch + 1) * h // nch
-        mr = 0.0
-        mg = 0.0
-        mb = 0.0
-        mm = 0.0
-        sm = 0.0
-        sy = 0.0
-        nle = 0
-        nsdr = 0
-        for y in range(r0, r1):
-            rs = 0.0
-            ys = 0.0
-            for x in range(w):
-                r = img[y, x, 0]
-                g = img[y, x, 1]
-                b = img[y, x, 2]
-                r = r if r > 0 else 0.0  # NaN -> 0
-                g = g if g > 0 else 0.0
-                b = b if b > 0 else 0.0
-                if r > mr:
-                    mr = r
-                if g > mg:
-                    mg = g
-                if b > mb:
-                    mb = b
-                m = max(r, max(g, b))
-                if m > mm:
-                    mm = m
-                rs += m
-                if m <= le_nits:
-                    nle += 1
-                if m > sdr_nits:
-                    nsdr += 1
-                k = _bin_of(m)
-                cnt[ch, k] += 1
-                if m < bmin[ch, k]:
-                    bmin[ch, k] = m
-                if m > bmax[ch, k]:
-                    bmax[ch, k] = m
-                lum = wr * r + wg * g + wb * b
-                ys += lum
-                k = _bin_of(lum)
-                ycnt[ch, k] += 1
-                ysum[ch, k] += lum
-            sm += rs
-            sy += ys
-        acc[ch, 0] = mr
-        acc[ch, 1] = mg
-        acc[ch, 2] = mb
-        acc[ch, 3] = sm
-        acc[ch, 4] = sy
-        acc[ch, 5] = nle
-        acc[ch, 6] = nsdr
-        acc[ch, 7] = mm
-    return cnt, bmin, bmax, ycnt, ysum, acc
+@njit(cache=True, nogil=True)
+def _stats_kernel(a, W, y0, y1, l, r, wr, wg, wb, pq_lut, cnt, lo, hi, acc):
+    """One band of rows of the active area: histogram of maxRGB (count, min, max per bin),
+    PQ-of-luminance sum via a per-bin table, channel maxima and linear sums."""
+    w = r - l
+    mrow = np.empty(w, np.float32)
+    lrow = np.empty(w, np.float32)
+    mbits = mrow.view(np.int32)
+    lbits = lrow.view(np.int32)
+    zero = np.float32(0.0)
+    cl = np.float32(_CLAMP_NITS)
+    le = np.float32(_LE_NITS)
+    sdr = np.float32(_SDR_NITS)
+    mr = zero
+    mg = zero
+    mb = zero
+    sm = 0.0
+    sy = 0.0
+    apl = 0.0
+    nle = 0
+    nsdr = 0
+    for y in range(y0, y1):
+        base = (y * W + l) * 3
+        rs = np.float32(0.0)
+        ys = np.float32(0.0)
+        for i in range(w):
+            R = a[base + 3 * i]
+            G = a[base + 3 * i + 1]
+            B = a[base + 3 * i + 2]
+            R = min(R, cl) if R > zero else zero  # NaN -> 0
+            G = min(G, cl) if G > zero else zero
+            B = min(B, cl) if B > zero else zero
+            mr = max(mr, R)
+            mg = max(mg, G)
+            mb = max(mb, B)
+            m = max(R, max(G, B))
+            mrow[i] = m
+            rs += m
+            lum = wr * R + wg * G + wb * B
+            lrow[i] = lum
+            ys += lum
+        sm += rs
+        sy += ys
+        ap = 0.0
+        for i in range(w):
+            k = min(max((mbits[i] >> (23 - _SUB)) - _BIAS, 0), _NBINS - 1)
+            m = mrow[i]
+            cnt[k] += 1
+            if m < lo[k]:
+                lo[k] = m
+            if m > hi[k]:
+                hi[k] = m
+            if m <= le:
+                nle += 1
+            if m > sdr:
+                nsdr += 1
+            k2 = min(max((lbits[i] >> (23 - _SUB)) - _BIAS, 0), _NBINS - 1)
+            ap += pq_lut[k2]
+        apl += ap
+    acc[0] = mr
+    acc[1] = mg
+    acc[2] = mb
+    acc[3] = sm
+    acc[4] = sy
+    acc[5] = nle
+    acc[6] = nsdr
+    acc[7] = apl
 
 
 def _bin_edges() -> np.ndarray:
-    """Lower edges (cd/m^2) of the fine histogram bins; bin 0 starts at 0."""
-    k = np.arange(_NBINS)
+    """Lower edges (cd/m^2) of the fine histogram bins (bin 0 starts at 0), plus the top."""
+    k = np.arange(_NBINS + 1)
     e = 2.0 ** (_EMIN + k // _NSUB) * (1.0 + (k % _NSUB) / _NSUB)
     e[0] = 0.0
     return e
 
 
 _EDGES = _bin_edges()
+#: PQ (BT.2100) of each luminance bin's centre; bin 0 (black) gets PQ(0).
+_PQ_LUT = np.asarray(eotf_inverse_st2084(0.5 * (_EDGES[:-1] + _EDGES[1:])), dtype=np.float64)
+_PQ_LUT[0] = float(eotf_inverse_st2084(0.0))
 
 
 def _hist_percentiles(cnt, bmin, bmax, ps) -> np.ndarray:
@@ -398,31 +421,34 @@ def frame_stats(rgb_nits, active=None) -> FrameStats:
     h, w = a.shape[:2]
     act = detect_active_area(a) if active is None else _check_active(active, h, w)
     t, b, l, r = act
-    crop = a[t:b, l:r]
-    wr, wg, wb = (float(v) for v in luminance_weights("bt2020"))
-    cnt3, bmin3, bmax3, ycnt3, ysum3, acc = _stats_kernel(crop, wr, wg, wb, _LE_NITS, _SDR_NITS)
+    flat = np.ascontiguousarray(a, dtype=np.float32).reshape(-1)
+    wr, wg, wb = (np.float32(v) for v in luminance_weights("bt2020"))
+    bands = _split_rows(t, b, (b - t) * (r - l))
+    nb = len(bands)
+    cnt3 = np.zeros((nb, _NBINS), np.int64)
+    lo3 = np.full((nb, _NBINS), np.inf, np.float32)
+    hi3 = np.zeros((nb, _NBINS), np.float32)
+    acc = np.zeros((nb, 8), np.float64)
+    _run(_stats_kernel, [(flat, w, y0, y1, l, r, wr, wg, wb, _PQ_LUT, cnt3[j], lo3[j], hi3[j], acc[j])
+                         for j, (y0, y1) in enumerate(bands)])
     cnt = cnt3.sum(axis=0)
-    bmin = bmin3.min(axis=0)
-    bmax = bmax3.max(axis=0)
-    ycnt = ycnt3.sum(axis=0)
-    ysum = ysum3.sum(axis=0)
+    bmin = lo3.min(axis=0)
+    bmax = hi3.max(axis=0)
     n = int(cnt.sum())
     maxscl = (float(acc[:, 0].max()), float(acc[:, 1].max()), float(acc[:, 2].max()))
     mean_m = float(acc[:, 3].sum() / n)
     mean_y = float(acc[:, 4].sum() / n)
     frac_le = float(acc[:, 5].sum() / n)
     frac_sdr = float(acc[:, 6].sum() / n)
+    apl = float(acc[:, 7].sum() / n)
     ps = np.array(GENERAL_PERCENTILES)
     pv = _hist_percentiles(cnt, bmin, bmax, ps)
     pmap = dict(zip(GENERAL_PERCENTILES, (float(v) for v in pv)))
-    # APL: PQ of each luminance bin's mean value (bins are 0.4 % wide: error << 1e-3 PQ)
-    ymean = np.divide(ysum, ycnt, out=np.zeros_like(ysum), where=ycnt > 0)
-    apl = float((np.asarray(eotf_inverse_st2084(np.clip(ymean, 0, None)), np.float64) * ycnt).sum() / n)
     rep = np.where(cnt > 0, 0.5 * (bmin.astype(np.float64) + bmax), 0.0)
     hist = _coarse_hist_from_fine(cnt, rep)
     return FrameStats(
         width=w, height=h, active=act, pixels=n,
-        max_nits=float(acc[:, 7].max()), mean_nits=mean_m, maxscl=maxscl,
+        max_nits=max(maxscl), mean_nits=mean_m, maxscl=maxscl,
         mean_luma_nits=mean_y, apl=apl,
         percentiles=tuple((p, pmap[p]) for p in GENERAL_PERCENTILES),
         hdr10plus_distribution=hdr10plus_distribution_from(lambda p: pmap[p], frac_le),
@@ -437,8 +463,8 @@ def frame_stats_reference(rgb_nits, active=None) -> FrameStats:
     h, w = a.shape[:2]
     act = detect_active_area(a) if active is None else _check_active(active, h, w)
     t, b, l, r = act
-    crop = np.nan_to_num(a[t:b, l:r].astype(np.float64), nan=0.0, posinf=np.finfo(np.float32).max)
-    crop = np.clip(crop, 0, None)
+    crop = np.nan_to_num(a[t:b, l:r].astype(np.float32).astype(np.float64), nan=0.0, posinf=_CLAMP_NITS)
+    crop = np.clip(crop, 0, _CLAMP_NITS)
     m = crop.max(axis=-1).ravel()
     y = (crop @ luminance_weights("bt2020")).ravel()
     pv = np.percentile(m, GENERAL_PERCENTILES)

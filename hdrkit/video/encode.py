@@ -1,0 +1,480 @@
+"""HDR10 / HDR10+ / HLG HEVC encoding with correct signalling, through x265 in a subprocess.
+
+:func:`encode_video` re-encodes an HDR video (PQ for HDR10 / HDR10+, HLG for ``hlg``) to
+10-bit HEVC Main10 with libx265 of the imageio-ffmpeg FFmpeg binary (its x265 is built
+with HDR10_PLUS; PyAV's is not), the command built with ffmpeg-python:
+
+- VUI: BT.2020 primaries, PQ (``smpte2084``) or HLG (``arib-std-b67``), BT.2020 NCL
+  matrix, the input's range; set on the frames (``setparams``) and in x265's VUI;
+- HDR10: ST 2086 mastering display and CTA-861.3 content light level **in-band** (x265
+  ``master-display`` / ``max-cll`` SEIs, repeated with the parameter sets) **and in the
+  container** (FFmpeg 9's ``-mastering_display`` / ``-content_light`` *input* options,
+  which become stream side data, MP4 ``mdcv``/``clli`` / Matroska MasteringMetadata);
+- HDR10+: one ST 2094-40 SEI per frame from a JSON file x265 reads (``dhdr10-info``):
+  ``auto`` analyses the input and generates it (:mod:`hdrkit.metadata.hdr10plus`), a
+  given file is validated first (x265 aborts or crashes on malformed JSON) and rewritten
+  normalised into a temporary file;
+- HLG: no HDR10 keys at all (no ``hdr10``, mastering display, CLL or HDR10+);
+- audio streams copied; progress from ``-progress pipe:1``; output written atomically
+  (temporary file beside it, renamed when the encode *and its verification* succeed).
+
+Verification: the written bitstream is parsed (:func:`hdrkit.metadata.sidedata.scan_hevc_sei`)
+and must carry the mastering display and CLL that were asked for and one HDR10+ SEI per
+frame; x265 builds without HDR10+ only print a warning, so this is the only reliable check.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+from ..errors import DecodeError, EncodeError, HdrkitError, MetadataError, OptionError
+from ..io.atomic import atomic_path, check_not_input
+from ..io.ffmpeg import ffmpeg_exe
+
+__all__ = ["EncodeResult", "encode_video", "x265_params", "probe_input", "analyze_for_metadata", "PRESETS_X265"]
+
+log = logging.getLogger("hdrkit.encode")
+
+PRESETS_X265 = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
+_RAW_HEVC = {".hevc", ".h265", ".265", ".bin"}
+_MP4_LIKE = {".mp4", ".m4v", ".mov"}
+_TRC_NAME = {16: "pq", 18: "hlg", 1: "sdr", 6: "sdr", 13: "sdr", 14: "sdr", 15: "sdr"}
+
+
+@dataclass
+class EncodeResult:
+    """What :func:`encode_video` wrote and checked."""
+
+    output: Path
+    frames: int
+    mode: str  # 'hdr10' | 'hlg'
+    x265_params: str
+    command: list[str]
+    mastering_display: object | None = None
+    content_light: object | None = None
+    hdr10plus: object | None = None
+    hdr10plus_json: Path | None = None
+    verified: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------- probing
+@dataclass
+class _Input:
+    transfer: str  # pq | hlg | sdr | unknown
+    full_range: bool
+    frames: int
+    fps: float
+    audio: int
+    width: int
+    height: int
+
+
+def probe_input(path) -> _Input:
+    """Transfer, range, frame count, frame rate and audio streams of the input (PyAV)."""
+    import av
+
+    try:
+        c = av.open(str(path))
+    except (av.FFmpegError, OSError) as e:
+        raise DecodeError(f"cannot read {path}: {e}") from None
+    try:
+        if not c.streams.video:
+            raise DecodeError(f"{path} has no video stream")
+        v = c.streams.video[0]
+        cc = v.codec_context
+        trc = int(cc.color_trc or 2)
+        rng = int(cc.color_range or 0)
+        if trc == 2 or rng == 0:  # untagged stream header: look at the first frame
+            try:
+                fr = next(c.decode(v))
+                trc = int(getattr(fr, "color_trc", trc) or trc) if trc == 2 else trc
+                rng = int(getattr(fr, "color_range", rng) or rng) if rng == 0 else rng
+            except (StopIteration, av.FFmpegError):
+                pass
+        frames = int(v.frames or 0)
+        rate = v.average_rate or v.guessed_rate or v.base_rate
+        info = _Input(transfer=_TRC_NAME.get(trc, "unknown"), full_range=(rng == 2), frames=frames,
+                      fps=float(rate) if rate else 0.0, audio=len(c.streams.audio), width=cc.width, height=cc.height)
+    finally:
+        c.close()
+    if not info.frames:
+        with av.open(str(path)) as c2:
+            info.frames = sum(1 for p in c2.demux(c2.streams.video[0]) if p.size)
+    return info
+
+
+# -------------------------------------------------------------------- analysis
+def analyze_for_metadata(path, *, progress: bool = False):
+    """Clip analysis for MaxCLL / HDR10+: :func:`hdrkit.video.analysis.analyze` on every
+    pixel (``step=1``: MaxCLL and MaxScl must not come from a subsampled grid), giving
+    per-frame :class:`hdrkit.core.stats.FrameStats`, scene cuts and smoothed peaks."""
+    from .analysis import analyze
+
+    return analyze(path, step=1, progress=progress)
+
+
+# ------------------------------------------------------------------ parameters
+def x265_params(mode: str, *, full_range: bool = False, mastering=None, cll=None, hdr10plus_json=None) -> str:
+    """The ``-x265-params`` string: VUI, and for HDR10 the static metadata and HDR10+ file.
+
+    ``mode`` 'hdr10': ``hdr10=1:repeat-headers=1:colorprim=bt2020:transfer=smpte2084:
+    colormatrix=bt2020nc:range=...:master-display=...:max-cll=...[:dhdr10-info=FILE]``;
+    'hlg': the VUI with ``transfer=arib-std-b67`` and nothing else HDR10.
+    """
+    rng = "full" if full_range else "limited"
+    if mode == "hlg":
+        return f"repeat-headers=1:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc:range={rng}"
+    if mode != "hdr10":
+        raise OptionError(f"unknown encode mode {mode!r}")
+    parts = ["hdr10=1", "repeat-headers=1", "colorprim=bt2020", "transfer=smpte2084", "colormatrix=bt2020nc",
+             f"range={rng}"]
+    if mastering is not None:
+        parts.append(f"master-display={mastering.to_x265()}")
+    if cll is not None:
+        parts.append(f"max-cll={cll.to_x265()}")
+    if hdr10plus_json is not None:
+        p = str(Path(hdr10plus_json).resolve())
+        if ":" in p or "=" in p:
+            raise OptionError(f"the HDR10+ JSON path {p!r} contains ':' or '=', which -x265-params cannot carry")
+        parts.append(f"dhdr10-info={p}")
+    return ":".join(parts)
+
+
+def _input_hdr10(path):
+    """(MasteringDisplay or None, ContentLightLevel or None) usable from the input's first frame."""
+    from ..metadata.cll import ContentLightLevel
+    from ..metadata.sidedata import collect_frame_side_data
+    from ..metadata.st2086 import MasteringDisplay, sanitize
+
+    md = cl = None
+    try:
+        fr = collect_frame_side_data(path, 1)
+    except HdrkitError:
+        return None, None
+    if fr and fr[0].mdcv:
+        raw = fr[0].mdcv
+        if raw["has_primaries"] and raw["has_luminance"]:
+            cand = MasteringDisplay(red=raw["primaries"][0], green=raw["primaries"][1], blue=raw["primaries"][2],
+                                    white=raw["white"], max_luminance=raw["max_luminance"],
+                                    min_luminance=raw["min_luminance"])
+            res = sanitize(cand)
+            if res.problems:
+                log.warning("input mastering display not reused: %s", "; ".join(res.problems))
+            else:
+                md = cand
+    if fr and fr[0].cll:
+        try:
+            c = ContentLightLevel(*fr[0].cll)
+            if not c.problems() and c.max_cll > 0:
+                cl = c
+        except MetadataError as e:
+            log.warning("input content light level not reused: %s", e)
+    return md, cl
+
+
+# ------------------------------------------------------------------- running
+def _stderr_reader(pipe, tail: collections.deque, lines: list):
+    for raw in iter(pipe.readline, b""):
+        s = raw.decode("utf-8", "replace").rstrip()
+        tail.append(s)
+        lines.append(s)
+    pipe.close()
+
+
+def _run(cmd: list[str], total: int, progress: bool) -> str:
+    log.debug("%s", " ".join(cmd))
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    tail: collections.deque = collections.deque(maxlen=12)
+    lines: list[str] = []
+    t = threading.Thread(target=_stderr_reader, args=(proc.stderr, tail, lines), daemon=True)
+    t.start()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total or None, unit="frame", desc="encode", leave=True)
+    done = 0
+    try:
+        for raw in iter(proc.stdout.readline, b""):
+            k, _, v = raw.decode("ascii", "replace").strip().partition("=")
+            if k == "frame" and v.isdigit():
+                n = int(v)
+                if bar is not None and n > done:
+                    bar.update(n - done)
+                done = max(done, n)
+        rc = proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        t.join(timeout=5)
+    text = "\n".join(lines)
+    if rc < 0:
+        try:
+            sig = signal.Signals(-rc).name
+        except ValueError:
+            sig = f"signal {-rc}"
+        raise EncodeError(f"the encoder crashed ({sig}): {' | '.join(list(tail)[-3:])}")
+    if rc in (134, 139):  # shells report signals as 128 + n
+        raise EncodeError(f"the encoder crashed (exit {rc}): {' | '.join(list(tail)[-3:])}")
+    if rc != 0:
+        last = [s for s in tail if s.strip()][-3:]
+        raise EncodeError(f"ffmpeg/x265 failed (exit {rc}): {' | '.join(last)}")
+    return text
+
+
+def _verify(path, *, mode: str, frames: int, mastering, cll, hdr10plus, container: str | None) -> dict:
+    from ..metadata.sidedata import mp4_sample_entry_boxes, scan_hevc_sei
+
+    scan = scan_hevc_sei(path)
+    aus = scan.access_units
+    got: dict = {"frames": len(aus), "hdr10plus_sei_frames": scan.frames_with_hdr10plus}
+    if frames and len(aus) != frames:
+        raise EncodeError(f"the encoded stream has {len(aus)} frames, the input {frames}")
+    mdcv_payloads = {a.mdcv for a in aus if a.mdcv is not None}
+    cll_payloads = {a.cll for a in aus if a.cll is not None}
+    if mode == "hlg":
+        if mdcv_payloads or cll_payloads or scan.frames_with_hdr10plus:
+            raise EncodeError("the HLG encode carries HDR10 metadata; it must not")
+        return got
+    if mastering is not None:
+        want = mastering.to_sei_payload()
+        if mdcv_payloads != {want}:
+            raise EncodeError("the encoded stream lacks the requested mastering display SEI "
+                              f"(found {len(mdcv_payloads)} distinct)")
+        got["mdcv_in_band"] = mastering.to_x265()
+    if cll is not None:
+        if cll_payloads != {(cll.max_cll, cll.max_fall)}:
+            raise EncodeError(f"the encoded stream lacks the requested content light level SEI (found {cll_payloads})")
+        got["cll_in_band"] = cll.to_x265()
+    if hdr10plus is not None:
+        n = min(len(hdr10plus), len(aus))
+        if scan.frames_with_hdr10plus != n:
+            raise EncodeError(f"{scan.frames_with_hdr10plus} of {len(aus)} frames carry an HDR10+ SEI, expected {n} "
+                              "(is this x265 built with HDR10_PLUS?)")
+    if container == "mp4":
+        boxes = mp4_sample_entry_boxes(path) or {}
+        if mastering is not None:
+            if boxes.get("mdcv") != mastering.to_sei_payload():
+                raise EncodeError("the MP4 lacks the requested mdcv box")
+            got["mdcv_container"] = True
+        if cll is not None:
+            if boxes.get("clli") != cll.to_sei_payload():
+                raise EncodeError("the MP4 lacks the requested clli box")
+            got["cll_container"] = True
+    elif container == "ffmpeg":  # other containers: FFmpeg's reading of the stream side data
+        from ..metadata.sidedata import ffmpeg_stream_side_data
+
+        ff = ffmpeg_stream_side_data(path)
+        if mastering is not None:
+            m = ff.get("mdcv")
+            ok = m is not None and abs(m["max_luminance"] - mastering.max_luminance) < 1e-3 and all(
+                abs(a - b) < 6e-5 for p, q in zip(m["primaries"], (mastering.red, mastering.green, mastering.blue))
+                for a, b in zip(p, q))
+            if not ok:
+                raise EncodeError("the container lacks the requested mastering display")
+            got["mdcv_container"] = True
+        if cll is not None:
+            if ff.get("cll") != (cll.max_cll, cll.max_fall):
+                raise EncodeError("the container lacks the requested content light level")
+            got["cll_container"] = True
+    return got
+
+
+def _container_kind(dst: Path) -> str | None:
+    ext = dst.suffix.lower()
+    if ext in _MP4_LIKE:
+        return "mp4"
+    if ext in _RAW_HEVC or ext in {".ts", ".m2ts", ".mts"}:  # no HDR10 container fields
+        return None
+    return "ffmpeg"
+
+
+# ------------------------------------------------------------------- the API
+def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus: str | None = None,
+                 master_display: str | None = None, max_cll: str | None = None, crf: float = 18.0,
+                 preset: str = "medium", hdr10plus_profile: str = "B", hdr10plus_target: float = 400.0,
+                 params=None, analysis=None, keep_json=None, force: bool = False, progress: bool = True,
+                 verify: bool = True) -> EncodeResult:
+    """Encode ``src`` to HEVC Main10 at ``dst`` with HDR10 (+HDR10+) or HLG signalling.
+
+    - ``hdr10`` / ``hlg``: the output transfer; exactly one (inferred from a tagged input
+      when neither is given). The input must already be PQ for HDR10 and HLG for HLG:
+      this command re-encodes, it does not convert transfers.
+    - ``master_display``: preset name (:data:`hdrkit.metadata.st2086.MDCV_PRESETS`) or
+      x265 string; default: the input's (if valid), else ``p3-d65-1000``.
+    - ``max_cll``: ``"auto"`` (measured), ``"MaxCLL,MaxFALL"``, or None (the input's if
+      valid, measured when an analysis is done anyway, else none: CLL 0,0 = unknown).
+    - ``hdr10plus``: ``"auto"`` (analyse and generate, profile ``hdr10plus_profile``,
+      target ``hdr10plus_target`` cd/m^2, curve of ``params``) or a JSON file path.
+    - ``analysis``: a precomputed clip analysis (``.frames`` FrameStats) to reuse.
+    - ``keep_json``: also write the HDR10+ JSON used there.
+    Bad metadata raises :class:`MetadataError` before x265 runs; encoder failures raise
+    :class:`EncodeError`; nothing is left at ``dst`` on failure.
+    """
+    from ..metadata.cll import measure_cll, parse_max_cll
+    from ..metadata.dovi import check_dovi, detect_dovi
+    from ..metadata.hdr10plus import hdr10plus_from_analysis, read_json
+    from ..metadata.st2086 import MasteringDisplay, parse_master_display
+
+    src, dst = Path(src), Path(dst)
+    if not src.is_file():
+        raise OptionError(f"no such input file: {src}")
+    check_not_input(src, dst, force)
+    if dst.suffix.lower() not in _RAW_HEVC | _MP4_LIKE | {".mkv", ".ts", ".m2ts", ".mts"}:
+        raise OptionError(f"unsupported output extension {dst.suffix!r}: use .mp4, .mov, .mkv, .ts or .hevc")
+    if preset not in PRESETS_X265:
+        raise OptionError(f"unknown x265 preset {preset!r}; choose from {', '.join(PRESETS_X265)}")
+    if not (math.isfinite(crf) and 0 <= crf <= 51):
+        raise OptionError(f"--crf must be within 0-51, not {crf}")
+    if hdr10 and hlg:
+        raise OptionError("choose one of --hdr10 and --hlg")
+    if hdr10plus is not None:
+        if hlg:
+            raise OptionError("HLG encodes carry no HDR10+ metadata; drop --hdr10plus or use --hdr10")
+        hdr10 = True
+    if hlg and (master_display is not None or max_cll is not None):
+        raise OptionError("HLG encodes carry no HDR10 keys: --master-display and --max-cll need --hdr10")
+
+    warnings: list[str] = []
+    inp = probe_input(src)
+    if not hdr10 and not hlg:
+        if inp.transfer == "pq":
+            hdr10 = True
+        elif inp.transfer == "hlg":
+            hlg = True
+        else:
+            raise OptionError(f"the input transfer is {inp.transfer}: choose --hdr10 (PQ input) or --hlg (HLG input)")
+        log.info("input is %s: encoding as %s", inp.transfer.upper(), "HDR10" if hdr10 else "HLG")
+    mode = "hdr10" if hdr10 else "hlg"
+    want = "pq" if hdr10 else "hlg"
+    if inp.transfer in ("pq", "hlg", "sdr") and inp.transfer != want:
+        raise OptionError(f"the input is {inp.transfer.upper()} but {('--hdr10' if hdr10 else '--hlg')} needs "
+                          f"{want.upper()} input; this command re-encodes and does not convert transfers")
+    if inp.transfer == "unknown":
+        msg = f"the input has no transfer tag; assuming it is {want.upper()}"
+        log.warning("%s", msg)
+        warnings.append(msg)
+    dv = check_dovi(detect_dovi(src))
+    if dv is not None:
+        warnings.append(dv.warning)
+
+    mastering = cll = None
+    md_hdr10plus = None
+    if hdr10:
+        in_md, in_cll = _input_hdr10(src)
+        if master_display is not None:
+            mastering = parse_master_display(master_display)
+        elif in_md is not None:
+            mastering = in_md
+            log.info("mastering display from the input: %s", mastering.describe())
+        else:
+            mastering = MasteringDisplay.preset("p3-d65-1000")
+            msg = "no mastering display given or usable in the input: using preset p3-d65-1000"
+            log.warning("%s", msg)
+            warnings.append(msg)
+        need_analysis = max_cll == "auto" or hdr10plus == "auto"
+        if need_analysis and analysis is None:
+            if inp.transfer == "hlg":
+                raise OptionError("measuring HDR10 metadata needs PQ input")
+            analysis = analyze_for_metadata(src, progress=progress)
+        if max_cll == "auto" or (max_cll is None and in_cll is None and analysis is not None):
+            cll = measure_cll(analysis.frames)
+            log.info("measured MaxCLL %d cd/m^2, MaxFALL %d cd/m^2", cll.max_cll, cll.max_fall)
+            if cll.max_cll > mastering.max_luminance:
+                msg = (f"measured MaxCLL {cll.max_cll} exceeds the mastering display peak "
+                       f"{mastering.max_luminance:g} cd/m^2")
+                log.warning("%s", msg)
+                warnings.append(msg)
+        elif max_cll is not None:
+            cll = parse_max_cll(max_cll)
+        else:
+            cll = in_cll
+        if hdr10plus == "auto":
+            md_hdr10plus = hdr10plus_from_analysis(analysis, profile=hdr10plus_profile, target_nits=hdr10plus_target,
+                                                   params=params, mastering=mastering)
+        elif hdr10plus is not None:
+            md_hdr10plus = read_json(hdr10plus)
+        if md_hdr10plus is not None:
+            md_hdr10plus.validate()
+            n = len(md_hdr10plus)
+            if n < inp.frames:
+                msg = f"HDR10+ metadata has {n} entries for {inp.frames} frames: frames {n}- get no HDR10+ SEI"
+                log.warning("%s", msg)
+                warnings.append(msg)
+            elif n > inp.frames:
+                msg = f"HDR10+ metadata has {n} entries for {inp.frames} frames: the extra entries are ignored"
+                log.warning("%s", msg)
+                warnings.append(msg)
+
+    import ffmpeg  # ffmpeg-python: command construction only
+
+    tmpdir = Path(tempfile.mkdtemp(prefix="hdrkit-encode-"))
+    try:
+        json_path = None
+        if md_hdr10plus is not None:
+            json_path = md_hdr10plus.write_json(tmpdir / "hdr10plus.json")
+            if keep_json is not None:
+                shutil.copyfile(json_path, keep_json)
+        xp = x265_params(mode, full_range=inp.full_range, mastering=mastering, cll=cll, hdr10plus_json=json_path)
+        in_kw = {}
+        if mastering is not None:
+            in_kw["mastering_display"] = mastering.to_ffmpeg_option()
+        if cll is not None:
+            in_kw["content_light"] = cll.to_x265()
+        stream = ffmpeg.input(str(src), **in_kw)
+        trc = "smpte2084" if hdr10 else "arib-std-b67"
+        rng = "pc" if inp.full_range else "tv"
+        v = stream.video.filter("setparams", color_primaries="bt2020", color_trc=trc, colorspace="bt2020nc",
+                                range=rng)
+        if mode == "hlg":  # no HDR10 side data may reach the encoder
+            for t in ("MASTERING_DISPLAY_METADATA", "CONTENT_LIGHT_LEVEL", "DYNAMIC_HDR_PLUS"):
+                v = v.filter("sidedata", mode="delete", type=t)
+        out_kw = {"c:v": "libx265", "pix_fmt": "yuv420p10le", "profile:v": "main10", "crf": f"{crf:g}",
+                  "preset": preset, "x265-params": xp, "dolbyvision": "0", "color_primaries": "bt2020",
+                  "color_trc": trc, "colorspace": "bt2020nc", "color_range": rng}
+        with atomic_path(dst) as tmp:
+            if dst.suffix.lower() in _MP4_LIKE:
+                out_kw["tag:v"] = "hvc1"
+            elif dst.suffix.lower() in _RAW_HEVC:
+                out_kw["f"] = "hevc"
+            outs = [v]
+            if inp.audio and dst.suffix.lower() not in _RAW_HEVC:
+                outs.append(stream["a"])
+                out_kw["c:a"] = "copy"
+            node = ffmpeg.output(*outs, str(tmp), **out_kw)
+            cmd = ffmpeg.compile(node, cmd=ffmpeg_exe(), overwrite_output=True)
+            cmd[1:1] = ["-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1"]
+            text = _run(cmd, inp.frames, progress)
+            if "unable to parse mastering display" in text:
+                raise EncodeError("x265 could not parse the mastering display string")
+            if "dhdr10-info disabled" in text:
+                raise EncodeError("this x265 build cannot write HDR10+ (dhdr10-info disabled)")
+            verified = {}
+            if verify:
+                verified = _verify(tmp, mode=mode, frames=inp.frames, mastering=mastering, cll=cll,
+                                   hdr10plus=md_hdr10plus,
+                                   container=_container_kind(dst))
+        if dst.suffix.lower() in _RAW_HEVC and mastering is not None:
+            warnings.append("raw HEVC output: mastering display / CLL are in-band only (no container boxes)")
+        return EncodeResult(output=dst, frames=inp.frames, mode=mode, x265_params=xp, command=cmd,
+                            mastering_display=mastering, content_light=cll, hdr10plus=md_hdr10plus,
+                            hdr10plus_json=Path(keep_json) if keep_json is not None else None, verified=verified,
+                            warnings=warnings)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)

@@ -1,0 +1,68 @@
+"""Synthetic PQ test clips made with numpy and the core transfer functions (no files by hand).
+
+:func:`pq_scene` builds linear BT.2020 light in cd/m^2 for frame ``i``: a letterbox (black
+bars top and bottom), a neutral grey ramp 5-200 cd/m^2, a neutral box moving right and
+brightening from 400 to 1000 cd/m^2, and a pure-red patch at 1200 cd/m^2 (R only) inside a
+black margin (so chroma upsampling cannot overshoot next to it). :func:`pq_yuv420p10`
+turns it into limited-range 10-bit BT.2020 NCL Y'CbCr 4:2:0 planes (PQ inverse EOTF,
+2x2 box-averaged chroma). :func:`write_lossless` stores frames as FFV1 in Matroska with
+the colour tags, through the project's FFmpeg.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hdrkit.core.transfer import eotf_inverse_st2084
+from hdrkit.core.ycbcr import rgb_to_ycbcr
+from hdrkit.io.ffmpeg import run_ffmpeg
+
+BAR = 16  # letterbox rows at top and bottom
+
+
+def pq_scene(i: int, n: int, w: int = 256, h: int = 144) -> np.ndarray:
+    rgb = np.zeros((h, w, 3))
+    ramp = np.linspace(5.0, 200.0, w)
+    rgb[BAR:h - BAR] = ramp[None, :, None]
+    pk = 400.0 + 600.0 * i / max(n - 1, 1)
+    x0 = 32 + 8 * i
+    rgb[40:72, x0:x0 + 32] = pk
+    rgb[84:116, 184:224] = 0.0  # black margin around the red patch
+    rgb[92:108, 196:212] = [1200.0, 0.0, 0.0]
+    return rgb
+
+
+def pq_yuv420p10(rgb_nits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    e = eotf_inverse_st2084(np.clip(rgb_nits, 0, 10000))
+    ycc = rgb_to_ycbcr(e, "bt2020", 10, False)
+    h, w = rgb_nits.shape[:2]
+    y = np.clip(np.round(ycc[..., 0]), 64, 940).astype("<u2")
+    c = ycc[..., 1:].reshape(h // 2, 2, w // 2, 2, 2).mean(axis=(1, 3))
+    c = np.clip(np.round(c), 64, 960).astype("<u2")
+    return y, np.ascontiguousarray(c[..., 0]), np.ascontiguousarray(c[..., 1])
+
+
+def raw_clip(n: int = 12, w: int = 256, h: int = 144) -> tuple[bytes, list[np.ndarray]]:
+    """(yuv420p10le bytes of n frames, list of the linear scenes)."""
+    parts, scenes = [], []
+    for i in range(n):
+        s = pq_scene(i, n, w, h)
+        scenes.append(s)
+        y, u, v = pq_yuv420p10(s)
+        parts += [y.tobytes(), u.tobytes(), v.tobytes()]
+    return b"".join(parts), scenes
+
+
+COLOUR_IN = ["-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
+             "-color_range", "tv"]
+
+
+def write_lossless(path, raw: bytes, w: int = 256, h: int = 144, fps: int = 24, audio: bool = True) -> None:
+    """FFV1 (lossless) Matroska with PQ tags, plus a short sine AAC track when ``audio``."""
+    args = ["-y", "-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-s", f"{w}x{h}", "-r", str(fps), *COLOUR_IN,
+            "-i", "pipe:0"]
+    if audio:
+        args += ["-f", "lavfi", "-i", "sine=frequency=440:duration=1"]
+    args += ["-map", "0:v"] + (["-map", "1:a", "-c:a", "aac", "-shortest"] if audio else [])
+    args += ["-c:v", "ffv1", "-level", "3", *COLOUR_IN, str(path)]
+    run_ffmpeg(args, input=raw)
