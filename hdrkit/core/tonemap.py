@@ -90,6 +90,9 @@ class ToneCurve:
     params: tuple[Param, ...] = ()
     c1: bool = True
     reference: str = ""
+    #: whether the curve is held to :data:`MID_GREY_ANCHOR` (curves that reproduce another
+    #: system's rendering, like ST 2094-40, keep that system's mid-tones instead)
+    mid_grey_anchored: bool = True
 
     def defaults(self) -> dict[str, float]:
         return {p.name: p.default for p in self.params}
@@ -292,6 +295,21 @@ register_curve(ToneCurve(
     (Param("knee", 0.25, 0.05, 0.8, "end of the linear toe, linear relative"),
      Param("gain", 1.1, 0.8, 1.5, "toe gain (slope below the knee)")),
     reference="seed 000 §3.3 (shoulder constant solved for C1)"))
+
+def _st2094_40(x, P, D, **params):
+    from .st2094 import st2094_40_relative
+
+    return st2094_40_relative(x, P, D, **params)
+
+
+register_curve(ToneCurve(
+    "st2094-40", "SMPTE ST 2094-40 Annex B knee + Bezier as libplacebo renders it (knee matched, no metadata)",
+    "1", _st2094_40,
+    (Param("knee_adaptation", 0.4, 0.0, 1.0, "how far the knee follows the display (libplacebo knee_adaptation)"),
+     Param("knee_minimum", 0.1, 1e-6, 0.5, "lowest knee, fraction of the PQ source range"),
+     Param("knee_maximum", 0.8, 0.5, 1.0, "highest knee, fraction of the PQ source range"),
+     Param("knee_default", 0.4, 0.1, 0.8, "knee without a scene average, fraction of the PQ source range")),
+    c1=False, mid_grey_anchored=False, reference="SMPTE ST 2094-40 Annex B; libplacebo src/tone_mapping.c"))
 
 #: The default curve. BT.2390 is a published standard, leaves everything below its knee
 #: untouched (mid-tones and skin keep the grade: 0.18 -> 0.18), rolls off in the

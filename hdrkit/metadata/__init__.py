@@ -4,7 +4,7 @@ HDR10+ dynamic (ST 2094-40), Dolby Vision detection, and the raw side-data parse
 - :mod:`.st2086` - :class:`MasteringDisplay`, presets, x265 / FFmpeg strings, sanitising;
 - :mod:`.cll` - :class:`ContentLightLevel`, :func:`measure_cll`;
 - :mod:`.hdr10plus` - :class:`Hdr10PlusMetadata`, JSON read / write / validate, generation;
-- :mod:`.st2094_curve` - the ST 2094-40 knee + Bezier tone curve (libplacebo maths);
+- the ST 2094-40 knee + Bezier tone curve (libplacebo maths) lives in :mod:`hdrkit.core.st2094`;
 - :mod:`.dovi` - Dolby Vision configuration and policy;
 - :mod:`.sidedata` - FFmpeg structs, HEVC SEI scanning, MP4 boxes;
 - :mod:`.cli_hooks` - ``hdrkit analyze --hdr10 / --hdr10plus``.

@@ -90,7 +90,7 @@ class BezierCurve:
     anchors: tuple[int, ...]
 
     def normalised(self) -> tuple[float, float, tuple[float, ...]]:
-        """(Kx, Ky, anchors) as floats in [0, 1] (what :mod:`hdrkit.metadata.st2094_curve` takes)."""
+        """(Kx, Ky, anchors) as floats in [0, 1] (what :mod:`hdrkit.core.st2094` takes)."""
         return self.knee_x / 4095, self.knee_y / 4095, tuple(a / 1023 for a in self.anchors)
 
 
@@ -211,7 +211,7 @@ class BezierFit:
 
     ``max_error_pq`` / ``rms_error_pq``: output difference in PQ signal units (0-1; 1/876
     is about one 10-bit code) over PQ-uniform samples of the source range, evaluated
-    through the libplacebo curve (:func:`hdrkit.metadata.st2094_curve.st2094_40_curve`)
+    through the libplacebo curve (:func:`hdrkit.core.st2094.st2094_40_curve`)
     with the quantised values.
     """
 
@@ -516,10 +516,10 @@ def fit_bezier(curve_nits: Callable[[np.ndarray], np.ndarray], src_peak_nits: fl
     error is minimised in perceptual (PQ) units; anchors are clipped to [0, 1], made
     non-decreasing (a monotone control polygon gives a monotone curve) and quantised to
     1/1023. The candidate with the smallest maximum PQ error wins. Errors are then
-    measured through :func:`hdrkit.metadata.st2094_curve.st2094_40_curve` (the
+    measured through :func:`hdrkit.core.st2094.st2094_40_curve` (the
     libplacebo curve at a display of exactly ``target_nits``).
     """
-    from .st2094_curve import st2094_40_curve
+    from ..core.st2094 import st2094_40_curve
 
     P, T_meta = float(src_peak_nits), float(target_nits)
     if not (math.isfinite(P) and math.isfinite(T_meta) and P > 0 and T_meta > 0):

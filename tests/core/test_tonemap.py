@@ -58,7 +58,7 @@ def test_identity_without_headroom(name):
     np.testing.assert_array_equal(c.apply(x, 0.8, 1.0), np.minimum(x, 1.0))
 
 
-@pytest.mark.parametrize("name", list(TONE_CURVES))
+@pytest.mark.parametrize("name", [n for n, c in TONE_CURVES.items() if c.mid_grey_anchored])
 @pytest.mark.parametrize("P", [2.0, 4.93, 10.0])
 def test_mid_grey_anchor(name, P):
     c = TONE_CURVES[name]

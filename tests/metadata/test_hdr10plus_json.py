@@ -14,7 +14,7 @@ from hdrkit.core.tonemap import get_curve
 from hdrkit.errors import MetadataError, OptionError
 from hdrkit.metadata.hdr10plus import (Hdr10PlusMetadata, fit_bezier, hdr10plus_from_analysis, hdr10plus_from_stats,
                                        read_json, validate_json)
-from hdrkit.metadata.st2094_curve import st2094_40_curve
+from hdrkit.core.st2094 import st2094_40_curve
 from hdrkit.core.transfer import eotf_inverse_st2084
 
 SAMPLE = Path("/work/shared/samples/hdr10plus/single-frame-metadata.json")

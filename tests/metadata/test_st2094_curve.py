@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.interpolate import BPoly
 
-from hdrkit.metadata.st2094_curve import pick_knee, st2094_40_curve, st2094_40_params, st2094_40_relative
+from hdrkit.core.st2094 import pick_knee, st2094_40_curve, st2094_40_params, st2094_40_relative
 
 # the hdr10plus_tool sample's curve: knee 164/4095, 240/4095, nine anchors / 1023
 KX, KY = 164 / 4095, 240 / 4095

@@ -37,7 +37,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084
+from .transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084
 from ..errors import OptionError
 
 __all__ = [
