@@ -35,6 +35,7 @@ __all__ = [
     "luminance_weights",
     "xy_to_XYZ",
     "WHITE_D65",
+    "chromatic_adaptation_matrix",
 ]
 
 #: CIE D65 as specified in BT.709 / BT.2020 / sRGB (4 decimals, as the standards write it).
@@ -114,7 +115,8 @@ def xyz_to_rgb_matrix(primaries: str | Primaries) -> np.ndarray:
 _BRADFORD = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
 
 
-def _bradford(src_white, dst_white) -> np.ndarray:
+def chromatic_adaptation_matrix(src_white, dst_white) -> np.ndarray:
+    """Bradford von Kries adaptation, XYZ under ``src_white`` -> XYZ under ``dst_white`` (xy pairs)."""
     s = _BRADFORD @ xy_to_XYZ(src_white)
     d = _BRADFORD @ xy_to_XYZ(dst_white)
     return np.linalg.inv(_BRADFORD) @ np.diag(d / s) @ _BRADFORD
@@ -125,7 +127,7 @@ def _rgb2rgb(src: str, dst: str) -> np.ndarray:
     ps, pd = PRIMARIES[src], PRIMARIES[dst]
     m = xyz_to_rgb_matrix(dst)
     if ps.white != pd.white:
-        m = m @ _bradford(ps.white, pd.white)
+        m = m @ chromatic_adaptation_matrix(ps.white, pd.white)
     m = m @ rgb_to_xyz_matrix(src)
     m.setflags(write=False)
     return m

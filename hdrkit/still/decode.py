@@ -1,0 +1,254 @@
+"""Decode one JPEG byte string to sample planes or RGB, with a pixel limit checked first.
+
+Two backends:
+
+- ``"libjpeg"`` (default): libjpeg-turbo through Pillow. Its accurate integer IDCT is the
+  one libultrahdr uses, so planes are bit-exact with the reference decoder (this matters:
+  a gain-map code off by one is a gain off by ``range / 255`` stops). Coded chroma planes
+  of a 4:2:0 image are read without upsampling through libjpeg's scaled decode at 1/2,
+  which decodes chroma with the full 8x8 IDCT at its native size; luma through a
+  grayscale decode. 4:4:4 and gray decode in one pass.
+- ``"pyav"``: FFmpeg's mjpeg decoder through PyAV (``format="jpeg_pipe"``). Its IDCT
+  differs from libjpeg's by +-1 code value on a few percent of samples. Used for
+  samplings the libjpeg path cannot read raw (4:2:2, 4:4:0, 4:1:1). PyAV note:
+  ``frame.side_data`` raises ``ValueError`` ("31 is not a valid Type") on JPEGs with EXIF
+  (``AV_FRAME_DATA_EXIF`` is missing from PyAV's enum), so side data is never touched:
+  ICC and EXIF come from :mod:`hdrkit.still.jpeg`.
+
+Outputs are uint8, full range (JFIF). ``output="planes"`` gives Y (and Cb, Cr at coded
+size); ``output="samples"`` gives a gray (H, W) array or libjpeg-style RGB (H, W, 3)
+(libjpeg backend: libjpeg's own conversion and fancy upsampling; pyav backend: the
+integer T.871 conversion of :func:`hdrkit.still.render.jfif_ycc_to_rgb`, nearest chroma).
+
+References
+----------
+- ITU-T T.81 Annex A.1.1 (component dimensions), ITU-T T.871 (JFIF colour).
+- libjpeg-turbo ``jdmaster.c`` (per-component DCT scaling), ``jidctint.c`` (islow IDCT).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ContainerError, DecodeError, LimitError, OptionError
+from .jpeg import JpegStructure, scan_jpeg
+
+__all__ = ["DEFAULT_MAX_PIXELS", "BACKENDS", "BasePlanes", "DecodedJpeg", "check_pixel_limit", "decode_jpeg"]
+
+#: Default largest image (width x height) hdrkit decodes.
+DEFAULT_MAX_PIXELS = 100_000_000
+BACKENDS = ("libjpeg", "pyav")
+
+_PYAV_FORMATS = {"gray", "yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj411p",
+                 "yuv420p", "yuv422p", "yuv444p", "yuv440p", "yuv411p"}
+
+
+@dataclass(frozen=True)
+class BasePlanes:
+    """Base image as coded: Y (H, W) and, unless gray, Cb/Cr at their coded size (uint8).
+
+    ``chroma_factors`` = (horizontal, vertical) subsampling factors.
+    """
+
+    y: np.ndarray
+    cb: np.ndarray | None = None
+    cr: np.ndarray | None = None
+    chroma_factors: tuple[int, int] = (1, 1)
+
+    @property
+    def height(self) -> int:
+        return self.y.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.y.shape[1]
+
+    @property
+    def is_gray(self) -> bool:
+        return self.cb is None
+
+
+@dataclass(frozen=True)
+class DecodedJpeg:
+    """Decoded data, uint8 C-contiguous. ``planes`` is (Y,) / (Y, Cb, Cr) for
+    ``output="planes"`` or a single gray or RGB array for ``output="samples"``.
+    ``chroma_factors`` = (horizontal, vertical) subsampling of Cb/Cr."""
+
+    planes: tuple[np.ndarray, ...]
+    width: int
+    height: int
+    chroma_factors: tuple[int, int]
+    backend: str
+
+    @property
+    def is_gray(self) -> bool:
+        return len(self.planes) == 1 and self.planes[0].ndim == 2
+
+
+def check_pixel_limit(structure: JpegStructure, max_pixels: int, what: str = "JPEG") -> None:
+    """Raise :class:`LimitError` when the frame header declares more than ``max_pixels``."""
+    if structure.frame is None:
+        raise ContainerError(f"{what} has no frame header")
+    px = structure.frame.pixels
+    if px > max_pixels:
+        raise LimitError(f"{what} is {structure.frame.width}x{structure.frame.height} = {px / 1e6:.1f} MP, "
+                         f"over the {max_pixels / 1e6:g} MP limit")
+
+
+def _factors(structure: JpegStructure) -> tuple[int, int]:
+    c = structure.frame.components
+    if len(c) == 1:
+        return 1, 1
+    hmax, vmax = max(x.h for x in c), max(x.v for x in c)
+    if c[1].h != c[2].h or c[1].v != c[2].v or hmax % c[1].h or vmax % c[1].v or c[0].h != hmax or c[0].v != vmax:
+        raise DecodeError(f"unsupported JPEG component sampling {structure.frame.sampling}")
+    return hmax // c[1].h, vmax // c[1].v
+
+
+def _check(structure: JpegStructure, what: str) -> None:
+    if structure.truncated:
+        raise ContainerError(f"{what} is truncated: its data ends before the end-of-image marker")
+    fh = structure.frame
+    if fh.precision != 8:
+        raise DecodeError(f"{what} has {fh.precision}-bit samples; only 8-bit JPEG is supported")
+    if len(fh.components) not in (1, 3):
+        raise DecodeError(f"{what} has {len(fh.components)} components; only gray and Y'CbCr are supported")
+    if len(fh.components) == 3 and structure.adobe_transform == 0:
+        raise DecodeError(f"{what} stores RGB (Adobe transform 0), not Y'CbCr; not supported")
+
+
+# ------------------------------------------------------------------ libjpeg (Pillow)
+def _pil_open(data: bytes, mode: str, size: tuple[int, int]):
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        im = Image.open(io.BytesIO(data))
+        im.draft(mode, size)
+        im.load()
+    return im
+
+
+def _codec_only(data: bytes, structure: JpegStructure) -> bytes:
+    """The image without APPn and COM segments (what a decoder needs, nothing it would parse)."""
+    keep = [b"\xff\xd8"]
+    for seg in structure.segments[1:]:
+        if seg.name == "SOS":
+            keep.append(data[seg.offset:structure.end])
+            break
+        if not (0xE0 <= seg.marker <= 0xEF or seg.marker == 0xFE):
+            keep.append(data[seg.offset:seg.end])
+    return b"".join(keep)
+
+
+def _libjpeg(data: bytes, fh, factors, output: str) -> tuple[np.ndarray, ...] | None:
+    w, h = fh.width, fh.height
+    if len(fh.components) == 1:
+        im = _pil_open(data, "L", (w, h))
+        return (np.ascontiguousarray(np.asarray(im.convert("L") if im.mode != "L" else im)),)
+    if output == "samples":
+        im = _pil_open(data, "RGB", (w, h))
+        if im.mode != "RGB" or im.size != (w, h):
+            return None
+        return (np.ascontiguousarray(np.asarray(im)),)
+    if factors == (1, 1):
+        im = _pil_open(data, "YCbCr", (w, h))
+        if im.mode != "YCbCr" or im.size != (w, h):
+            return None
+        a = np.asarray(im)
+        return tuple(np.ascontiguousarray(a[..., i]) for i in range(3))
+    if factors == (2, 2):
+        y = _pil_open(data, "L", (w, h))
+        cw, ch = math.ceil(w / 2), math.ceil(h / 2)
+        c = _pil_open(data, "YCbCr", (cw, ch))
+        if y.mode != "L" or y.size != (w, h) or c.mode != "YCbCr" or c.size != (cw, ch):
+            return None
+        a = np.asarray(c)
+        return np.ascontiguousarray(np.asarray(y)), np.ascontiguousarray(a[..., 1]), np.ascontiguousarray(a[..., 2])
+    return None
+
+
+# ---------------------------------------------------------------------------- PyAV
+def _plane(p, h: int, w: int) -> np.ndarray:
+    a = np.frombuffer(p, np.uint8)
+    return np.ascontiguousarray(a.reshape(-1, p.line_size)[:h, :w])
+
+
+def _pyav(data: bytes, fh, what: str) -> tuple[tuple[np.ndarray, ...], tuple[int, int]]:
+    import av  # local: keeps "import hdrkit" light
+
+    try:
+        with av.open(io.BytesIO(data), format="jpeg_pipe") as container:
+            stream = container.streams.video[0]
+            frame = next(container.decode(stream), None)
+            if frame is None:
+                raise DecodeError(f"{what}: FFmpeg decoded no picture")
+            fmt = frame.format.name
+            if fmt not in _PYAV_FORMATS:
+                raise DecodeError(f"{what} decodes to pixel format {fmt}, which is not supported")
+            w, h = frame.width, frame.height
+            if (w, h) != (fh.width, fh.height):
+                raise DecodeError(f"{what}: decoded size {w}x{h} differs from the frame header {fh.width}x{fh.height}")
+            if fmt == "gray":
+                return (_plane(frame.planes[0], h, w),), (1, 1)
+            cw, ch = frame.planes[1].width, frame.planes[1].height
+            fx, fy = max(1, round(w / cw)), max(1, round(h / ch))
+            if math.ceil(w / fx) != cw or math.ceil(h / fy) != ch:
+                raise DecodeError(f"{what}: chroma planes {cw}x{ch} do not match the image {w}x{h}")
+            return (_plane(frame.planes[0], h, w), _plane(frame.planes[1], ch, cw),
+                    _plane(frame.planes[2], ch, cw)), (fx, fy)
+    except av.error.FFmpegError as e:
+        raise DecodeError(f"{what}: FFmpeg could not decode it ({e})") from e
+
+
+def decode_jpeg(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, structure: JpegStructure | None = None,
+                what: str = "JPEG", backend: str = "libjpeg", output: str = "planes") -> DecodedJpeg:
+    """Decode ``data`` (exactly one JPEG image).
+
+    Raises :class:`LimitError` before decoding when the image is too large,
+    :class:`ContainerError` for a truncated image (no EOI) and :class:`DecodeError` when
+    the decoder fails or the format is unsupported (12-bit, CMYK, RGB, odd sampling).
+    """
+    if backend not in BACKENDS:
+        raise OptionError(f"unknown JPEG decoder {backend!r}; choose from {', '.join(BACKENDS)}")
+    if output not in ("planes", "samples"):
+        raise OptionError(f"unknown decode output {output!r}")
+    if structure is None:
+        structure = scan_jpeg(data)
+    check_pixel_limit(structure, max_pixels, what)
+    _check(structure, what)
+    fh = structure.frame
+    factors = _factors(structure)
+    planes = None
+    used = backend
+    if backend == "libjpeg":
+        try:
+            planes = _libjpeg(_codec_only(data, structure), fh, factors, output)
+        except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, MemoryError,
+                struct.error) as e:
+            raise DecodeError(f"{what}: libjpeg could not decode it ({e})") from e
+        except Exception as e:  # Pillow's DecompressionBombError for very large, already-allowed images
+            if type(e).__name__ != "DecompressionBombError":
+                raise
+            planes = None
+    if planes is None:
+        used = "pyav"
+        planes, got = _pyav(data, fh, what)
+        if got != factors:
+            raise DecodeError(f"{what}: decoded chroma factors {got} differ from the frame header {factors}")
+        if output == "samples" and len(planes) == 3:
+            from .render import jfif_ycc_to_rgb
+
+            y, cb, cr = planes
+            fx, fy = factors
+            if factors != (1, 1):
+                rows, cols = np.arange(fh.height) // fy, np.arange(fh.width) // fx
+                cb, cr = cb[rows][:, cols], cr[rows][:, cols]
+            planes = (jfif_ycc_to_rgb(y, cb, cr),)
+    return DecodedJpeg(tuple(planes), fh.width, fh.height, factors, used)
