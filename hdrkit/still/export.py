@@ -166,7 +166,8 @@ def load_linear(src, *, headroom: float | None = None, fallback: bool = True, ma
 
         kw = {} if max_pixels is None else {"max_pixels": max_pixels}
         try:
-            gm = read_gainmap(data, fallback="base" if fallback else None, **kw)
+            gm = read_gainmap(src if not isinstance(src, (bytes, bytearray, memoryview)) else data,
+                              fallback="base" if fallback else None, **kw)
         except HdrkitError as e:
             if "no gain map" not in str(e).lower() and "not a gain-map" not in str(e).lower():
                 raise
