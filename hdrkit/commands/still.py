@@ -73,7 +73,8 @@ def run(args) -> int:
             msg = str(e) if isinstance(e, HdrkitError) else f"{type(e).__name__}: {e.strerror or e}"
             failed.append((src, msg))
             report.append({"src": str(src), "error": msg})
-            print(f"hdrkit: {src}: error: {msg}", file=sys.stderr)
+            where = "" if msg.startswith(str(src)) else f"{src}: "
+            print(f"hdrkit: {where}error: {msg}", file=sys.stderr)
             continue
         report.append({"src": str(src), **r.to_dict()})
         for w in r.warnings:
