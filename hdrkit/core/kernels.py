@@ -1,14 +1,30 @@
 """Fused, compiled per-pixel kernels of the rendering path (numba, cached on disk).
 
-One pass per pixel does tone curve (a gain table sampled from the registered curve),
+One pass per row does tone curve (a gain table sampled from the registered curve),
 matrix to BT.709, the gamut map of :mod:`hdrkit.core.gamut` (same maths, scalar form),
 and for SDR output the transfer (table), blue-noise dither and rounding. Rows run in
-parallel on all cores. Everything here mirrors a numpy reference:
-``pipeline.render_linear_reference`` (tests compare the two), and the tables are built
-from the core's own functions, so no maths lives only here.
+parallel on all cores (tasks of a few rows, one set of row buffers per task).
 
-The compiled code is cached next to this file (``cache=True``): the first run on a
-machine compiles for a few seconds, later runs load in well under a second.
+Speed layout of a row (float32):
+
+1. a branch-free loop (LLVM vectorises it: AVX2 / AVX-512 where present) clamps, turns
+   NaN / inf into black and computes each pixel's position in the tone table;
+2. a separate scalar loop reads the table (LLVM does not vectorise gathers here, and one
+   in a loop would keep the whole loop scalar);
+3. a branch-free loop applies the gain, the matrix, the gamut boundary test and the neon
+   knee, and flags the pixels whose chroma passes the compression knee;
+4. the flagged pixels (a few per cent in photographs; they need the CIELAB skin test and
+   the roll-off) are redone exactly by the scalar float64 :func:`_pixel`;
+5. for SDR, per channel: vectorised square root, table read, vectorised dither + floor.
+
+Everything here mirrors a numpy reference: ``pipeline.render_linear_reference`` (tests
+compare the two: display light within 3e-4, codes within 1 on under 1 % of pixels), and
+the tables are built from the core's own functions, so no maths lives only here.
+
+The compiled code is cached next to this file (``cache=True``): the first run on a machine
+compiles for several seconds of CPU (the SDR kernel about 6 s), later runs load it in a
+fraction of a second. Helpers are separate compiled functions rather than inlined into
+the parallel loops, which keeps that first compile short.
 """
 
 from __future__ import annotations
@@ -25,7 +41,8 @@ from .gamut import SKIN_HUE, SKIN_SAT, get_gamut_map
 from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
 from .tonemap import curve_lut
 
-__all__ = ["render_linear_fast", "render_sdr_fast", "encode_lut", "TONE_LUT_SIZE", "ENCODE_LUT_SIZE"]
+__all__ = ["render_linear_fast", "render_sdr_fast", "encode_lut", "box_mean", "subsampling_stats", "TONE_LUT_SIZE",
+           "ENCODE_LUT_SIZE"]
 
 TONE_LUT_SIZE = 4096
 ENCODE_LUT_SIZE = 8192
@@ -67,7 +84,7 @@ def _lab_f(t):
     return t / (3 * d * d) + 4.0 / 29.0
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _pixel(r, g, b, P, tone, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll):
     r = max(r, 0.0)
     g = max(g, 0.0)
@@ -109,12 +126,16 @@ def _pixel(r, g, b, P, tone, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee
                 X = (XYZ[0, 0] * p0 + XYZ[0, 1] * p1 + XYZ[0, 2] * p2) / wn[0]
                 Yl = (XYZ[1, 0] * p0 + XYZ[1, 1] * p1 + XYZ[1, 2] * p2) / wn[1]
                 Z = (XYZ[2, 0] * p0 + XYZ[2, 1] * p1 + XYZ[2, 2] * p2) / wn[2]
-                fx, fy, fz = _lab_f(X), _lab_f(Yl), _lab_f(Z)
-                la, lb = 500 * (fx - fy), 200 * (fy - fz)
-                h = math.degrees(math.atan2(lb, la)) % 360.0
-                sat = math.sqrt(la * la + lb * lb) / max(116 * fy - 16, 1e-6)
-                wh = min(max(min(h - (skin[0] - skin[2]), (skin[1] + skin[2]) - h) / skin[2], 0.0), 1.0)
-                wskin = wh * min(max((skin[4] - sat) / (skin[4] - skin[3]), 0.0), 1.0)
+                # CIELAB a* > 0 and b* > 0 exactly when X/Xn > Y/Yn > Z/Zn (f increases); when the
+                # skin hue window (SKIN_HUE with its feather) lies within 0-90 degrees, the weight
+                # is 0 outside that quadrant, so the cube roots and atan2 are skipped there.
+                if (X > Yl and Yl > Z) or not (skin[0] - skin[2] >= 0.0 and skin[1] + skin[2] <= 90.0):
+                    fx, fy, fz = _lab_f(X), _lab_f(Yl), _lab_f(Z)
+                    la, lb = 500 * (fx - fy), 200 * (fy - fz)
+                    h = math.degrees(math.atan2(lb, la)) % 360.0
+                    sat = math.sqrt(la * la + lb * lb) / max(116 * fy - 16, 1e-6)
+                    wh = min(max(min(h - (skin[0] - skin[2]), (skin[1] + skin[2]) - h) / skin[2], 0.0), 1.0)
+                    wskin = wh * min(max((skin[4] - sat) / (skin[4] - skin[3]), 0.0), 1.0)
                 k = knee + (skin_knee - knee) * wskin
             if rr > k and rmax > 1.0:
                 span = max(rmax - k, 1e-12)
@@ -147,44 +168,191 @@ def _pixel(r, g, b, P, tone, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee
     return o0, o1, o2
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def _render_linear(rgb, P, tone, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, out):
-    H, W = rgb.shape[0], rgb.shape[1]
-    for i in prange(H):
+_ROWS_PER_TASK = 8
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _lerp_rows(u, table):
+    """``u[j] <- table`` linearly interpolated at fractional index ``u[j]`` (0 <= u <= len - 1), in place.
+
+    Kept apart from the arithmetic loops: LLVM does not vectorise table reads (gathers)
+    here, and a loop holding one would stay scalar as a whole.
+    """
+    n2 = np.uint32(table.shape[0] - 2)
+    one = np.float32(1.0)
+    for j in range(u.shape[0]):
+        x = u[j]
+        k = min(np.uint32(x), n2)  # unsigned: no negative-index wraparound code in the loop
+        f = x - np.float32(k)
+        u[j] = table[k] * (one - f) + table[k + np.uint32(1)] * f
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, slow):
+    """The common case of :func:`_pixel` for one row, in branch-free loops LLVM vectorises (float32).
+
+    ``src`` (W, 3) float32; writes display light (0..D) to ``o`` (3, W) and sets
+    ``slow[j]`` where the exact scalar :func:`_pixel` must redo the pixel: chroma past the
+    gamut-compression knee (where the skin test and the roll-off apply). Elsewhere the
+    result is :func:`_pixel`'s (same operations in float32 instead of float64).
+    Returns the number of slow pixels.
+    """
+    W = src.shape[0]
+    fn1 = np.float32(tone.shape[0] - 1)
+    invP = np.float32(1.0 / P)
+    Df = np.float32(D)
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    inf = np.float32(np.inf)
+    m00, m01, m02 = np.float32(M[0, 0]), np.float32(M[0, 1]), np.float32(M[0, 2])
+    m10, m11, m12 = np.float32(M[1, 0]), np.float32(M[1, 1]), np.float32(M[1, 2])
+    m20, m21, m22 = np.float32(M[2, 0]), np.float32(M[2, 1]), np.float32(M[2, 2])
+    w0, w1, w2 = np.float32(w[0]), np.float32(w[1]), np.float32(w[2])
+    kn = np.float32(knee)
+    kk = np.float32(neon_knee * D)
+    rl = np.float32(neon_roll * D)
+    half = np.float32(0.5)
+    o0r, o1r, o2r = o[0], o[1], o[2]
+    # 1. clamp, NaN/inf -> black, table position of max(R, G, B)
+    for j in range(W):
+        r = src[j, 0]
+        g = src[j, 1]
+        b = src[j, 2]
+        ok = (r < inf) & (g < inf) & (b < inf) & (r == r) & (g == g) & (b == b)
+        r = max(r, zero) if ok else zero
+        g = max(g, zero) if ok else zero
+        b = max(b, zero) if ok else zero
+        o0r[j] = r
+        o1r[j] = g
+        o2r[j] = b
+        gbuf[j] = min(math.sqrt(max(r, max(g, b)) * invP) * fn1, fn1)
+    # 2. gain table
+    _lerp_rows(gbuf, tone)
+    # 3. gain (beyond the table: onto the peak), matrix, gamut boundary, neon knee; one loop
+    # per mode so that each stays free of branches
+    nslow = 0
+    if mode == 0:
         for j in range(W):
-            o0, o1, o2 = _pixel(rgb[i, j, 0], rgb[i, j, 1], rgb[i, j, 2], P, tone, M, Minv, w, XYZ, wn, skin, D, mode,
-                                knee, skin_knee, neon_knee, neon_roll)
-            out[i, j, 0] = o0 / D
-            out[i, j, 1] = o1 / D
-            out[i, j, 2] = o2 / D
+            r = o0r[j]
+            g = o1r[j]
+            b = o2r[j]
+            m = max(r, max(g, b))
+            gain = Df / m if m * invP >= one else gbuf[j]
+            r *= gain
+            g *= gain
+            b *= gain
+            o0r[j] = min(max(m00 * r + m01 * g + m02 * b, zero), Df)
+            o1r[j] = min(max(m10 * r + m11 * g + m12 * b, zero), Df)
+            o2r[j] = min(max(m20 * r + m21 * g + m22 * b, zero), Df)
+            slow[j] = False
+        return 0
+    neon = np.float32(1.0 if (mode == 2 and kk < Df) else 0.0)
+    for j in range(W):
+        r = o0r[j]
+        g = o1r[j]
+        b = o2r[j]
+        m = max(r, max(g, b))
+        gain = Df / m if m * invP >= one else gbuf[j]
+        r *= gain
+        g *= gain
+        b *= gain
+        v0 = m00 * r + m01 * g + m02 * b
+        v1 = m10 * r + m11 * g + m12 * b
+        v2 = m20 * r + m21 * g + m22 * b
+        Y = min(max(w0 * v0 + w1 * v1 + w2 * v2, zero), Df)
+        c0 = v0 - Y
+        c1 = v1 - Y
+        c2 = v2 - Y
+        l0 = (Df - Y) / c0 if c0 > zero else (Y / -c0 if c0 < zero else inf)
+        l1 = (Df - Y) / c1 if c1 > zero else (Y / -c1 if c1 < zero else inf)
+        l2 = (Df - Y) / c2 if c2 > zero else (Y / -c2 if c2 < zero else inf)
+        s = max(min(l0, min(l1, l2)), zero)
+        sl = (s > zero) & (s < inf) & (one > kn * s)
+        o0 = min(max(Y + c0, zero), Df)
+        o1 = min(max(Y + c1, zero), Df)
+        o2 = min(max(Y + c2, zero), Df)
+        # neon knee (perceptual only; ``neon`` = 0 turns it off): saturation-weighted channel roll-off
+        mx = max(o0, max(o1, o2))
+        mn = min(o0, min(o1, o2))
+        sat = (mx - mn) / mx if mx > zero else zero
+        wn_ = min(max((sat - half) / half, zero), one)
+        wn_ = wn_ * wn_ * neon
+        o0 = o0 + wn_ * (kk + (o0 - kk) / (one + (o0 - kk) / rl) - o0) if o0 > kk else o0
+        o1 = o1 + wn_ * (kk + (o1 - kk) / (one + (o1 - kk) / rl) - o1) if o1 > kk else o1
+        o2 = o2 + wn_ * (kk + (o2 - kk) / (one + (o2 - kk) / rl) - o2) if o2 > kk else o2
+        o0r[j] = o0
+        o1r[j] = o1
+        o2r[j] = o2
+        slow[j] = sl
+        nslow += np.int32(sl)
+    return nslow
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _encode(x, enc):
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _row(src, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, o, gbuf,
+         slow):
+    """One row of display light into ``o`` (3, W): vectorised common case, exact fix-up of the rest."""
+    if _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, slow) > 0:
+        for j in range(src.shape[0]):
+            if slow[j]:
+                o0, o1, o2 = _pixel(np.float64(src[j, 0]), np.float64(src[j, 1]), np.float64(src[j, 2]), P, tone64,
+                                    M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll)
+                o[0, j] = o0
+                o[1, j] = o1
+                o[2, j] = o2
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
+def _render_linear(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll,
+                   out):
+    H, W = rgb.shape[0], rgb.shape[1]
+    invD = np.float32(1.0 / D)
+    ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
+    for t in prange(ntask):
+        o = np.empty((3, W), np.float32)
+        gbuf = np.empty(W, np.float32)
+        slow = np.empty(W, np.bool_)
+        for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
+            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll,
+                 o, gbuf, slow)
+            dst = out[i]
+            for j in range(W):
+                dst[j, 0] = o[0, j] * invD
+                dst[j, 1] = o[1, j] * invD
+                dst[j, 2] = o[2, j] * invD
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
+def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, enc,
+                dtile, top, out):
+    """Render + encode + dither + round. ``enc`` float32 table of code values (encoded x ``top``,
+    square-root spaced, see :func:`encode_lut`); ``dtile`` (th, W) float32 dither offsets
+    already tiled to the row width, 0.5 added."""
+    H, W = rgb.shape[0], rgb.shape[1]
+    th = dtile.shape[0]
     n1 = enc.shape[0] - 1
-    if x <= 0:
-        return enc[0]
-    u = math.sqrt(min(x, 1.0)) * n1
-    i = int(u)
-    if i >= n1:
-        return enc[n1]
-    f = u - i
-    return enc[i] * (1 - f) + enc[i + 1] * f
-
-
-@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def _render_sdr(rgb, P, tone, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, enc, dith,
-                top, out):
-    H, W = rgb.shape[0], rgb.shape[1]
-    th, tw = dith.shape
-    for i in prange(H):
-        for j in range(W):
-            o0, o1, o2 = _pixel(rgb[i, j, 0], rgb[i, j, 1], rgb[i, j, 2], P, tone, M, Minv, w, XYZ, wn, skin, D, mode,
-                                knee, skin_knee, neon_knee, neon_roll)
-            d = 0.5 + dith[i % th, j % tw]
-            out[i, j, 0] = min(max(math.floor(_encode(o0 / D, enc) * top + d), 0.0), top)
-            out[i, j, 1] = min(max(math.floor(_encode(o1 / D, enc) * top + d), 0.0), top)
-            out[i, j, 2] = min(max(math.floor(_encode(o2 / D, enc) * top + d), 0.0), top)
+    fn1 = np.float32(n1)
+    invD = np.float32(1.0 / D)
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    ftop = np.float32(top)
+    ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
+    for t in prange(ntask):
+        o = np.empty((3, W), np.float32)
+        gbuf = np.empty(W, np.float32)
+        slow = np.empty(W, np.bool_)
+        for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
+            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll,
+                 o, gbuf, slow)
+            drow = dtile[i % th]
+            dst = out[i]
+            for c in range(3):
+                oc = o[c]
+                for j in range(W):
+                    oc[j] = math.sqrt(min(max(oc[j] * invD, zero), one)) * fn1
+                _lerp_rows(oc, enc)
+                for j in range(W):
+                    dst[j, c] = min(max(math.floor(oc[j] + drow[j]), zero), ftop)
 
 
 def _args(rgb, primaries, params, src_peak):
@@ -212,8 +380,8 @@ def _args(rgb, primaries, params, src_peak):
     XYZ = np.ascontiguousarray(rgb_to_xyz_matrix(OUTPUT_PRIMARIES))
     wn = XYZ.sum(axis=1)
     skin = np.array([*SKIN_HUE, *SKIN_SAT], dtype=np.float64)
-    return (a, Peff, tone, M, Minv, w, XYZ, wn, skin, D, _MODES[g.name], gp.get("knee", 0.8), gp.get("skin_knee", 0.8),
-            gp.get("neon_knee", 1.0), gp.get("neon_roll", 0.08))
+    return (a, Peff, tone.astype(np.float32), tone, M, Minv, w, XYZ, wn, skin, D, _MODES[g.name], gp.get("knee", 0.8),
+            gp.get("skin_knee", 0.8), gp.get("neon_knee", 1.0), gp.get("neon_roll", 0.08))
 
 
 def render_linear_fast(rgb, primaries, params, src_peak) -> np.ndarray:
@@ -232,6 +400,123 @@ def render_sdr_fast(rgb, primaries, params, src_peak, transfer: str = "srgb", bi
         raise OptionError(f"bits must be 1-16, not {bits}")
     args = _args(rgb, primaries, params, src_peak)
     out = np.empty(args[0].shape, np.uint8 if bits <= 8 else np.uint16)
-    dith = np.ascontiguousarray(get_dither(params.dither).tile(), dtype=np.float64)
-    _render_sdr(*args, encode_lut(transfer), dith, float(2**bits - 1), out)
+    top = float(2**bits - 1)
+    _render_sdr(*args, _code_lut(transfer, top), _dither_rows(params.dither, args[0].shape[1]), top, out)
     return out
+
+
+@lru_cache(maxsize=8)
+def _code_lut(transfer: str, top: float) -> np.ndarray:
+    """:func:`encode_lut` times the top code, float32 (the table the SDR kernel reads)."""
+    return (encode_lut(transfer) * top).astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def _dither_rows(name: str, width: int) -> np.ndarray:
+    """The dither tile plus 0.5 (round half up), repeated along x to ``width``: (th, width) float32."""
+    t = np.asarray(get_dither(name).tile(), dtype=np.float64)
+    reps = -(-width // t.shape[1])
+    return np.ascontiguousarray(np.tile(t + 0.5, (1, reps))[:, :width], dtype=np.float32)
+
+
+# ------------------------------------------------------------ export helpers
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
+def _box_mean(rgb, k, out):
+    H, W = out.shape[0], out.shape[1]
+    inv = 1.0 / (k * k)
+    for i in prange(H):
+        acc = np.zeros((W, 3), np.float64)
+        for y in range(i * k, i * k + k):
+            row = rgb[y]
+            for j in range(W):
+                for x in range(j * k, j * k + k):
+                    acc[j, 0] += row[x, 0]
+                    acc[j, 1] += row[x, 1]
+                    acc[j, 2] += row[x, 2]
+        for j in range(W):
+            out[i, j, 0] = acc[j, 0] * inv
+            out[i, j, 1] = acc[j, 1] * inv
+            out[i, j, 2] = acc[j, 2] * inv
+
+
+def box_mean(rgb: np.ndarray, k: int) -> np.ndarray:
+    """Mean of each ``k`` x ``k`` block of an (H, W, 3) image (rows/columns past a whole block dropped).
+
+    Compiled form of ``rgb[:H//k*k, :W//k*k].reshape(H//k, k, W//k, k, 3).mean(axis=(1, 3))``
+    (float64 sums, float32 out); one pass over the image, rows in parallel.
+    """
+    a = np.asarray(rgb)
+    if a.ndim != 3 or a.shape[2] != 3 or k < 1:
+        raise OptionError(f"expected an (H, W, 3) image and k >= 1, got shape {a.shape}, k={k}")
+    if a.dtype != np.float32:
+        a = a.astype(np.float32)
+    out = np.empty((a.shape[0] // k, a.shape[1] // k, 3), np.float32)
+    _box_mean(a, int(k), out)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def _subsampling_stats(img, step, wy, edge_thr, sat_thr, sat_floor):
+    H, W = img.shape[0], img.shape[1]
+    h = (H + step - 1) // step
+    w = (W + step - 1) // step
+    c255 = np.float32(255.0)
+    w0, w1, w2 = np.float32(wy[0]), np.float32(wy[1]), np.float32(wy[2])
+    prev = np.empty(w, np.float32)
+    cur = np.empty(w, np.float32)
+    edges = 0
+    n_le = 0
+    max_le = -1.0
+    min_gt = 2.0
+    for ii in range(h):
+        row = img[ii * step]
+        for jj in range(w):
+            r = np.float32(row[jj * step, 0]) / c255
+            g = np.float32(row[jj * step, 1]) / c255
+            b = np.float32(row[jj * step, 2]) / c255
+            cur[jj] = r * w0 + g * w1 + b * w2
+            mx = max(r, max(g, b))
+            s = (mx - min(r, min(g, b))) / mx if mx > sat_floor else np.float32(0.0)
+            if s <= sat_thr:
+                n_le += 1
+                max_le = max(max_le, s)
+            else:
+                min_gt = min(min_gt, s)
+        if ii > 0:  # gy of the previous row, gx within it (last row and column excluded, as np.diff)
+            for jj in range(w - 1):
+                gx = abs(prev[jj + 1] - prev[jj])
+                gy = abs(cur[jj] - prev[jj])
+                if gx + gy > edge_thr:
+                    edges += 1
+        prev, cur = cur, prev
+    return edges, n_le, max_le, min_gt, h, w
+
+
+def subsampling_stats(sdr8: np.ndarray, step: int, edge_thr: float = 0.1, sat_floor: float = 0.2,
+                      sat_thr: float = 0.95, percentile: float = 99.9) -> tuple[float, bool]:
+    """One-pass form of the chroma-subsampling statistics of :func:`hdrkit.still.export.choose_subsampling`.
+
+    On ``sdr8[::step, ::step]`` (8-bit RGB, scaled to [0, 1]): the fraction of pixels whose
+    |dY/dx| + |dY/dy| (BT.709 weights on the encoded values, forward differences) exceeds
+    ``edge_thr``, and whether the ``percentile`` of HSV saturation (0 where max < ``sat_floor``)
+    exceeds ``sat_thr``; the percentile decision is exact (numpy's linear interpolation)
+    without sorting, from the count at or below the threshold and the two order statistics
+    around it. Returns (edge density, saturated).
+    """
+    a = np.ascontiguousarray(sdr8, dtype=np.uint8)
+    wy = np.array([0.2126, 0.7152, 0.0722], np.float32)
+    edges, n_le, max_le, min_gt, h, w = _subsampling_stats(a, int(step), wy, np.float32(edge_thr),
+                                                           np.float32(sat_thr), np.float32(sat_floor))
+    n = h * w
+    density = edges / ((h - 1) * (w - 1)) if h > 1 and w > 1 else 0.0
+    q = (n - 1) * (percentile / 100.0)
+    lo = int(np.floor(q))
+    hi = min(lo + 1, n - 1)
+    if lo >= n_le:
+        sat = True
+    elif hi < n_le or hi == lo:
+        sat = False
+    else:  # the percentile falls between the largest value <= sat_thr and the smallest above it
+        v = np.percentile(np.array([max_le, min_gt], np.float32), 100.0 * (q - lo))
+        sat = bool(v > sat_thr)
+    return float(density), sat

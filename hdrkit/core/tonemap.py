@@ -165,6 +165,8 @@ def _bt2390(x, P, D, knee_offset):
     e1 = _pq(x * SDR_WHITE_NITS) / pq_src
     max_lum = _pq(D * SDR_WHITE_NITS) / pq_src
     ks = max((1 + knee_offset) * max_lum - knee_offset, 0.0)
+    if 1.0 - ks < 1e-9:  # source peak within rounding of the target: nothing to compress
+        return np.minimum(x, D)
     t = np.clip((e1 - ks) / (1 - ks), 0, 1)
     t2, t3 = t * t, t * t * t
     p = (2 * t3 - 3 * t2 + 1) * ks + (t3 - 2 * t2 + t) * (1 - ks) + (-2 * t3 + 3 * t2) * max_lum

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -33,7 +34,7 @@ import numpy as np
 
 from .. import __version__
 from ..core.pipeline import RenderParams, encode_transfer, estimate_peak, render_linear, render_sdr
-from ..errors import ContainerError, DecodeError, HdrkitError, OptionError
+from ..errors import ContainerError, DecodeError, HdrkitError, LimitError, OptionError
 from ..io.atomic import atomic_path, check_not_input
 from .exif import build_exif, parse_exif
 
@@ -71,10 +72,17 @@ class ExportResult:
 
 @lru_cache(maxsize=1)
 def srgb_icc() -> bytes:
-    """littleCMS's built-in sRGB profile, serialised by Pillow ImageCms."""
+    """littleCMS's built-in sRGB profile, serialised by Pillow ImageCms.
+
+    littleCMS stamps the profile header's creation date (ICC.1 §7.2.8, dateTimeNumber at
+    bytes 24-35) with the current time; it is set to a fixed date so that the same input
+    and options give the same bytes whenever they run.
+    """
     from PIL import ImageCms
 
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    icc[24:36] = struct.pack(">6H", 2024, 1, 1, 0, 0, 0)
+    return bytes(icc)
 
 
 # ------------------------------------------------------------------- inputs
@@ -105,14 +113,23 @@ def _icc_primaries(icc: bytes | None, warnings: list[str]) -> str:
     return found or "bt709"
 
 
-def _load_plain(data: bytes, warnings: list[str]) -> LinearImage:
-    """Plain JPEG / PNG / TIFF (8 or 16 bit) with its ICC gamut; sRGB transfer assumed."""
+def _load_plain(data: bytes, warnings: list[str], max_pixels: int | None = None) -> LinearImage:
+    """Plain JPEG / PNG / TIFF (8 or 16 bit) with its ICC gamut; sRGB transfer assumed.
+
+    The header's size is checked against ``max_pixels`` (default
+    :data:`hdrkit.still.decode.DEFAULT_MAX_PIXELS`) before any decoding.
+    """
     from PIL import Image
 
     from ..core.transfer import eotf_srgb
+    from .decode import DEFAULT_MAX_PIXELS
 
+    limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     try:
         with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+            if w * h > limit:
+                raise LimitError(f"image is {w}x{h} = {w * h / 1e6:.1f} MP, over the {limit / 1e6:g} MP limit")
             im.load()
             icc = im.info.get("icc_profile")
             exif = im.info.get("exif")
@@ -120,7 +137,8 @@ def _load_plain(data: bytes, warnings: list[str]) -> LinearImage:
                 a = np.repeat((np.asarray(im, dtype=np.float32) / 65535.0)[..., None], 3, axis=-1)
             else:
                 a = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
+        # Pillow signals a broken PNG chunk with SyntaxError
         raise DecodeError(f"cannot decode image: {e}") from e
     if _is_16bit(data):
         a16 = _decode_rgb48(data)
@@ -171,14 +189,14 @@ def load_linear(src, *, headroom: float | None = None, fallback: bool = True, ma
         except HdrkitError as e:
             if "no gain map" not in str(e).lower() and "not a gain-map" not in str(e).lower():
                 raise
-            return _load_plain(data, warnings)
+            return _load_plain(data, warnings, max_pixels)
         reason = getattr(gm, "fallback_reason", None)
         if reason:
             warnings.append(f"gain map unusable ({reason}); exported the SDR base image")
         rgb = gm.render(headroom=headroom)
         return LinearImage(rgb, gm.primaries, gm.exif, "sdr-base" if reason else "gainmap", reason, warnings)
     if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:4] in (b"II*\x00", b"MM\x00*"):
-        return _load_plain(data, warnings)
+        return _load_plain(data, warnings, max_pixels)
     raise ContainerError("not a JPEG, PNG or TIFF file")
 
 
@@ -189,7 +207,20 @@ def render_preview(rgb, primaries: str, params: RenderParams, src_peak: float) -
 
 
 def choose_subsampling(sdr8: np.ndarray) -> str:
-    """Seed 000 §6.2 rule on the 8-bit output: '444' if edge density > 0.12 or P99.9 saturation > 0.95."""
+    """Seed 000 §6.2 rule on the 8-bit output: '444' if edge density > 0.12 or P99.9 saturation > 0.95.
+
+    One compiled pass (:func:`hdrkit.core.kernels.subsampling_stats`); the numpy form is
+    :func:`choose_subsampling_reference`.
+    """
+    from ..core.kernels import subsampling_stats
+
+    step = max(1, int(np.ceil(max(sdr8.shape[:2]) / 1024)))
+    edge_density, saturated = subsampling_stats(sdr8, step)
+    return "444" if edge_density > 0.12 or saturated else "420"
+
+
+def choose_subsampling_reference(sdr8: np.ndarray) -> str:
+    """Numpy reference of :func:`choose_subsampling`."""
     step = max(1, int(np.ceil(max(sdr8.shape[:2]) / 1024)))
     a = sdr8[::step, ::step].astype(np.float32) / 255.0
     y = a @ np.array([0.2126, 0.7152, 0.0722], np.float32)  # luma of the encoded image (edge measure only)
@@ -211,8 +242,9 @@ def _downscale(rgb: np.ndarray, edge: int) -> np.ndarray:
         return rgb
     k = max(1, int(1 / s / 2))
     if k > 1:
-        hh, ww = h // k * k, w // k * k
-        rgb = rgb[:hh, :ww].reshape(hh // k, k, ww // k, k, 3).mean(axis=(1, 3))
+        from ..core.kernels import box_mean
+
+        rgb = box_mean(rgb, k)  # = rgb[:h//k*k, :w//k*k].reshape(h//k, k, w//k, k, 3).mean(axis=(1, 3))
     th, tw = max(1, round(h * s)), max(1, round(w * s))
     chans = [np.asarray(Image.fromarray(np.ascontiguousarray(rgb[..., c], dtype=np.float32), "F")
                         .resize((tw, th), Image.Resampling.LANCZOS)) for c in range(3)]

@@ -193,10 +193,15 @@ def resize_map(img: np.ndarray, width: int, height: int) -> np.ndarray:
     a = img.astype(np.float64) / 255.0
     if a.ndim == 2:
         a = a[..., None]
-    v = (a[y0][:, x0] * w[0][None, :, None] + a[y0][:, x1] * w[1][None, :, None]
-         + a[y1][:, x0] * w[2][None, :, None] + a[y1][:, x1] * w[3][None, :, None])
-    v = v.astype(np.float32).astype(np.float64)
-    out = np.clip(np.floor(v * 255.0 + 0.5), 0, 255).astype(np.uint8)
+    out = np.empty((height, width, a.shape[2]), np.uint8)
+    # blocks of output rows keep each float64 temporary at ~8 MB whatever the base size
+    step = max(1, (1 << 20) // max(1, width * a.shape[2]))
+    for r in range(0, height, step):
+        ya, yb = y0[r:r + step], y1[r:r + step]
+        v = (a[ya][:, x0] * w[0][None, :, None] + a[ya][:, x1] * w[1][None, :, None]
+             + a[yb][:, x0] * w[2][None, :, None] + a[yb][:, x1] * w[3][None, :, None])
+        v = v.astype(np.float32).astype(np.float64)
+        out[r:r + step] = np.clip(np.floor(v * 255.0 + 0.5), 0, 255)
     return out if img.ndim == 3 else out[..., 0]
 
 
