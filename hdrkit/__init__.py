@@ -3,7 +3,14 @@
 The public API is re-exported here; everything else is an implementation detail.
 """
 
+import os as _os
 from importlib.metadata import PackageNotFoundError, version as _version
+
+# Idle OpenMP workers of the parallel kernels sleep instead of spinning: decoder and encoder
+# threads share the same cores, and a spinning pool starves them (on a busy 2-core machine it
+# made every parallel call cost ~15 ms). Must be set before the OpenMP runtime starts, so it
+# lives here, ahead of every import that can compile or run a kernel.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     __version__ = _version("hdrkit")

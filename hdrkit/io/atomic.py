@@ -8,12 +8,34 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from ..errors import OutputError
 
 __all__ = ["atomic_path", "atomic_write_bytes", "check_not_input"]
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask() would race with other threads)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _mode_for(dst: Path) -> int:
+    """Permissions of the final file: those of the file it replaces, else 0666 minus the umask."""
+    try:
+        return stat.S_IMODE(dst.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
@@ -33,6 +55,8 @@ def atomic_path(dst, suffix: str | None = None):
     tmp = Path(tmp)
     try:
         yield tmp
+        if tmp.exists():  # mkstemp makes the file 0600: give it the mode a plain open() would
+            os.chmod(tmp, _mode_for(dst))
         os.replace(tmp, dst)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

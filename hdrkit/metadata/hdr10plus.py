@@ -290,9 +290,17 @@ class Hdr10PlusMetadata:
         """From parsed JSON; ``strict`` applies :func:`validate_json` first (else only what
         x265 needs: ``SceneInfo`` entries with well-formed luminance parameters)."""
         validate_json(obj, strict=strict)
-        info = obj.get("JSONInfo", {})
-        tool = obj.get("ToolInfo", {})
-        summ = obj.get("SceneInfoSummary")
+
+        def section(key) -> dict:  # strict=False does not check these shapes: ignore odd ones
+            v = obj.get(key)
+            return v if isinstance(v, dict) else {}
+
+        info, tool, summ = section("JSONInfo"), section("ToolInfo"), section("SceneInfoSummary")
+
+        def index_list(key) -> list | None:
+            v = summ.get(key)
+            return list(v) if isinstance(v, list) else None
+
         known = {"JSONInfo", "SceneInfo", "SceneInfoSummary", "ToolInfo"}
         return cls(
             frames=[Hdr10PlusFrame.from_json(e, i) for i, e in enumerate(obj["SceneInfo"])],
@@ -300,8 +308,8 @@ class Hdr10PlusMetadata:
             tool=tool.get("Tool", "unknown"),
             tool_version=tool.get("Version", ""),
             profile_label=info.get("HDR10plusProfile"),
-            scene_first_frame_index=list(summ["SceneFirstFrameIndex"]) if summ else None,
-            scene_frame_numbers=list(summ["SceneFrameNumbers"]) if summ else None,
+            scene_first_frame_index=index_list("SceneFirstFrameIndex"),
+            scene_frame_numbers=index_list("SceneFrameNumbers"),
             extra={k: v for k, v in obj.items() if k not in known},
         )
 
@@ -328,6 +336,8 @@ def read_json(path, *, strict: bool = True) -> Hdr10PlusMetadata:
         obj = json.loads(text)
     except json.JSONDecodeError as e:
         raise MetadataError(f"{p.name} is not valid JSON (line {e.lineno} column {e.colno}: {e.msg})") from None
+    except RecursionError:
+        raise MetadataError(f"{p.name} is nested too deeply to be HDR10+ JSON") from None
     try:
         return Hdr10PlusMetadata.from_json_dict(obj, strict=strict)
     except MetadataError as e:

@@ -394,7 +394,7 @@ def _open(path):
     import av
 
     try:
-        return av.open(str(path))
+        return av.open(str(path), metadata_errors="replace")
     except (av.error.FFmpegError, OSError) as e:  # type: ignore[attr-defined]
         raise ContainerError(f"cannot open {path}: {e}") from None
 
@@ -406,12 +406,14 @@ def scan_hevc_sei(path, max_packets: int | None = None) -> SeiScan:
     use it to count HDR10+ SEIs per picture (the decoder would copy the last one forward).
     Raises :class:`DecodeError` if the first video stream is not HEVC.
     """
+    import av
+
     c = _open(path)
     try:
         if not c.streams.video:
             raise DecodeError(f"{path}: no video stream")
         st = c.streams.video[0]
-        codec = st.codec_context.name
+        codec = st.codec_context.name if st.codec_context is not None else "unknown"
         if codec != "hevc":
             raise DecodeError(f"{path}: SEI scan supports HEVC only, this stream is {codec}")
         ext = bytes(st.codec_context.extradata or b"")
@@ -419,32 +421,38 @@ def scan_hevc_sei(path, max_packets: int | None = None) -> SeiScan:
         header_types = [pt for n in header_nals for _, pt, _ in _sei_of_nal(n)]
         aus: list[AccessUnitSei] = []
         truncated = False
-        for pkt in c.demux(st):
-            if pkt.size == 0:
-                continue
-            if max_packets is not None and len(aus) >= max_packets:
-                truncated = True
-                break
-            au = AccessUnitSei(index=len(aus), pts=pkt.pts, keyframe=bool(pkt.is_keyframe))
-            data = bytes(pkt)
-            lsz = ls
-            if lsz is None and not (data[:3] == b"\x00\x00\x01" or data[:4] == b"\x00\x00\x00\x01"):
-                lsz = 4
-            for nal in iter_nal_units(data, lsz):
-                nt = (nal[0] >> 1) & 0x3F
-                if nt == _NAL_DOVI_RPU:
-                    au.dovi_rpu += 1
+        try:  # demuxing stops at damage the container cannot get past; what came before stands
+            for pkt in c.demux(st):
+                if pkt.size == 0:
                     continue
-                for _, pt, pl in _sei_of_nal(nal):
-                    au.payload_types.append(pt)
-                    if pt == 4 and pl[:6] == HDR10PLUS_T35_PREFIX:
-                        au.hdr10plus += 1
-                        au.hdr10plus_payloads.append(pl)
-                    elif pt == 137 and len(pl) >= 24:
-                        au.mdcv = pl[:24]
-                    elif pt == 144 and len(pl) >= 4:
-                        au.cll = struct.unpack(">HH", pl[:4])
-            aus.append(au)
+                if max_packets is not None and len(aus) >= max_packets:
+                    truncated = True
+                    break
+                au = AccessUnitSei(index=len(aus), pts=pkt.pts, keyframe=bool(pkt.is_keyframe))
+                data = bytes(pkt)
+                lsz = ls
+                if lsz is None and not (data[:3] == b"\x00\x00\x01" or data[:4] == b"\x00\x00\x00\x01"):
+                    lsz = 4
+                for nal in iter_nal_units(data, lsz):
+                    nt = (nal[0] >> 1) & 0x3F
+                    if nt == _NAL_DOVI_RPU:
+                        au.dovi_rpu += 1
+                        continue
+                    for _, pt, pl in _sei_of_nal(nal):
+                        au.payload_types.append(pt)
+                        if pt == 4 and pl[:6] == HDR10PLUS_T35_PREFIX:
+                            au.hdr10plus += 1
+                            au.hdr10plus_payloads.append(pl)
+                        elif pt == 137 and len(pl) >= 24:
+                            au.mdcv = pl[:24]
+                        elif pt == 144 and len(pl) >= 4:
+                            au.cll = struct.unpack(">HH", pl[:4])
+                aus.append(au)
+        except av.error.FFmpegError as e:  # type: ignore[attr-defined]
+            if not aus:
+                raise ContainerError(f"{path}: cannot read its packets: {e}") from None
+            log.warning("%s: SEI scan stopped after %d access units: %s", path, len(aus), e)
+            truncated = True
         return SeiScan(codec=codec, length_size=ls, access_units=aus, header_payload_types=header_types,
                        truncated=truncated)
     finally:

@@ -60,7 +60,9 @@ KNOWN_GAMUTS: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[fl
 #: White points: D65 (BT.709 / BT.2020) and the DCI white of SMPTE RP 431-2.
 WHITE_POINTS = {"d65": (0.3127, 0.3290), "dci": (0.314, 0.351)}
 
-_LABEL = re.compile(r"\s*(WP|G|B|R|L)\s*\(\s*([^()]*?)\s*\)\s*", re.I)
+# No lazy group between optional whitespace runs, and matched anchored (``match`` at the
+# current position): both keep parsing linear in the length of the string.
+_LABEL = re.compile(r"\s*(WP|G|B|R|L)\s*\(([^()]*)\)\s*", re.I)
 
 
 def _units_xy(v: float) -> int:
@@ -127,10 +129,11 @@ class MasteringDisplay:
         text = str(s).strip()
         parts = []
         pos = 0
-        for m in _LABEL.finditer(text):
-            if m.start() != pos:
+        while pos < len(text):
+            m = _LABEL.match(text, pos)
+            if m is None:
                 break
-            parts.append((m.group(1).upper(), m.group(2)))
+            parts.append((m.group(1).upper(), m.group(2).strip()))
             pos = m.end()
         if pos != len(text) or not parts:
             raise MetadataError(f"cannot parse master-display {s!r}: expected G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)")
@@ -148,6 +151,8 @@ class MasteringDisplay:
             hint = _float_hint(vals)
             raise MetadataError(f"master-display {s!r} must hold integers (xy in 0.00002 units, luminance in "
                                 f"0.0001 cd/m^2){hint}")
+        if any(len(v) > 10 for pair in vals.values() for v in pair):
+            raise MetadataError("master-display values must fit 32 bits")
         iv = {k: (int(a), int(b)) for k, (a, b) in vals.items()}
         md = cls.from_units(iv["G"], iv["B"], iv["R"], iv["WP"], iv["L"][0], iv["L"][1])
         if labels != ["G", "B", "R", "WP", "L"]:
@@ -253,6 +258,8 @@ def _float_hint(vals: dict) -> str:
         L = [float(x) for x in vals["L"]]
         xy = [float(x) for k in ("G", "B", "R", "WP") for x in vals[k]]
     except (KeyError, ValueError):
+        return ""
+    if not all(math.isfinite(v) and abs(v) < 1e12 for v in L + xy):  # no hint for absurd values
         return ""
     hints = []
     if all(v <= 1.0 for v in xy):

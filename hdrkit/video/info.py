@@ -107,7 +107,7 @@ def _count_packets(path) -> int:
     import av
 
     n = 0
-    with av.open(str(path)) as c:
+    with av.open(str(path), metadata_errors="replace") as c:
         st = c.streams.video[0]
         for p in c.demux(st):
             if p.size:
@@ -130,7 +130,7 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
     if not p.is_file():
         raise ContainerError(f"no such file: {p}")
     try:
-        c = av.open(str(p))
+        c = av.open(str(p), metadata_errors="replace")
     except (av.FFmpegError, OSError) as e:
         raise ContainerError(f"cannot read {p.name} as a video: {e}") from None
     warnings: list[str] = []
@@ -139,6 +139,8 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
             raise ContainerError(f"{p.name} has no video stream")
         v = c.streams.video[0]
         cc = v.codec_context
+        if cc is None:  # the sample entry / stream names a codec FFmpeg does not know
+            raise ContainerError(f"{p.name}: the codec of its video stream is unknown")
         fmt = av.video.format.VideoFormat(cc.pix_fmt) if cc.pix_fmt else None
         rate = v.average_rate or v.guessed_rate or v.base_rate
         dur = float(v.duration * v.time_base) if v.duration else (c.duration / 1e6 if c.duration else None)
@@ -165,6 +167,10 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
         audio = []
         for a in c.streams.audio:
             ac = a.codec_context
+            if ac is None:  # a codec FFmpeg does not know
+                audio.append({"index": a.index, "codec": "unknown", "channels": None, "layout": None,
+                              "sample_rate": None, "language": a.language, "bit_rate": None})
+                continue
             audio.append({"index": a.index, "codec": ac.name, "channels": getattr(ac.layout, "nb_channels", None),
                           "layout": getattr(ac.layout, "name", None), "sample_rate": ac.sample_rate,
                           "language": a.language, "bit_rate": a.bit_rate})
