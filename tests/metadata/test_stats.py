@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -135,16 +134,3 @@ def test_to_dict_round_trip():
     f = frame_stats(_scene())
     assert stats.FrameStats.from_dict(f.to_dict()) == f
     assert {p for p, _ in f.percentiles} == set(GENERAL_PERCENTILES)
-
-
-def test_speed_1080p():
-    rng = np.random.default_rng(1)
-    img = rng.lognormal(3, 1.5, (1080, 1920, 3)).astype(np.float32)
-    frame_stats(img, (0, 1080, 0, 1920))  # compile / warm up
-    times = []
-    for _ in range(5):
-        t = time.perf_counter()
-        frame_stats(img, (0, 1080, 0, 1920))
-        times.append(time.perf_counter() - t)
-    # a few ms on two cores; generous bound for loaded CI machines
-    assert min(times) < 0.05, times

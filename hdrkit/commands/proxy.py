@@ -1,0 +1,70 @@
+"""``hdrkit proxy``: an SDR H.264 proxy of an HDR video (PyAV or FFmpeg engine)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .common import add_render_options, render_params_from_args
+from .video_options import add_video_input_options, video_input_kwargs
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "proxy", help="make an SDR H.264 proxy of an HLG / PQ video",
+        description="Decode an HLG or PQ video, tone map every frame with hdrkit's colour core (peak detection "
+        "with temporal smoothing and scene cuts), and encode H.264 yuv420p tagged BT.709 with no HDR side "
+        "data; audio, timestamps, duration, creation time and rotation are kept. Exit status 1 means the "
+        "input decoded only in part: the proxy holds what decoded.")
+    p.add_argument("input", type=Path, metavar="IN")
+    p.add_argument("-o", "--output", type=Path, metavar="OUT", dest="output_opt",
+                   help="output .mp4 / .mov / .mkv (required)")
+    p.add_argument("output", type=Path, metavar="OUT", nargs="?", help=argparse.SUPPRESS)
+    p.add_argument("--engine", choices=("pyav", "ffmpeg"), default="pyav",
+                   help="pyav: per-frame smoothed peak (default); ffmpeg: one FFmpeg command with a static 3D LUT")
+    p.add_argument("--mode", choices=("lut", "exact"), default="lut",
+                   help="pyav engine: lut = 3D LUT baked from the core per peak (fast, default); exact = the core "
+                   "on every pixel")
+    p.add_argument("--lut-size", type=int, default=None, help="3D LUT size (default 33 pyav, 65 ffmpeg)")
+    p.add_argument("--peak", type=float, default=None, metavar="NITS",
+                   help="fixed source peak in cd/m^2 instead of peak detection (ffmpeg engine default: MaxCLL or "
+                   "1000)")
+    p.add_argument("--crf", type=float, default=20, help="libx264 CRF (default 20)")
+    p.add_argument("--x264-preset", default="medium", help="libx264 preset (default medium)")
+    add_render_options(p)
+    add_video_input_options(p)
+    p.add_argument("--force", action="store_true", help="allow writing over the input")
+    p.add_argument("--json", type=Path, default=None, help="write a JSON report ('-' = stdout)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args) -> int:
+    from ..errors import OptionError
+    from ..video.proxy import make_proxy
+
+    if (args.output_opt is None) == (args.output is None):
+        raise OptionError("give the output once, as -o OUT")
+    args.output = args.output_opt or args.output
+
+    res = make_proxy(args.input, args.output, engine=args.engine, params=render_params_from_args(args),
+                     crf=args.crf, x264_preset=args.x264_preset, mode=args.mode, lut_size=args.lut_size,
+                     peak_nits=args.peak, force=args.force, progress=not args.no_progress, **video_input_kwargs(args))
+    if args.json is not None:
+        text = json.dumps(res.to_dict(), indent=1)
+        if str(args.json) == "-":
+            print(text)
+        else:
+            from ..io.atomic import atomic_write_bytes
+
+            atomic_write_bytes(args.json, text.encode())
+    print(f"hdrkit: {res.dst}: {res.frames_out} frames {res.width}x{res.height}, {res.fps:.1f} fps "
+          f"({res.engine}/{res.mode})", file=sys.stderr)
+    if not res.complete:
+        print(f"hdrkit: warning: {args.input} decoded only in part ({res.damage.summary()}); the proxy holds the "
+              f"{res.frames_out} frames that decoded", file=sys.stderr)
+        return 1
+    return 0

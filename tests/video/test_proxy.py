@@ -1,0 +1,351 @@
+"""SDR proxies, both engines: they play, are tagged BT.709, keep frames / timestamps / audio /
+metadata, carry no HDR side data (PyAV and FFmpeg's own listing as oracles), put reference
+white where the curve says, do not flicker, and fail cleanly on damaged input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import av
+import numpy as np
+import pytest
+
+from hdrkit.core.pipeline import RenderParams, encode_transfer, render_linear
+from hdrkit.core.primaries import luminance_weights
+from hdrkit.errors import EncodeError
+from hdrkit.video.analysis import FLICKER_THRESHOLD, analyze, video_flicker
+from hdrkit.video.proxy import make_proxy
+
+from .conftest import ffmpeg_stream_text
+
+HDR_TYPES = {"MASTERING_DISPLAY_METADATA", "CONTENT_LIGHT_LEVEL", "DYNAMIC_HDR_PLUS", "DOVI_RPU_BUFFER",
+             "DOVI_METADATA", "DYNAMIC_HDR_VIVID"}
+
+
+def probe(path) -> dict:
+    """What a player sees: tags, frames, timestamps, side data, audio packets, metadata (PyAV)."""
+    out = {"pts": [], "durations": [], "side": set(), "frame_tags": set(), "y": []}
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        cc = v.codec_context
+        out["tags"] = (int(cc.color_primaries), int(cc.color_trc), int(cc.colorspace), int(cc.color_range))
+        out["codec"], out["pix_fmt"], out["size"] = cc.name, cc.pix_fmt, (v.width, v.height)
+        out["time_base"] = v.time_base
+        out["meta"] = dict(c.metadata)
+        out["audio"] = [(s.codec_context.name, s.sample_rate, s.channels) for s in c.streams.audio]
+        for f in c.decode(v):
+            out["pts"].append(f.pts)
+            out["durations"].append(f.duration)
+            out["side"] |= {str(sd.type.name) for sd in f.side_data}
+            out["frame_tags"].add((int(f.color_primaries), int(f.color_trc), int(f.colorspace), int(f.color_range)))
+            out["y"].append(f.to_ndarray()[:f.height].copy())
+            out["rotation"] = f.rotation
+    with av.open(str(path)) as c:
+        out["audio_packets"] = [sum(1 for p in c.demux(s) if p.size) for s in c.streams.audio]
+    return out
+
+
+@pytest.fixture(scope="module")
+def phone_proxy(phone, tmp_path_factory):
+    dst = tmp_path_factory.mktemp("phone") / "proxy.mp4"
+    return make_proxy(phone, dst, x264_preset="veryfast"), dst
+
+
+def test_phone_proxy_plays_and_keeps_everything(phone, phone_proxy):
+    res, dst = phone_proxy
+    src, out = probe(phone), probe(dst)
+    assert res.complete and res.frames_out == 9
+    assert out["codec"] == "h264" and out["pix_fmt"] == "yuv420p" and out["size"] == (1920, 1080)
+    assert out["tags"] == (1, 1, 1, 1)  # BT.709 primaries, transfer, matrix; limited range
+    assert out["frame_tags"] == {(1, 1, 1, 1)}
+    assert len(out["pts"]) == 9
+    # timestamps identical in seconds; total duration within a frame
+    s_t = [p * src["time_base"] for p in src["pts"]]
+    o_t = [p * out["time_base"] for p in out["pts"]]
+    assert s_t == o_t
+    end = lambda d: float(d["pts"][-1] * d["time_base"] + (d["durations"][-1] or 0) * d["time_base"])  # noqa: E731
+    assert abs(end(out) - end(src)) <= 1 / 29.97
+    assert out["audio"] == src["audio"] and out["audio_packets"] == src["audio_packets"]
+    assert out["meta"].get("creation_time") == src["meta"]["creation_time"]
+    assert not (out["side"] & HDR_TYPES)
+    text = ffmpeg_stream_text(dst)
+    assert "Mastering display" not in text and "Content light" not in text and "DOVI" not in text
+    assert "bt709" in text and "Audio: aac" in text
+
+
+def test_pq_proxy_strips_hdr_side_data_both_engines(clips, tmp_path):
+    src = clips["pq"]
+    text = ffmpeg_stream_text(src)
+    assert "Mastering display" in text and "Content light" in text  # the source has them (container + SEI)
+    src_side = probe(src)["side"]
+    assert {"MASTERING_DISPLAY_METADATA", "CONTENT_LIGHT_LEVEL"} <= src_side
+    for engine in ("pyav", "ffmpeg"):
+        dst = tmp_path / f"{engine}.mp4"
+        res = make_proxy(src, dst, engine=engine, x264_preset="veryfast")
+        assert res.complete and res.frames_out == 48
+        out = probe(dst)
+        assert not (out["side"] & HDR_TYPES), engine
+        t = ffmpeg_stream_text(dst)
+        assert "Mastering display" not in t and "Content light" not in t, engine
+        assert out["tags"] == (1, 1, 1, 1) and out["frame_tags"] == {(1, 1, 1, 1)}, engine
+        assert out["pts"] == probe(src)["pts"], engine
+        assert out["audio_packets"] == probe(src)["audio_packets"], engine
+        # and no SEI of them in the H.264 bitstream either (FFmpeg's trace of what was written)
+        from hdrkit.io.ffmpeg import run_ffmpeg
+
+        trace = run_ffmpeg(["-i", str(dst), "-map", "0:v", "-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"],
+                           check=False).stderr.decode("utf-8", "replace")
+        assert "mastering_display" not in trace.lower() and "content_light" not in trace.lower(), engine
+
+
+def bt2390_spec(nits: float, peak: float, target: float = 203.0) -> float:
+    """ITU-R BT.2390 EETF as the Report writes it (KS = 1.5 maxLum - 0.5, black 0), colour-science PQ:
+    an oracle independent of hdrkit.core.tonemap. Returns display light relative to ``target``."""
+    import colour
+
+    pq, ipq = colour.models.eotf_ST2084, colour.models.eotf_inverse_ST2084
+    e = ipq(nits) / ipq(peak)
+    max_lum = ipq(target) / ipq(peak)
+    ks = 1.5 * max_lum - 0.5
+    if e >= ks:
+        t = (e - ks) / (1 - ks)
+        e = (2 * t**3 - 3 * t**2 + 1) * ks + (t**3 - 2 * t**2 + t) * (1 - ks) + (-2 * t**3 + 3 * t**2) * max_lum
+    return float(pq(e * ipq(peak))) / target
+
+
+def _patch_y(y_plane, box):
+    x0, y0, x1, y1 = box
+    return float(y_plane[y0 + 3:y1 - 3, x0 + 3:x1 - 3].mean())
+
+
+@pytest.mark.parametrize("name", ["pq_flat", "hlg_flat"])
+def test_reference_white_lands_where_the_curve_says(name, clips, tmp_path, make_clips_module):
+    """The 203 cd/m^2 patch: its proxy luma equals the core's rendering of 1.0 at the frame's peak."""
+    dst = tmp_path / "p.mp4"
+    res = make_proxy(clips[name], dst, x264_preset="veryfast", crf=12)
+    out = probe(dst)
+    layout = make_clips_module.patch_layout(*out["size"])
+    params = RenderParams()
+    w709 = luminance_weights("bt709")
+    for k in (0, 1):
+        st = res.states[k]
+        for x0, y0, x1, y1, rgb in layout["neutral"][2:5]:  # 26, 100, 203 cd/m^2
+            lin = np.full((1, 1, 3), rgb[0] / 203.0, np.float32)
+            enc = encode_transfer(render_linear(lin, "bt2020", params, st.peak, st.avg), "bt1886")[0, 0]
+            want = 16 + 219 * float(enc @ w709)
+            got = _patch_y(out["y"][k], (x0, y0, x1, y1))
+            assert abs(got - want) < 1.5, (name, rgb[0], got, want)
+    # and the same from the Report's own formula (neutral: max(R,G,B) = the grey, no gamut mapping);
+    # at a ~1000 cd/m^2 peak reference white sits above the knee (~88 cd/m^2) and lands near 78 % light
+    import colour
+
+    x0, y0, x1, y1, _ = layout["neutral"][4]
+    rel = bt2390_spec(203.0, res.states[0].peak_nits)
+    want = 16 + 219 * float(colour.models.eotf_inverse_BT1886(rel))
+    assert abs(_patch_y(out["y"][0], (x0, y0, x1, y1)) - want) < 1.5
+    assert 0.7 < rel < 0.85
+
+
+def test_engines_agree_for_the_same_static_peak(clips, tmp_path):
+    a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    make_proxy(clips["pq_flat"], a, x264_preset="veryfast", crf=10, peak_nits=1000)
+    rb = make_proxy(clips["pq_flat"], b, engine="ffmpeg", x264_preset="veryfast", crf=10)
+    assert rb.static_peak_nits == 1000  # the clip's MaxCLL
+    ya, yb = probe(a)["y"], probe(b)["y"]
+    d = np.abs(np.stack(ya).astype(float) - np.stack(yb))
+    assert d.mean() < 1.0 and np.percentile(d, 99) < 4
+
+
+def test_exact_mode_matches_lut_mode(clips, tmp_path):
+    a, b = tmp_path / "lut.mp4", tmp_path / "exact.mp4"
+    ra = make_proxy(clips["hlg_flat"], a, x264_preset="veryfast", crf=10)
+    rb = make_proxy(clips["hlg_flat"], b, x264_preset="veryfast", crf=10, mode="exact")
+    assert [s.peak for s in ra.states] == [s.peak for s in rb.states]
+    d = np.abs(np.stack(probe(a)["y"]).astype(float) - np.stack(probe(b)["y"]))
+    assert d.mean() < 0.5 and np.percentile(d, 99) < 3
+
+
+def test_proxy_follows_analysis_and_does_not_flicker(clips, tmp_path):
+    dst = tmp_path / "p.mp4"
+    res = make_proxy(clips["pq"], dst, x264_preset="veryfast")
+    a = analyze(clips["pq"])
+    assert [round(s.peak_pq, 12) for s in res.states] == [round(s.peak_pq, 12) for s in a.smoothed]
+    h, w = 180, 320
+    regions = {"grey": (int(0.495 * h), int(0.555 * h), int(0.26 * w), int(0.28 * w)),
+               "skin": (int(0.62 * h), int(0.69 * h), int(0.04 * w), int(0.08 * w)),
+               "sky": (int(0.16 * h), int(0.5 * h), int(0.45 * w), int(0.6 * w))}
+    fl = video_flicker(dst, cuts=a.cuts, regions=regions)
+    assert fl.passed and fl.worst < FLICKER_THRESHOLD
+    assert abs(np.mean(fl.luma) - np.mean(a.sdr_luma)) < 0.02  # the analysis predicted the proxy's luma
+
+
+def test_flicker_metric_catches_injected_flicker(clips, tmp_path):
+    """Brighten every other frame of a real proxy by 12 codes (0.055 Y' peak-to-peak) and re-encode:
+    the metric must flag it."""
+    src = tmp_path / "p.mp4"
+    make_proxy(clips["pq"], src, x264_preset="veryfast")
+    bad = tmp_path / "flicker.mp4"
+    with av.open(str(src)) as i, av.open(str(bad), "w") as o:
+        s = o.add_stream("libx264", rate=24)
+        s.width, s.height, s.pix_fmt = 320, 180, "yuv420p"
+        s.options = {"crf": "12", "preset": "veryfast"}
+        for n, f in enumerate(i.decode(video=0)):
+            a = f.to_ndarray()
+            if n % 2:
+                a[:180] = np.clip(a[:180].astype(int) + 12, 0, 255).astype(np.uint8)
+            for p in s.encode(av.VideoFrame.from_ndarray(a, format="yuv420p")):
+                o.mux(p)
+        for p in s.encode(None):
+            o.mux(p)
+    cuts = [0, 24]
+    assert video_flicker(src, cuts).passed
+    fl = video_flicker(bad, cuts)
+    assert not fl.passed and fl.score > FLICKER_THRESHOLD
+
+
+def test_height_option(clips, tmp_path):
+    res = make_proxy(clips["pq"], tmp_path / "s.mp4", height=90, x264_preset="veryfast")
+    assert (res.width, res.height) == (160, 90)
+    assert probe(tmp_path / "s.mp4")["size"] == (160, 90)
+
+
+def test_rotation_kept(clips, tmp_path):
+    for engine in ("pyav", "ffmpeg"):
+        dst = tmp_path / f"r_{engine}.mp4"
+        make_proxy(clips["pq_rot90"], dst, engine=engine, x264_preset="veryfast")
+        out = probe(dst)
+        assert out["size"] == (320, 180) and out["rotation"] == 90, engine
+        assert "rotation of 90" in ffmpeg_stream_text(dst).replace("-90", "90"), engine
+
+
+def test_sdr_passes_through_when_allowed(clips, tmp_path):
+    dst = tmp_path / "sdr.mp4"
+    make_proxy(clips["sdr"], dst, allow_sdr=True, x264_preset="veryfast", crf=8)
+    a, b = np.stack(probe(clips["sdr"])["y"]).astype(float), np.stack(probe(dst)["y"])
+    assert np.abs(a - b).mean() < 1.0
+
+
+def _truncate(src, dst, frac=0.5):
+    data = src.read_bytes()
+    dst.write_bytes(data[:int(len(data) * frac)])
+
+
+def _run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "hdrkit", *map(str, args)], capture_output=True, text=True)
+
+
+def test_truncated_input_gives_partial_proxy_and_nonzero_exit(clips, tmp_path):
+    """A Matroska file cut in half still demuxes up to the cut: proxy of those frames, the gap reported."""
+    from hdrkit.io.ffmpeg import run_ffmpeg
+
+    src = tmp_path / "half.mkv"
+    full = tmp_path / "full.mkv"
+    run_ffmpeg(["-i", str(clips["pq"]), "-c", "copy", str(full)])
+    _truncate(full, src, 0.5)
+    dst = tmp_path / "out.mp4"
+    r = _run_cli("proxy", src, "-o", dst, "--x264-preset", "veryfast", "--no-progress")
+    assert r.returncode == 1, r.stderr
+    assert "decoded only in part" in r.stderr and "missing" in r.stderr
+    n = len(probe(dst)["pts"])
+    assert 5 < n < 48  # what decoded, and only that
+    res = make_proxy(src, tmp_path / "out2.mp4", x264_preset="veryfast")
+    assert not res.complete and res.damage.gaps and res.damage.gaps[-1][1] == pytest.approx(2.0, abs=0.05)
+
+
+def test_truncated_mp4_without_index_is_refused(clips, tmp_path):
+    """An MP4 cut in half loses its index (moov at the end): nothing decodes; one-line error, nothing written."""
+    src = tmp_path / "half.mp4"
+    _truncate(clips["pq"], src, 0.5)
+    dst = tmp_path / "out.mp4"
+    r = _run_cli("proxy", src, "-o", dst, "--no-progress")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "half.mp4" in r.stderr
+    assert sorted(os.listdir(tmp_path)) == ["half.mp4"]
+
+
+def test_damaged_bytes_reported(clips, tmp_path):
+    data = bytearray(clips["pq"].read_bytes())
+    rng = np.random.default_rng(9)
+    start = len(data) // 3
+    for i in rng.integers(start, start + len(data) // 3, 400):
+        data[i] ^= 0xFF
+    src = tmp_path / "flipped.mp4"
+    src.write_bytes(bytes(data))
+    dst = tmp_path / "out.mp4"
+    r = _run_cli("proxy", src, "-o", dst, "--x264-preset", "veryfast", "--no-progress")
+    assert r.returncode != 0, r.stderr
+    if r.returncode == 1:  # proxy of what decoded
+        assert dst.exists() and len(probe(dst)["pts"]) > 0
+    else:  # refused outright: nothing written
+        assert not dst.exists()
+
+
+def test_failure_mid_encode_leaves_no_output(clips, tmp_path, monkeypatch):
+    import hdrkit.video.proxy as P
+
+    calls = {"n": 0}
+    real = P.render_lut_yuv420
+
+    def failing(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 10:
+            raise RuntimeError("simulated failure in the colour stage")
+        return real(*a, **k)
+
+    monkeypatch.setattr(P, "render_lut_yuv420", failing)
+    dst = tmp_path / "out.mp4"
+    with pytest.raises(RuntimeError, match="simulated"):
+        make_proxy(clips["pq"], dst, x264_preset="veryfast")
+    assert calls["n"] == 10
+    assert not dst.exists() and os.listdir(tmp_path) == []  # no final file, no temporary left
+
+
+def test_bad_encoder_setting_leaves_no_output(clips, tmp_path):
+    dst = tmp_path / "out.mp4"
+    with pytest.raises(EncodeError):
+        make_proxy(clips["pq_flat"], dst, x264_preset="no-such-preset")
+    assert os.listdir(tmp_path) == []
+
+
+def test_cli_refuses_untagged_and_overwriting_input(clips, tmp_path):
+    r = _run_cli("proxy", clips["untagged"], "-o", tmp_path / "o.mp4", "--no-progress")
+    assert r.returncode == 2 and "--assume-transfer" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = _run_cli("proxy", clips["untagged"], "-o", tmp_path / "o.mp4", "--no-progress", "--assume-transfer", "pq",
+                 "--assume-primaries", "bt2020", "--assume-matrix", "bt2020", "--assume-range", "limited",
+                 "--x264-preset", "veryfast")
+    assert r.returncode == 0, r.stderr
+    r = _run_cli("proxy", clips["pq_flat"], "-o", clips["pq_flat"], "--no-progress")
+    assert r.returncode == 2 and "overwrite" in r.stderr
+
+
+def test_variable_frame_rate_timestamps_kept(clips, tmp_path):
+    """Frames 1/24 s ... 3/24 s apart: both engines keep every timestamp, and no gap is invented."""
+    from hdrkit.io.ffmpeg import run_ffmpeg
+
+    vfr = tmp_path / "vfr.mp4"
+    run_ffmpeg(["-i", str(clips["pq_flat"]), "-vf", "setpts=(N*512+N*N*64)/12288/TB", "-fps_mode", "passthrough",
+                "-enc_time_base", "1/12288", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+                "log-level=error", "-pix_fmt", "yuv420p10le", str(vfr)])
+    src_pts = probe(vfr)["pts"]
+    assert np.diff(src_pts).tolist() == [576, 704, 832, 960, 1088]
+    for engine in ("pyav", "ffmpeg"):
+        dst = tmp_path / f"{engine}.mp4"
+        res = make_proxy(vfr, dst, engine=engine, x264_preset="veryfast")
+        out = probe(dst)
+        assert res.complete, (engine, res.damage)
+        assert [p * out["time_base"] for p in out["pts"]] == [p * probe(vfr)["time_base"] for p in src_pts], engine
+
+
+def test_iter_sdr_frames_is_the_proxy_without_encoder(clips, tmp_path):
+    from hdrkit.video.decode import VideoReader
+    from hdrkit.video.proxy import iter_sdr_frames
+
+    with VideoReader(clips["hlg_flat"]) as r:
+        rows = list(iter_sdr_frames(r))
+    res = make_proxy(clips["hlg_flat"], tmp_path / "p.mp4", x264_preset="veryfast", crf=0)
+    assert [s.peak for _, _, s in rows] == [s.peak for s in res.states]
+    assert all(buf.shape == (270, 320) and buf.dtype == np.uint8 for _, buf, _ in rows)
+    decoded = probe(res.dst)["y"]
+    for (f, buf, _), y in zip(rows, decoded):  # CRF 0 here is lossless for the luma the encoder got
+        assert np.abs(buf[:180].astype(int) - y).max() <= 1
