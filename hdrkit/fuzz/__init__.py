@@ -1,0 +1,9 @@
+"""Fuzzing of hdrkit's parsers: targets, seed corpora, mutations and the campaign runner.
+
+``python scripts/fuzz.py`` is the command line; :func:`run_campaign` the API the tests use.
+"""
+
+from .runner import FuzzConfig, FuzzReport, run_campaign, replay
+from .targets import TARGETS, Target, available_targets
+
+__all__ = ["TARGETS", "Target", "available_targets", "FuzzConfig", "FuzzReport", "run_campaign", "replay"]
