@@ -8,7 +8,7 @@ imagecodecs; HLG/PQ clips made with x265) into samples/generated/.
 
 Usage:
     python scripts/bench.py                  # all benchmarks, table
-    python scripts/bench.py --only still     # benchmarks whose name contains "still"
+    python scripts/bench.py --only still     # benchmark groups whose name contains "still" (still, video, memory)
     python scripts/bench.py --runs 5 --json bench.json
 
 Not part of the test suite: timings vary with the machine and never decide pass/fail.
@@ -56,12 +56,55 @@ def median_time(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(ts)
 
 
+def paired(hk: Callable[[], object], base: Callable[[], object] | None, runs: int, warm_base: bool = False
+           ) -> tuple[float, float | None]:
+    """Medians of hdrkit and baseline runs taken alternately (a busy machine slows both alike).
+
+    hdrkit gets one untimed warm-up (compiled kernels load from the cache); whole-process
+    baselines (FFmpeg) need none unless ``warm_base``.
+    """
+    hk()
+    if base is not None and warm_base:
+        base()
+    th, tb = [], []
+    for _ in range(runs):
+        t = time.perf_counter()
+        hk()
+        th.append(time.perf_counter() - t)
+        if base is not None:
+            t = time.perf_counter()
+            base()
+            tb.append(time.perf_counter() - t)
+    return statistics.median(th), (statistics.median(tb) if tb else None)
+
+
 def ensure_ultrahdr_12mp() -> Path:
-    path = GEN / "bench_12mp_ultrahdr.jpg"
+    """A 12 MP Display-P3 Ultra HDR JPEG made by libultrahdr (map scale 4), generated once."""
+    path = GEN / "bench_12mp_p3_s4.jpg"
     if not path.exists():
         GEN.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, str(ROOT / "scripts" / "make_ultrahdr.py"), "--size", "4000x3000",
-                        "--out", str(path)], check=True)
+                        "--gamut", "p3", "--scale", "4", "--out", str(path)], check=True)
+    return path
+
+
+def ensure_clip(transfer: str, height: int) -> Path:
+    """``samples/generated/<transfer>_<height>p.mp4`` from scripts/make_clips.py (48 frames, x265)."""
+    path = GEN / f"{transfer}_{height}p.mp4"
+    if not path.exists():
+        flag = "--hd" if height == 1080 else "--uhd"
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_clips.py"), flag, "--transfer", transfer],
+                       check=True)
+    return path
+
+
+def ensure_looped(src: Path, times: int) -> Path:
+    """``src`` repeated ``times`` times by stream copy (a longer clip for the memory check)."""
+    path = src.with_name(f"{src.stem}_x{times}.mp4")
+    if not path.exists():
+        from hdrkit.io.ffmpeg import run_ffmpeg
+
+        run_ffmpeg(["-y", "-stream_loop", str(times - 1), "-i", str(src), "-c", "copy", "-an", str(path)])
     return path
 
 
@@ -75,53 +118,164 @@ def bench_still(runs: int) -> list[Result]:
     path = ensure_ultrahdr_12mp()
     data = path.read_bytes()
     out = GEN / "bench_out.jpg"
-    t_ref = median_time(lambda: imagecodecs.ultrahdr_decode(data, dtype=np.float16), runs)
-    t_export = median_time(lambda: hdrkit.export_sdr(data, out), runs)
-    t_render = median_time(lambda: hdrkit.read_gainmap(data).render(), runs)
+    ref = lambda: imagecodecs.ultrahdr_decode(data, dtype=np.float16)  # noqa: E731
+    t_export, t_ref = paired(lambda: hdrkit.export_sdr(data, out, force=True), ref, runs, warm_base=True)
+    t_render, t_ref2 = paired(lambda: hdrkit.read_gainmap(data).render(), ref, runs)
     img = hdrkit.read_gainmap(data)
     hdr = img.render()
     peak = estimate_peak(hdr)
-    t_core = median_time(lambda: render_sdr(hdr, img.primaries, RenderParams(), peak), runs)
+    t_core, _ = paired(lambda: render_sdr(hdr, img.primaries, RenderParams(), peak), None, runs)
     mp = hdr.shape[0] * hdr.shape[1] / 1e6
     return [
-        Result(f"still {mp:.1f} MP: export_sdr (all tags + thumbnail)", t_export, t_ref,
+        Result(f"still {mp:.0f} MP: export_sdr (all tags + thumbnail)", t_export, t_ref,
                "imagecodecs ultrahdr_decode -> linear f16", "<= 0.25 s and <= 0.26x"),
-        Result(f"still {mp:.1f} MP: read_gainmap().render() (rebuild to linear float)", t_render, t_ref,
+        Result(f"still {mp:.0f} MP: read_gainmap().render() (linear float)", t_render, t_ref2,
                "imagecodecs ultrahdr_decode -> linear f16", "<= 0.25x"),
-        Result(f"still {mp:.1f} MP: colour core (tone + gamut + sRGB + dither)", t_core, None, "-", "<= 0.06 s"),
+        Result(f"still {mp:.0f} MP: colour core (tone+gamut+sRGB+dither)", t_core, None, "-", "<= 0.06 s"),
     ]
 
 
-BENCHES: dict[str, Callable[[int], list[Result]]] = {"still": bench_still}
+# ------------------------------------------------------------------- video
+#: reference/tonemap.md §5 chain (a): what FFmpeg users run to tone map HDR to SDR.
+CHAIN_A = ("zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=hable:desat=0,"
+           "zscale=t=bt709:m=bt709:r=tv,format=yuv420p")
+#: Chain (a) with the scaling a user would add, in the first zscale (fewest pixels for the rest).
+CHAIN_A_1080 = ("zscale=w=1920:h=1080:f=bilinear:t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,"
+                "tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p")
+X264 = ["-c:v", "libx264", "-preset", "medium", "-crf", "20"]
 
 
-def _load_video_benches() -> None:
-    """Video benchmarks live beside the video code; add them when present."""
-    try:
-        from hdrkit.video import bench as vb  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    BENCHES.update(vb.BENCHES)
+def _frames(path: Path) -> int:
+    import av
+
+    with av.open(str(path)) as c:
+        return sum(1 for _ in c.decode(video=0))
+
+
+def bench_video(runs: int) -> list[Result]:
+    import tempfile
+
+    import av
+
+    from hdrkit.io.ffmpeg import run_ffmpeg
+    from hdrkit.video.analysis import analyze
+    from hdrkit.video.decode import VideoReader
+    from hdrkit.video.proxy import iter_sdr_frames, make_proxy
+
+    tmp = Path(tempfile.mkdtemp(prefix="hdrkit-bench-"))
+    res: list[Result] = []
+
+    def ff(src, chain, out=None):
+        tail = [*X264, "-y", str(out)] if out else ["-f", "null", "-"]
+        return lambda: run_ffmpeg(["-i", str(src), "-vf", chain, "-an", *tail])
+
+    def tonemap(src):
+        def run():
+            with VideoReader(src) as r:
+                for _ in iter_sdr_frames(r):
+                    pass
+        return run
+
+    def pyav_decode(src):
+        def run():
+            with av.open(str(src)) as c:
+                st = c.streams.video[0]
+                st.thread_type = "AUTO"
+                for _ in c.decode(st):
+                    pass
+        return run
+
+    for tr in ("pq", "hlg"):
+        src = ensure_clip(tr, 1080)
+        n = _frames(src)
+        th, tb = paired(tonemap(src), ff(src, CHAIN_A), runs)
+        res.append(Result(f"{tr} 1080p tone map only (fps)", n / th, n / tb, "ffmpeg chain (a) -f null",
+                          ">= 1.5x", unit="fps"))
+    src = ensure_clip("pq", 1080)
+    n = _frames(src)
+    th, tb = paired(lambda: make_proxy(src, tmp / "p.mp4", force=True), ff(src, CHAIN_A, tmp / "a.mp4"), runs)
+    res.append(Result("pq 1080p proxy, libx264 medium crf 20 (fps)", n / th, n / tb, "chain (a) + same libx264",
+                      ">= 1.0x", unit="fps"))
+    th, tb = paired(analyze_fn(analyze, src), pyav_decode(src), runs)
+    res.append(Result("pq 1080p analyze (stats, MaxCLL/FALL, HDR10+) (fps)", n / th, n / tb,
+                      "PyAV decode only (threads AUTO)", ">= 0.8x", unit="fps"))
+    src4 = ensure_clip("pq", 2160)
+    n4 = _frames(src4)
+    th, tb = paired(lambda: make_proxy(src4, tmp / "p4.mp4", height=1080, force=True),
+                    ff(src4, CHAIN_A_1080, tmp / "a4.mp4"), runs)
+    res.append(Result("pq 2160p -> 1080p proxy, libx264 (fps)", n4 / th, n4 / tb, "chain (a) scaled + same libx264",
+                      ">= 2x", unit="fps"))
+    th, tb = paired(analyze_fn(analyze, src4), pyav_decode(src4), runs)
+    res.append(Result("pq 2160p analyze (fps)", n4 / th, n4 / tb, "PyAV decode only (threads AUTO)", ">= 0.8x",
+                      unit="fps"))
+    return res
+
+
+def analyze_fn(analyze, src):
+    return lambda: analyze(src)
+
+
+# ------------------------------------------------------------------ memory
+_MEM_CHILD = """
+import sys
+job = sys.argv[1]
+if job == "still":
+    import hdrkit
+    hdrkit.export_sdr(sys.argv[2], sys.argv[3], force=True)
+elif job == "proxy":
+    from hdrkit.video.proxy import make_proxy
+    make_proxy(sys.argv[2], sys.argv[3], force=True, x264_preset="ultrafast")
+elif job == "decode":
+    import imagecodecs, numpy as np
+    imagecodecs.ultrahdr_decode(open(sys.argv[2], "rb").read(), dtype=np.float16)
+"""
+
+
+def peak_rss_mb(*argv: str) -> float:
+    """Peak resident memory (MB) of a fresh Python process running one job, from /usr/bin/time
+    (ru_maxrss of the waited-for process tree; a child of this process would inherit this
+    process's own peak, so it cannot measure itself)."""
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-c", _MEM_CHILD, *argv], check=True,
+                       capture_output=True, text=True, cwd=ROOT)
+    return int(r.stderr.strip().splitlines()[-1]) / 1024
+
+
+def bench_memory(runs: int) -> list[Result]:
+    still = ensure_ultrahdr_12mp()
+    out = GEN / "bench_mem.jpg"
+    res = [Result("peak RSS: 12 MP still export (MB)", peak_rss_mb("still", str(still), str(out)),
+                  peak_rss_mb("decode", str(still)), "imagecodecs ultrahdr_decode process", "report", unit="MB")]
+    src4 = ensure_clip("pq", 2160)
+    long4 = ensure_looped(src4, 4)
+    m1 = peak_rss_mb("proxy", str(src4), str(GEN / "bench_mem_1.mp4"))
+    m4 = peak_rss_mb("proxy", str(long4), str(GEN / "bench_mem_4.mp4"))
+    res.append(Result("peak RSS: 2160p proxy, 4x clip length vs 1x (MB)", m4, m1, "same proxy, 48 frames",
+                      "< 600 MB, ratio ~1 (flat)", unit="MB"))
+    return res
+
+
+BENCHES: dict[str, Callable[[int], list[Result]]] = {"still": bench_still, "video": bench_video,
+                                                      "memory": bench_memory}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description="hdrkit vs the alternatives, medians and ratios from one run")
     ap.add_argument("--only", default=None, help="run benchmarks whose name contains this text")
-    ap.add_argument("--runs", type=int, default=5, help="timed runs per measurement (median; default 5)")
+    ap.add_argument("--runs", type=int, default=3, help="timed runs per measurement (median; default 3)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     args = ap.parse_args()
-    _load_video_benches()
     results: list[Result] = []
     for name, fn in BENCHES.items():
         if args.only and args.only not in name:
             continue
         print(f"running {name} ...", file=sys.stderr, flush=True)
         results += fn(args.runs)
-    print(f"{'benchmark':62s} {'hdrkit':>9s} {'baseline':>9s} {'ratio':>7s}  target / baseline")
+    print(f"{'benchmark':56s} {'hdrkit':>9s} {'baseline':>9s} {'ratio':>7s}  target  [baseline]")
     for r in results:
         base = f"{r.baseline_s:9.3f}" if r.baseline_s else f"{'-':>9s}"
         ratio = f"{r.ratio:7.2f}" if r.ratio is not None else f"{'-':>7s}"
-        print(f"{r.name:62s} {r.hdrkit_s:9.3f} {base} {ratio}  {r.target}  [{r.baseline}]")
+        print(f"{r.name:56s} {r.hdrkit_s:9.3f} {base} {ratio}  {r.target}  [{r.baseline}]")
+    print("times in s (lower is better) unless the row says fps (higher is better) or MB; ratio = hdrkit / baseline")
     if args.json:
         args.json.write_text(json.dumps([{**r.__dict__, "ratio": r.ratio} for r in results], indent=2))
     print(f"cores: {os.cpu_count()}", file=sys.stderr)
