@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from pathlib import Path
 
 import av
 import pytest
@@ -128,7 +129,7 @@ def test_bad_static_metadata_is_refused_before_x265(pq_source, tmp_path, kw, msg
 
 
 def _sample_frames(n):
-    d = json.loads(open("/work/shared/samples/hdr10plus/single-frame-metadata.json").read())
+    d = json.loads((Path(__file__).resolve().parents[2] / "samples" / "hdr10plus" / "single-frame-metadata.json").read_text())
     e = d["SceneInfo"][0]
     d["SceneInfo"] = [dict(copy.deepcopy(e), SceneFrameIndex=i, SequenceFrameIndex=i) for i in range(n)]
     d["SceneInfoSummary"] = {"SceneFirstFrameIndex": [0], "SceneFrameNumbers": [n]}
