@@ -136,7 +136,7 @@ def bench_still(runs: int) -> list[Result]:
 
 
 # ------------------------------------------------------------------- video
-#: reference/tonemap.md §5 chain (a): what FFmpeg users run to tone map HDR to SDR.
+#: chain (a): the zscale + tonemap=hable chain FFmpeg users run to tone map HDR to SDR.
 CHAIN_A = ("zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=hable:desat=0,"
            "zscale=t=bt709:m=bt709:r=tv,format=yuv420p")
 #: Chain (a) with the scaling a user would add, in the first zscale (fewest pixels for the rest).

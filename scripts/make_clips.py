@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write small synthetic HDR test clips (HEVC Main10, PQ or HLG, BT.2020, tagged) with x265.
 
-The scene follows shared/reference/tonemap.md §4 in a reduced form. Linear BT.2020 display
+The scene is a reduced form of the usual HDR tone-mapping test frame. Linear BT.2020 display
 light in cd/m^2, clipped to 0-1000:
 
 * day (first half): sky gradient with value noise and a slow pan, textured ground, a sun

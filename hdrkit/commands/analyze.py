@@ -1,27 +1,18 @@
 """``hdrkit analyze``: per-frame light statistics, smoothed peaks, scene cuts and flicker of a video.
 
-Other modules add outputs without touching this one: if ``hdrkit.metadata.cli_hooks``
-exists, its ``add_analyze_options(parser)`` adds options here and
-``apply_analyze_outputs(args, analysis)`` runs after the analysis.
+The HDR10 / HDR10+ outputs (``--hdr10``, ``--hdr10plus OUT.json``) come from
+:mod:`hdrkit.metadata.cli_hooks`.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
 from pathlib import Path
 
+from ..errors import OptionError
+from ..metadata.cli_hooks import add_analyze_options, apply_analyze_outputs
 from .common import add_render_options, render_params_from_args
 from .video_options import add_video_input_options, video_input_kwargs
-
-_HOOKS = "hdrkit.metadata.cli_hooks"
-
-
-def _hooks():
-    if importlib.util.find_spec(_HOOKS) is None:
-        return None
-    return importlib.import_module(_HOOKS)
 
 
 def add_parser(sub):
@@ -44,9 +35,7 @@ def add_parser(sub):
     add_render_options(p)
     add_video_input_options(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    hooks = _hooks()
-    if hooks is not None and hasattr(hooks, "add_analyze_options"):
-        hooks.add_analyze_options(p)
+    add_analyze_options(p)
     p.set_defaults(func=run)
     return p
 
@@ -55,8 +44,11 @@ def run(args) -> int:
     from ..video.analysis import analyze, plot_analysis
 
     params = render_params_from_args(args)
-    args.render_params = params
-    a = analyze(args.input, params=params, step=1 if args.full else args.step, progress=not args.no_progress,
+    metadata_out = args.hdr10 or args.hdr10plus is not None
+    if metadata_out and args.step not in (None, 1):
+        raise OptionError("--hdr10 / --hdr10plus measure every pixel (MaxCLL, MaxScl); drop --step")
+    step = 1 if args.full or metadata_out else args.step
+    a = analyze(args.input, params=params, step=step, progress=not args.no_progress,
                 smoothing_period=args.smoothing_period, scene_threshold_low=args.scene_threshold[0],
                 scene_threshold_high=args.scene_threshold[1], **video_input_kwargs(args))
     if args.json is not None:
@@ -68,9 +60,7 @@ def run(args) -> int:
     print(f"hdrkit: {args.input}: {len(a.smoothed)} frames, {len(a.cuts)} scene(s) (cuts at {a.cuts[1:] or 'none'}), "
           f"smoothed peak {min(peaks):.0f}-{max(peaks):.0f} cd/m^2, flicker {fl.score:.4f} "
           f"({'ok' if fl.passed else 'above'} {fl.threshold})", file=sys.stderr)
-    hooks = _hooks()
-    if hooks is not None and hasattr(hooks, "apply_analyze_outputs"):
-        hooks.apply_analyze_outputs(args, a)
+    apply_analyze_outputs(args, a, params=params)
     if a.damage:
         print(f"hdrkit: warning: {args.input} decoded only in part ({a.damage.summary()})", file=sys.stderr)
         return 1

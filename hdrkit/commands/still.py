@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import HdrkitError, OptionError
+from ..io.atomic import atomic_write_bytes
 from .common import add_render_options, curve_params_from_args, progress
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff"}
@@ -32,6 +33,9 @@ def add_parser(sub):
     p.add_argument("--no-fallback", action="store_true", help="fail instead of exporting the SDR base when the gain map is unusable")
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists (resume a batch)")
     p.add_argument("--force", action="store_true", help="allow writing over an input file")
+    p.add_argument("--max-pixels", type=float, default=None, metavar="MP",
+                   help="refuse images (base or gain map) larger than this many megapixels, checked before "
+                   "decoding (default 100)")
     p.add_argument("--json", type=Path, default=None, help="write a JSON report of every export to this file ('-' = stdout)")
     p.set_defaults(func=run)
     return p
@@ -53,6 +57,8 @@ def run(args) -> int:
     files = _expand(args.inputs)
     if not files:
         raise OptionError("no input images found")
+    if args.max_pixels is not None and not args.max_pixels > 0:
+        raise OptionError("--max-pixels must be a positive number of megapixels")
     many = len(files) > 1 or args.output.is_dir() or str(args.output).endswith("/")
     if many:
         args.output.mkdir(parents=True, exist_ok=True)
@@ -68,7 +74,8 @@ def run(args) -> int:
             r = export_sdr(src, dst, curve=args.curve, preset=args.preset, curve_params=cp, gamut_map=args.gamut_map,
                            dither=args.dither, headroom=args.headroom, quality=args.quality,
                            subsampling=args.subsampling, progressive=args.progressive, force=args.force,
-                           fallback=not args.no_fallback)
+                           fallback=not args.no_fallback,
+                           max_pixels=None if args.max_pixels is None else int(args.max_pixels * 1e6))
         except (HdrkitError, OSError) as e:
             msg = str(e) if isinstance(e, HdrkitError) else f"{type(e).__name__}: {e.strerror or e}"
             failed.append((src, msg))
@@ -84,7 +91,7 @@ def run(args) -> int:
                   f"{r.size_bytes / 1e6:.2f} MB  {r.seconds * 1000:.0f} ms")
     if args.json:
         text = json.dumps(report, indent=2)
-        print(text) if str(args.json) == "-" else args.json.write_text(text)
+        print(text) if str(args.json) == "-" else atomic_write_bytes(args.json, text.encode())
     if many:
         ok = len(files) - len(failed)
         print(f"{ok} of {len(files)} exported to {args.output}" + (f"; {len(failed)} failed:" if failed else ""))

@@ -39,13 +39,12 @@ _REPO = Path(__file__).resolve().parents[2]
 
 
 def _sample_dirs() -> list[Path]:
-    cands = [os.environ.get("HDRKIT_SAMPLES"), _REPO / "samples", _REPO.parent / "shared" / "samples",
-             Path("/work/shared/samples")]
+    cands = [os.environ.get("HDRKIT_SAMPLES"), _REPO / "samples"]
     return [Path(c) for c in cands if c and Path(c).is_dir()]
 
 
 def samples_dir() -> Path | None:
-    """Where the real samples are: $HDRKIT_SAMPLES, the repo's samples/, or ../shared/samples."""
+    """Where the real samples are: $HDRKIT_SAMPLES, else the repository's samples/."""
     return next((d for d in _sample_dirs() if (d / "ultrahdr").is_dir()), None)
 
 

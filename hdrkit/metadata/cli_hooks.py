@@ -1,8 +1,9 @@
 """HDR10 / HDR10+ outputs of ``hdrkit analyze``: options and what to do with an analysis.
 
-``hdrkit analyze`` (its own module) calls :func:`add_analyze_options` on its parser and,
-after analysing a clip, :func:`apply_analyze_outputs` with the parsed arguments and the
-:class:`ClipAnalysis` (``.frames`` FrameStats, ``.cuts``, ``.smoothed``):
+``hdrkit analyze`` calls :func:`add_analyze_options` on its parser and, after analysing a
+clip on every pixel, :func:`apply_analyze_outputs` with the parsed arguments, the
+:class:`ClipAnalysis` (``.frames`` FrameStats, ``.cuts``, ``.smoothed``) and its render
+parameters:
 
 - ``--hdr10``: print MaxCLL / MaxFALL (measured on the active picture in linear light)
   and the x265 parameter string to paste (``hdr10=1:...:master-display=...:max-cll=...``);

@@ -59,3 +59,25 @@ def test_nothing_asked_nothing_done():
     p = argparse.ArgumentParser()
     add_analyze_options(p)
     assert apply_analyze_outputs(p.parse_args([]), _Analysis([], [], 24.0)) == {}
+
+
+def test_analyze_cli_measures_every_pixel_for_metadata(pq_source, tmp_path):
+    """Through the real CLI: --hdr10 / --hdr10plus measure on every pixel (the printed
+    max-cll equals the full-resolution analysis); --step with metadata outputs is refused."""
+    import subprocess
+    import sys
+
+    from hdrkit.metadata.cll import measure_cll
+    from hdrkit.video.analysis import analyze
+
+    src = pq_source[0]
+    js = tmp_path / "d.json"
+    cmd = [sys.executable, "-m", "hdrkit", "analyze", str(src), "--no-progress"]
+    p = subprocess.run([*cmd, "--hdr10", "--hdr10plus", str(js)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "-x265-params" in p.stdout and js.is_file()
+    assert len(read_json(js)) == N_FRAMES
+    exact = measure_cll(analyze(src, step=1).frames)
+    assert f"max-cll={exact.max_cll},{exact.max_fall}" in p.stdout
+    p = subprocess.run([*cmd, "--hdr10", "--step", "4"], capture_output=True, text=True)
+    assert p.returncode == 2 and "--step" in p.stderr and "Traceback" not in p.stderr

@@ -27,7 +27,7 @@ def samples() -> Path:
 
     d = samples_dir()
     if d is None:
-        pytest.skip("real samples not found (samples/ or ../shared/samples)")
+        pytest.skip("real samples not found (samples/ or $HDRKIT_SAMPLES)")
     return d
 
 

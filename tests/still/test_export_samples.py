@@ -58,3 +58,15 @@ def test_truncated_sample_fails_cleanly(tmp_path):
                        capture_output=True, text=True)
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_max_pixels_option_refuses_before_decoding(tmp_path):
+    """minnie is 320x240 (0.077 MP): a 0.05 MP limit refuses it in one line, 0.1 MP exports it."""
+    src = SAMPLES / GOOD[0]
+    cmd = [sys.executable, "-m", "hdrkit", "still", str(src), "-o", str(tmp_path / "o.jpg")]
+    p = subprocess.run([*cmd, "--max-pixels", "0.05"], capture_output=True, text=True)
+    assert p.returncode == 2 and "limit" in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "o.jpg").exists()
+    p = subprocess.run([*cmd, "--max-pixels", "0.1"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "o.jpg").stat().st_size > 0

@@ -20,7 +20,7 @@ def _minnie_block() -> bytes:
 
 
 def test_minnie_record_matches_the_published_values():
-    # values listed for this file in the project's reference notes (shared/reference/ultrahdr.md §3.2)
+    # values of this file's ISO 21496-1 record as written by libultrahdr (headroom log2 = 5895489/1048576)
     r = parse_iso21496(_minnie_block())
     assert r.flags == 0xC0 and r.channel_count == 3 and r.use_base_colour_space and r.layout == "fractions"
     assert r.base_hdr_headroom[0] == 0 and r.alternate_hdr_headroom == (5895489, 1048576)
@@ -51,7 +51,7 @@ def _record(**kw):
 def test_write_parse_round_trip_one_and_three_channels():
     one = _record()
     body = write_iso21496(one)
-    assert len(body) == 61 and body[4] == 0x40  # sizes from the reference notes: 61 B (1 ch), 141 B (3 ch)
+    assert len(body) == 61 and body[4] == 0x40  # libultrahdr's record sizes: 61 B (1 ch), 141 B (3 ch)
     back = parse_iso21496(body)
     assert back.channels == one.channels and back.channel_count == 1
     other = ChannelFractions((0, 1), (5, 2), (3, 2), (0, 1), (1, 100))
