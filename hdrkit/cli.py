@@ -8,18 +8,17 @@ and returning an exit code. No colour maths happens here.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import logging
 import sys
 
 from . import __version__
+from .commands import analyze, curves, encode, info, keyframes, proxy, regress, still
 from .errors import HdrkitError
 
 __all__ = ["create_parser", "main"]
 
 #: Subcommands in the order ``--help`` lists them.
-COMMANDS = ("still", "info", "proxy", "keyframes", "analyze", "encode", "regress", "curves")
+COMMANDS = (still, info, proxy, keyframes, analyze, encode, regress, curves)
 
 
 def create_parser() -> argparse.ArgumentParser:
@@ -32,11 +31,8 @@ def create_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hdrkit {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for FFmpeg commands)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        modname = f"{__package__}.commands.{name}"
-        if importlib.util.find_spec(modname) is None:
-            continue
-        importlib.import_module(modname).add_parser(sub)
+    for command in COMMANDS:
+        command.add_parser(sub)
     return parser
 
 

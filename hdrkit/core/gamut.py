@@ -41,7 +41,8 @@ from typing import Callable, Mapping
 import numpy as np
 
 from ..errors import OptionError
-from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
+from .cielab import rgb_to_lab
+from .primaries import luminance_weights, rgb_to_rgb_matrix
 from .tonemap import Param
 
 __all__ = ["GamutMap", "GAMUT_MAPS", "DEFAULT_GAMUT_MAP", "get_gamut_map", "register_gamut_map", "skin_weight",
@@ -89,14 +90,8 @@ def boundary_factor(Y, c, peak: float) -> np.ndarray:
 
 def lab_hue_sat(rgb_linear, primaries: str) -> tuple[np.ndarray, np.ndarray]:
     """CIELAB hue h_ab (deg) and saturation C*_ab / L* of linear RGB (CIE 15:2004 §8.2.1, D65)."""
-    xyz = rgb_linear @ rgb_to_xyz_matrix(primaries).T
-    wn = rgb_to_xyz_matrix(primaries).sum(axis=1)
-    t = xyz / wn
-    d = 6 / 29
-    f = np.where(t > d**3, np.cbrt(np.maximum(t, 0)), t / (3 * d * d) + 4 / 29)
-    a = 500 * (f[..., 0] - f[..., 1])
-    b = 200 * (f[..., 1] - f[..., 2])
-    L = 116 * f[..., 1] - 16
+    lab = rgb_to_lab(rgb_linear, primaries)
+    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
     return np.degrees(np.arctan2(b, a)) % 360, np.hypot(a, b) / np.maximum(L, 1e-6)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import OptionError
 from .dither import DEFAULT_DITHER, get_dither, quantize
 from .gamut import DEFAULT_GAMUT_MAP, get_gamut_map
-from .tonemap import DEFAULT_CURVE, ToneCurve, apply_maxrgb, resolve_curve
+from .tonemap import ToneCurve, apply_maxrgb, resolve_curve
 from .transfer import eotf_inverse_bt1886, eotf_inverse_srgb
 
 __all__ = ["RenderParams", "estimate_peak", "render_linear", "render_linear_reference", "encode_transfer",

@@ -65,9 +65,9 @@ class Target:
             mod, _, attr = req.partition(":")
             try:
                 if importlib.util.find_spec(mod) is None:
-                    return f"module {mod} does not exist yet"
+                    return f"module {mod} is not installed"
             except ModuleNotFoundError:
-                return f"module {mod} does not exist yet"
+                return f"module {mod} is not installed"
             if attr:
                 try:
                     m = importlib.import_module(mod)

@@ -278,6 +278,18 @@ def iter_nal_units(data: bytes, length_size: int | None):
             yield nal
 
 
+def _sei_varint(rbsp: bytes, i: int) -> tuple[int | None, int]:
+    """An SEI payloadType / payloadSize (H.265 7.3.5: 0xFF bytes of 255, then the last byte);
+    None when the RBSP ends first."""
+    v, n = 0, len(rbsp)
+    while i < n and rbsp[i] == 0xFF:
+        v += 255
+        i += 1
+    if i >= n:
+        return None, i
+    return v + rbsp[i], i + 1
+
+
 def parse_sei_rbsp(rbsp: bytes) -> list[tuple[int, bytes]]:
     """Split an SEI RBSP (after the 2-byte NAL header, unescaped) into (payloadType, payload)."""
     out = []
@@ -285,22 +297,10 @@ def parse_sei_rbsp(rbsp: bytes) -> list[tuple[int, bytes]]:
     while i < n:
         if n - i <= 1 and (i >= n or rbsp[i] == 0x80):
             break  # rbsp_trailing_bits
-        t = 0
-        while i < n and rbsp[i] == 0xFF:
-            t += 255
-            i += 1
-        if i >= n:
+        t, i = _sei_varint(rbsp, i)
+        size, i = _sei_varint(rbsp, i)
+        if t is None or size is None:
             break
-        t += rbsp[i]
-        i += 1
-        size = 0
-        while i < n and rbsp[i] == 0xFF:
-            size += 255
-            i += 1
-        if i >= n:
-            break
-        size += rbsp[i]
-        i += 1
         if i + size > n:
             raise MetadataError(f"SEI payload type {t} of {size} bytes overruns its NAL unit")
         out.append((t, rbsp[i:i + size]))

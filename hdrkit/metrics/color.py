@@ -6,8 +6,8 @@ Inputs are linear RGB, channels last, in hdrkit's convention 1.0 = SDR white =
 
 Functions
 ---------
-- :func:`xyz_to_lab`, :func:`rgb_to_lab`: CIE 1976 L*a*b* (CIE 15:2004 §8.2.1), white = the
-  primaries' white at Y = 1 (so SDR white is L* = 100; HDR values above 1 give L* > 100).
+- :func:`xyz_to_lab`, :func:`rgb_to_lab`: CIE 1976 L*a*b* (CIE 15:2004 §8.2.1), from the
+  core (:mod:`hdrkit.core.cielab`): white = the primaries' white at Y = 1 (SDR white is L* = 100).
 - :func:`delta_e_ciede2000`: CIEDE2000 (CIE 142-2001), implemented as in Sharma, Wu &
   Dalal (2005), including their hue-mean rule for |h1 - h2| > 180 deg.
 - :func:`rgb_to_ictcp`: ICtCp (ITU-R BT.2100-2 Table 7, PQ variant) from linear RGB,
@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.primaries import rgb_to_rgb_matrix, rgb_to_xyz_matrix
+from ..core.cielab import rgb_to_lab, xyz_to_lab
+from ..core.primaries import rgb_to_rgb_matrix
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084
 
 __all__ = [
@@ -54,39 +55,8 @@ LMS_FROM_BT2020 = np.array([[1688, 2146, 262], [683, 2951, 462], [99, 309, 3688]
 #: BT.2100-2 Table 7: PQ-encoded L'M'S' -> ICtCp.
 ICTCP_FROM_LMS_PQ = np.array([[2048, 2048, 0], [6610, -13613, 7003], [17933, -17390, -543]], dtype=np.float64) / 4096
 
-_D = 6.0 / 29.0
-
-
 def _f64(x) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
-
-
-def xyz_to_lab(xyz, white_xyz) -> np.ndarray:
-    """CIE XYZ -> CIELAB (CIE 15:2004 §8.2.1).
-
-    ====== ================ ==================================
-    in     XYZ              relative, white ``white_xyz`` (Y_n)
-    out    L*, a*, b*       L* = 100 at the white
-    ====== ================ ==================================
-
-    ``f(t) = t^(1/3)`` for ``t > (6/29)^3``, else ``t / (3 (6/29)^2) + 4/29``;
-    ``L* = 116 f(Y/Yn) - 16``, ``a* = 500 (f(X/Xn) - f(Y/Yn))``, ``b* = 200 (f(Y/Yn) - f(Z/Zn))``.
-    """
-    t = _f64(xyz) / _f64(white_xyz)
-    f = np.where(t > _D**3, np.cbrt(t), t / (3 * _D * _D) + 4.0 / 29.0)
-    L = 116.0 * f[..., 1] - 16.0
-    a = 500.0 * (f[..., 0] - f[..., 1])
-    b = 200.0 * (f[..., 1] - f[..., 2])
-    return np.stack([L, a, b], axis=-1)
-
-
-def rgb_to_lab(rgb, primaries: str = "bt709") -> np.ndarray:
-    """Linear RGB (1.0 = SDR white) in ``primaries`` -> CIELAB, white = the gamut's white at Y = 1.
-
-    Uses the core's normalised primary matrix (:func:`hdrkit.core.primaries.rgb_to_xyz_matrix`).
-    """
-    m = rgb_to_xyz_matrix(primaries)
-    return xyz_to_lab(_f64(rgb) @ m.T, m.sum(axis=1))
 
 
 def delta_e_ciede2000(lab1, lab2, kL: float = 1.0, kC: float = 1.0, kH: float = 1.0) -> np.ndarray:

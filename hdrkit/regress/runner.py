@@ -386,6 +386,19 @@ def _export_once(img, case: GoldenCase, pack: ParameterPack, peak: float, dst: P
     return preview, res, data
 
 
+def _export_measured(img, case: GoldenCase, pack: ParameterPack, peak: float, dst: Path, rois):
+    """Export with ``pack``, decode the JPEG back and measure it against its preview:
+    (preview, ExportResult, bytes, decoded export, thumbnail, metrics incl. size, maps)."""
+    preview, res, data = _export_once(img, case, pack, peak, dst)
+    export = _decode_jpeg(data)
+    thumb = read_thumbnail(data)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        metrics, maps = measure_still(img.rgb, img.primaries, preview, export, pack, peak, rois, thumb)
+    h, w = export.shape[:2]
+    metrics.update({"size_mb": round(len(data) / 1e6, 4), "bits_per_pixel": round(8 * coded_bytes(data) / (h * w), 4)})
+    return preview, res, data, export, thumb, metrics, maps
+
+
 def run_case(case: GoldenCase, pack: ParameterPack, workdir: Path, compare: ParameterPack | None = None
              ) -> tuple[CaseResult, CaseArrays | None]:
     """Export and measure one still with ``pack`` (and ``compare``); clips go to :func:`run_clip`."""
@@ -401,15 +414,10 @@ def run_case(case: GoldenCase, pack: ParameterPack, workdir: Path, compare: Para
     peak = estimate_peak(img.rgb)
     rois = load_rois(case, img.rgb.shape[:2])
     dst = workdir / f"{case.name}.export.jpg"
-    preview, res, data = _export_once(img, case, pack, peak, dst)
-    export = _decode_jpeg(data)
-    thumb = read_thumbnail(data)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        metrics, maps = measure_still(img.rgb, img.primaries, preview, export, pack, peak, rois, thumb)
+    preview, res, data, export, thumb, metrics, maps = _export_measured(img, case, pack, peak, dst, rois)
     h, w = export.shape[:2]
     mp = h * w / 1e6
     metrics.update({
-        "size_mb": round(len(data) / 1e6, 4), "bits_per_pixel": round(8 * coded_bytes(data) / (h * w), 4),
         "export_ms": round(res.seconds * 1000, 1), "export_ms_per_mp": round(res.seconds * 1000 / mp, 1),
         "decode_ms": round(decode_s * 1000, 1), "src_peak": round(peak, 4), "width": w, "height": h,
     })
@@ -420,13 +428,7 @@ def run_case(case: GoldenCase, pack: ParameterPack, workdir: Path, compare: Para
                                                "source": str(case.path), "metrics": metrics}, thumb, maps)
     if compare is not None:
         cdst = workdir / f"{case.name}.compare.jpg"
-        cprev, cres, cdata = _export_once(img, case, compare, peak, cdst)
-        cexp = _decode_jpeg(cdata)
-        cthumb = read_thumbnail(cdata)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cm, _ = measure_still(img.rgb, img.primaries, cprev, cexp, compare, peak, rois, cthumb)
-        cm["size_mb"] = round(len(cdata) / 1e6, 4)
-        cm["bits_per_pixel"] = round(8 * coded_bytes(cdata) / (h * w), 4)
+        _, _, _, cexp, _, cm, _ = _export_measured(img, case, compare, peak, cdst, rois)
         r.compare = {"pack": compare.name, "metrics": cm,
                      "export_mad_8bit": round(tone.mad_8bit(export, cexp), 4)}
         arrays.compare_export = cexp
@@ -436,12 +438,8 @@ def run_case(case: GoldenCase, pack: ParameterPack, workdir: Path, compare: Para
 def run_clip(case: GoldenCase, pack: ParameterPack, workdir: Path, r: CaseResult) -> CaseResult:
     """Clips: per-frame flicker of the predicted SDR output (:func:`hdrkit.video.analysis.analyze`:
     peak detection, temporal smoothing and scene cuts as the video path does them)."""
-    try:
-        from ..video.analysis import analyze
-    except ImportError:  # pragma: no cover - the video modules ship with the package
-        r.status = "skip"
-        r.notes.append("video analysis not available in this build; clip not measured")
-        return r
+    from ..video.analysis import analyze
+
     t0 = time.perf_counter()
     with np.errstate(divide="ignore", invalid="ignore"):
         a = analyze(case.path, params=pack.params)

@@ -32,6 +32,7 @@ import io
 import math
 import struct
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -164,9 +165,13 @@ def _libjpeg(data: bytes, fh, factors, output: str) -> tuple[np.ndarray, ...] | 
         a = np.asarray(im)
         return tuple(np.ascontiguousarray(a[..., i]) for i in range(3))
     if factors == (2, 2):
-        y = _pil_open(data, "L", (w, h))
         cw, ch = math.ceil(w / 2), math.ceil(h / 2)
-        c = _pil_open(data, "YCbCr", (cw, ch))
+        # two entropy decodes of the same bytes; libjpeg runs without the GIL, so the
+        # chroma pass overlaps the luma pass on a second core
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            fut = pool.submit(_pil_open, data, "YCbCr", (cw, ch))
+            y = _pil_open(data, "L", (w, h))
+            c = fut.result()
         if y.mode != "L" or y.size != (w, h) or c.mode != "YCbCr" or c.size != (cw, ch):
             return None
         a = np.asarray(c)

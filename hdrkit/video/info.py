@@ -304,22 +304,16 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
     return info
 
 
+def _with_problems(e: dict, text: str) -> str:
+    return text + ("  PROBLEMS: " + "; ".join(e["problems"]) if e.get("problems") else "")
+
+
 def _fmt_md(e: dict | None) -> str:
-    if not e:
-        return "none"
-    s = f"{e['description']}  [{e['x265']}]"
-    if e.get("problems"):
-        s += "  PROBLEMS: " + "; ".join(e["problems"])
-    return s
+    return _with_problems(e, f"{e['description']}  [{e['x265']}]") if e else "none"
 
 
 def _fmt_cll(e: dict | None) -> str:
-    if not e:
-        return "none"
-    s = f"MaxCLL {e['max_cll']} cd/m^2, MaxFALL {e['max_fall']} cd/m^2"
-    if e.get("problems"):
-        s += "  PROBLEMS: " + "; ".join(e["problems"])
-    return s
+    return _with_problems(e, f"MaxCLL {e['max_cll']} cd/m^2, MaxFALL {e['max_fall']} cd/m^2") if e else "none"
 
 
 def format_video_info(info: dict) -> str:
