@@ -468,7 +468,7 @@ def plot_analysis(analysis: ClipAnalysis, dst, title: str | None = None) -> Path
         ax1.axvline(c, color="k", lw=0.8, ls="--")
         ax2.axvline(c, color="k", lw=0.8, ls="--")
     ax1.set_ylabel("cd/m²")
-    ax1.legend(fontsize=7, ncol=3, loc="lower left")
+    ax1.legend(fontsize=7, ncol=3, loc="best", framealpha=0.6)
     ax1.grid(True, which="both", alpha=0.3)
     ax1.set_title(title or Path(analysis.source).name)
     fl = analysis.flicker
@@ -483,7 +483,7 @@ def plot_analysis(analysis: ClipAnalysis, dst, title: str | None = None) -> Path
         ax3.set_ylim(0, max(fl.threshold * 2, fl.score * 1.2))
         h1, l1 = ax2.get_legend_handles_labels()
         h2, l2 = ax3.get_legend_handles_labels()
-        ax2.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower left")
+        ax2.legend(h1 + h2, l1 + l2, fontsize=7, loc="best", framealpha=0.6)
     ax2.set_xlabel("frame")
     ax2.grid(True, alpha=0.3)
     dst = Path(dst)
