@@ -79,3 +79,17 @@ def test_synthetic_gray_map_file(tmp_path, capsys):
     rc, d, _ = _json(capsys, f)
     assert rc == 0 and d["gainmap"]["channels"] == 1 and d["mpf"]["byte_order"] == "little"
     assert (d["gainmap"]["width"], d["gainmap"]["height"]) == (128, 96)
+
+
+def test_reader_closing_the_pipe_ends_quietly():
+    """``hdrkit info FILE | head -1``: the reader leaves early; no traceback, exit 141 (SIGPIPE)."""
+    import subprocess
+    import sys
+
+    files = [str(MINNIE)] * 200  # far more text than a pipe buffers, so the writer does hit the closed end
+    p = subprocess.Popen([sys.executable, "-m", "hdrkit", "info", *files], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.readline()
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait() == 141 and "Traceback" not in err, err
