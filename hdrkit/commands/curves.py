@@ -45,7 +45,7 @@ def plot_curves(path: Path, peak: float) -> None:
 
     from ..core.tonemap import resolve_curve
     from ..core.transfer import eotf_inverse_srgb
-    from ..io.atomic import atomic_path
+    from ..io.atomic import save_png
 
     x = np.linspace(0, peak, 2000)
     fig, ax = plt.subplots(1, 2, figsize=(12, 5))
@@ -66,9 +66,7 @@ def plot_curves(path: Path, peak: float) -> None:
         a.grid(alpha=0.3)
         a.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
+    save_png(fig, path, dpi=100)
 
 
 def run(args) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import OutputError
 
-__all__ = ["atomic_path", "atomic_write_bytes", "check_not_input"]
+__all__ = ["atomic_path", "atomic_write_bytes", "check_not_input", "save_png"]
 
 
 def _umask() -> int:
@@ -71,6 +71,19 @@ def atomic_write_bytes(dst, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+
+
+def save_png(fig, dst, dpi: int = 100) -> Path:
+    """Write a matplotlib figure as PNG atomically, then close it (frees its memory)."""
+    import matplotlib.pyplot as plt
+
+    dst = Path(dst)
+    try:
+        with atomic_path(dst, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=dpi, format="png")
+    finally:
+        plt.close(fig)
+    return dst
 
 
 def check_not_input(src, dst, force: bool = False) -> None:

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.atomic import atomic_path, atomic_write_bytes
+from ..io.atomic import atomic_path, atomic_write_bytes, save_png
 from .goldens import GoldenCase
 from .runner import CaseArrays, CaseResult, RegressResult
 
@@ -222,9 +222,7 @@ class ReportWriter:
         ax2.set_ylabel("RMSE (threshold dotted)")
         ax.legend(fontsize=7, loc="upper right")
         fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=90, format="png")
-        plt.close(fig)
+        save_png(fig, path, dpi=90)
 
     def bundle(self, case: GoldenCase, r: CaseResult, arrays: CaseArrays) -> str:
         """Minimal repro for a failing case: source, export, export_meta.json, preview.png, diff.png."""
@@ -324,9 +322,7 @@ def _plot_pack_curves(path: Path, result: RegressResult) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
+    save_png(fig, path, dpi=90)
 
 
 # ------------------------------------------------------------------------ html

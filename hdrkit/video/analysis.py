@@ -77,7 +77,7 @@ from ..core.primaries import luminance_weights, rgb_to_rgb_matrix
 from ..core.stats import FrameStats, detect_active_area, frame_stats, merge_active_areas
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084
 from ..errors import OptionError
-from ..io.atomic import atomic_path, atomic_write_bytes
+from ..io.atomic import atomic_write_bytes, save_png
 from .decode import Damage, VideoReader, prefetch
 from .render import BLACK_CUTOFF_PQ, HIST_BINS, Measurement, measure_step, sample_linear
 
@@ -486,8 +486,4 @@ def plot_analysis(analysis: ClipAnalysis, dst, title: str | None = None) -> Path
         ax2.legend(h1 + h2, l1 + l2, fontsize=7, loc="best", framealpha=0.6)
     ax2.set_xlabel("frame")
     ax2.grid(True, alpha=0.3)
-    dst = Path(dst)
-    with atomic_path(dst, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return dst
+    return save_png(fig, dst, dpi=100)
