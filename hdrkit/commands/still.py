@@ -96,7 +96,7 @@ def run(args) -> int:
         ok = len(files) - len(failed)
         print(f"{ok} of {len(files)} exported to {args.output}" + (f"; {len(failed)} failed:" if failed else ""))
         for src, msg in failed:
-            print(f"  {src}: {msg}")
+            print(f"  {msg}" if msg.startswith(str(src)) else f"  {src}: {msg}")
     return 2 if failed else 0
 
 

@@ -61,6 +61,8 @@ def test_batch_goes_on_reports_and_fails(batch_dir, tmp_path):
         else:
             assert target.exists() and _valid_jpeg(target), name
     assert "failed" in p.stdout
+    summary = p.stdout[p.stdout.index("failed"):].splitlines()[1:]
+    assert summary and all(line.count(".jpg") == 1 for line in summary), summary  # each file named once
     assert _hashes(batch_dir) == before
 
 
