@@ -194,7 +194,7 @@ register_gamut_map(GamutMap(
     "perceptual", "Hue-preserving soft chroma compression at constant Y, skin guard, neon channel knee", "1",
     _perceptual,
     (_KNEE,
-     Param("skin_knee", 0.95, 0.5, 0.99, "knee used for skin hues (CIELAB h 25-65 deg)"),
+     Param("skin_knee", 0.95, 0.5, 0.99, "knee used for skin hues (CIELAB h 30-80 deg, C*/L* <= 1.2: SKIN_HUE, SKIN_SAT)"),
      Param("neon_knee", 0.92, 0.8, 1.0, "channel level where the saturated-colour shoulder starts (1 = off)"),
      Param("neon_roll", 0.08, 0.01, 0.5, "shoulder roll of the neon knee"))))
 register_gamut_map(GamutMap("compress", "Hue-preserving soft chroma compression at constant Y only", "1",

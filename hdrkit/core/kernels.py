@@ -41,8 +41,8 @@ from .gamut import SKIN_HUE, SKIN_SAT, get_gamut_map
 from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
 from .tonemap import curve_lut
 
-__all__ = ["render_linear_fast", "render_sdr_fast", "encode_lut", "box_mean", "subsampling_stats", "TONE_LUT_SIZE",
-           "ENCODE_LUT_SIZE"]
+__all__ = ["has_kernel", "render_linear_fast", "render_sdr_fast", "encode_lut", "box_mean", "subsampling_stats",
+           "TONE_LUT_SIZE", "ENCODE_LUT_SIZE"]
 
 TONE_LUT_SIZE = 4096
 ENCODE_LUT_SIZE = 8192
@@ -353,6 +353,11 @@ def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, 
                 _lerp_rows(oc, enc)
                 for j in range(W):
                     dst[j, c] = min(max(math.floor(oc[j] + drow[j]), zero), ftop)
+
+
+def has_kernel(params) -> bool:
+    """Whether the gamut map of ``params`` has a compiled form here (the built-in ones do)."""
+    return get_gamut_map(params.gamut_map).name in _MODES
 
 
 def _args(rgb, primaries, params, src_peak):

@@ -110,6 +110,8 @@ def render_linear(rgb, primaries: str, params: RenderParams, src_peak: float, sr
     """
     from . import kernels
 
+    if not kernels.has_kernel(params):  # a registered map without a compiled form: the exact path
+        return render_linear_reference(rgb, primaries, params, src_peak)
     return kernels.render_linear_fast(rgb, primaries, params, src_peak)
 
 
@@ -124,7 +126,14 @@ def encode_transfer(display_linear, transfer: str = "srgb") -> np.ndarray:
 
 def render_sdr(rgb, primaries: str, params: RenderParams, src_peak: float, src_avg: float | None = None,
                transfer: str = "srgb", bits: int = 8) -> np.ndarray:
-    """The whole path: linear HDR -> N-bit SDR codes (H, W, 3), deterministic."""
+    """The whole path: linear HDR -> N-bit SDR codes (H, W, 3), deterministic.
+
+    Gamut maps with a compiled form (:func:`hdrkit.core.kernels.has_kernel`) run fused;
+    any other registered map runs the numpy reference, so registering one is enough.
+    """
     from . import kernels
 
+    if not kernels.has_kernel(params):
+        lin = render_linear_reference(rgb, primaries, params, src_peak)
+        return quantize(encode_transfer(lin, transfer), bits, params.dither)
     return kernels.render_sdr_fast(rgb, primaries, params, src_peak, transfer=transfer, bits=bits)

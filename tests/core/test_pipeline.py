@@ -69,3 +69,29 @@ def test_reference_white_and_peak():
     np.testing.assert_allclose(out, 0.18, rtol=1e-3)  # BT.2390: mid-grey below the knee
     peak = np.full((4, 4, 3), 4.93, np.float32)
     np.testing.assert_allclose(render_linear(peak, "bt2020", RenderParams(), 4.93), 1.0, rtol=1e-4)
+
+
+def test_a_registered_gamut_map_without_a_kernel_renders_through_the_reference():
+    """Registering a gamut map is the only step needed: the render path runs it exactly."""
+    from hdrkit.core import gamut
+    from hdrkit.core.kernels import has_kernel
+
+    def _desaturate(rgb, src, dst, peak, amount):  # toy map: pull toward luminance, then clip
+        out = gamut._clip(rgb, src, dst, peak)
+        y = out @ gamut.luminance_weights(dst)
+        return np.clip(y[..., None] + (1 - amount) * (out - y[..., None]), 0, peak)
+
+    gm = gamut.register_gamut_map(gamut.GamutMap("test-desaturate", "toy", "1", _desaturate,
+                                                 (gamut.Param("amount", 0.5, 0.0, 1.0, "pull"),)))
+    try:
+        p = RenderParams(gamut_map="test-desaturate")
+        assert not has_kernel(p) and has_kernel(RenderParams())
+        want = gm.apply(render_linear_reference(IMG, "p3", RenderParams(gamut_map="clip"), 6.0), "bt709", "bt709",
+                        1.0, amount=0.5)
+        np.testing.assert_allclose(render_linear(IMG, "p3", p, 6.0), want, atol=1e-6)
+        codes = render_sdr(IMG, "p3", p, 6.0)
+        assert np.array_equal(codes, quantize(encode_transfer(want), 8, p.dither))
+        grey = np.full((4, 4, 3), 0.5, np.float32)
+        assert np.ptp(render_sdr(grey, "p3", p, 6.0)) <= 1  # neutrals stay neutral
+    finally:
+        del gamut.GAMUT_MAPS["test-desaturate"]
