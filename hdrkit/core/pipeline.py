@@ -84,7 +84,9 @@ def estimate_peak(rgb, percentile: float = 99.99, floor: float = 1.0, max_sample
     a = np.asarray(rgb)
     h, w = a.shape[:2]
     step = max(1, int(np.ceil(np.sqrt(h * w / max_samples))))
-    m = a[::step, ::step].max(axis=-1).ravel().astype(np.float64)
+    g = a[::step, ::step]
+    # per-channel maximum: the same values as g.max(axis=-1), which is ~8x slower on a strided view
+    m = np.maximum(np.maximum(g[..., 0], g[..., 1]), g[..., 2]).ravel().astype(np.float64)
     m = m[np.isfinite(m)]
     if m.size == 0:
         return float(floor)
