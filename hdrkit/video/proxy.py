@@ -48,11 +48,11 @@ from ..errors import EncodeError, HdrkitError, OptionError
 from ..io.atomic import atomic_path, check_not_input
 from .analysis import (SCENE_THRESHOLD_HIGH, SCENE_THRESHOLD_LOW, SMOOTHING_PERIOD, CurveState, FrameMeasure,
                        PeakSmoother, frame_measure)
-from .decode import Damage, VideoReader, prefetch
+from .decode import Damage, VideoReader, prefetch, queue_depth
 from .lut3d import LutCache, bake_lut, write_cube
 from .render import even_size, measure_planes, render_lut_yuv420, yuv420_buffer, yuv420_from_display
 
-__all__ = ["ProxyResult", "make_proxy", "iter_sdr_frames", "ENGINES", "MODES", "HDR_SIDE_DATA", "static_peak_nits"]
+__all__ = ["ProxyResult", "FrameStamp", "make_proxy", "iter_sdr_frames", "ENGINES", "MODES", "HDR_SIDE_DATA", "static_peak_nits"]
 
 log = logging.getLogger("hdrkit.video")
 
@@ -126,8 +126,21 @@ def static_peak_nits(reader: VideoReader, peak_nits: float | None = None) -> flo
     return 1000.0
 
 
-def _rendered(reader: VideoReader, ren, depth: int = 4):
-    """(frame, yuv420p buffer) pairs in order: decoding in one thread, colour work in another."""
+@dataclass(frozen=True)
+class FrameStamp:
+    """When a rendered frame is shown: what the encoder needs of the decoded picture, which is
+    released as soon as its colour work is done (a 2160p picture holds 25 MB)."""
+
+    index: int
+    pts: int | None
+    time: float
+    duration_ticks: int | None
+
+
+def _rendered(reader: VideoReader, ren):
+    """(FrameStamp, yuv420p buffer) pairs in order: decoding in one thread, colour work in another,
+    each queue a few frames deep (fewer for large frames: memory stays flat in clip length)."""
+    depth = queue_depth(reader.height * reader.width * 3)  # 10-16 bit 4:2:0: 3 bytes per pixel
     return prefetch(lambda: (ren(f) for f in prefetch(reader.frames, depth)), depth)
 
 
@@ -161,7 +174,8 @@ class _Renderer:
             lin = self.reader.to_linear(f)[:self.H, :self.W]
             disp = render_linear(lin, self.colour.primaries, self.params, state.peak, state.avg)
             yuv420_from_display(disp, self.params.dither, out=planes)
-        return f, buf
+        stamp = FrameStamp(f.index, f.pts, f.time, getattr(f.av_frame, "duration", None) or None)
+        return stamp, buf
 
 
 def _audio_packets(src, stop: threading.Event):
@@ -249,9 +263,8 @@ def _proxy_pyav(src: Path, tmp: Path, reader: VideoReader, params: RenderParams,
                 last_pts = pts
                 frame.pts = pts
                 frame.time_base = tb
-                dur = getattr(f.av_frame, "duration", None)
-                if dur:
-                    frame.duration = dur
+                if f.duration_ticks:
+                    frame.duration = f.duration_ticks
                 for k, v in _BT709.items():
                     setattr(frame, k, v)
                 for packet in ost.encode(frame):
@@ -333,7 +346,7 @@ def iter_sdr_frames(reader: VideoReader, params: RenderParams | None = None, *, 
                     lut_size: int = 33, peak_nits: float | None = None,
                     smoothing: tuple[float, float, float] = (SMOOTHING_PERIOD, SCENE_THRESHOLD_LOW,
                                                              SCENE_THRESHOLD_HIGH)):
-    """The pyav engine without the encoder: (DecodedFrame, (1.5 H, W) uint8 yuv420p buffer, CurveState)
+    """The pyav engine without the encoder: (FrameStamp, (1.5 H, W) uint8 yuv420p buffer, CurveState)
     per frame, decoding and colour work in two threads (what ``make_proxy`` encodes)."""
     if mode not in MODES:
         raise OptionError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")

@@ -346,6 +346,19 @@ def test_iter_sdr_frames_is_the_proxy_without_encoder(clips, tmp_path):
     res = make_proxy(clips["hlg_flat"], tmp_path / "p.mp4", x264_preset="veryfast", crf=0)
     assert [s.peak for _, _, s in rows] == [s.peak for s in res.states]
     assert all(buf.shape == (270, 320) and buf.dtype == np.uint8 for _, buf, _ in rows)
+    # what travels with a rendered frame is its timing, not the decoded picture (memory)
+    assert [f.index for f, _, _ in rows] == list(range(len(rows)))
+    assert all(not hasattr(f, "y") for f, _, _ in rows)
     decoded = probe(res.dst)["y"]
     for (f, buf, _), y in zip(rows, decoded):  # CRF 0 here is lossless for the luma the encoder got
         assert np.abs(buf[:180].astype(int) - y).max() <= 1
+
+
+def test_queue_depth_shrinks_with_frame_size_within_bounds():
+    from hdrkit.video.decode import queue_depth
+
+    sizes = [320 * 180 * 3, 1920 * 1080 * 3, 3840 * 2160 * 3, 7680 * 4320 * 3]
+    depths = [queue_depth(b) for b in sizes]
+    assert depths == sorted(depths, reverse=True)  # larger pictures, shorter queues
+    assert depths[0] == 4 and depths[-1] == 2
+    assert all(d * b <= 64 << 20 for d, b in zip(depths[:-1], sizes[:-1]))  # within the budget until the floor
