@@ -51,6 +51,19 @@ def _expand(inputs: list[Path]) -> list[Path]:
     return out
 
 
+def _warm_up(files: list[Path]) -> None:
+    """First run on this machine: compile the kernels on two cores (see :mod:`hdrkit.io.warmup`)."""
+    from ..io.warmup import still_cold, warm_still
+
+    if not still_cold():
+        return
+    if sys.stderr.isatty():
+        print("hdrkit: first run on this machine: compiling kernels (a few seconds, cached for later runs)",
+              file=sys.stderr)
+    first = next((f for f in files if f.is_file()), None)
+    warm_still(first if first is not None else files[0])
+
+
 def run(args) -> int:
     from ..still.export import export_sdr
 
@@ -63,6 +76,7 @@ def run(args) -> int:
     if many:
         args.output.mkdir(parents=True, exist_ok=True)
     cp = curve_params_from_args(args)
+    _warm_up(files)
     report, failed = [], []
     for src in progress(files, desc="stills", unit="img", disable=len(files) < 3):
         dst = args.output / (src.stem + ".jpg") if many else args.output
