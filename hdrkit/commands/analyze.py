@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import OptionError
 from ..metadata.cli_hooks import add_analyze_options, apply_analyze_outputs
 from .common import add_render_options, render_params_from_args
-from .video_options import add_video_input_options, video_input_kwargs
+from .video_options import add_video_input_options, first_run_warm_up, video_input_kwargs
 
 
 def add_parser(sub):
@@ -48,6 +48,7 @@ def run(args) -> int:
     if metadata_out and args.step not in (None, 1):
         raise OptionError("--hdr10 / --hdr10plus measure every pixel (MaxCLL, MaxScl); drop --step")
     step = 1 if args.full or metadata_out else args.step
+    first_run_warm_up(args.input, video_input_kwargs(args), stats=True)
     a = analyze(args.input, params=params, step=step, progress=not args.no_progress,
                 smoothing_period=args.smoothing_period, scene_threshold_low=args.scene_threshold[0],
                 scene_threshold_high=args.scene_threshold[1], **video_input_kwargs(args))

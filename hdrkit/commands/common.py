@@ -44,6 +44,13 @@ def render_params_from_args(args):
                         gamut_map=args.gamut_map, dither=args.dither)
 
 
+def first_run_note() -> None:
+    """Say why a command is slow the first time on a machine (on a terminal only)."""
+    if sys.stderr.isatty():
+        print("hdrkit: first run on this machine: compiling kernels (a few seconds, cached for later runs)",
+              file=sys.stderr)
+
+
 def progress(iterable=None, **kw):
     """tqdm progress bar on stderr, silent when stderr is not a terminal unless forced."""
     from tqdm import tqdm

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .common import add_render_options, render_params_from_args
-from .video_options import add_video_input_options, video_input_kwargs
+from .video_options import add_video_input_options, first_run_warm_up, video_input_kwargs
 
 
 def add_parser(sub):
@@ -49,7 +49,8 @@ def run(args) -> int:
     if (args.output_opt is None) == (args.output is None):
         raise OptionError("give the output once, as -o OUT")
     args.output = args.output_opt or args.output
-
+    if args.engine == "pyav" and args.mode == "lut":
+        first_run_warm_up(args.input, video_input_kwargs(args))
     res = make_proxy(args.input, args.output, engine=args.engine, params=render_params_from_args(args),
                      crf=args.crf, x264_preset=args.x264_preset, mode=args.mode, lut_size=args.lut_size,
                      peak_nits=args.peak, force=args.force, progress=not args.no_progress, **video_input_kwargs(args))

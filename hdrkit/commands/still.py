@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import HdrkitError, OptionError
 from ..io.atomic import atomic_write_bytes
-from .common import add_render_options, curve_params_from_args, progress
+from .common import add_render_options, curve_params_from_args, first_run_note, progress
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff"}
 
@@ -57,9 +57,7 @@ def _warm_up(files: list[Path]) -> None:
 
     if not still_cold():
         return
-    if sys.stderr.isatty():
-        print("hdrkit: first run on this machine: compiling kernels (a few seconds, cached for later runs)",
-              file=sys.stderr)
+    first_run_note()
     first = next((f for f in files if f.is_file()), None)
     warm_still(first if first is not None else files[0])
 

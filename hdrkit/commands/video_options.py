@@ -28,3 +28,13 @@ def video_input_kwargs(args) -> dict:
     """The keyword arguments :class:`hdrkit.video.decode.VideoReader` takes, from parsed options."""
     return {"height": args.height, "assume_transfer": args.assume_transfer, "assume_primaries": args.assume_primaries,
             "assume_matrix": args.assume_matrix, "assume_range": args.assume_range, "allow_sdr": args.allow_sdr}
+
+
+def first_run_warm_up(path, reader_kwargs: dict, *, stats: bool = False) -> None:
+    """First run on this machine: compile the video kernels on two cores (see :mod:`hdrkit.io.warmup`)."""
+    from ..io.warmup import video_cold, warm_video
+    from .common import first_run_note
+
+    if video_cold():
+        first_run_note()
+        warm_video(path, reader_kwargs, stats=stats)

@@ -1,16 +1,19 @@
-"""First run on a machine: compile the still path's kernels in two processes at once.
+"""First run on a machine: compile the kernels a command needs in two processes at once.
 
 numba compiles each kernel the first time it runs on a machine and caches the machine code
 (next to the source in ``__pycache__``, or under ``NUMBA_CACHE_DIR``); later runs load it
-in a fraction of a second. That first compilation is about 8 s of CPU for the still path
-and numba does it in one thread (under a process-wide lock), so a cold ``hdrkit still``
-would spend it all before the first picture.
+in a fraction of a second. That first compilation is CPU work of about 8 s for the still
+path and 14 s for a proxy, and numba does it in one thread (under a process-wide lock), so
+a cold command would spend it all before its first picture.
 
-:func:`warm_still` splits it over two cores. A child process compiles the gain-map rebuild,
-the thumbnail box filter and the subsampling statistics by running them on the real first
-input (so the compiled types are exactly the ones the export passes), while this process
-compiles the SDR render kernel; once both are done the export loads everything from the
-cache. On a warm machine it only reads two cache index files.
+The commands split it over two cores: a child process (``python -m hdrkit.io.warmup JOB``)
+compiles one part while this process compiles the other, each by running the kernels
+with the argument types the real work passes; the work then loads everything from the
+cache. ``hdrkit still``: the child runs the gain-map rebuild, thumbnail box filter and
+subsampling statistics on the real first input, this process the SDR render kernel.
+``hdrkit proxy`` / ``analyze``: the child compiles the linear render (the LUT bake and the
+SDR luma prediction), this process the measurement and LUT kernels on the clip's first
+frame. On a warm machine each check only reads a few cache index files.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
-__all__ = ["cached", "still_cold", "warm_still", "CHILD_TIMEOUT"]
+__all__ = ["cached", "still_cold", "warm_still", "video_cold", "warm_video", "CHILD_TIMEOUT"]
 
-#: Seconds to wait for the compiling child (it needs about 4 s on a 2-core machine).
+#: Seconds to wait for the compiling child (it needs a few seconds on a 2-core machine).
 CHILD_TIMEOUT = 120.0
 
 
@@ -38,13 +42,24 @@ def cached(dispatcher) -> bool:
         return True
 
 
-def _child_kernels() -> tuple:
-    from ..core import kernels
-    from ..still import render
+def _split(job: str, arg: str | None, here: Callable[[], None]) -> None:
+    """Run child ``job`` (on ``arg``) and ``here`` at the same time; return when both are done.
 
-    return render._rebuild_kernel, kernels._box_mean, kernels._subsampling_stats
+    The child's failure is ignored: whatever it did not compile, the work compiles itself.
+    """
+    argv = [sys.executable, "-m", "hdrkit.io.warmup", job] + ([arg] if arg is not None else [])
+    child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        here()
+    finally:
+        try:
+            child.wait(timeout=CHILD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
+# -------------------------------------------------------------------- stills
 def still_cold() -> bool:
     """Whether the SDR render kernel still has to be compiled on this machine."""
     from ..core import kernels
@@ -58,25 +73,19 @@ def warm_still(first_input) -> bool:
     Returns whether anything was compiled. Never raises for a bad input: the child then
     fails quietly and the export compiles what is missing itself.
     """
+    from ..core import kernels
+    from ..still import render
+
     if not still_cold():
         return False
-    child = None
-    if not all(cached(d) for d in _child_kernels()):
-        child = subprocess.Popen([sys.executable, "-m", "hdrkit.io.warmup", "still", str(Path(first_input))],
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _compile_render()
-    finally:
-        if child is not None:
-            try:
-                child.wait(timeout=CHILD_TIMEOUT)
-            except subprocess.TimeoutExpired:  # the export compiles what the child did not
-                child.kill()
-                child.wait()
+    if all(cached(d) for d in (render._rebuild_kernel, kernels._box_mean, kernels._subsampling_stats)):
+        _compile_render_sdr()
+    else:
+        _split("still", str(Path(first_input)), _compile_render_sdr)
     return True
 
 
-def _compile_render() -> None:
+def _compile_render_sdr() -> None:
     """The SDR kernel for the types :func:`hdrkit.still.export.export_array` passes (float32 C RGB, 8 bits)."""
     import numpy as np
 
@@ -100,6 +109,64 @@ def _child_still(path: str) -> None:
         subsampling_stats(np.zeros((4, 4, 3), np.uint8), 1)
 
 
-if __name__ == "__main__":  # python -m hdrkit.io.warmup still PATH
-    if len(sys.argv) == 3 and sys.argv[1] == "still":
-        _child_still(sys.argv[2])
+# --------------------------------------------------------------------- video
+def video_cold() -> bool:
+    """Whether the linear render kernel (LUT bakes, SDR luma) still has to be compiled here."""
+    from ..core import kernels
+
+    return not cached(kernels._render_linear)
+
+
+def warm_video(path, reader_kwargs: dict | None = None, *, stats: bool = False) -> bool:
+    """Compile what a proxy (``stats``: an analysis) of ``path`` needs, on two cores, if not yet done.
+
+    Returns whether anything was compiled. A clip that does not open is left to the command
+    to report.
+    """
+    if not video_cold():
+        return False
+
+    def here():
+        try:
+            _compile_video(path, reader_kwargs or {}, stats)
+        except Exception:  # noqa: BLE001 - the command itself reports a bad clip, with its own message
+            pass
+
+    _split("linear", None, here)
+    return True
+
+
+def _compile_video(path, reader_kwargs: dict, stats: bool) -> None:
+    """The measurement and LUT kernels on the clip's first frame (the planes' real types)."""
+    import numpy as np
+
+    from ..video.decode import VideoReader
+    from ..video.render import even_size, measure_planes, render_lut_yuv420, yuv420_buffer
+
+    with VideoReader(path, **reader_kwargs) as r:
+        f = next(iter(r.frames()), None)
+        if f is None:
+            return
+        measure_planes(f.y, f.u, f.v, r.colour)
+        if stats:
+            from ..core.stats import frame_stats
+
+            frame_stats(np.ones((4, 4, 3), np.float32))
+        else:
+            _, planes = yuv420_buffer(*even_size(r.height, r.width))
+            render_lut_yuv420(f.y, f.u, f.v, r.colour, np.zeros((2, 2, 2, 3), np.float32), out=planes, measure=False)
+
+
+def _compile_render_linear() -> None:
+    """The linear render kernel for the types a LUT bake and the SDR luma prediction pass."""
+    import numpy as np
+
+    from ..core.pipeline import RenderParams, render_linear
+
+    render_linear(np.zeros((2, 2, 3), np.float32), "bt2020", RenderParams(), 4.0)
+
+
+_CHILD_JOBS = {"still": _child_still, "linear": _compile_render_linear}
+
+if __name__ == "__main__":  # python -m hdrkit.io.warmup JOB [ARG]
+    _CHILD_JOBS[sys.argv[1]](*sys.argv[2:])

@@ -1,0 +1,82 @@
+"""First-run compilation on two cores: after the warm-up the real work compiles nothing.
+
+Each test gives numba an empty cache directory, so what is compiled is seen exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+STILL = SAMPLES / "ultrahdr" / "libultrahdr_minnie_ultrahdr_sys.jpg"
+CLIP = SAMPLES / "video" / "hlg10-color-test.mp4"
+
+#: Runs one job, then prints per compiled-kernel cache misses (compilations) and hits.
+_WORK_AND_COUNT = """
+import json, sys
+from numba.core.registry import CPUDispatcher
+job, src, dst = sys.argv[1:4]
+if job == "still":
+    import hdrkit
+    hdrkit.export_sdr(src, dst, force=True)
+else:
+    from hdrkit.video.proxy import make_proxy
+    make_proxy(src, dst, force=True, x264_preset="ultrafast")
+kernels = {f"{name}.{k}": d for name, m in list(sys.modules.items()) if name.startswith("hdrkit")
+           for k, d in vars(m).items() if isinstance(d, CPUDispatcher) and d.stats.cache_path}
+print(json.dumps({"misses": {k: sum(d.stats.cache_misses.values()) for k, d in kernels.items()},
+                  "hits": sum(sum(d.stats.cache_hits.values()) for d in kernels.values())}))
+"""
+_WARM = ("import sys; from hdrkit.io import warmup; "
+         "print(warmup.warm_still(sys.argv[1]) if sys.argv[2] == 'still' else warmup.warm_video(sys.argv[1]))")
+
+
+def _run(cache: Path, *argv: str) -> str:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    return subprocess.run([sys.executable, "-c", *argv], env=env, capture_output=True, text=True, check=True).stdout
+
+
+def _warm(cache: Path, src: Path, job: str) -> bool:
+    return {"True": True, "False": False}[_run(cache, _WARM, str(src), job).strip()]
+
+
+def _work(cache: Path, job: str, src: Path, dst: Path) -> dict:
+    return json.loads(_run(cache, _WORK_AND_COUNT, job, str(src), str(dst)))
+
+
+def test_still_warm_up_compiles_every_kernel_the_export_uses(tmp_path):
+    cache = tmp_path / "numba-cache"
+    assert _warm(cache, STILL, "still") is True  # a cold cache: it compiled
+    out = _work(cache, "still", STILL, tmp_path / "o.jpg")
+    assert out["misses"] and not any(out["misses"].values()), out["misses"]  # nothing compiled in the export
+    assert out["hits"] > 0  # it loaded what the warm-up cached
+    assert _warm(cache, STILL, "still") is False  # warm: nothing to do
+
+
+def test_still_warm_up_survives_a_bad_input(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8 not a jpeg")
+    cache = tmp_path / "numba-cache"
+    assert _warm(cache, bad, "still") is True
+    out = _work(cache, "still", STILL, tmp_path / "o.jpg")
+    # the parent compiled the render kernel; the rebuild the child could not reach, the export compiled
+    assert out["misses"]["hdrkit.core.kernels._render_sdr"] == 0
+    assert out["misses"]["hdrkit.still.render._rebuild_kernel"] >= 1
+
+
+def test_video_warm_up_compiles_every_kernel_the_proxy_uses(tmp_path):
+    cache = tmp_path / "numba-cache"
+    assert _warm(cache, CLIP, "video") is True
+    out = _work(cache, "proxy", CLIP, tmp_path / "p.mp4")
+    assert out["misses"] and not any(out["misses"].values()), out["misses"]
+    assert _warm(cache, CLIP, "video") is False
+
+
+def test_cached_answers_true_when_numba_internals_differ():
+    from hdrkit.io.warmup import cached
+
+    assert cached(object()) is True
