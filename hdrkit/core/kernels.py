@@ -13,8 +13,10 @@ Speed layout of a row (float32):
    in a loop would keep the whole loop scalar);
 3. a branch-free loop applies the gain, the matrix, the gamut boundary test and the neon
    knee, and flags the pixels whose chroma passes the compression knee;
-4. the flagged pixels (a few per cent in photographs; they need the CIELAB skin test and
-   the roll-off) are redone exactly by the scalar float64 :func:`_pixel`;
+4. the flagged pixels (a few per cent to a sixth of a photograph; they need the CIELAB skin
+   test and the roll-off) are packed, their skin weights found one by one (cube roots and
+   atan2, only in the skin hue quadrant), and the roll-off runs on them in one more
+   branch-free loop (:func:`_row_slow`);
 5. for SDR, per channel: vectorised square root, table read, vectorised dither + floor.
 
 Everything here mirrors a numpy reference: ``pipeline.render_linear_reference`` (tests
@@ -22,9 +24,10 @@ compare the two: display light within 3e-4, codes within 1 on under 1 % of pixel
 the tables are built from the core's own functions, so no maths lives only here.
 
 The compiled code is cached next to this file (``cache=True``): the first run on a machine
-compiles for several seconds of CPU (the SDR kernel about 6 s), later runs load it in a
-fraction of a second. Helpers are separate compiled functions rather than inlined into
-the parallel loops, which keeps that first compile short.
+compiles for several seconds of CPU (the SDR kernel about 4 s; the commands spread it over
+two processes, :mod:`hdrkit.io.warmup`), later runs load it in a fraction of a second.
+Helpers are separate compiled functions rather than inlined into the parallel loops, which
+keeps that first compile short.
 """
 
 from __future__ import annotations
@@ -63,109 +66,11 @@ def encode_lut(transfer: str) -> np.ndarray:
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _limit(Y, c, D):
-    if c > 0:
-        return (D - Y) / c
-    if c < 0:
-        return Y / -c
-    return np.inf
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _boundary(Y, c0, c1, c2, D):
-    return max(min(_limit(Y, c0, D), min(_limit(Y, c1, D), _limit(Y, c2, D))), 0.0)
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
 def _lab_f(t):
     d = 6.0 / 29.0
     if t > d * d * d:
         return np.cbrt(t)
     return t / (3 * d * d) + 4.0 / 29.0
-
-
-@njit(cache=True, error_model="numpy", fastmath=_FM)
-def _pixel(r, g, b, P, tone, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll):
-    r = max(r, 0.0)
-    g = max(g, 0.0)
-    b = max(b, 0.0)
-    if not (r < np.inf and g < np.inf and b < np.inf):  # NaN or inf -> black
-        return 0.0, 0.0, 0.0
-    m = max(r, max(g, b))
-    if m > 0:
-        n1 = tone.shape[0] - 1
-        u = math.sqrt(m / P) * n1
-        if u >= n1:
-            gain = D / m
-        else:
-            i = int(u)
-            f = u - i
-            gain = tone[i] * (1 - f) + tone[i + 1] * f
-        r *= gain
-        g *= gain
-        b *= gain
-    v0 = M[0, 0] * r + M[0, 1] * g + M[0, 2] * b
-    v1 = M[1, 0] * r + M[1, 1] * g + M[1, 2] * b
-    v2 = M[2, 0] * r + M[2, 1] * g + M[2, 2] * b
-    if mode == 0:
-        return min(max(v0, 0.0), D), min(max(v1, 0.0), D), min(max(v2, 0.0), D)
-    Y = min(max(w[0] * v0 + w[1] * v1 + w[2] * v2, 0.0), D)
-    c0, c1, c2 = v0 - Y, v1 - Y, v2 - Y
-    s_dst = _boundary(Y, c0, c1, c2, D)
-    wskin = 0.0
-    if s_dst > 0 and s_dst < np.inf:
-        rr = 1.0 / s_dst
-        if rr > knee:
-            s0 = Minv[0, 0] * c0 + Minv[0, 1] * c1 + Minv[0, 2] * c2
-            s1 = Minv[1, 0] * c0 + Minv[1, 1] * c1 + Minv[1, 2] * c2
-            s2 = Minv[2, 0] * c0 + Minv[2, 1] * c1 + Minv[2, 2] * c2
-            rmax = max(_boundary(Y, s0, s1, s2, D) / s_dst, rr)
-            k = knee
-            if mode == 2:
-                p0, p1, p2 = max(v0, 0.0), max(v1, 0.0), max(v2, 0.0)
-                X = (XYZ[0, 0] * p0 + XYZ[0, 1] * p1 + XYZ[0, 2] * p2) / wn[0]
-                Yl = (XYZ[1, 0] * p0 + XYZ[1, 1] * p1 + XYZ[1, 2] * p2) / wn[1]
-                Z = (XYZ[2, 0] * p0 + XYZ[2, 1] * p1 + XYZ[2, 2] * p2) / wn[2]
-                # CIELAB a* > 0 and b* > 0 exactly when X/Xn > Y/Yn > Z/Zn (f increases); when the
-                # skin hue window (SKIN_HUE with its feather) lies within 0-90 degrees, the weight
-                # is 0 outside that quadrant, so the cube roots and atan2 are skipped there.
-                if (X > Yl and Yl > Z) or not (skin[0] - skin[2] >= 0.0 and skin[1] + skin[2] <= 90.0):
-                    fx, fy, fz = _lab_f(X), _lab_f(Yl), _lab_f(Z)
-                    la, lb = 500 * (fx - fy), 200 * (fy - fz)
-                    h = math.degrees(math.atan2(lb, la)) % 360.0
-                    sat = math.sqrt(la * la + lb * lb) / max(116 * fy - 16, 1e-6)
-                    wh = min(max(min(h - (skin[0] - skin[2]), (skin[1] + skin[2]) - h) / skin[2], 0.0), 1.0)
-                    wskin = wh * min(max((skin[4] - sat) / (skin[4] - skin[3]), 0.0), 1.0)
-                k = knee + (skin_knee - knee) * wskin
-            if rr > k and rmax > 1.0:
-                span = max(rmax - k, 1e-12)
-                t = min(max((rr - k) / span, 0.0), 1.0)
-                a = max(span / (1 - k), 1.0)
-                y = (t * t + a * t * (1 - t)) / (1 + (a + 1 / a - 2) * t * (1 - t))
-                sc = (k + (1 - k) * y) / rr
-                c0 *= sc
-                c1 *= sc
-                c2 *= sc
-    o0 = min(max(Y + c0, 0.0), D)
-    o1 = min(max(Y + c1, 0.0), D)
-    o2 = min(max(Y + c2, 0.0), D)
-    if mode == 2 and neon_knee < 1.0:
-        mx = max(o0, max(o1, o2))
-        mn = min(o0, min(o1, o2))
-        if mx > 0:
-            sat = (mx - mn) / mx
-            wn_ = min(max((sat - 0.5) / 0.5, 0.0), 1.0)
-            wn_ = wn_ * wn_ * (1 - wskin)
-            if wn_ > 0:
-                kk = neon_knee * D
-                rl = neon_roll * D
-                if o0 > kk:
-                    o0 += wn_ * (kk + (o0 - kk) / (1 + (o0 - kk) / rl) - o0)
-                if o1 > kk:
-                    o1 += wn_ * (kk + (o1 - kk) / (1 + (o1 - kk) / rl) - o1)
-                if o2 > kk:
-                    o2 += wn_ * (kk + (o2 - kk) / (1 + (o2 - kk) / rl) - o2)
-    return o0, o1, o2
 
 
 _ROWS_PER_TASK = 8
@@ -189,12 +94,11 @@ def _lerp_rows(u, table):
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, slow):
-    """The common case of :func:`_pixel` for one row, in branch-free loops LLVM vectorises (float32).
+    """The common case of the gamut map for one row, in branch-free loops LLVM vectorises (float32).
 
     ``src`` (W, 3) float32; writes display light (0..D) to ``o`` (3, W) and sets
-    ``slow[j]`` where the exact scalar :func:`_pixel` must redo the pixel: chroma past the
-    gamut-compression knee (where the skin test and the roll-off apply). Elsewhere the
-    result is :func:`_pixel`'s (same operations in float32 instead of float64).
+    ``slow[j]`` where :func:`_row_slow` must finish the pixel: chroma past the gamut-compression
+    knee (where the skin test and the roll-off apply). Elsewhere the result is final.
     Returns the number of slow pixels.
     """
     W = src.shape[0]
@@ -289,17 +193,144 @@ def _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, 
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
+def _skin_weight(v0, v1, v2, XYZ, wn, skin):
+    """Skin weight of a BT.709 value (float64): CIELAB hue within the feathered window ``skin[0:3]``
+    times saturation (C*/L*) below the feathered limit ``skin[3:5]``, as :mod:`hdrkit.core.gamut`."""
+    p0, p1, p2 = max(v0, 0.0), max(v1, 0.0), max(v2, 0.0)
+    X = (XYZ[0, 0] * p0 + XYZ[0, 1] * p1 + XYZ[0, 2] * p2) / wn[0]
+    Yl = (XYZ[1, 0] * p0 + XYZ[1, 1] * p1 + XYZ[1, 2] * p2) / wn[1]
+    Z = (XYZ[2, 0] * p0 + XYZ[2, 1] * p1 + XYZ[2, 2] * p2) / wn[2]
+    # CIELAB a* > 0 and b* > 0 exactly when X/Xn > Y/Yn > Z/Zn (f increases); when the skin hue
+    # window (SKIN_HUE with its feather) lies within 0-90 degrees, the weight is 0 outside that
+    # quadrant, so the cube roots and atan2 are skipped there.
+    if not ((X > Yl and Yl > Z) or not (skin[0] - skin[2] >= 0.0 and skin[1] + skin[2] <= 90.0)):
+        return 0.0
+    fx, fy, fz = _lab_f(X), _lab_f(Yl), _lab_f(Z)
+    la, lb = 500 * (fx - fy), 200 * (fy - fz)
+    h = math.degrees(math.atan2(lb, la)) % 360.0
+    sat = math.sqrt(la * la + lb * lb) / max(116 * fy - 16, 1e-6)
+    wh = min(max(min(h - (skin[0] - skin[2]), (skin[1] + skin[2]) - h) / skin[2], 0.0), 1.0)
+    return wh * min(max((skin[4] - sat) / (skin[4] - skin[3]), 0.0), 1.0)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, slow, o, sb,
+              idx):
+    """Finish the pixels :func:`_row_fast` flagged: the gamut roll-off of :mod:`hdrkit.core.gamut`.
+
+    Float64 from the source pixel on (flagged pixels are the saturated ones, whose channels
+    the roll-off brings near zero, where float32 cancellation would show through a steep
+    output transfer). The flagged pixels are packed (``idx``; tone mapped BT.709 values in
+    ``sb`` (4, W) float64), their skin weights found one by one (cube roots and atan2, only
+    for the perceptual map and only in the skin hue quadrant), then the roll-off and the neon
+    knee run in one branch-free loop LLVM vectorises, and the results go back into ``o``.
+    The destination boundary ``1 / rr`` is the smallest of ``(D - Y) / c`` (c > 0) and
+    ``Y / -c`` (c < 0) over the channels, computed as the largest of ``c / (D - Y)`` and
+    ``-c / Y`` (two divisions, no branches); the source boundary likewise.
+    """
+    W = src.shape[0]
+    s0, s1, s2, wsk = sb[0], sb[1], sb[2], sb[3]
+    n1 = tone64.shape[0] - 1
+    n = 0
+    for j in range(W):  # pack, with the tone curve and matrix in float64
+        if slow[j]:
+            r = max(np.float64(src[j, 0]), 0.0)
+            g = max(np.float64(src[j, 1]), 0.0)
+            b = max(np.float64(src[j, 2]), 0.0)
+            m = max(r, max(g, b))  # > 0: a black pixel is never flagged
+            u = math.sqrt(m / P) * n1
+            if u >= n1:
+                gain = D / m
+            else:
+                i = int(u)
+                f = u - i
+                gain = tone64[i] * (1 - f) + tone64[i + 1] * f
+            r *= gain
+            g *= gain
+            b *= gain
+            idx[n] = j
+            s0[n] = M[0, 0] * r + M[0, 1] * g + M[0, 2] * b
+            s1[n] = M[1, 0] * r + M[1, 1] * g + M[1, 2] * b
+            s2[n] = M[2, 0] * r + M[2, 1] * g + M[2, 2] * b
+            n += 1
+    for k in range(n):
+        wsk[k] = _skin_weight(s0[k], s1[k], s2[k], XYZ, wn, skin) if mode == 2 else 0.0
+    w0, w1, w2 = w[0], w[1], w[2]
+    i00, i01, i02 = Minv[0, 0], Minv[0, 1], Minv[0, 2]
+    i10, i11, i12 = Minv[1, 0], Minv[1, 1], Minv[1, 2]
+    i20, i21, i22 = Minv[2, 0], Minv[2, 1], Minv[2, 2]
+    dk = skin_knee - knee
+    kk = neon_knee * D
+    rl = neon_roll * D
+    neon = 1.0 if (mode == 2 and neon_knee < 1.0) else 0.0
+    inf = np.inf
+    for k in range(n):
+        v0 = s0[k]
+        v1 = s1[k]
+        v2 = s2[k]
+        Y = min(max(w0 * v0 + w1 * v1 + w2 * v2, 0.0), D)
+        c0 = v0 - Y
+        c1 = v1 - Y
+        c2 = v2 - Y
+        ihi = 1.0 / (D - Y)
+        ilo = 1.0 / Y
+        rr = max(max(c0 * ihi if c0 > 0.0 else (-c0 * ilo if c0 < 0.0 else 0.0),
+                     c1 * ihi if c1 > 0.0 else (-c1 * ilo if c1 < 0.0 else 0.0)),
+                 c2 * ihi if c2 > 0.0 else (-c2 * ilo if c2 < 0.0 else 0.0))
+        act = (rr > knee) & (rr < inf)  # the destination boundary is finite, positive and inside the knee
+        t0 = i00 * c0 + i01 * c1 + i02 * c2
+        t1 = i10 * c0 + i11 * c1 + i12 * c2
+        t2 = i20 * c0 + i21 * c1 + i22 * c2
+        rs = max(max(t0 * ihi if t0 > 0.0 else (-t0 * ilo if t0 < 0.0 else 0.0),
+                     t1 * ihi if t1 > 0.0 else (-t1 * ilo if t1 < 0.0 else 0.0)),
+                 t2 * ihi if t2 > 0.0 else (-t2 * ilo if t2 < 0.0 else 0.0))
+        rmax = max(rr / rs, rr)  # source boundary / destination boundary, at least rr
+        ws = wsk[k] if act else 0.0
+        ke = knee + dk * ws
+        span = max(rmax - ke, 1e-12)
+        t = min(max((rr - ke) / span, 0.0), 1.0)
+        a = max(span / (1.0 - ke), 1.0)
+        tt = t * (1.0 - t)
+        y = (t * t + a * tt) / (1.0 + (a + 1.0 / a - 2.0) * tt)
+        roll = act & (rr > ke) & (rmax > 1.0) & (rmax < inf)
+        sc = (ke + (1.0 - ke) * y) / rr if roll else 1.0
+        o0 = min(max(Y + c0 * sc, 0.0), D)
+        o1 = min(max(Y + c1 * sc, 0.0), D)
+        o2 = min(max(Y + c2 * sc, 0.0), D)
+        mx = max(o0, max(o1, o2))
+        mn = min(o0, min(o1, o2))
+        sat = (mx - mn) / mx if mx > 0.0 else 0.0
+        wn_ = min(max((sat - 0.5) / 0.5, 0.0), 1.0)
+        wn_ = wn_ * wn_ * (1.0 - ws) * neon
+        o0 = o0 + wn_ * (kk + (o0 - kk) / (1.0 + (o0 - kk) / rl) - o0) if o0 > kk else o0
+        o1 = o1 + wn_ * (kk + (o1 - kk) / (1.0 + (o1 - kk) / rl) - o1) if o1 > kk else o1
+        o2 = o2 + wn_ * (kk + (o2 - kk) / (1.0 + (o2 - kk) / rl) - o2) if o2 > kk else o2
+        s0[k] = o0
+        s1[k] = o1
+        s2[k] = o2
+    o0r, o1r, o2r = o[0], o[1], o[2]
+    for k in range(n):  # unpack
+        j = idx[k]
+        o0r[j] = s0[k]
+        o1r[j] = s1[k]
+        o2r[j] = s2[k]
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _row(src, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, o, gbuf,
-         slow):
-    """One row of display light into ``o`` (3, W): vectorised common case, exact fix-up of the rest."""
+         slow, sb, idx):
+    """One row of display light into ``o`` (3, W): vectorised common case, then the flagged pixels.
+    Scratch: ``gbuf`` (W,) float32, ``slow`` (W,) bool, ``sb`` (4, W) float64, ``idx`` (W,) int32."""
     if _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, slow) > 0:
-        for j in range(src.shape[0]):
-            if slow[j]:
-                o0, o1, o2 = _pixel(np.float64(src[j, 0]), np.float64(src[j, 1]), np.float64(src[j, 2]), P, tone64,
-                                    M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll)
-                o[0, j] = o0
-                o[1, j] = o1
-                o[2, j] = o2
+        _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, slow, o,
+                  sb, idx)
+
+
+@njit(cache=True)
+def _row_buffers(W):
+    """Row scratch of :func:`_row` for rows ``W`` wide."""
+    return (np.empty((3, W), np.float32), np.empty(W, np.float32), np.empty(W, np.bool_),
+            np.empty((4, W), np.float64), np.empty(W, np.int32))
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
@@ -309,12 +340,10 @@ def _render_linear(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, kne
     invD = np.float32(1.0 / D)
     ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
     for t in prange(ntask):
-        o = np.empty((3, W), np.float32)
-        gbuf = np.empty(W, np.float32)
-        slow = np.empty(W, np.bool_)
+        o, gbuf, slow, sb, idx = _row_buffers(W)
         for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
-            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll,
-                 o, gbuf, slow)
+            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, o,
+                 gbuf, slow, sb, idx)
             dst = out[i]
             for j in range(W):
                 dst[j, 0] = o[0, j] * invD
@@ -338,12 +367,10 @@ def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, 
     ftop = np.float32(top)
     ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
     for t in prange(ntask):
-        o = np.empty((3, W), np.float32)
-        gbuf = np.empty(W, np.float32)
-        slow = np.empty(W, np.bool_)
+        o, gbuf, slow, sb, idx = _row_buffers(W)
         for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
-            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll,
-                 o, gbuf, slow)
+            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, o,
+                 gbuf, slow, sb, idx)
             drow = dtile[i % th]
             dst = out[i]
             for c in range(3):

@@ -95,3 +95,26 @@ def test_a_registered_gamut_map_without_a_kernel_renders_through_the_reference()
         assert np.ptp(render_sdr(grey, "p3", p, 6.0)) <= 1  # neutrals stay neutral
     finally:
         del gamut.GAMUT_MAPS["test-desaturate"]
+
+
+def test_fast_equals_reference_on_saturated_skin_and_neon_pixels():
+    """The flagged-pixel path (gamut roll-off, skin guard, neon knee) on pixels chosen to need it."""
+    from hdrkit.core.gamut import skin_weight
+    from hdrkit.core.primaries import rgb_to_rgb_matrix
+
+    rng = np.random.default_rng(11)
+    # BT.709 colours of every hue pushed past the BT.709 gamut in BT.2020 (saturation > 1), bright and dim
+    base = rng.random((20000, 3))
+    grey = base.mean(axis=1, keepdims=True)
+    v709 = grey + (base - grey) * rng.uniform(1.0, 3.0, (20000, 1))
+    v2020 = v709 @ rgb_to_rgb_matrix("bt709", "bt2020").T
+    img = (np.clip(v2020, 0, None) * rng.uniform(0.05, 8.0, (20000, 1))).astype(np.float32).reshape(100, 200, 3)
+    w = skin_weight(img @ rgb_to_rgb_matrix("bt2020", "bt709").T.astype(np.float32), "bt709")
+    assert ((w > 0) & (w < 1)).mean() > 0.005 and (w == 1).mean() > 0.005  # feathered and full skin pixels
+    for gm in ("perceptual", "compress"):
+        p = RenderParams(gamut_map=gm)
+        fast = render_linear(img, "bt2020", p, 8.0)
+        ref = render_linear_reference(img, "bt2020", p, 8.0)
+        np.testing.assert_allclose(fast, ref, atol=3e-4)
+        # near black a pure power law magnifies the tone-table tolerance: still well under an 8-bit code
+        np.testing.assert_allclose(encode_transfer(fast, "bt1886"), encode_transfer(ref, "bt1886"), atol=1e-3)
