@@ -55,11 +55,11 @@ def _warm_up(files: list[Path]) -> None:
     """First run on this machine: compile the kernels on two cores (see :mod:`hdrkit.io.warmup`)."""
     from ..io.warmup import still_cold, warm_still
 
-    if not still_cold():
+    first = next((f for f in files if f.is_file()), None)
+    if first is None or not still_cold():  # no readable input: the export reports it at once
         return
     first_run_note()
-    first = next((f for f in files if f.is_file()), None)
-    warm_still(first if first is not None else files[0])
+    warm_still(first)
 
 
 def run(args) -> int:

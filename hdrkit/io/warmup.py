@@ -123,7 +123,7 @@ def warm_video(path, reader_kwargs: dict | None = None, *, stats: bool = False) 
     Returns whether anything was compiled. A clip that does not open is left to the command
     to report.
     """
-    if not video_cold():
+    if not video_cold() or not Path(path).is_file():  # a missing clip: let the command say so at once
         return False
 
     def here():
