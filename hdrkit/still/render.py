@@ -489,6 +489,13 @@ def _rebuild_kernel(y, cb, cr, ccol, fy, gray, r_tab, b_tab, y_tab, guv_tab, gra
             orow[col, 2] = _apply(b, g2, os2, oh2, lut2, ng, lo, hi, do_clamp)
 
 
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only C-contiguous view (or copy) of ``a``: the planes' one type for the kernel."""
+    v = np.ascontiguousarray(a).view()
+    v.flags.writeable = False
+    return v
+
+
 def rebuild_fast(base: BasePlanes, gainmap: np.ndarray | None, metadata=None, *, headroom: float | None = None,
                  sdr_to_gain=None, clamp: bool = True, out: np.ndarray | None = None) -> np.ndarray:
     """Fused numba kernel of :func:`rebuild_reference` (same arguments, same result)."""
@@ -499,8 +506,9 @@ def rebuild_fast(base: BasePlanes, gainmap: np.ndarray | None, metadata=None, *,
     mat = np.eye(3) if m is None else m
     r_tab, b_tab, y_tab, guv_tab, gray_tab = _tables()
     gray = base.is_gray
-    cb = base.y if gray else base.cb
-    cr = base.y if gray else base.cr
+    y = _read_only(base.y)  # one compiled form whichever decoder made the planes
+    cb = y if gray else _read_only(base.cb)
+    cr = y if gray else _read_only(base.cr)
     fx, fy = base.chroma_factors
     ccol = np.arange(w, dtype=np.int64) // fx
     empty_i = np.zeros(1, np.int64)
@@ -533,7 +541,7 @@ def rebuild_fast(base: BasePlanes, gainmap: np.ndarray | None, metadata=None, *,
             wrows = np.ascontiguousarray(tab[tsel[:, None, :], np.arange(s_int)[None, :, None] * s_int + ox[None, None, :]])
         else:
             mode, s_float = 2, float(scale)
-    _rebuild_kernel(base.y, cb, cr, ccol, fy, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_decode_lut(), mat,
+    _rebuild_kernel(y, cb, cr, ccol, fy, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_decode_lut(), mat,
                     m is not None, mpf, mode, s_float, wrows, xl, xu, yl, yu, oy, ty, luts,
                     inv_gamma if np.any(inv_gamma != 1.0) else None, off_sdr, off_hdr, 0.0, hi, clamp, out)
     return out
