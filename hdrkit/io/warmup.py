@@ -2,8 +2,8 @@
 
 numba compiles each kernel the first time it runs on a machine and caches the machine code
 (next to the source in ``__pycache__``, or under ``NUMBA_CACHE_DIR``); later runs load it
-in a fraction of a second. That first compilation is CPU work of about 8 s for the still
-path and 14 s for a proxy, and numba does it in one thread (under a process-wide lock), so
+in a fraction of a second. That first compilation is CPU work of about 9.5 s for the still
+path and 15 s for a proxy, and numba does it in one thread (under a process-wide lock), so
 a cold command would spend it all before its first picture.
 
 The commands split it over two cores: a child process (``python -m hdrkit.io.warmup JOB``)
