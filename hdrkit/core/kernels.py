@@ -44,7 +44,7 @@ from .gamut import SKIN_HUE, SKIN_SAT, get_gamut_map
 from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
 from .tonemap import curve_lut
 
-__all__ = ["has_kernel", "render_linear_fast", "render_sdr_fast", "encode_lut", "box_mean", "subsampling_stats",
+__all__ = ["has_kernel", "render_linear_fast", "render_sdr_fast", "encode_lut", "box_mean", "subsampling_stats", "lerp_rows",
            "TONE_LUT_SIZE", "ENCODE_LUT_SIZE"]
 
 TONE_LUT_SIZE = 4096
@@ -77,7 +77,7 @@ _ROWS_PER_TASK = 8
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _lerp_rows(u, table):
+def lerp_rows(u, table):
     """``u[j] <- table`` linearly interpolated at fractional index ``u[j]`` (0 <= u <= len - 1), in place.
 
     Kept apart from the arithmetic loops: LLVM does not vectorise table reads (gathers)
@@ -131,7 +131,7 @@ def _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, 
         o2r[j] = b
         gbuf[j] = min(math.sqrt(max(r, max(g, b)) * invP) * fn1, fn1)
     # 2. gain table
-    _lerp_rows(gbuf, tone)
+    lerp_rows(gbuf, tone)
     # 3. gain (beyond the table: onto the peak), matrix, gamut boundary, neon knee; one loop
     # per mode so that each stays free of branches
     nslow = 0
@@ -377,7 +377,7 @@ def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, 
                 oc = o[c]
                 for j in range(W):
                     oc[j] = math.sqrt(min(max(oc[j] * invD, zero), one)) * fn1
-                _lerp_rows(oc, enc)
+                lerp_rows(oc, enc)
                 for j in range(W):
                     dst[j, c] = min(max(math.floor(oc[j] + drow[j]), zero), ftop)
 

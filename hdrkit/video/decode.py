@@ -57,6 +57,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 from numba import njit, prange
 
+from ..core.kernels import lerp_rows
 from ..core.primaries import luminance_weights
 from ..core.transfer import (HLG_REFERENCE_PEAK_NITS, SDR_WHITE_NITS, eotf_bt1886, eotf_srgb, eotf_st2084,
                              hlg_system_gamma, oetf_inverse_hlg, ootf_hlg)
@@ -76,6 +77,7 @@ __all__ = [
     "yuv_to_linear_reference",
     "upsample_chroma_reference",
     "kernel_args",
+    "linear_row",
     "prefetch",
     "queue_depth",
     "usable_cores",
@@ -731,23 +733,36 @@ def _table(t, x):
     return t[k] * (1.0 - f) + t[k + np.uint32(1)] * f
 
 
-@njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
-def linear_px(r, g, b, lut, hlg, wr, wg, wb, gtab):
-    """Signal -> hdrkit linear: table per channel; for HLG then the OOTF ``alpha Y_S^(gamma-1) E``.
+@njit(cache=True, error_model="numpy", boundscheck=False)
+def linear_row(rr, gg, bb, n, lut, hlg, wr, wg, wb, gtab, s):
+    """Signal -> hdrkit linear for the first ``n`` entries of the rows ``rr``, ``gg``, ``bb``, in
+    place (float32): the transfer table per channel; for HLG then the OOTF ``alpha Y_S^(gamma-1) E``.
 
     ``gtab`` holds ``alpha * Y_S^(gamma-1) / 203`` sampled at ``Y_S = q^4`` (q uniform in
-    [0, 1]), a spacing fine where the power is steep.
+    [0, 1]), a spacing fine where the power is steep; ``s`` is scratch (>= n). Table positions
+    and the OOTF are branch-free loops LLVM vectorises; the table reads are
+    :func:`hdrkit.core.kernels.lerp_rows`. Every caller runs this one compiled function, so
+    the same signal gives the same light on every path (frame, sampled grid, measurement).
     """
-    R = _table(lut, r)
-    G = _table(lut, g)
-    B = _table(lut, b)
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    n1 = np.float32(lut.shape[0] - 1)
+    for q in range(n):
+        rr[q] = min(max(rr[q], zero), one) * n1
+        gg[q] = min(max(gg[q], zero), one) * n1
+        bb[q] = min(max(bb[q], zero), one) * n1
+    lerp_rows(rr[:n], lut)
+    lerp_rows(gg[:n], lut)
+    lerp_rows(bb[:n], lut)
     if hlg:
-        ys = wr * R + wg * G + wb * B
-        s = _table(gtab, np.sqrt(np.sqrt(min(max(ys, 0.0), 1.0))))
-        R *= s
-        G *= s
-        B *= s
-    return R, G, B
+        g1 = np.float32(gtab.shape[0] - 1)
+        for q in range(n):
+            s[q] = np.sqrt(np.sqrt(min(max(wr * rr[q] + wg * gg[q] + wb * bb[q], zero), one))) * g1
+        lerp_rows(s[:n], gtab)
+        for q in range(n):
+            rr[q] *= s[q]
+            gg[q] *= s[q]
+            bb[q] *= s[q]
 
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy", boundscheck=False)
@@ -764,11 +779,12 @@ def _yuv_to_linear(Y, U, V, shx, shy, yo, yk, co, ck, m02, m11, m12, m21, lut, h
         bb = np.empty(W, np.float32)
         chroma_row(U, V, i, shx, shy, W, cuv, cvv, cu, cv)
         signal_row(Y, i, W, cu, cv, yo, yk, co, ck, m02, m11, m12, m21, rr, gg, bb)
+        linear_row(rr, gg, bb, W, lut, hlg, wr, wg, wb, gtab, cu)  # cu is free again: scratch
+        orow = out[i]
         for j in range(W):
-            R, G, B = linear_px(rr[j], gg[j], bb[j], lut, hlg, wr, wg, wb, gtab)
-            out[i, j, 0] = R
-            out[i, j, 1] = G
-            out[i, j, 2] = B
+            orow[j, 0] = rr[j]
+            orow[j, 1] = gg[j]
+            orow[j, 2] = bb[j]
 
 
 def _check_planes(y, u, v, colour: ColourInfo):

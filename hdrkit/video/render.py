@@ -46,7 +46,7 @@ from ..core.pipeline import encode_transfer
 from ..core.transfer import eotf_inverse_st2084
 from ..core.ycbcr import range_scale, rgb_to_ycbcr_matrix
 from ..errors import OptionError
-from .decode import ColourInfo, _table, chroma_row, kernel_args, linear_px, signal_row, signal_row_strided
+from .decode import ColourInfo, _table, chroma_row, kernel_args, linear_row, signal_row, signal_row_strided
 
 __all__ = ["HIST_BINS", "BLACK_CUTOFF_PQ", "MEASURE_SAMPLES", "Measurement", "measure_step", "render_lut_yuv420",
            "even_size", "yuv420_buffer",
@@ -214,27 +214,39 @@ def _emit_chroma(p, W, cb0, cr0, cb1, cr1, co, cs, dc, Up, Vp):
         vrow[x] = _q8(q * v + d)
 
 
+@njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
+def _pq_of_peak(mx, pqt):
+    """ST 2084 value of a pixel's largest linear component ``mx`` (hdrkit units), through ``pqt``."""
+    return _table(pqt, np.sqrt(np.sqrt(min(max(mx * (203.0 / 10000.0), 0.0), 1.0))))
+
+
 @njit(cache=True, error_model="numpy", boundscheck=False)
-def _measure_row(n, step, rr, gg, bb, pq_in, lut, hlg, wr, wg, wb, gtab, pqt, black, hist, c):
+def _measure_row(n, step, rr, gg, bb, pq_in, lut, hlg, wr, wg, wb, gtab, pqt, black, hist, c, lr, lg, lb, s):
     """Histogram every ``step``-th of the first ``n`` entries of signal rows; returns (sum of active
-    v, active count, count)."""
+    v, active count, count). ``lr``, ``lg``, ``lb``, ``s``: scratch for the linear light of the samples."""
     nb = hist.shape[1]
-    s = 0.0
+    m = (n + step - 1) // step
+    if not pq_in:
+        for q in range(m):
+            lr[q] = rr[q * step]
+            lg[q] = gg[q * step]
+            lb[q] = bb[q * step]
+        linear_row(lr, lg, lb, m, lut, hlg, wr, wg, wb, gtab, s)
+    sm = 0.0
     na = 0
     nt = 0
-    for j in range(0, n, step):
+    for q in range(m):
         if pq_in:
+            j = q * step
             v = max(rr[j], max(gg[j], bb[j]))
         else:
-            R, G, B = linear_px(rr[j], gg[j], bb[j], lut, hlg, wr, wg, wb, gtab)
-            m = min(max(max(R, max(G, B)) * (203.0 / 10000.0), 0.0), 1.0)
-            v = _table(pqt, np.sqrt(np.sqrt(m)))
+            v = _pq_of_peak(max(lr[q], max(lg[q], lb[q])), pqt)
         hist[c, min(np.int64(v * nb), nb - 1)] += 1
         nt += 1
         if v >= black:
-            s += v
+            sm += v
             na += 1
-    return s, na, nt
+    return sm, na, nt
 
 
 # --------------------------------------------------------------- frame kernels
@@ -266,6 +278,7 @@ def _render_lut(Y, U, V, shx, shy, yo_i, yk, co_i, ck, m02, m11, m12, m21, lut, 
         eb = np.empty(W, np.float32)
         cb = np.empty((2, W), np.float32)
         cr = np.empty((2, W), np.float32)
+        lin = np.empty((4, W), np.float32)
         s = 0.0
         na = 0
         nt = 0
@@ -276,7 +289,7 @@ def _render_lut(Y, U, V, shx, shy, yo_i, yk, co_i, ck, m02, m11, m12, m21, lut, 
                 signal_row(Y, i, W, cu, cv, yo_i, yk, co_i, ck, m02, m11, m12, m21, rr, gg, bb)
                 if measure and i % mstep == 0:
                     a, b_, t = _measure_row(W, mstep, rr, gg, bb, pq_in, lut, hlg, wr, wg, wb, gtab, pqt, black,
-                                            hist, c)
+                                            hist, c, lin[0], lin[1], lin[2], lin[3])
                     s += a
                     na += b_
                     nt += t
@@ -325,6 +338,8 @@ def _measure(Y, U, V, shx, shy, yo_i, yk, co_i, ck, m02, m11, m12, m21, lut, hlg
         rr = np.empty(W, np.float32)
         gg = np.empty(W, np.float32)
         bb = np.empty(W, np.float32)
+        lin = np.empty((4, W), np.float32)
+        lr, lg, lb = lin[0], lin[1], lin[2]
         s = 0.0
         na = 0
         nt = 0
@@ -332,33 +347,38 @@ def _measure(Y, U, V, shx, shy, yo_i, yk, co_i, ck, m02, m11, m12, m21, lut, hlg
         for si in range(c * hs // nch, (c + 1) * hs // nch):
             i = si * g
             chroma_row(U, V, i, shx, shy, W, cuv, cvv, cu, cv)
-            signal_row_strided(Y, i, W, g, cu, cv, yo_i, yk, co_i, ck, m02, m11, m12, m21, rr, gg, bb)
+            if g == 1:  # the contiguous form vectorises; the strided one gives the same values
+                signal_row(Y, i, W, cu, cv, yo_i, yk, co_i, ck, m02, m11, m12, m21, rr, gg, bb)
+            else:
+                signal_row_strided(Y, i, W, g, cu, cv, yo_i, yk, co_i, ck, m02, m11, m12, m21, rr, gg, bb)
             if lin_out.shape[0] > 0 and i % step == 0:
                 ls = step // g
                 orow = lin_out[i // step]
-                both = step == mstep  # every sampled pixel is measured: one linear conversion for both
-                for q in range(orow.shape[0]):
-                    k = q * ls
-                    R, G, B = linear_px(rr[k], gg[k], bb[k], lut, hlg, wr, wg, wb, gtab)
-                    orow[q, 0] = R
-                    orow[q, 1] = G
-                    orow[q, 2] = B
-                    if both:
+                no = orow.shape[0]
+                for q in range(no):
+                    lr[q] = rr[q * ls]
+                    lg[q] = gg[q * ls]
+                    lb[q] = bb[q * ls]
+                linear_row(lr, lg, lb, no, lut, hlg, wr, wg, wb, gtab, lin[3])
+                for q in range(no):
+                    orow[q, 0] = lr[q]
+                    orow[q, 1] = lg[q]
+                    orow[q, 2] = lb[q]
+                if step == mstep:  # every sampled pixel is measured: one linear conversion for both
+                    for q in range(no):  # ls == 1 here
                         if pq_in:
-                            v = max(rr[k], max(gg[k], bb[k]))
+                            v = max(rr[q], max(gg[q], bb[q]))
                         else:
-                            v = _table(pqt, np.sqrt(np.sqrt(min(max(max(R, max(G, B)) * (203.0 / 10000.0), 0.0),
-                                                                1.0))))
+                            v = _pq_of_peak(max(lr[q], max(lg[q], lb[q])), pqt)
                         hist[c, min(np.int64(v * nb), nb - 1)] += 1
                         nt += 1
                         if v >= black:
                             s += v
                             na += 1
-                if both:
                     continue
             if i % mstep == 0:
                 a, b_, t = _measure_row(nc, mstep // g, rr, gg, bb, pq_in, lut, hlg, wr, wg, wb, gtab, pqt, black,
-                                        hist, c)
+                                        hist, c, lr, lg, lb, lin[3])
                 s += a
                 na += b_
                 nt += t
