@@ -424,7 +424,10 @@ def analyze(path, *, params: RenderParams | None = None, step: int | None = None
             frames = bar(frames, total=r.frame_count or None, unit="frame", desc="analyse", leave=False)
         for f in frames:
             lin, m = sample_linear(f.y, f.u, f.v, col, st)
-            nits = lin * np.float32(SDR_WHITE_NITS)
+            k = max(1, math.ceil(math.sqrt(lin.shape[0] * lin.shape[1] / _LUMA_SAMPLES)))
+            luma_in = np.ascontiguousarray(lin[::k, ::k])
+            nits = lin
+            nits *= np.float32(SDR_WHITE_NITS)  # in place: a full frame at step 1 is 25 MB
             if to2020 is not None:
                 nits = nits @ to2020.T
             det = detect_active_area(nits)
@@ -437,8 +440,7 @@ def analyze(path, *, params: RenderParams | None = None, step: int | None = None
             a.times.append(f.time)
             if state.scene_mix >= 1.0:
                 a.cuts.append(f.index)
-            k = max(1, math.ceil(math.sqrt(lin.shape[0] * lin.shape[1] / _LUMA_SAMPLES)))
-            a.sdr_luma.append(_sdr_luma(np.ascontiguousarray(lin[::k, ::k]), col.primaries, params, state))
+            a.sdr_luma.append(_sdr_luma(luma_in, col.primaries, params, state))
         a.damage = r.damage
     a.flicker = flicker_metric(a.sdr_luma, a.cuts)
     a.elapsed = time.perf_counter() - t0
