@@ -199,6 +199,9 @@ def bench_video(runs: int) -> list[Result]:
     th, tb = paired(analyze_fn(analyze, src), pyav_decode(src), runs)
     res.append(Result("pq 1080p analyze (stats, MaxCLL/FALL, HDR10+) (fps)", n / th, n / tb,
                       "PyAV decode only (threads AUTO)", ">= 0.8x", unit="fps"))
+    th, tb = paired(lambda: analyze(src, step=1), pyav_decode(src), runs)
+    res.append(Result("pq 1080p analyze every pixel (--hdr10 / --hdr10plus) (fps)", n / th, n / tb,
+                      "PyAV decode only (threads AUTO)", "report", unit="fps"))
     src4 = ensure_clip("pq", 2160)
     n4 = _frames(src4)
     th, tb = paired(lambda: make_proxy(src4, tmp / "p4.mp4", height=1080, force=True),

@@ -134,3 +134,21 @@ def test_to_dict_round_trip():
     f = frame_stats(_scene())
     assert stats.FrameStats.from_dict(f.to_dict()) == f
     assert {p for p, _ in f.percentiles} == set(GENERAL_PERCENTILES)
+
+
+def test_row_and_column_maxima_equal_numpy_with_nan_inf_and_negatives():
+    from hdrkit.core.stats import _row_col_max
+
+    rng = np.random.default_rng(5)
+    img = (rng.standard_normal((301, 517, 3)) * 300).astype(np.float32)  # bands of uneven size
+    img[rng.random(img.shape) < 0.01] = np.nan
+    img[rng.random(img.shape) < 0.001] = np.inf
+    img[rng.random(img.shape) < 0.001] = -np.inf
+    m = np.where(img > 0, img, 0).max(axis=2)  # NaN and negatives count as 0
+    rows, cols = _row_col_max(img)
+    np.testing.assert_array_equal(rows, m.max(axis=1))
+    np.testing.assert_array_equal(cols, m.max(axis=0))
+    gray_rows, gray_cols = _row_col_max(img[..., :1])  # the general channel loop
+    g = np.where(img[..., 0] > 0, img[..., 0], 0)
+    np.testing.assert_array_equal(gray_rows, g.max(axis=1))
+    np.testing.assert_array_equal(gray_cols, g.max(axis=0))
