@@ -457,13 +457,18 @@ def measure_planes(y, u, v, colour: ColourInfo) -> Measurement:
     return _measurement(*bufs)
 
 
-def sample_linear(y, u, v, colour: ColourInfo, step: int = 2) -> tuple[np.ndarray, Measurement]:
+def sample_linear(y, u, v, colour: ColourInfo, step: int = 2, out: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, Measurement]:
     """Linear light at every ``step``-th row and column (float32, hdrkit units, source primaries)
-    and the measurement, in one pass. ``step`` is 1 (full frame) or a power of two."""
+    and the measurement, in one pass. ``step`` is 1 (full frame) or a power of two. ``out``: a
+    float32 array of the sampled shape to write into (a clip reuses one: no fresh pages per frame)."""
     if step < 1 or step & (step - 1):
         raise OptionError(f"sampling step must be 1 or a power of two, not {step}")
     H, W = y.shape
-    lin = np.empty(((H + step - 1) // step, (W + step - 1) // step, 3), np.float32)
+    shape = ((H + step - 1) // step, (W + step - 1) // step, 3)
+    if out is not None and (out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous):
+        raise OptionError(f"out must be a C-contiguous float32 array of shape {shape}")
+    lin = np.empty(shape, np.float32) if out is None else out
     bufs = _measure_buffers()
     _measure(y, u, v, *kernel_args(colour), colour.transfer == "pq", pq_table(), BLACK_CUTOFF_PQ,
              measure_step(H, W), *bufs, lin, step)

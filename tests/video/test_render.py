@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hdrkit.core.pipeline import RenderParams, render_linear
+from hdrkit.errors import OptionError
 from hdrkit.video.analysis import frame_measure, measure_linear
 from hdrkit.video.decode import VideoReader
 from hdrkit.video.lut3d import bake_lut
@@ -83,3 +84,16 @@ def test_odd_sizes_are_cropped_to_even():
     img = np.full((37, 51, 3), 0.5, np.float32)
     y, u, v = yuv420_from_display(img)
     assert y.shape == (36, 50) and u.shape == (18, 25) == v.shape
+
+
+def test_sample_linear_writes_into_a_given_buffer(clips):
+    with VideoReader(clips["hlg"]) as r:
+        f = next(r.frames())
+        lin, m = sample_linear(f.y, f.u, f.v, r.colour, 4)
+        buf = np.full_like(lin, np.nan)
+        got, m2 = sample_linear(f.y, f.u, f.v, r.colour, 4, out=buf)
+        assert got is buf
+        np.testing.assert_array_equal(buf, lin)
+        assert np.array_equal(m.hist, m2.hist)
+        with pytest.raises(OptionError):
+            sample_linear(f.y, f.u, f.v, r.colour, 2, out=buf)  # wrong shape for step 2
