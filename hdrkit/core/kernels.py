@@ -16,7 +16,7 @@ Speed layout of a row (float32):
 4. the flagged pixels (a few per cent to a sixth of a photograph; they need the CIELAB skin
    test and the roll-off) are packed, their skin weights found one by one (cube roots and
    atan2, only in the skin hue quadrant), and the roll-off runs on them in one more
-   branch-free loop (:func:`_row_slow`);
+   branch-free loop, in float64 (:func:`_row_slow`);
 5. for SDR, per channel: vectorised square root, table read, vectorised dither + floor.
 
 Everything here mirrors a numpy reference: ``pipeline.render_linear_reference`` (tests
@@ -24,7 +24,7 @@ compare the two: display light within 3e-4, codes within 1 on under 1 % of pixel
 the tables are built from the core's own functions, so no maths lives only here.
 
 The compiled code is cached next to this file (``cache=True``): the first run on a machine
-compiles for several seconds of CPU (the SDR kernel about 4 s; the commands spread it over
+compiles for several seconds of CPU (the SDR kernel about 5 s; the commands spread it over
 two processes, :mod:`hdrkit.io.warmup`), later runs load it in a fraction of a second.
 Helpers are separate compiled functions rather than inlined into the parallel loops, which
 keeps that first compile short.
