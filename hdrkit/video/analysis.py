@@ -417,15 +417,15 @@ def analyze(path, *, params: RenderParams | None = None, step: int | None = None
         smoother = PeakSmoother(smoothing_period, scene_threshold_low, scene_threshold_high, params)
         to2020 = None if col.primaries == "bt2020" else rgb_to_rgb_matrix(col.primaries, "bt2020").astype(np.float32)
         area = None
-        buf = None  # the sampled frame, reused from frame to frame
+        buf, frame_shape = None, None  # the sampled frame, reused from frame to frame
         frames = prefetch(r.frames)  # decode the next frames while this one is measured
         if progress:
             from ..commands.common import progress as bar
 
             frames = bar(frames, total=r.frame_count or None, unit="frame", desc="analyse", leave=False)
         for f in frames:
-            if buf is None or buf.shape[:2] != (-(-f.y.shape[0] // st), -(-f.y.shape[1] // st)):
-                buf = None
+            if f.y.shape != frame_shape:  # a new picture size: a new buffer
+                buf, frame_shape = None, f.y.shape
             lin, m = sample_linear(f.y, f.u, f.v, col, st, out=buf)
             buf = lin
             k = max(1, math.ceil(math.sqrt(lin.shape[0] * lin.shape[1] / _LUMA_SAMPLES)))

@@ -221,17 +221,24 @@ def _pq_of_peak(mx, pqt):
 
 
 @njit(cache=True, error_model="numpy", boundscheck=False)
+def _linear_samples(rr, gg, bb, m, stride, lut, hlg, wr, wg, wb, gtab, lr, lg, lb, s):
+    """Linear light of signal rows at entries 0, ``stride``, 2 ``stride`` ... (``m`` of them) into
+    ``lr``, ``lg``, ``lb`` (:func:`hdrkit.video.decode.linear_row`; ``s`` scratch)."""
+    for q in range(m):
+        lr[q] = rr[q * stride]
+        lg[q] = gg[q * stride]
+        lb[q] = bb[q * stride]
+    linear_row(lr, lg, lb, m, lut, hlg, wr, wg, wb, gtab, s)
+
+
+@njit(cache=True, error_model="numpy", boundscheck=False)
 def _measure_row(n, step, rr, gg, bb, pq_in, lut, hlg, wr, wg, wb, gtab, pqt, black, hist, c, lr, lg, lb, s):
     """Histogram every ``step``-th of the first ``n`` entries of signal rows; returns (sum of active
     v, active count, count). ``lr``, ``lg``, ``lb``, ``s``: scratch for the linear light of the samples."""
     nb = hist.shape[1]
     m = (n + step - 1) // step
     if not pq_in:
-        for q in range(m):
-            lr[q] = rr[q * step]
-            lg[q] = gg[q * step]
-            lb[q] = bb[q * step]
-        linear_row(lr, lg, lb, m, lut, hlg, wr, wg, wb, gtab, s)
+        _linear_samples(rr, gg, bb, m, step, lut, hlg, wr, wg, wb, gtab, lr, lg, lb, s)
     sm = 0.0
     na = 0
     nt = 0
@@ -355,11 +362,7 @@ def _measure(Y, U, V, shx, shy, yo_i, yk, co_i, ck, m02, m11, m12, m21, lut, hlg
                 ls = step // g
                 orow = lin_out[i // step]
                 no = orow.shape[0]
-                for q in range(no):
-                    lr[q] = rr[q * ls]
-                    lg[q] = gg[q * ls]
-                    lb[q] = bb[q * ls]
-                linear_row(lr, lg, lb, no, lut, hlg, wr, wg, wb, gtab, lin[3])
+                _linear_samples(rr, gg, bb, no, ls, lut, hlg, wr, wg, wb, gtab, lr, lg, lb, lin[3])
                 for q in range(no):
                     orow[q, 0] = lr[q]
                     orow[q, 1] = lg[q]
