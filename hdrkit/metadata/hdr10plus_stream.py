@@ -319,6 +319,21 @@ def _check_paths(src: Path, dst: Path) -> bool:
     return raw
 
 
+def _mux_options(dst: Path, streams) -> dict[str, str]:
+    """MP4 / MOV: a movie timescale every stream's time base divides (the least common
+    multiple, as FFmpeg's stream copy ends up with), so edit list durations stay exact
+    instead of being rounded to the muxer's default of 1/1000 s."""
+    import math
+
+    if dst.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+        return {}
+    ts = 1
+    for s in streams:
+        if s.time_base is not None and s.time_base.numerator == 1:
+            ts = math.lcm(ts, s.time_base.denominator)
+    return {"movie_timescale": str(ts)} if 1 < ts < 2**31 else {}
+
+
 def _rewrite(src, dst, edit: Callable[[list[bytes], int], tuple[list[bytes], int, int]],
              check_count: Callable[[int], None] | None = None) -> RewriteResult:
     """Apply ``edit(nal_units, display_rank) -> (nal_units, removed, inserted)`` to every
@@ -358,7 +373,7 @@ def _rewrite(src, dst, edit: Callable[[list[bytes], int], tuple[list[bytes], int
         n_video = 0
         with atomic_path(dst) as tmp:
             try:
-                oc = av.open(str(tmp), "w")
+                oc = av.open(str(tmp), "w", options=_mux_options(dst, c.c.streams))
             except (av.error.FFmpegError, ValueError) as e:  # type: ignore[attr-defined]
                 raise ContainerError(f"cannot write {dst.name}: {e}") from None
             try:
