@@ -60,8 +60,10 @@ def _summary(md) -> str:
 
 
 def run_extract(args) -> int:
-    from ..metadata.hdr10plus_stream import extract_hdr10plus
+    from ..metadata.hdr10plus_stream import check_output, extract_hdr10plus
 
+    if str(args.output) != "-":
+        check_output(args.input, args.output)
     md = extract_hdr10plus(args.input, strict=args.strict)
     if str(args.output) == "-":
         print(md.to_json())
@@ -140,9 +142,9 @@ def plot_hdr10plus(md, dst, title: str | None = None):
 
 
 def run_plot(args) -> int:
-    from ..io.atomic import check_not_input
+    from ..metadata.hdr10plus_stream import check_output
 
-    check_not_input(args.input, args.output)
+    check_output(args.input, args.output)
     md = _load(args.input)
     out = plot_hdr10plus(md, args.output, args.title or args.input.name)
     print(f"hdrkit: {_summary(md)} -> {out}", file=sys.stderr)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ContainerError, MetadataError, OptionError
+from ..errors import ContainerError, MetadataError, OptionError, OutputError
 from .hdr10plus import (Hdr10PlusFrame, Hdr10PlusMetadata, hdr10plus_t35, parse_hdr10plus_t35, read_json,
                         split_scenes, t35_problems)
 from .hevc import (PocTracker, group_access_units, is_vcl, join_annexb, join_length_prefixed, nal_type,
@@ -52,6 +52,7 @@ __all__ = [
     "remove_hdr10plus",
     "RewriteResult",
     "RAW_SUFFIXES",
+    "check_output",
 ]
 
 log = logging.getLogger("hdrkit.metadata")
@@ -95,6 +96,12 @@ def _display_ranks(keys) -> list[int]:
     for pos, i in enumerate(order):
         ranks[i] = pos
     return ranks
+
+
+def _poc_view(nals: list[bytes]) -> list[bytes]:
+    """What picture order needs of an access unit: parameter sets and slice headers (the
+    first 64 bytes of a slice hold every field up to ``slice_pic_order_cnt_lsb``)."""
+    return [n[:64] if is_vcl(n) else n for n in nals if not is_vcl(n) or n[2:3] and n[2] & 0x80]
 
 
 def _poc_keys(aus, header_nals=()) -> list[tuple[int, int]]:
@@ -190,7 +197,7 @@ def _payloads_decode_order(path: Path) -> tuple[list[list[bytes]], list[int]]:
             nals, _ = c.split(bytes(pkt))
             pls.append(_hdr10plus_payloads(nals))
             pts.append(pkt.pts)
-            aus.append(nals)
+            aus.append(_poc_view(nals))
         if any(p is None for p in pts):
             ranks = _display_ranks(_poc_keys(aus, c.header_nals))
         else:
@@ -304,11 +311,19 @@ def _insert_sei(au: list[bytes], payload: bytes) -> list[bytes]:
     return au[:k] + [sei_nal([(_T35, payload)], header_byte1=au[k][1])] + au[k:]
 
 
-def _check_paths(src: Path, dst: Path) -> bool:
-    """True for a raw Annex B input. Refuse writing over the input or across kinds."""
+def check_output(src, dst) -> None:
+    """Refuse an output path that is the input (these commands have no in-place mode)."""
     from ..io.atomic import check_not_input
 
-    check_not_input(src, dst)
+    try:
+        check_not_input(src, dst)
+    except OutputError:
+        raise OutputError(f"output would overwrite the input {src}; write to another file") from None
+
+
+def _check_paths(src: Path, dst: Path) -> bool:
+    """True for a raw Annex B input. Refuse writing over the input or across kinds."""
+    check_output(src, dst)
     raw = _is_annexb_file(src)
     out_raw = dst.suffix.lower() in RAW_SUFFIXES
     if raw and not out_raw:
@@ -363,7 +378,7 @@ def _rewrite(src, dst, edit: Callable[[list[bytes], int], tuple[list[bytes], int
     try:
         pts = [p.pts for p in c.packets()]
         if any(p is None for p in pts):
-            aus = [c.split(bytes(p))[0] for p in c.packets()]
+            aus = [_poc_view(c.split(bytes(p))[0]) for p in c.packets()]
             ranks = _display_ranks(_poc_keys(aus, c.header_nals))
         else:
             ranks = _display_ranks(pts)
