@@ -17,38 +17,30 @@ def add_parser(sub):
         "timestamps kept. The JSON is the format hdr10plus_tool writes and x265 --dhdr10-info reads.")
     sp = p.add_subparsers(dest="hdr10plus_command", metavar="ACTION")
 
-    e = sp.add_parser("extract", help=HELP_EXTRACT, description=HELP_EXTRACT + ". Scenes are split where the "
-                      "metadata changes, as hdr10plus_tool splits them. Metadata that fails hdr10plus_tool's "
-                      "validation is written as read, with a warning.")
-    e.add_argument("input", type=Path, metavar="IN")
-    e.add_argument("-o", "--output", type=Path, required=True, help="JSON file to write ('-' = stdout)")
+    def action(name, func, help, description, output_help, metavar="IN"):
+        a = sp.add_parser(name, help=help, description=description)
+        a.add_argument("input", type=Path, metavar=metavar)
+        a.add_argument("-o", "--output", type=Path, required=True, help=output_help)
+        a.set_defaults(func=func)
+        return a
+
+    e = action("extract", run_extract, HELP_EXTRACT, HELP_EXTRACT + ". Scenes are split where the metadata "
+               "changes, as hdr10plus_tool splits them. Metadata that fails hdr10plus_tool's validation is "
+               "written as read, with a warning.", "JSON file to write ('-' = stdout)")
     e.add_argument("--strict", action="store_true", help="refuse metadata that fails validation (exit 2)")
-    e.set_defaults(func=run_extract)
-
-    i = sp.add_parser("inject", help="put one HDR10+ SEI per frame from a JSON file (replacing any)",
-                      description="Insert one HDR10+ prefix SEI in every access unit, entry i of SceneInfo on "
-                      "the i-th frame shown; existing HDR10+ messages are replaced, other SEI messages kept. "
-                      "The frame count must equal the number of SceneInfo entries.")
-    i.add_argument("input", type=Path, metavar="IN")
+    same = "output, same kind of file as IN"
+    i = action("inject", run_inject, "put one HDR10+ SEI per frame from a JSON file (replacing any)",
+               "Insert one HDR10+ prefix SEI in every access unit, entry i of SceneInfo on the i-th frame shown; "
+               "existing HDR10+ messages are replaced, other SEI messages kept. The frame count must equal the "
+               "number of SceneInfo entries.", same)
     i.add_argument("--json", type=Path, required=True, metavar="META.json", help="HDR10+ JSON (validated)")
-    i.add_argument("-o", "--output", type=Path, required=True, help="output, same kind of file as IN")
-    i.set_defaults(func=run_inject)
-
-    r = sp.add_parser("remove", help="drop every HDR10+ SEI message, keep the rest",
-                      description="Remove HDR10+ SEI messages; an SEI NAL unit that also holds other messages "
-                      "keeps them.")
-    r.add_argument("input", type=Path, metavar="IN")
-    r.add_argument("-o", "--output", type=Path, required=True, help="output, same kind of file as IN")
-    r.set_defaults(func=run_remove)
-
-    g = sp.add_parser("plot", help="PNG of MaxSCL, average and percentiles per frame with scene cuts",
-                      description="Plot per frame the brightest MaxSCL component, the average maxRGB and the "
-                      "maxRGB percentiles (cd/m^2, log scale), with a line at every scene cut. IN is a video "
-                      "or an HDR10+ JSON file.")
-    g.add_argument("input", type=Path, metavar="IN|META.json")
-    g.add_argument("-o", "--output", type=Path, required=True, help="PNG file")
+    action("remove", run_remove, "drop every HDR10+ SEI message, keep the rest", "Remove HDR10+ SEI messages; "
+           "an SEI NAL unit that also holds other messages keeps them.", same)
+    g = action("plot", run_plot, "PNG of MaxSCL, average and percentiles per frame with scene cuts",
+               "Plot per frame the brightest MaxSCL component, the average maxRGB and the maxRGB percentiles "
+               "(cd/m^2, log scale), with a line at every scene cut. IN is a video or an HDR10+ JSON file.",
+               "PNG file", metavar="IN|META.json")
     g.add_argument("--title", default=None, help="plot title (default: the input's name)")
-    g.set_defaults(func=run_plot)
 
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
     return p
