@@ -50,7 +50,7 @@ import numpy as np
 
 from ..core.stats import HDR10PLUS_DISTRIBUTION_INDEX, nits_to_hdr10plus_units
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084
-from ..errors import MetadataError, OptionError
+from ..errors import ContainerError, MetadataError, OptionError
 from .sidedata import HDR10PLUS_T35_PREFIX
 
 __all__ = [
@@ -418,7 +418,7 @@ def parse_hdr10plus_t35(payload: bytes, index: int = 0) -> tuple[Hdr10PlusFrame,
                 bez = BezierCurve(kx, ky, tuple(r.u(10) for _ in range(r.u(4))))
         csm = r.flag()
         csw = r.u(6) if csm else 0
-    except Exception as e:  # ContainerError from the reader: the payload is too short
+    except ContainerError as e:  # the reader ran past the end of the payload
         raise MetadataError(f"HDR10+ SEI of frame {index} is truncated ({len(payload)} bytes): {e}") from None
     frame = Hdr10PlusFrame(maxscl=maxscl, average_maxrgb=avg, distribution_index=tuple(idx),
                            distribution_values=tuple(vals), target_nits=target, bezier=bez, num_windows=nw,

@@ -32,6 +32,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,8 +238,6 @@ def read_hdr10plus_stream(path) -> StreamHdr10Plus:
     by_display: list = [None] * len(pls)
     for i, r in enumerate(ranks):
         by_display[r] = parsed[i]
-    import dataclasses
-
     for pos, (fr, info) in enumerate(by_display):
         fr = dataclasses.replace(fr, sequence_frame_index=pos)
         probs = t35_problems(fr, info)
