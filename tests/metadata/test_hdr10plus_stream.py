@@ -3,8 +3,8 @@ hdr10plus_tool's own test asset.
 
 Clips: 64x64 10-bit x265 encodes of 10 frames with B-frames (display order differs from
 decode order), HDR10+ from a JSON via ``dhdr10-info`` on every frame (dense) or only where
-it changes (``dhdr10-opt``, sparse), as raw Annex B, MP4 and MKV with an AAC track, and
-stream copies of the MP4 into MPEG-TS (Annex B samples) and MOV.
+it changes (``dhdr10-opt``, sparse), as raw Annex B (one with two temporal layers), MP4 and
+MKV with an AAC track, and stream copies of the MP4 into MPEG-TS (Annex B samples) and MOV.
 """
 
 from __future__ import annotations
@@ -54,12 +54,12 @@ def _source_json(n: int = N) -> dict:
     return base
 
 
-def _encode(dst: Path, js: Path, sparse: bool, audio: bool = False) -> Path:
+def _encode(dst: Path, js: Path, sparse: bool, audio: bool = False, extra: str = "") -> Path:
     args = ["-y", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=24"]
     if audio:
         args += ["-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", "-shortest"]
     args += ["-frames:v", str(N), "-pix_fmt", "yuv420p10le", "-c:v", "libx265", "-preset", "medium", "-x265-params",
-             f"{X265}:dhdr10-info={js.name}:dhdr10-opt={int(sparse)}", dst.name]
+             f"{X265}{extra}:dhdr10-info={js.name}:dhdr10-opt={int(sparse)}", dst.name]
     import subprocess
 
     from hdrkit.io.ffmpeg import ffmpeg_exe
@@ -77,6 +77,7 @@ def clips(tmp_path_factory):
     out = {"json": js,
            "hevc": _encode(d / "dense.hevc", js, sparse=False),
            "sparse": _encode(d / "sparse.hevc", js, sparse=True),
+           "layers": _encode(d / "layers.hevc", js, sparse=True, extra=":temporal-layers=2"),
            "mp4": _encode(d / "sparse.mp4", js, sparse=True, audio=True),
            "mkv": _encode(d / "dense.mkv", js, sparse=False, audio=True)}
     for kind in ("ts", "mov"):  # stream copies of the sparse MP4
@@ -124,7 +125,12 @@ def _ffmpeg_frames(path: Path) -> list[Hdr10PlusFrame | None]:
 
 
 def _decodes_cleanly(path: Path) -> None:
+    """FFmpeg decodes it without a message, and its coded bitstream reader (the
+    hevc_metadata filter parses every NAL unit and SEI message) rewrites it without one."""
     r = run_ffmpeg(["-v", "error", "-xerror", "-i", str(path), "-f", "null", "-"])
+    assert r.stderr.strip() == b""
+    r = run_ffmpeg(["-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy", "-bsf:v", "hevc_metadata",
+                    "-f", "null", "-"])
     assert r.stderr.strip() == b""
 
 
@@ -152,7 +158,7 @@ def test_t35_payload_writer_is_byte_exact_on_the_asset():
 
 
 # ==================================================================== extract
-@pytest.mark.parametrize("kind", ["hevc", "sparse", "mp4", "mkv", "ts", "mov"])
+@pytest.mark.parametrize("kind", ["hevc", "sparse", "layers", "mp4", "mkv", "ts", "mov"])
 def test_extract_is_x265_input_in_display_order(clips, kind):
     src = read_json(clips["json"])
     md = extract_hdr10plus(clips[kind])
@@ -162,6 +168,10 @@ def test_extract_is_x265_input_in_display_order(clips, kind):
     assert [(f["SceneId"], f["SceneFrameIndex"], f["SequenceFrameIndex"]) for f in d["SceneInfo"]] == \
         [(i // 3, i % 3, i) for i in range(N)]
     assert d["ToolInfo"]["Tool"] == "hdrkit" and d["JSONInfo"] == {"HDR10plusProfile": "B", "Version": "1.0"}
+
+
+def test_temporal_layers_clip_has_pictures_above_layer_0(clips):
+    assert {v[0][1] & 7 for v in _vcl(clips["layers"])} == {1, 2}
 
 
 def test_sparse_stream_really_is_sparse_and_every_frame_is_filled(clips):
@@ -239,7 +249,7 @@ def _new_md(n: int = N) -> Hdr10PlusMetadata:
     return Hdr10PlusMetadata(frames=split_scenes(frames))
 
 
-@pytest.mark.parametrize("kind", ["sparse", "mp4", "mkv", "ts", "mov"])
+@pytest.mark.parametrize("kind", ["sparse", "layers", "mp4", "mkv", "ts", "mov"])
 def test_inject_round_trip_keeps_slices_and_container(clips, kind, tmp_path):
     src = clips[kind]
     before = _sha(src)
@@ -251,8 +261,11 @@ def test_inject_round_trip_keeps_slices_and_container(clips, kind, tmp_path):
     assert _sha(src) == before
     assert _vcl(out) == _vcl(src)  # slice data byte for byte, in the same decode order
     assert _t35_count(out) == N  # one HDR10+ SEI per access unit
-    assert [sum(1 for n in au if nal_type(n) == 39 and any(pt == 4 for pt, _ in sei_messages(n)))
-            for au in _access_units(out)] == [1] * N
+    hdr10plus_seis = [[n for n in au if nal_type(n) == 39 and any(pt == 4 for pt, _ in sei_messages(n))]
+                      for au in _access_units(out)]
+    assert [len(x) for x in hdr10plus_seis] == [1] * N
+    # each SEI has the TemporalId (and layer) of its access unit's slices
+    assert [x[0][1] for x in hdr10plus_seis] == [v[0][1] for v in _vcl(out)]
     _decodes_cleanly(out)
     assert _signals(extract_hdr10plus(out).frames) == _signals(md.frames)
     assert _signals(_ffmpeg_frames(out)) == _signals(md.frames)
