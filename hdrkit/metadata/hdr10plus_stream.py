@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -41,8 +42,8 @@ from typing import Callable
 from ..errors import ContainerError, MetadataError, OptionError, OutputError
 from .hdr10plus import (Hdr10PlusFrame, Hdr10PlusMetadata, hdr10plus_t35, parse_hdr10plus_t35, read_json,
                         split_scenes, t35_problems)
-from .hevc import (PocTracker, group_access_units, is_vcl, join_annexb, join_length_prefixed, nal_type,
-                   sei_messages, sei_nal, split_annexb, split_length_prefixed, NAL_SEI_PREFIX)
+from .hevc import (NAL_SEI_PREFIX, PocTracker, is_vcl, iter_access_units, iter_annexb_file, join_annexb,
+                   join_length_prefixed, nal_type, sei_messages, sei_nal, split_annexb, split_length_prefixed)
 from .sidedata import HDR10PLUS_T35_PREFIX, _hvcc_length_size
 
 __all__ = [
@@ -88,6 +89,15 @@ def _is_annexb_file(path: Path) -> bool:
     except OSError as e:
         raise ContainerError(f"cannot read {path}: {e}") from None
     return head[:3] == b"\x00\x00\x01" or head == b"\x00\x00\x00\x01"
+
+
+def _raw_access_units(path: Path):
+    """Access units of a raw Annex B file, read in chunks (decode order)."""
+    try:
+        with open(path, "rb") as f:
+            yield from iter_access_units(iter_annexb_file(f))
+    except OSError as e:
+        raise ContainerError(f"cannot read {path}: {e}") from None
 
 
 def _display_ranks(keys) -> list[int]:
@@ -189,8 +199,11 @@ class StreamHdr10Plus:
 def _payloads_decode_order(path: Path) -> tuple[list[list[bytes]], list[int]]:
     """(HDR10+ payloads per access unit in decode order, display rank of each)."""
     if _is_annexb_file(path):
-        aus = group_access_units(split_annexb(path.read_bytes()))
-        return [_hdr10plus_payloads(au) for au in aus], _display_ranks(_poc_keys(aus))
+        pls, views = [], []
+        for au in _raw_access_units(path):
+            pls.append(_hdr10plus_payloads(au))
+            views.append(_poc_view(au))
+        return pls, _display_ranks(_poc_keys(views))
     c = _Container(path)
     try:
         pls, pts, aus = [], [], []
@@ -353,23 +366,27 @@ def _rewrite(src, dst, edit: Callable[[list[bytes], int], tuple[list[bytes], int
     """Apply ``edit(nal_units, display_rank) -> (nal_units, removed, inserted)`` to every
     access unit of ``src`` and write ``dst`` atomically (same kind of file);
     ``check_count(access_units)`` runs before anything is written."""
-    from ..io.atomic import atomic_path, atomic_write_bytes
+    from ..io.atomic import atomic_path
 
     src, dst = Path(src), Path(dst)
     raw = _check_paths(src, dst)
     removed = inserted = 0
-    if raw:
-        aus = group_access_units(split_annexb(src.read_bytes()))
-        ranks = _display_ranks(_poc_keys(aus))
+    if raw:  # two passes: picture order first, then the rewrite, never the whole stream in memory
+        ranks = _display_ranks(_poc_keys(map(_poc_view, _raw_access_units(src))))
         if check_count is not None:
-            check_count(len(aus))
-        out = []
-        for au, r in zip(aus, ranks):
-            new, rm, ins = edit(au, r)
-            removed, inserted = removed + rm, inserted + ins
-            out.append(join_annexb(new))
-        atomic_write_bytes(dst, b"".join(out))
-        return RewriteResult(dst, len(aus), removed, inserted)
+            check_count(len(ranks))
+        n = 0
+        with atomic_path(dst) as tmp, open(tmp, "wb") as out:
+            for au in _raw_access_units(src):
+                if n >= len(ranks):
+                    raise ContainerError(f"{src.name} changed between two reads")
+                new, rm, ins = edit(au, ranks[n])
+                n += 1
+                removed, inserted = removed + rm, inserted + ins
+                out.write(join_annexb(new))
+            out.flush()
+            os.fsync(out.fileno())
+        return RewriteResult(dst, n, removed, inserted)
 
     import av
 

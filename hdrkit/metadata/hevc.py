@@ -49,9 +49,11 @@ __all__ = [
     "is_vcl",
     "escape_rbsp",
     "split_annexb",
+    "iter_annexb_file",
     "join_annexb",
     "split_length_prefixed",
     "join_length_prefixed",
+    "iter_access_units",
     "group_access_units",
     "sei_messages",
     "sei_message",
@@ -151,6 +153,23 @@ def split_annexb(data: bytes) -> list[bytes]:
     return list(iter_nal_units(data, None))
 
 
+def iter_annexb_file(f, chunk_size: int = 1 << 23):
+    """NAL units of an Annex B byte stream read from the binary file ``f`` in chunks, so a
+    stream of any size is read in bounded memory (plus its largest NAL unit)."""
+    buf = bytearray()
+    while True:
+        data = f.read(chunk_size)
+        buf += data
+        if not data:
+            if buf:
+                yield from iter_nal_units(bytes(buf), None)
+            return
+        last = buf.rfind(b"\x00\x00\x01")
+        if last > 0:  # everything before the last start code is complete
+            yield from iter_nal_units(bytes(buf[:last]), None)
+            del buf[:last]
+
+
 def join_annexb(nals) -> bytes:
     return b"".join(START_CODE + n for n in nals)
 
@@ -180,13 +199,13 @@ def join_length_prefixed(nals, length_size: int) -> bytes:
     return bytes(out)
 
 
-def group_access_units(nals) -> list[list[bytes]]:
-    """Group NAL units (decode order) into access units (H.265 §7.4.2.4.4).
+def iter_access_units(nals):
+    """Group NAL units (decode order) into access units (H.265 §7.4.2.4.4), lazily.
 
     NAL units before the first picture's starter go to the first access unit; a trailing
     group without a VCL NAL unit (e.g. end of bitstream) joins the last one.
     """
-    aus: list[list[bytes]] = []
+    prev: list[bytes] | None = None
     cur: list[bytes] = []
     seen_vcl = False
     for n in nals:
@@ -194,16 +213,23 @@ def group_access_units(nals) -> list[list[bytes]]:
             continue
         t = nal_type(n)
         if seen_vcl and (t in _AU_STARTERS or (t < 32 and len(n) > 2 and n[2] & 0x80)):
-            aus.append(cur)
-            cur, seen_vcl = [], False
+            if prev is not None:
+                yield prev
+            prev, cur, seen_vcl = cur, [], False
         cur.append(n)
         seen_vcl = seen_vcl or t < 32
+    if cur and not seen_vcl and prev is not None:
+        prev.extend(cur)
+        cur = []
+    if prev is not None:
+        yield prev
     if cur:
-        if seen_vcl or not aus:
-            aus.append(cur)
-        else:
-            aus[-1].extend(cur)
-    return aus
+        yield cur
+
+
+def group_access_units(nals) -> list[list[bytes]]:
+    """:func:`iter_access_units` as a list."""
+    return list(iter_access_units(nals))
 
 
 # ========================================================================== SEI

@@ -27,8 +27,9 @@ from hdrkit.io.ffmpeg import run_ffmpeg
 from hdrkit.metadata.hdr10plus import Hdr10PlusFrame, Hdr10PlusMetadata, hdr10plus_t35, read_json, split_scenes
 from hdrkit.metadata.hdr10plus_stream import (extract_hdr10plus, inject_hdr10plus, read_hdr10plus_stream,
                                               remove_hdr10plus)
-from hdrkit.metadata.hevc import (PocTracker, escape_rbsp, group_access_units, is_vcl, join_annexb, nal_type,
-                                  sei_messages, sei_nal, split_annexb, split_length_prefixed)
+from hdrkit.metadata.hevc import (PocTracker, escape_rbsp, group_access_units, is_vcl, iter_access_units,
+                                  iter_annexb_file, join_annexb, nal_type, sei_messages, sei_nal, split_annexb,
+                                  split_length_prefixed)
 from hdrkit.metadata.sidedata import _hvcc_length_size, parse_sei_rbsp, unescape_rbsp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -389,6 +390,17 @@ def test_remove_keeps_other_messages_of_a_shared_sei_nal(clips, tmp_path):
 
 
 # ================================================================= bitstream
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 4096])
+def test_chunked_annexb_reader_matches_whole_file_split(clips, chunk):
+    """Start codes cut by a chunk boundary (3- and 4-byte ones) are found all the same."""
+    import io
+
+    data = clips["layers"].read_bytes()
+    whole = group_access_units(split_annexb(data))
+    assert list(iter_access_units(iter_annexb_file(io.BytesIO(data), chunk))) == whole
+    assert len(whole) == N
+
+
 def test_emulation_prevention_and_sei_size_coding():
     rbsp = bytes([0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 3, 0, 0, 4, 0, 0])
     esc = escape_rbsp(rbsp)
