@@ -136,22 +136,31 @@ class _Container:
     """The first video stream of a container: packets' NAL units and display ranks."""
 
     def __init__(self, path: Path):
-        import av
-
-        try:
-            self.c = av.open(str(path), metadata_errors="replace")
-        except (av.error.FFmpegError, OSError) as e:  # type: ignore[attr-defined]
-            raise ContainerError(f"cannot open {path}: {e}") from None
+        self.path = path
+        self.c = None
+        self.rewind()
         if not self.c.streams.video:
             self.c.close()
             raise ContainerError(f"{path}: no video stream")
-        self.st = self.c.streams.video[0]
         codec = self.st.codec_context.name if self.st.codec_context is not None else "unknown"
         if codec != "hevc":
             self.c.close()
             raise ContainerError(f"{path}: HDR10+ tools need HEVC video, this stream is {codec}")
         self.length_size, self.header_nals = _hvcc_length_size(bytes(self.st.codec_context.extradata or b""))
-        self.path = path
+
+    def rewind(self) -> None:
+        """Open the file (again): every read starts at the first packet (a seek to 0 may not,
+        with edit lists or timestamps not starting at 0)."""
+        import av
+
+        if self.c is not None:
+            self.c.close()
+        try:
+            self.c = av.open(str(self.path), metadata_errors="replace")
+        except (av.error.FFmpegError, OSError) as e:  # type: ignore[attr-defined]
+            raise ContainerError(f"cannot open {self.path}: {e}") from None
+        if self.c.streams.video:
+            self.st = self.c.streams.video[0]
 
     def split(self, data: bytes) -> tuple[list[bytes], int | None]:
         ls = self.length_size
@@ -164,7 +173,7 @@ class _Container:
     def packets(self):
         import av
 
-        self.c.seek(0)
+        self.rewind()
         try:
             for pkt in self.c.demux(self.st):
                 if pkt.size:
@@ -400,7 +409,7 @@ def _rewrite(src, dst, edit: Callable[[list[bytes], int], tuple[list[bytes], int
             ranks = _display_ranks(pts)
         if check_count is not None:
             check_count(len(ranks))
-        c.c.seek(0)
+        c.rewind()
         n_video = 0
         with atomic_path(dst) as tmp:
             try:
