@@ -50,7 +50,8 @@ import numpy as np
 
 from ..core.stats import HDR10PLUS_DISTRIBUTION_INDEX, nits_to_hdr10plus_units
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084
-from ..errors import MetadataError, OptionError
+from ..errors import ContainerError, MetadataError, OptionError
+from .sidedata import HDR10PLUS_T35_PREFIX
 
 __all__ = [
     "BezierCurve",
@@ -65,6 +66,10 @@ __all__ = [
     "consumer_peak_nits",
     "hdr10plus_from_analysis",
     "hdr10plus_from_stats",
+    "parse_hdr10plus_t35",
+    "hdr10plus_t35",
+    "t35_problems",
+    "split_scenes",
 ]
 
 log = logging.getLogger("hdrkit.metadata")
@@ -276,11 +281,13 @@ class Hdr10PlusMetadata:
         validate_json(self.to_json_dict())
         return self
 
-    def write_json(self, path) -> Path:
-        """Validate, then write the JSON atomically."""
+    def write_json(self, path, *, validate: bool = True) -> Path:
+        """Validate (unless ``validate`` is False: metadata read from a stream as it is),
+        then write the JSON atomically."""
         from ..io.atomic import atomic_write_bytes
 
-        self.validate()
+        if validate:
+            self.validate()
         p = Path(path)
         atomic_write_bytes(p, (self.to_json() + "\n").encode("utf-8"))
         return p
@@ -342,6 +349,181 @@ def read_json(path, *, strict: bool = True) -> Hdr10PlusMetadata:
         return Hdr10PlusMetadata.from_json_dict(obj, strict=strict)
     except MetadataError as e:
         raise MetadataError(f"{p.name}: {e}") from None
+
+
+# ============================================================ bitstream syntax
+def parse_hdr10plus_t35(payload: bytes, index: int = 0) -> tuple[Hdr10PlusFrame, dict]:
+    """Parse a ``user_data_registered_itu_t_t35`` payload holding ST 2094-40 metadata.
+
+    Parameters
+    ----------
+    payload : bytes
+        The SEI payload (emulation prevention removed), starting with the country code.
+    index : int
+        Sequence frame index given to the result.
+
+    Returns
+    -------
+    (Hdr10PlusFrame, dict)
+        The frame in HDR10+ JSON integer units (MaxScl, AverageRGB, percentiles in
+        0.1 cd/m^2; target in cd/m^2; knee 1/4095; anchors 1/1023) and the syntax elements
+        the JSON has no place for (``application_identifier``, ``application_version``,
+        the actual-peak-luminance flags, ``fraction_bright_pixels``,
+        ``color_saturation_mapping_flag``). As hdr10plus_tool reads it, with several
+        processing windows the last window's luminance values and curve win and the
+        percentiles of all windows are listed together.
+
+    Raises
+    ------
+    MetadataError
+        The payload ends before its syntax does.
+
+    References
+    ----------
+    SMPTE ST 2094-40:2016 / CTA-861-G Annex S; Samsung "User data registered ITU-T T.35
+    SEI message for ST 2094-40" v1.1 (field widths: 27-bit target, 17-bit MaxScl /
+    average / percentile, 7-bit percentage, 10-bit fraction, 12-bit knee, 4-bit anchor
+    count, 10-bit anchors).
+    """
+    from .hevc import BitReader
+
+    r = BitReader(payload)
+    try:
+        country, provider, oriented = r.u(8), r.u(16), r.u(16)
+        app_id, app_version, nw = r.u(8), r.u(8), r.u(2)
+        for _ in range(1, nw):  # processing window geometry (not in the JSON)
+            r.u(16 * 6 + 8 + 16 * 3 + 1)
+        target = r.u(27)
+        tsd_flag = r.flag()
+        if tsd_flag:
+            rows, cols = r.u(5), r.u(5)
+            r.u(4 * rows * cols)
+        maxscl, avg, idx, vals, fbp = (0, 0, 0), 0, [], [], 0
+        for _ in range(nw):
+            maxscl = (r.u(17), r.u(17), r.u(17))
+            avg = r.u(17)
+            for _ in range(r.u(4)):
+                idx.append(r.u(7))
+                vals.append(r.u(17))
+            fbp = r.u(10)
+        md_flag = r.flag()
+        if md_flag:
+            rows, cols = r.u(5), r.u(5)
+            r.u(4 * rows * cols)
+        bez, tone = None, False
+        for _ in range(nw):
+            tone = r.flag()
+            if tone:
+                kx, ky = r.u(12), r.u(12)
+                bez = BezierCurve(kx, ky, tuple(r.u(10) for _ in range(r.u(4))))
+        csm = r.flag()
+        csw = r.u(6) if csm else 0
+    except ContainerError as e:  # the reader ran past the end of the payload
+        raise MetadataError(f"HDR10+ SEI of frame {index} is truncated ({len(payload)} bytes): {e}") from None
+    frame = Hdr10PlusFrame(maxscl=maxscl, average_maxrgb=avg, distribution_index=tuple(idx),
+                           distribution_values=tuple(vals), target_nits=target, bezier=bez, num_windows=nw,
+                           sequence_frame_index=index)
+    info = {"itu_t_t35_country_code": country, "itu_t_t35_terminal_provider_code": provider,
+            "itu_t_t35_terminal_provider_oriented_code": oriented, "application_identifier": app_id,
+            "application_version": app_version, "tone_mapping_flag": tone,
+            "targeted_system_display_actual_peak_luminance_flag": tsd_flag,
+            "mastering_display_actual_peak_luminance_flag": md_flag, "fraction_bright_pixels": fbp,
+            "color_saturation_mapping_flag": csm, "color_saturation_weight": csw}
+    return frame, info
+
+
+def t35_problems(frame: Hdr10PlusFrame, info: dict) -> list[str]:
+    """What hdr10plus_tool's validation (``Hdr10PlusMetadata::validate``) rejects in a
+    parsed payload: application 4 version 1, one window, no actual-peak-luminance arrays,
+    no colour saturation mapping, plus the JSON rules of :func:`validate_json`."""
+    probs = _Problems()
+    if info.get("application_identifier") != 4:
+        probs.add(f"application_identifier {info.get('application_identifier')} (4 expected)")
+    if info.get("application_version") != 1:
+        probs.add(f"application_version {info.get('application_version')} (1 expected)")
+    for k in ("targeted_system_display_actual_peak_luminance_flag", "mastering_display_actual_peak_luminance_flag",
+              "color_saturation_mapping_flag"):
+        if info.get(k):
+            probs.add(f"{k} set (not allowed in version 1)")
+    if info.get("tone_mapping_flag") != (frame.bezier is not None):
+        probs.add("tone_mapping_flag of the last window is 0 while an earlier window has a curve")
+    _check_entry(frame.to_json(), f"frame {frame.sequence_frame_index}", probs, strict=True)
+    return probs.items
+
+
+def hdr10plus_t35(frame: Hdr10PlusFrame) -> bytes:
+    """The ``user_data_registered_itu_t_t35`` payload of one frame (application version 1).
+
+    Writes what hdr10plus_tool and x265 write from the JSON: one processing window, no
+    actual-peak-luminance arrays, ``fraction_bright_pixels`` 0, no colour saturation
+    mapping, zero bits up to the byte boundary. Raises :class:`MetadataError` when a value
+    does not fit its field or the frame has more than one window (the JSON has no window
+    geometry). Field widths as in :func:`parse_hdr10plus_t35`.
+    """
+    from .hevc import BitWriter
+
+    if frame.num_windows != 1:
+        raise MetadataError(f"frame {frame.sequence_frame_index}: only one processing window can be written, "
+                            f"not {frame.num_windows}")
+    if len(frame.distribution_index) != len(frame.distribution_values) or len(frame.distribution_index) > 15:
+        raise MetadataError(f"frame {frame.sequence_frame_index}: DistributionIndex and DistributionValues must "
+                            "have the same length, at most 15")
+    w = BitWriter()
+    try:
+        for b in HDR10PLUS_T35_PREFIX:  # country, provider, oriented code, application 4
+            w.u(8, b)
+        w.u(8, 1)  # application_version
+        w.u(2, 1)  # num_windows
+        w.u(27, frame.target_nits)
+        w.flag(False)  # targeted_system_display_actual_peak_luminance_flag
+        for v in frame.maxscl:
+            w.u(17, v)
+        w.u(17, frame.average_maxrgb)
+        w.u(4, len(frame.distribution_index))
+        for p, v in zip(frame.distribution_index, frame.distribution_values):
+            w.u(7, p)
+            w.u(17, v)
+        w.u(10, 0)  # fraction_bright_pixels
+        w.flag(False)  # mastering_display_actual_peak_luminance_flag
+        w.flag(frame.bezier is not None)
+        if frame.bezier is not None:
+            w.u(12, frame.bezier.knee_x)
+            w.u(12, frame.bezier.knee_y)
+            w.u(4, len(frame.bezier.anchors))
+            for a in frame.bezier.anchors:
+                w.u(10, a)
+        w.flag(False)  # color_saturation_mapping_flag
+    except ValueError as e:
+        raise MetadataError(f"frame {frame.sequence_frame_index}: {e}") from None
+    return w.bytes()
+
+
+def split_scenes(frames: Sequence[Hdr10PlusFrame]) -> list[Hdr10PlusFrame]:
+    """Number scenes as hdr10plus_tool does (``compute_scene_information``).
+
+    A new scene starts at frame i > 0 when its luminance parameters (MaxScl, AverageRGB,
+    distribution), NumberOfWindows or target luminance differ from frame i - 1, or -
+    only when every frame is profile B - its Bezier curve does. Returns copies with
+    ``scene_id``, ``scene_frame_index`` and ``sequence_frame_index`` set.
+    """
+    import dataclasses
+
+    frames = list(frames)
+    all_b = bool(frames) and all(f.profile == "B" for f in frames)
+
+    def key(f: Hdr10PlusFrame):
+        return (f.maxscl, f.average_maxrgb, f.distribution_index, f.distribution_values, f.num_windows,
+                f.target_nits, f.bezier if all_b else None)
+
+    out: list[Hdr10PlusFrame] = []
+    scene = sfi = 0
+    for i, f in enumerate(frames):
+        if i > 0 and key(f) != key(frames[i - 1]):
+            scene += 1
+            sfi = 0
+        out.append(dataclasses.replace(f, scene_id=scene, scene_frame_index=sfi, sequence_frame_index=i))
+        sfi += 1
+    return out
 
 
 # =================================================================== validation
