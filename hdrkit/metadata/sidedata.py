@@ -52,6 +52,8 @@ __all__ = [
     "scan_hevc_sei",
     "FrameSideData",
     "collect_frame_side_data",
+    "read_hdr10plus_frames",
+    "count_hdr10plus_frames",
     "mp4_sample_entry_boxes",
     "ffmpeg_stream_side_data",
 ]
@@ -512,6 +514,78 @@ def collect_frame_side_data(path, max_frames: int = 8) -> list[FrameSideData]:
     finally:
         c.close()
     return out
+
+
+def read_hdr10plus_frames(path) -> list[dict | None]:
+    """Every decoded frame's HDR10+ metadata (:func:`parse_dynamic_hdr_plus` dicts), display order.
+
+    One entry per frame the decoder outputs (so after the container's edit list), ``None``
+    for a frame before the first HDR10+ SEI. A frame whose access unit carries no SEI
+    inherits the last one: a ST 2094-40 SEI applies until the next one, which is how
+    x265 ``--dhdr10-opt`` writes streams (an SEI on keyframes and where the metadata
+    changes, compared in encode order) and how FFmpeg's HEVC decoder and hdr10plus_tool
+    read them. FFmpeg's decoder already carries the last SEI forward in decode order;
+    a frame still without side data then takes the previous frame's in display order.
+
+    Returns
+    -------
+    list of dict or None
+        Integer HDR10+ JSON units (see :func:`parse_dynamic_hdr_plus`).
+
+    Raises
+    ------
+    DecodeError
+        When no frame decodes; MetadataError for malformed side data.
+
+    References
+    ----------
+    SMPTE ST 2094-40:2016 and the HDR10+ T.35 SEI specification (Samsung, v1.1): the
+    metadata of a frame persists until replaced.
+    """
+    import av
+
+    out: list[dict | None] = []
+    last_raw: bytes | None = None
+    last: dict | None = None
+    c = _open(path)
+    try:
+        if not c.streams.video:
+            raise DecodeError(f"{path}: no video stream")
+        st = c.streams.video[0]
+        st.thread_type = "AUTO"
+        try:
+            for fr in c.decode(st):
+                raw = next((bytes(sd) for sd in fr.side_data
+                            if getattr(sd.type, "name", str(sd.type)) == "DYNAMIC_HDR_PLUS"), None)
+                if raw is not None and raw != last_raw:  # parse each distinct payload once
+                    last, last_raw = parse_dynamic_hdr_plus(raw), raw
+                out.append(last)  # no side data: the previous frame's (inherited)
+        except av.error.FFmpegError as e:  # type: ignore[attr-defined]
+            if not out:
+                raise DecodeError(f"{path}: cannot decode video: {e}") from None
+            log.warning("%s: decoding stopped after %d frames: %s", path, len(out), e)
+    finally:
+        c.close()
+    return out
+
+
+def count_hdr10plus_frames(path) -> int | None:
+    """How many frames of ``path`` carry HDR10+ metadata, without decoding when possible.
+
+    HEVC: from the bitstream (:func:`scan_hevc_sei`): every access unit from the first
+    one with an HDR10+ SEI on, in decode order (later frames inherit it, see
+    :func:`read_hdr10plus_frames`). Other codecs: the side data of the first 8 decoded
+    frames; ``None`` when it is there (count unknown). 0 when there is none.
+    """
+    try:
+        aus = scan_hevc_sei(path).access_units
+    except DecodeError:
+        try:
+            return None if any(f.hdr10plus for f in collect_frame_side_data(path, 8)) else 0
+        except (DecodeError, ContainerError):
+            return 0
+    first = next((a.index for a in aus if a.hdr10plus), None)
+    return 0 if first is None else len(aus) - first
 
 
 # ==================================================================== MP4 boxes
