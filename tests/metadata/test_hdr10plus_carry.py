@@ -188,3 +188,17 @@ def test_proxy_of_dolby_vision_says_the_rpu_is_dropped(dv_sample, tmp_path, capl
     assert d["metadata"] == "Dolby Vision RPU" and d["detail"] == "profile 8.4"
     assert _notes(caplog) == [d["note"]]
     assert d["note"] == f"note: {dv_sample}: Dolby Vision RPU (profile 8.4) not carried into {out}: {d['reason']}"
+
+
+def test_encode_of_dolby_vision_says_the_rpu_is_not_written(dv_sample, tmp_path, caplog):
+    cut = tmp_path / "dv6.mp4"  # the first 6 pictures, stream-copied with their RPUs and dvvC record
+    run_ffmpeg(["-y", "-ignore_editlist", "1", "-i", dv_sample, "-map", "0:v", "-c", "copy", "-frames:v", "6",
+                "-strict", "unofficial", cut])
+    assert all(a.dovi_rpu for a in scan_hevc_sei(cut).access_units)
+    out = tmp_path / "dv6_hlg.mp4"
+    res = encode_video(cut, out, preset="ultrafast", progress=False)
+    assert res.mode == "hlg" and not any(a.dovi_rpu for a in scan_hevc_sei(out).access_units)
+    [d] = res.dropped_metadata
+    assert d["metadata"] == "Dolby Vision RPU" and d["detail"] == "profile 8.4" and "no RPU" in d["reason"]
+    assert _notes(caplog) == [d["note"]]
+    assert d["note"].startswith(f"note: {cut}: Dolby Vision RPU (profile 8.4) not carried into {out}: ")
