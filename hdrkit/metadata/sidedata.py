@@ -574,15 +574,16 @@ def count_hdr10plus_frames(path) -> int | None:
 
     HEVC: from the bitstream (:func:`scan_hevc_sei`): every access unit from the first
     one with an HDR10+ SEI on, in decode order (later frames inherit it, see
-    :func:`read_hdr10plus_frames`). Other codecs: the side data of the first 8 decoded
-    frames; ``None`` when it is there (count unknown). 0 when there is none.
+    :func:`read_hdr10plus_frames`). Other codecs (or packets that cannot be read): the
+    side data of the first 8 decoded frames; ``None`` when it is there (count unknown).
+    0 when there is none or nothing can be read.
     """
     try:
         aus = scan_hevc_sei(path).access_units
-    except DecodeError:
+    except (DecodeError, ContainerError):  # not HEVC, or no packet readable: look at decoded frames
         try:
             return None if any(f.hdr10plus for f in collect_frame_side_data(path, 8)) else 0
-        except (DecodeError, ContainerError):
+        except (DecodeError, ContainerError, MetadataError):
             return 0
     first = next((a.index for a in aus if a.hdr10plus), None)
     return 0 if first is None else len(aus) - first
