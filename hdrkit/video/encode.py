@@ -482,7 +482,7 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
                 md_hdr10plus = _input_hdr10plus(src, warnings)
         elif h10p_choice != "drop":
             md_hdr10plus = read_json(hdr10plus)
-        if md_hdr10plus is not None:
+        if md_hdr10plus is not None and h10p_choice != "keep":  # kept: one entry per decoded frame already
             md_hdr10plus.validate()
             n = len(md_hdr10plus)
             if n < inp.frames:
@@ -544,6 +544,9 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
                 verified = _verify(tmp, mode=mode, frames=inp.frames, mastering=mastering, cll=cll,
                                    hdr10plus=md_hdr10plus,
                                    container=_container_kind(dst))
+                if h10p_choice == "keep" and md_hdr10plus is not None and verified["frames"] != len(md_hdr10plus):
+                    raise EncodeError(f"{verified['frames']} frames were encoded but {len(md_hdr10plus)} decoded "
+                                      "with HDR10+: the metadata would not match its frames")
         if dst.suffix.lower() in _RAW_HEVC and mastering is not None:
             warnings.append("raw HEVC output: mastering display / CLL are in-band only (no container boxes)")
         source = None if md_hdr10plus is None else {"keep": "input", "auto": "auto"}.get(h10p_choice, "file")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -128,6 +129,23 @@ def test_encode_keeps_the_input_hdr10plus_exactly(master, tmp_path, ext):
     assert res.hdr10plus is not None and len(res.hdr10plus) == N and res.dropped_metadata == []
     assert [a.hdr10plus for a in scan_hevc_sei(out).access_units] == [1] * N  # written on every frame
     assert _side_data_signals(out) == [f.signal() for f in meta.frames]  # exact integers, display order
+
+
+def test_metadata_follows_the_presented_frames_of_an_edit_list(sparse_master, tmp_path):
+    """A stream-copied cut starting at 0.1 s keeps every packet but presents frames 3-9 only
+    (MP4 edit list): the kept metadata is that of the presented frames, in order."""
+    path, meta, kind = sparse_master
+    cut = tmp_path / "cut.mp4"
+    run_ffmpeg(["-y", "-ss", "0.1", "-i", path, "-c", "copy", cut])
+    presented = run_ffmpeg(["-i", cut, "-map", "0:v", "-f", "null", "-"]).stderr.decode()
+    assert re.findall(r"frame=\s*(\d+)", presented)[-1] == "7" and len(scan_hevc_sei(cut).access_units) == N
+    want = [f.signal() for f in meta.frames[N - 7:]]
+    assert [Hdr10PlusFrame.from_side_data_dict(g).signal() for g in read_hdr10plus_frames(cut)] == want
+    out = tmp_path / "out.mkv"
+    # verify=False: the container announces its N stored pictures, the encoder gets the 7 presented ones
+    res = encode_video(cut, out, preset="ultrafast", progress=False, verify=False)
+    assert len(res.hdr10plus) == 7 and not any("entries for" in w for w in res.warnings)
+    assert _side_data_signals(out) == want
 
 
 def test_drop_removes_it_with_a_notice(sparse_master, tmp_path, caplog):
