@@ -47,7 +47,7 @@ from pathlib import Path
 
 
 from ..errors import DecodeError, EncodeError, HdrkitError, MetadataError, OptionError
-from ..io.atomic import atomic_path, check_not_input
+from ..io.atomic import atomic_path, atomic_write_bytes, check_not_input
 from ..io.ffmpeg import ffmpeg_exe
 
 __all__ = ["EncodeResult", "encode_video", "x265_params", "probe_input", "analyze_for_metadata", "PRESETS_X265"]
@@ -202,11 +202,12 @@ def _input_hdr10plus(path, warnings: list[str]):
     Fields the ``dhdr10-info`` route cannot write (processing windows 2-3, actual peak
     luminance tables, fraction_bright_pixels, colour saturation weight) are reported in
     ``warnings``; leading frames without metadata get the first frame's, with a warning.
-    Raises MetadataError when the metadata fails hdr10plus_tool's validation.
+    Metadata that fails hdr10plus_tool's validation is carried as it is, with a warning;
+    MetadataError only when x265 could not take it (:func:`validate_json` ``strict=False``).
     """
     import dataclasses
 
-    from ..metadata.hdr10plus import Hdr10PlusFrame, Hdr10PlusMetadata
+    from ..metadata.hdr10plus import Hdr10PlusFrame, Hdr10PlusMetadata, validate_json
     from ..metadata.sidedata import read_hdr10plus_frames
 
     per = read_hdr10plus_frames(path)
@@ -237,10 +238,17 @@ def _input_hdr10plus(path, warnings: list[str]):
         warnings.append(msg)
     md = Hdr10PlusMetadata(frames=frames)
     try:
-        return md.validate()
+        validate_json(md.to_json_dict(), max_report=1)
     except MetadataError as e:
-        raise MetadataError(f"the input's HDR10+ cannot be re-encoded ({e}); choose --hdr10plus drop, auto or "
-                            "a JSON file") from None
+        try:
+            validate_json(md.to_json_dict(), strict=False, max_report=1)
+        except MetadataError as e2:
+            raise MetadataError(f"the input's HDR10+ cannot be re-encoded ({e2}); choose --hdr10plus drop, auto or "
+                                "a JSON file") from None
+        msg = f"the input's HDR10+ is carried as it is, though it fails hdr10plus_tool's validation: {e}"
+        log.warning("%s", msg)
+        warnings.append(msg)
+    return md
 
 
 # ------------------------------------------------------------------- running
@@ -499,8 +507,9 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
     tmpdir = Path(tempfile.mkdtemp(prefix="hdrkit-encode-"))
     try:
         json_path = None
-        if md_hdr10plus is not None:
-            json_path = md_hdr10plus.write_json(tmpdir / "hdr10plus.json")
+        if md_hdr10plus is not None:  # validated above (the input's own: as far as x265 needs)
+            json_path = tmpdir / "hdr10plus.json"
+            atomic_write_bytes(json_path, (md_hdr10plus.to_json() + "\n").encode("utf-8"))
             if keep_json is not None:
                 shutil.copyfile(json_path, keep_json)
         xp = x265_params(mode, full_range=inp.full_range, mastering=mastering, cll=cll, hdr10plus_json=json_path)

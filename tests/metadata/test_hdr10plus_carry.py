@@ -49,9 +49,11 @@ def _entry(base: dict, i: int, k: int) -> dict:
     return e
 
 
-def _metadata(sparse: bool) -> dict:
+def _metadata(sparse: bool, index: list[int] | None = None) -> dict:
     d = json.loads(SAMPLE_JSON.read_text())
     base = d["SceneInfo"][0]
+    if index is not None:
+        base["LuminanceParameters"]["LuminanceDistributions"]["DistributionIndex"] = index
     d["SceneInfo"] = [_entry(base, i, RUNS[i] if sparse else i) for i in range(N)]
     d["SceneInfoSummary"] = {"SceneFirstFrameIndex": [0], "SceneFrameNumbers": [N]}
     return d
@@ -66,9 +68,9 @@ def pq_clip(tmp_path_factory):
     return p
 
 
-def _make_master(pq_clip, d: Path, kind: str, ext: str):
+def _make_master(pq_clip, d: Path, kind: str, ext: str, index: list[int] | None = None):
     """(HDR10+ master made by x265 with B-frames, the metadata it was given, kind)."""
-    meta = _metadata(kind == "sparse")
+    meta = _metadata(kind == "sparse", index)
     js = d / f"meta-{kind}.json"
     js.write_text(json.dumps(meta))
     out = d / f"master-{kind}.{ext}"
@@ -76,7 +78,7 @@ def _make_master(pq_clip, d: Path, kind: str, ext: str):
           f"colorprim=bt2020:colormatrix=bt2020nc:dhdr10-info={js}" + (":dhdr10-opt=1" if kind == "sparse" else ""))
     run_ffmpeg(["-y", "-i", pq_clip, "-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
                 "-x265-params", xp, *(["-tag:v", "hvc1"] if ext == "mp4" else []), out])
-    return out, Hdr10PlusMetadata.from_json_dict(meta), kind
+    return out, Hdr10PlusMetadata.from_json_dict(meta, strict=index is None), kind
 
 
 @pytest.fixture(scope="module", params=[("dense", "mkv"), ("sparse", "mkv"), ("dense", "mp4"), ("sparse", "mp4")],
@@ -129,6 +131,17 @@ def test_encode_keeps_the_input_hdr10plus_exactly(master, tmp_path, ext):
     assert res.hdr10plus is not None and len(res.hdr10plus) == N and res.dropped_metadata == []
     assert [a.hdr10plus for a in scan_hevc_sei(out).access_units] == [1] * N  # written on every frame
     assert _side_data_signals(out) == [f.signal() for f in meta.frames]  # exact integers, display order
+
+
+def test_metadata_failing_validation_is_carried_as_it_is_with_a_warning(pq_clip, tmp_path):
+    """x265 writes any percentile list; hdr10plus_tool's validation wants one of two: keep the values."""
+    index = [1, 5, 10, 25, 50, 75, 90, 95, 97]
+    path, meta, _ = _make_master(pq_clip, tmp_path, "dense", "mkv", index)
+    out = tmp_path / "out.mp4"
+    res = encode_video(path, out, preset="ultrafast", progress=False)
+    assert any("fails hdr10plus_tool's validation" in w and "DistributionIndex" in w for w in res.warnings)
+    assert _side_data_signals(out) == [f.signal() for f in meta.frames]
+    assert all(s["distribution_index"] == tuple(index) for s in _side_data_signals(out))
 
 
 def test_metadata_follows_the_presented_frames_of_an_edit_list(sparse_master, tmp_path):
