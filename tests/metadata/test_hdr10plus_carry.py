@@ -81,7 +81,8 @@ def _make_master(pq_clip, d: Path, kind: str, ext: str, index: list[int] | None 
     return out, Hdr10PlusMetadata.from_json_dict(meta, strict=index is None), kind
 
 
-@pytest.fixture(scope="module", params=[("dense", "mkv"), ("sparse", "mkv"), ("dense", "mp4"), ("sparse", "mp4")],
+@pytest.fixture(scope="module", params=[("dense", "mkv"), ("sparse", "mkv"), ("dense", "mp4"), ("sparse", "mp4"),
+                                        ("sparse", "hevc")],
                 ids=lambda p: f"{p[0]}-{p[1]}")
 def master(request, pq_clip, tmp_path_factory):
     return _make_master(pq_clip, tmp_path_factory.mktemp("master"), *request.param)
@@ -111,7 +112,8 @@ def test_master_is_what_the_test_claims(master):
     path, meta, kind = master
     scan = scan_hevc_sei(path)
     assert len(scan.access_units) == N
-    assert any(a.pts != b.pts for a, b in zip(scan.access_units, scan.display_order()))  # B-frames reorder
+    if path.suffix != ".hevc":  # raw Annex B has no timestamps to show it, but the same B-frames
+        assert any(a.pts != b.pts for a, b in zip(scan.access_units, scan.display_order()))  # B-frames reorder
     n_sei = scan.frames_with_hdr10plus
     assert (n_sei == N) if kind == "dense" else (0 < n_sei < N)
 
