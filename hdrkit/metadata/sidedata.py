@@ -476,43 +476,57 @@ class FrameSideData:
     dovi_metadata: bool = False
 
 
-def collect_frame_side_data(path, max_frames: int = 8) -> list[FrameSideData]:
-    """Decode the first ``max_frames`` video frames and parse their HDR side data."""
+def _decoded_frames(path, *, need_video: bool = False):
+    """Decoded frames of the first video stream (frame threads), display order.
+
+    Nothing when there is no video stream (DecodeError when ``need_video``); a decoder
+    error before the first frame is a DecodeError, after it ends the frames with a warning.
+    """
     import av
 
-    out: list[FrameSideData] = []
     c = _open(path)
     try:
         if not c.streams.video:
-            return out
+            if need_video:
+                raise DecodeError(f"{path}: no video stream")
+            return
         st = c.streams.video[0]
         st.thread_type = "AUTO"
+        n = 0
         try:
-            for i, fr in enumerate(c.decode(st)):
-                if i >= max_frames:
-                    break
-                rec = FrameSideData(index=i, pts=fr.pts, types=[])
-                for sd in fr.side_data:
-                    name = sd.type.name if hasattr(sd.type, "name") else str(sd.type)
-                    rec.types.append(name)
-                    raw = bytes(sd)
-                    if name == "MASTERING_DISPLAY_METADATA":
-                        rec.mdcv = parse_mdcv(raw)
-                    elif name == "CONTENT_LIGHT_LEVEL":
-                        rec.cll = parse_cll(raw)
-                    elif name == "DYNAMIC_HDR_PLUS":
-                        rec.hdr10plus = parse_dynamic_hdr_plus(raw)
-                    elif name == "DOVI_RPU_BUFFER":
-                        rec.dovi_rpu = True
-                    elif name == "DOVI_METADATA":
-                        rec.dovi_metadata = True
-                out.append(rec)
+            for fr in c.decode(st):
+                yield fr
+                n += 1
         except av.error.FFmpegError as e:  # type: ignore[attr-defined]
-            if not out:
+            if not n:
                 raise DecodeError(f"{path}: cannot decode video: {e}") from None
-            log.warning("%s: decoding stopped after %d frames: %s", path, len(out), e)
+            log.warning("%s: decoding stopped after %d frames: %s", path, n, e)
     finally:
         c.close()
+
+
+def collect_frame_side_data(path, max_frames: int = 8) -> list[FrameSideData]:
+    """Decode the first ``max_frames`` video frames and parse their HDR side data."""
+    out: list[FrameSideData] = []
+    for i, fr in enumerate(_decoded_frames(path)):
+        if i >= max_frames:
+            break
+        rec = FrameSideData(index=i, pts=fr.pts, types=[])
+        for sd in fr.side_data:
+            name = sd.type.name if hasattr(sd.type, "name") else str(sd.type)
+            rec.types.append(name)
+            raw = bytes(sd)
+            if name == "MASTERING_DISPLAY_METADATA":
+                rec.mdcv = parse_mdcv(raw)
+            elif name == "CONTENT_LIGHT_LEVEL":
+                rec.cll = parse_cll(raw)
+            elif name == "DYNAMIC_HDR_PLUS":
+                rec.hdr10plus = parse_dynamic_hdr_plus(raw)
+            elif name == "DOVI_RPU_BUFFER":
+                rec.dovi_rpu = True
+            elif name == "DOVI_METADATA":
+                rec.dovi_metadata = True
+        out.append(rec)
     return out
 
 
@@ -542,30 +556,15 @@ def read_hdr10plus_frames(path) -> list[dict | None]:
     SMPTE ST 2094-40:2016 and the HDR10+ T.35 SEI specification (Samsung, v1.1): the
     metadata of a frame persists until replaced.
     """
-    import av
-
     out: list[dict | None] = []
     last_raw: bytes | None = None
     last: dict | None = None
-    c = _open(path)
-    try:
-        if not c.streams.video:
-            raise DecodeError(f"{path}: no video stream")
-        st = c.streams.video[0]
-        st.thread_type = "AUTO"
-        try:
-            for fr in c.decode(st):
-                raw = next((bytes(sd) for sd in fr.side_data
-                            if getattr(sd.type, "name", str(sd.type)) == "DYNAMIC_HDR_PLUS"), None)
-                if raw is not None and raw != last_raw:  # parse each distinct payload once
-                    last, last_raw = parse_dynamic_hdr_plus(raw), raw
-                out.append(last)  # no side data: the previous frame's (inherited)
-        except av.error.FFmpegError as e:  # type: ignore[attr-defined]
-            if not out:
-                raise DecodeError(f"{path}: cannot decode video: {e}") from None
-            log.warning("%s: decoding stopped after %d frames: %s", path, len(out), e)
-    finally:
-        c.close()
+    for fr in _decoded_frames(path, need_video=True):
+        raw = next((bytes(sd) for sd in fr.side_data
+                    if getattr(sd.type, "name", str(sd.type)) == "DYNAMIC_HDR_PLUS"), None)
+        if raw is not None and raw != last_raw:  # parse each distinct payload once
+            last, last_raw = parse_dynamic_hdr_plus(raw), raw
+        out.append(last)  # no side data: the previous frame's (inherited)
     return out
 
 
