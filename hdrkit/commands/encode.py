@@ -22,9 +22,9 @@ def add_parser(sub):
     m.add_argument("--hdr10", action="store_true", help="PQ output with HDR10 static metadata (default for PQ input)")
     m.add_argument("--hlg", action="store_true", help="HLG output, no HDR10 metadata (default for HLG input)")
     p.add_argument("--hdr10plus", metavar="drop|auto|FILE", default=None,
-                   help="HDR10+ (ST 2094-40) metadata on every frame; default: the input's own, kept frame by frame. "
-                   "'drop' writes none; 'auto' analyses the input, or an HDR10+ JSON file (hdr10plus_tool / x265 "
-                   "dhdr10-info format) replace it (both imply --hdr10)")
+                   help="HDR10+ (ST 2094-40) metadata per frame. Default: the input's own, kept frame by frame "
+                   "(same values, display order); 'drop': none; 'auto': generated from an analysis of the input; "
+                   "FILE: an HDR10+ JSON file (hdr10plus_tool / x265 dhdr10-info format). auto and FILE imply --hdr10")
     p.add_argument("--hdr10plus-profile", choices=("A", "B"), default="B",
                    help="for --hdr10plus auto: A = statistics only, B = plus a Bezier curve fitted to the hdrkit "
                    "tone curve (default B)")
