@@ -216,7 +216,8 @@ def dv_sample():
 def test_proxy_of_dolby_vision_says_the_rpu_is_dropped(dv_sample, tmp_path, caplog):
     out = tmp_path / "dv.mp4"
     rep = tmp_path / "dv.json"
-    cli_main(["proxy", str(dv_sample), "-o", str(out), "--height", "72", "--json", str(rep)])  # exit status: its edit list is judged elsewhere
+    # the exit status is not asserted: it reports on the clip's edit list, another matter
+    cli_main(["proxy", str(dv_sample), "-o", str(out), "--height", "72", "--json", str(rep)])
     [d] = json.loads(rep.read_text())["dropped_metadata"]
     assert d["metadata"] == "Dolby Vision RPU" and d["detail"] == "profile 8.4"
     assert _notes(caplog) == [d["note"]]
