@@ -129,10 +129,12 @@ def test_reader_gives_every_frame_its_metadata_in_display_order(master):
 def test_encode_keeps_the_input_hdr10plus_exactly(master, tmp_path, ext):
     path, meta, kind = master
     out = tmp_path / f"out.{ext}"
-    res = encode_video(path, out, preset="ultrafast", progress=False)
-    assert res.hdr10plus is not None and len(res.hdr10plus) == N and res.dropped_metadata == []
+    kept = tmp_path / "kept.json"
+    res = encode_video(path, out, preset="ultrafast", progress=False, keep_json=kept)
+    assert res.hdr10plus_source == "input" and len(res.hdr10plus) == N and res.dropped_metadata == []
     assert [a.hdr10plus for a in scan_hevc_sei(out).access_units] == [1] * N  # written on every frame
     assert _side_data_signals(out) == [f.signal() for f in meta.frames]  # exact integers, display order
+    assert [f.signal() for f in Hdr10PlusMetadata.read_json(kept).frames] == [f.signal() for f in meta.frames]
 
 
 def test_metadata_failing_validation_is_carried_as_it_is_with_a_warning(pq_clip, tmp_path):
