@@ -21,9 +21,10 @@ def add_parser(sub):
     m = p.add_mutually_exclusive_group()
     m.add_argument("--hdr10", action="store_true", help="PQ output with HDR10 static metadata (default for PQ input)")
     m.add_argument("--hlg", action="store_true", help="HLG output, no HDR10 metadata (default for HLG input)")
-    p.add_argument("--hdr10plus", metavar="auto|FILE", default=None,
-                   help="add HDR10+ (ST 2094-40) metadata on every frame: 'auto' analyses the input, or an HDR10+ "
-                   "JSON file (hdr10plus_tool / x265 dhdr10-info format); implies --hdr10")
+    p.add_argument("--hdr10plus", metavar="drop|auto|FILE", default=None,
+                   help="HDR10+ (ST 2094-40) metadata per frame. Default: the input's own, kept frame by frame "
+                   "(same values, display order); 'drop': none; 'auto': generated from an analysis of the input; "
+                   "FILE: an HDR10+ JSON file (hdr10plus_tool / x265 dhdr10-info format). auto and FILE imply --hdr10")
     p.add_argument("--hdr10plus-profile", choices=("A", "B"), default="B",
                    help="for --hdr10plus auto: A = statistics only, B = plus a Bezier curve fitted to the hdrkit "
                    "tone curve (default B)")
@@ -64,6 +65,8 @@ def run(args) -> int:
         "max_cll": res.content_light.to_x265() if res.content_light is not None else None,
         "hdr10plus_frames": len(res.hdr10plus) if res.hdr10plus is not None else 0,
         "hdr10plus_profile": res.hdr10plus.profile if res.hdr10plus is not None else None,
+        "hdr10plus_source": res.hdr10plus_source,
+        "dropped_metadata": res.dropped_metadata,
         "verified": res.verified,
         "warnings": res.warnings,
     }

@@ -52,6 +52,8 @@ __all__ = [
     "scan_hevc_sei",
     "FrameSideData",
     "collect_frame_side_data",
+    "read_hdr10plus_frames",
+    "count_hdr10plus_frames",
     "mp4_sample_entry_boxes",
     "ffmpeg_stream_side_data",
 ]
@@ -474,44 +476,116 @@ class FrameSideData:
     dovi_metadata: bool = False
 
 
-def collect_frame_side_data(path, max_frames: int = 8) -> list[FrameSideData]:
-    """Decode the first ``max_frames`` video frames and parse their HDR side data."""
+def _decoded_frames(path, *, need_video: bool = False):
+    """Decoded frames of the first video stream (frame threads), display order.
+
+    Nothing when there is no video stream (DecodeError when ``need_video``); a decoder
+    error before the first frame is a DecodeError, after it ends the frames with a warning.
+    """
     import av
 
-    out: list[FrameSideData] = []
     c = _open(path)
     try:
         if not c.streams.video:
-            return out
+            if need_video:
+                raise DecodeError(f"{path}: no video stream")
+            return
         st = c.streams.video[0]
         st.thread_type = "AUTO"
+        n = 0
         try:
-            for i, fr in enumerate(c.decode(st)):
-                if i >= max_frames:
-                    break
-                rec = FrameSideData(index=i, pts=fr.pts, types=[])
-                for sd in fr.side_data:
-                    name = sd.type.name if hasattr(sd.type, "name") else str(sd.type)
-                    rec.types.append(name)
-                    raw = bytes(sd)
-                    if name == "MASTERING_DISPLAY_METADATA":
-                        rec.mdcv = parse_mdcv(raw)
-                    elif name == "CONTENT_LIGHT_LEVEL":
-                        rec.cll = parse_cll(raw)
-                    elif name == "DYNAMIC_HDR_PLUS":
-                        rec.hdr10plus = parse_dynamic_hdr_plus(raw)
-                    elif name == "DOVI_RPU_BUFFER":
-                        rec.dovi_rpu = True
-                    elif name == "DOVI_METADATA":
-                        rec.dovi_metadata = True
-                out.append(rec)
+            for fr in c.decode(st):
+                yield fr
+                n += 1
         except av.error.FFmpegError as e:  # type: ignore[attr-defined]
-            if not out:
+            if not n:
                 raise DecodeError(f"{path}: cannot decode video: {e}") from None
-            log.warning("%s: decoding stopped after %d frames: %s", path, len(out), e)
+            log.warning("%s: decoding stopped after %d frames: %s", path, n, e)
     finally:
         c.close()
+
+
+def collect_frame_side_data(path, max_frames: int = 8) -> list[FrameSideData]:
+    """Decode the first ``max_frames`` video frames and parse their HDR side data."""
+    out: list[FrameSideData] = []
+    for i, fr in enumerate(_decoded_frames(path)):
+        if i >= max_frames:
+            break
+        rec = FrameSideData(index=i, pts=fr.pts, types=[])
+        for sd in fr.side_data:
+            name = sd.type.name if hasattr(sd.type, "name") else str(sd.type)
+            rec.types.append(name)
+            raw = bytes(sd)
+            if name == "MASTERING_DISPLAY_METADATA":
+                rec.mdcv = parse_mdcv(raw)
+            elif name == "CONTENT_LIGHT_LEVEL":
+                rec.cll = parse_cll(raw)
+            elif name == "DYNAMIC_HDR_PLUS":
+                rec.hdr10plus = parse_dynamic_hdr_plus(raw)
+            elif name == "DOVI_RPU_BUFFER":
+                rec.dovi_rpu = True
+            elif name == "DOVI_METADATA":
+                rec.dovi_metadata = True
+        out.append(rec)
     return out
+
+
+def read_hdr10plus_frames(path) -> list[dict | None]:
+    """Every decoded frame's HDR10+ metadata (:func:`parse_dynamic_hdr_plus` dicts), display order.
+
+    One entry per frame the decoder outputs (so after the container's edit list), ``None``
+    for a frame before the first HDR10+ SEI. A frame whose access unit carries no SEI
+    inherits the last one: a ST 2094-40 SEI applies until the next one, which is how
+    x265 ``--dhdr10-opt`` writes streams (an SEI on keyframes and where the metadata
+    changes, compared in encode order) and how FFmpeg's HEVC decoder and hdr10plus_tool
+    read them. FFmpeg's decoder already carries the last SEI forward in decode order;
+    a frame still without side data then takes the previous frame's in display order.
+
+    Returns
+    -------
+    list of dict or None
+        Integer HDR10+ JSON units (see :func:`parse_dynamic_hdr_plus`).
+
+    Raises
+    ------
+    DecodeError
+        When no frame decodes; MetadataError for malformed side data.
+
+    References
+    ----------
+    SMPTE ST 2094-40:2016 and the HDR10+ T.35 SEI specification (Samsung, v1.1): the
+    metadata of a frame persists until replaced.
+    """
+    out: list[dict | None] = []
+    last_raw: bytes | None = None
+    last: dict | None = None
+    for fr in _decoded_frames(path, need_video=True):
+        raw = next((bytes(sd) for sd in fr.side_data
+                    if getattr(sd.type, "name", str(sd.type)) == "DYNAMIC_HDR_PLUS"), None)
+        if raw is not None and raw != last_raw:  # parse each distinct payload once
+            last, last_raw = parse_dynamic_hdr_plus(raw), raw
+        out.append(last)  # no side data: the previous frame's (inherited)
+    return out
+
+
+def count_hdr10plus_frames(path) -> int | None:
+    """How many frames of ``path`` carry HDR10+ metadata, without decoding when possible.
+
+    HEVC: from the bitstream (:func:`scan_hevc_sei`): every access unit from the first
+    one with an HDR10+ SEI on, in decode order (later frames inherit it, see
+    :func:`read_hdr10plus_frames`). Other codecs (or packets that cannot be read): the
+    side data of the first 8 decoded frames; ``None`` when it is there (count unknown).
+    0 when there is none or nothing can be read.
+    """
+    try:
+        aus = scan_hevc_sei(path).access_units
+    except (DecodeError, ContainerError):  # not HEVC, or no packet readable: look at decoded frames
+        try:
+            return None if any(f.hdr10plus for f in collect_frame_side_data(path, 8)) else 0
+        except (DecodeError, ContainerError, MetadataError):
+            return 0
+    first = next((a.index for a in aus if a.hdr10plus), None)
+    return 0 if first is None else len(aus) - first
 
 
 # ==================================================================== MP4 boxes

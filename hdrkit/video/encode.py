@@ -10,10 +10,19 @@ with HDR10_PLUS; PyAV's is not), the command built with ffmpeg-python:
   ``master-display`` / ``max-cll`` SEIs, repeated with the parameter sets) **and in the
   container** (FFmpeg 9's ``-mastering_display`` / ``-content_light`` *input* options,
   which become stream side data, MP4 ``mdcv``/``clli`` / Matroska MasteringMetadata);
-- HDR10+: one ST 2094-40 SEI per frame from a JSON file x265 reads (``dhdr10-info``):
-  ``auto`` analyses the input and generates it (:mod:`hdrkit.metadata.hdr10plus`), a
+- HDR10+: one ST 2094-40 SEI per frame from a JSON file x265 reads (``dhdr10-info``),
+  entry i for the i-th decoded frame (display order, every decoded frame encoded once:
+  ``-fps_mode passthrough``). By default the input's own HDR10+ is kept: every decoded
+  frame's side data, a frame without an SEI inheriting the last
+  (:func:`hdrkit.metadata.sidedata.read_hdr10plus_frames`), written back with the same
+  integers. ``auto`` analyses the input and generates it (:mod:`hdrkit.metadata.hdr10plus`), a
   given file is validated first (x265 aborts or crashes on malformed JSON) and rewritten
-  normalised into a temporary file;
+  normalised into a temporary file; ``drop`` writes none. FFmpeg's own HDR10+ frame side
+  data is removed before the encoder, so the JSON is the only route;
+- dynamic metadata of the input not carried into the output (HDR10+ dropped or replaced,
+  a Dolby Vision RPU: x265 here writes none) is listed in
+  :attr:`EncodeResult.dropped_metadata` and noted on the ``hdrkit`` logger
+  (:mod:`hdrkit.metadata.carry`);
 - HLG: no HDR10 keys at all (no ``hdr10``, mastering display, CLL or HDR10+);
 - audio streams copied; progress from ``-progress pipe:1``; output written atomically
   (temporary file beside it, renamed when the encode *and its verification* succeed).
@@ -38,7 +47,7 @@ from pathlib import Path
 
 
 from ..errors import DecodeError, EncodeError, HdrkitError, MetadataError, OptionError
-from ..io.atomic import atomic_path, check_not_input
+from ..io.atomic import atomic_path, atomic_write_bytes, check_not_input
 from ..io.ffmpeg import ffmpeg_exe
 
 __all__ = ["EncodeResult", "encode_video", "x265_params", "probe_input", "analyze_for_metadata", "PRESETS_X265"]
@@ -67,6 +76,8 @@ class EncodeResult:
     hdr10plus_json: Path | None = None
     verified: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    hdr10plus_source: str | None = None  # 'input' | 'auto' | 'file' | None
+    dropped_metadata: list[dict] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------- probing
@@ -184,6 +195,62 @@ def _input_hdr10(path):
     return md, cl
 
 
+def _input_hdr10plus(path, warnings: list[str]):
+    """The input's own HDR10+ as :class:`Hdr10PlusMetadata`, one entry per decoded frame
+    (display order), or None when no frame carries any.
+
+    Fields the ``dhdr10-info`` route cannot write (processing windows 2-3, actual peak
+    luminance tables, fraction_bright_pixels, colour saturation weight) are reported in
+    ``warnings``; leading frames without metadata get the first frame's, with a warning.
+    Metadata that fails hdr10plus_tool's validation is carried as it is, with a warning;
+    MetadataError only when x265 could not take it (:func:`validate_json` ``strict=False``).
+    """
+    import dataclasses
+
+    from ..metadata.hdr10plus import Hdr10PlusFrame, Hdr10PlusMetadata, validate_json
+    from ..metadata.sidedata import read_hdr10plus_frames
+
+    per = read_hdr10plus_frames(path)
+    lead = next((i for i, d in enumerate(per) if d is not None), None)
+    if lead is None:
+        return None
+    if lead:
+        msg = f"the input's frames 0-{lead - 1} carry no HDR10+: they get frame {lead}'s"
+        log.warning("%s", msg)
+        warnings.append(msg)
+    lost: set[str] = set()
+    frames = []
+    for i, d in enumerate(per):
+        d = d if d is not None else per[lead]
+        if d["num_windows"] > 1:
+            lost.add("processing windows 2-3")
+        if d["targeted_system_display_actual_peak_luminance_flag"] or d["mastering_display_actual_peak_luminance_flag"]:
+            lost.add("actual peak luminance tables")
+        if d["fraction_bright_pixels"]:
+            lost.add("fraction_bright_pixels")
+        if d["color_saturation_mapping_flag"]:
+            lost.add("colour saturation weight")
+        f = Hdr10PlusFrame.from_side_data_dict(d, i)
+        frames.append(dataclasses.replace(f, num_windows=1, scene_frame_index=i))
+    if lost:
+        msg = f"the input's HDR10+ {', '.join(sorted(lost))} cannot be written by x265 and are not carried"
+        log.warning("%s", msg)
+        warnings.append(msg)
+    md = Hdr10PlusMetadata(frames=frames)
+    try:
+        validate_json(md.to_json_dict(), max_report=1)
+    except MetadataError as e:
+        try:
+            validate_json(md.to_json_dict(), strict=False, max_report=1)
+        except MetadataError as e2:
+            raise MetadataError(f"the input's HDR10+ cannot be re-encoded ({e2}); choose --hdr10plus drop, auto or "
+                                "a JSON file") from None
+        msg = f"the input's HDR10+ is carried as it is, though it fails hdr10plus_tool's validation: {e}"
+        log.warning("%s", msg)
+        warnings.append(msg)
+    return md
+
+
 # ------------------------------------------------------------------- running
 def _stderr_reader(pipe, tail: collections.deque, lines: list):
     for raw in iter(pipe.readline, b""):
@@ -267,6 +334,8 @@ def _verify(path, *, mode: str, frames: int, mastering, cll, hdr10plus, containe
         if scan.frames_with_hdr10plus != n:
             raise EncodeError(f"{scan.frames_with_hdr10plus} of {len(aus)} frames carry an HDR10+ SEI, expected {n} "
                               "(is this x265 built with HDR10_PLUS?)")
+    elif scan.frames_with_hdr10plus:
+        raise EncodeError(f"{scan.frames_with_hdr10plus} frames carry an HDR10+ SEI though none was asked for")
     if container == "mp4":
         boxes = mp4_sample_entry_boxes(path) or {}
         if mastering is not None:
@@ -320,16 +389,21 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
       x265 string; default: the input's (if valid), else ``p3-d65-1000``.
     - ``max_cll``: ``"auto"`` (measured), ``"MaxCLL,MaxFALL"``, or None (the input's if
       valid, measured when an analysis is done anyway, else none: CLL 0,0 = unknown).
-    - ``hdr10plus``: ``"auto"`` (analyse and generate, profile ``hdr10plus_profile``,
-      target ``hdr10plus_target`` cd/m^2, curve of ``params``) or a JSON file path.
+    - ``hdr10plus``: None or ``"keep"`` (default: the input's own HDR10+, if any, frame
+      by frame), ``"drop"`` (none), ``"auto"`` (analyse and generate, profile
+      ``hdr10plus_profile``, target ``hdr10plus_target`` cd/m^2, curve of ``params``) or a
+      JSON file path. The input's HDR10+ or Dolby Vision RPU not carried into the output
+      is listed in :attr:`EncodeResult.dropped_metadata` and noted (one log line each).
     - ``analysis``: a precomputed clip analysis (``.frames`` FrameStats) to reuse.
     - ``keep_json``: also write the HDR10+ JSON used there.
     Bad metadata raises :class:`MetadataError` before x265 runs; encoder failures raise
     :class:`EncodeError`; nothing is left at ``dst`` on failure.
     """
+    from ..metadata.carry import DOLBY_VISION_RPU, HDR10PLUS, dropped, note_dropped
     from ..metadata.cll import measure_cll, parse_max_cll
     from ..metadata.dovi import check_dovi, detect_dovi
     from ..metadata.hdr10plus import hdr10plus_from_analysis, read_json
+    from ..metadata.sidedata import count_hdr10plus_frames
     from ..metadata.st2086 import MasteringDisplay, parse_master_display
 
     src, dst = Path(src), Path(dst)
@@ -344,7 +418,8 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
         raise OptionError(f"--crf must be within 0-51, not {crf}")
     if hdr10 and hlg:
         raise OptionError("choose one of --hdr10 and --hlg")
-    if hdr10plus is not None:
+    h10p_choice = "keep" if hdr10plus is None else str(hdr10plus)
+    if h10p_choice not in ("keep", "drop"):  # auto / FILE
         if hlg:
             raise OptionError("HLG encodes carry no HDR10+ metadata; drop --hdr10plus or use --hdr10")
         hdr10 = True
@@ -370,9 +445,11 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
         msg = f"the input has no transfer tag; assuming it is {want.upper()}"
         log.warning("%s", msg)
         warnings.append(msg)
-    dv = check_dovi(detect_dovi(src))
+    dv_cfg = detect_dovi(src)
+    dv = check_dovi(dv_cfg)
     if dv is not None:
         warnings.append(dv.warning)
+    in_h10p = count_hdr10plus_frames(src)  # 0: none; None: present, not counted
 
     mastering = cll = None
     md_hdr10plus = None
@@ -405,12 +482,15 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
             cll = parse_max_cll(max_cll)
         else:
             cll = in_cll
-        if hdr10plus == "auto":
+        if h10p_choice == "auto":
             md_hdr10plus = hdr10plus_from_analysis(analysis, profile=hdr10plus_profile, target_nits=hdr10plus_target,
                                                    params=params, mastering=mastering)
-        elif hdr10plus is not None:
+        elif h10p_choice == "keep":
+            if in_h10p != 0:
+                md_hdr10plus = _input_hdr10plus(src, warnings)
+        elif h10p_choice != "drop":
             md_hdr10plus = read_json(hdr10plus)
-        if md_hdr10plus is not None:
+        if md_hdr10plus is not None and h10p_choice != "keep":  # kept: one entry per decoded frame already
             md_hdr10plus.validate()
             n = len(md_hdr10plus)
             if n < inp.frames:
@@ -427,8 +507,9 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
     tmpdir = Path(tempfile.mkdtemp(prefix="hdrkit-encode-"))
     try:
         json_path = None
-        if md_hdr10plus is not None:
-            json_path = md_hdr10plus.write_json(tmpdir / "hdr10plus.json")
+        if md_hdr10plus is not None:  # validated above (the input's own: as far as x265 needs)
+            json_path = tmpdir / "hdr10plus.json"
+            atomic_write_bytes(json_path, (md_hdr10plus.to_json() + "\n").encode("utf-8"))
             if keep_json is not None:
                 shutil.copyfile(json_path, keep_json)
         xp = x265_params(mode, full_range=inp.full_range, mastering=mastering, cll=cll, hdr10plus_json=json_path)
@@ -442,12 +523,14 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
         rng = "pc" if inp.full_range else "tv"
         v = stream.video.filter("setparams", color_primaries="bt2020", color_trc=trc, colorspace="bt2020nc",
                                 range=rng)
-        if mode == "hlg":  # no HDR10 side data may reach the encoder
-            for t in ("MASTERING_DISPLAY_METADATA", "CONTENT_LIGHT_LEVEL", "DYNAMIC_HDR_PLUS"):
-                v = v.filter("sidedata", mode="delete", type=t)
+        # HDR10+ reaches x265 only through dhdr10-info; HLG: no HDR10 side data at all
+        for t in ("MASTERING_DISPLAY_METADATA", "CONTENT_LIGHT_LEVEL") if mode == "hlg" else ():
+            v = v.filter("sidedata", mode="delete", type=t)
+        v = v.filter("sidedata", mode="delete", type="DYNAMIC_HDR_PLUS")
+        # one encoded frame per decoded frame: HDR10+ entry i belongs to decoded frame i
         out_kw = {"c:v": "libx265", "pix_fmt": "yuv420p10le", "profile:v": "main10", "crf": f"{crf:g}",
                   "preset": preset, "x265-params": xp, "dolbyvision": "0", "color_primaries": "bt2020",
-                  "color_trc": trc, "colorspace": "bt2020nc", "color_range": rng}
+                  "color_trc": trc, "colorspace": "bt2020nc", "color_range": rng, "fps_mode": "passthrough"}
         with atomic_path(dst) as tmp:
             if dst.suffix.lower() in _MP4_LIKE:
                 out_kw["tag:v"] = "hvc1"
@@ -470,11 +553,23 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
                 verified = _verify(tmp, mode=mode, frames=inp.frames, mastering=mastering, cll=cll,
                                    hdr10plus=md_hdr10plus,
                                    container=_container_kind(dst))
+                if h10p_choice == "keep" and md_hdr10plus is not None and verified["frames"] != len(md_hdr10plus):
+                    raise EncodeError(f"{verified['frames']} frames were encoded but {len(md_hdr10plus)} decoded "
+                                      "with HDR10+: the metadata would not match its frames")
         if dst.suffix.lower() in _RAW_HEVC and mastering is not None:
             warnings.append("raw HEVC output: mastering display / CLL are in-band only (no container boxes)")
+        source = None if md_hdr10plus is None else {"keep": "input", "auto": "auto"}.get(h10p_choice, "file")
+        lost = []
+        if in_h10p != 0 and source != "input":
+            why = {"drop": "--hdr10plus drop", "auto": "replaced by --hdr10plus auto"}.get(
+                h10p_choice, "HLG output carries no HDR10+" if mode == "hlg" else f"replaced by {h10p_choice}")
+            lost.append(dropped(HDR10PLUS, src, dst, why, frames=in_h10p))
+        if dv is not None:
+            lost.append(dropped(DOLBY_VISION_RPU, src, dst, f"only the {dv.base_layer.upper()} base layer is "
+                                "re-encoded; no RPU is written", detail=f"profile {dv_cfg.name}"))
         return EncodeResult(output=dst, frames=inp.frames, mode=mode, x265_params=xp, command=cmd,
                             mastering_display=mastering, content_light=cll, hdr10plus=md_hdr10plus,
                             hdr10plus_json=Path(keep_json) if keep_json is not None else None, verified=verified,
-                            warnings=warnings)
+                            warnings=warnings, hdr10plus_source=source, dropped_metadata=note_dropped(lost))
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)

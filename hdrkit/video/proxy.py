@@ -84,6 +84,7 @@ class ProxyResult:
     static_peak_nits: float | None = None
     damage: Damage = field(default_factory=Damage)
     states: list[CurveState] = field(default_factory=list, repr=False)
+    dropped_metadata: list[dict] = field(default_factory=list)
 
     @property
     def fps(self) -> float:
@@ -101,7 +102,7 @@ class ProxyResult:
                 "frames_out": self.frames_out, "duration_in": self.duration_in, "elapsed": round(self.elapsed, 3),
                 "fps": round(self.fps, 2), "lut_size": self.lut_size, "lut_bakes": self.lut_bakes,
                 "static_peak_nits": self.static_peak_nits, "complete": self.complete,
-                "damage": self.damage.to_dict()}
+                "damage": self.damage.to_dict(), "dropped_metadata": self.dropped_metadata}
 
 
 def static_peak_nits(reader: VideoReader, peak_nits: float | None = None) -> float:
@@ -333,6 +334,22 @@ def _proxy_ffmpeg(src: Path, tmp: Path, reader: VideoReader, params: RenderParam
     return {"static_peak_nits": peak, "errors": errors}
 
 
+def _dynamic_metadata_dropped(src: Path, dst: Path, dovi) -> list[dict]:
+    """HDR10+ and Dolby Vision RPU of ``src``, which an SDR proxy never carries: noted, and listed
+    (:mod:`hdrkit.metadata.carry`)."""
+    from ..metadata.carry import DOLBY_VISION_RPU, HDR10PLUS, dropped, note_dropped
+    from ..metadata.sidedata import count_hdr10plus_frames
+
+    why = "an SDR proxy carries no dynamic HDR metadata"
+    out = []
+    n = count_hdr10plus_frames(src)
+    if n != 0:
+        out.append(dropped(HDR10PLUS, src, dst, why, frames=n))
+    if dovi is not None:
+        out.append(dropped(DOLBY_VISION_RPU, src, dst, why, detail=f"profile {dovi.name}"))
+    return note_dropped(out)
+
+
 def _count_frames(path: Path) -> int:
     import av
 
@@ -411,10 +428,11 @@ def make_proxy(src, dst, *, engine: str = "pyav", params: RenderParams | None = 
         damage = reader.damage
         frames_in = reader.frame_count
         duration = reader.duration
+        dropped = _dynamic_metadata_dropped(src, dst, reader.dolby_vision)
     res = ProxyResult(src, dst, engine, mode, W, H, frames_in, info["frames_out"], duration,
                       time.perf_counter() - t0, lut_size, info.get("lut_bakes", 0), info.get("static_peak_nits",
                                                                                            peak_nits),
-                      damage, info.get("states", []))
+                      damage, info.get("states", []), dropped)
     if damage:
         log.warning("%s decoded only in part: %s", src.name, damage.summary())
     return res
