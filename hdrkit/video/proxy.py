@@ -192,7 +192,7 @@ def _audio_packets(src, stop: threading.Event):
             for p in c.demux(*streams):
                 if stop.is_set():
                     return
-                if p.size == 0 or p.dts is None:
+                if p.size == 0 or p.dts is None or p.is_discard:  # discard: outside the edit list, not presented
                     continue
                 yield p
         except av.FFmpegError as e:  # damage the demuxer cannot read past: the rest of the audio is lost

@@ -81,16 +81,20 @@ def test_iphone_capture_is_its_rotated_hlg_base_layer(iphone):
         assert r.rotation == 270  # FFmpeg's display matrix says -90 degrees
 
 
-@pytest.mark.parametrize("engine", ["pyav", "ffmpeg"])
+@pytest.mark.parametrize("engine,suffix", [("pyav", ".mp4"), ("ffmpeg", ".mp4"), ("pyav", ".mkv")])
 @pytest.mark.parametrize("name", CUTS)
-def test_proxy_of_a_cut_is_complete(name, engine, clips, tmp_path):
-    src, dst = clips[name], tmp_path / "out.mp4"
+def test_proxy_of_a_cut_is_complete(name, engine, suffix, clips, tmp_path):
+    src, dst = clips[name], tmp_path / f"out{suffix}"
     r = cli("proxy", src, "-o", dst, "--engine", engine, "--x264-preset", "ultrafast", "--no-progress")
     assert r.returncode == 0, r.stderr
     assert "decoded only in part" not in r.stderr
     assert ffmpeg_frames(dst) == ffmpeg_frames(src)
-    # audio whole, also where it outlasts the video (hlg_cut): within one AAC frame
-    assert ffmpeg_audio_seconds(dst) == pytest.approx(ffmpeg_audio_seconds(src), abs=1024 / 48000)
+    # audio whole and no more (the discarded packets are not carried), also where it outlasts
+    # the video (hlg_cut): within one AAC frame, and the picture still starts at 0
+    aac_frame = 1024 / 48000
+    assert ffmpeg_audio_seconds(dst) == pytest.approx(ffmpeg_audio_seconds(src), abs=aac_frame)
+    with av.open(str(dst)) as c:
+        assert next(c.decode(video=0)).time == pytest.approx(0.0, abs=aac_frame)
 
 
 def test_proxy_of_the_iphone_capture_is_complete(iphone, tmp_path):
