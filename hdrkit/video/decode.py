@@ -550,7 +550,8 @@ class VideoReader:
         Packets that fail to decode are skipped and recorded in :attr:`damage`: decoder
         errors, packets that were read but gave no frame (their time ranges), jumps of more
         than three nominal frame durations between frames, and a stream that ends before
-        the duration its container announces. Variable frame rates are not mistaken for gaps.
+        the duration its container announces. Variable frame rates are not mistaken for gaps,
+        nor packets an edit list discards (they are not presented; see :func:`presented_frames`).
         """
         first = self._peek()
         if first is None:
