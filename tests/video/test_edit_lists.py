@@ -150,6 +150,7 @@ def test_encode_of_a_cut(clips, tmp_path):
     assert r.returncode == 0, r.stderr
     assert ffmpeg_frames(dst) == ffmpeg_frames(src)
     assert "frames" not in " ".join(json.loads(r.stdout).get("warnings", []))
+    assert ffmpeg_audio_seconds(dst) == pytest.approx(ffmpeg_audio_seconds(src), abs=1024 / 48000)
 
 
 def test_truncated_edit_list_clip_is_still_damage(clips, tmp_path):
