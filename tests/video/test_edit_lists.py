@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import av
@@ -28,7 +29,12 @@ CUTS = ("pq_cut", "hlg_cut")
 
 def ffmpeg_frames(path) -> int:
     """Frames FFmpeg decodes and presents (``-f null``: every decoded frame, no rate conversion)."""
-    err = run_ffmpeg(["-i", str(path), "-map", "0:v:0", "-f", "null", "-"], check=True).stderr.decode()
+    return _ffmpeg_frames(str(path))
+
+
+@lru_cache(maxsize=None)  # the 1080p capture is decoded once, not per test
+def _ffmpeg_frames(path: str) -> int:
+    err = run_ffmpeg(["-i", path, "-map", "0:v:0", "-f", "null", "-"], check=True).stderr.decode()
     return int(re.findall(r"frame=\s*(\d+)", err)[-1])
 
 
