@@ -25,7 +25,10 @@ in-band (x265 SEIs) and in the container (MP4 ``mdcv`` / ``clli``, from FFmpeg's
 Variants: ``--untagged`` (no colour tags; with a ``.nut`` name the video is FFV1 in NUT, which
 does not even carry the range, as x265 always does), ``--sdr`` (BT.709 / BT.1886 8-bit H.264,
 the SDR pass-through case), ``--audio`` (a 440 Hz AAC track), ``--rotate DEG`` (display
-matrix). Patch geometry is exported by :func:`patch_layout` for tests.
+matrix), ``--audio-tail S`` (the audio lasts S seconds longer than the video), ``--cut S``
+(a stream-copied cut from S seconds, ``ffmpeg -ss S -i clip -c copy``: in MP4 / MOV the
+packets before the cut stay in the file for reference and an edit list tells the player to
+drop them, as phone captures do). Patch geometry is exported by :func:`patch_layout` for tests.
 
 Usage:
     python scripts/make_clips.py                      # pq + hlg, 640x360, 48 frames -> samples/generated/
@@ -300,8 +303,10 @@ def to_yuv420(signal: np.ndarray, matrix: str, bits: int, luma_grain: float, rng
 
 def make_clip(out: Path, transfer: str = "pq", width: int = 640, height: int = 360, frames: int = 48,
               fps: int = 24, preset: str = "fast", crf: int = 18, grain: bool = True, untagged: bool = False,
-              audio: bool = False, rotate: int = 0, seed: int = 7, lossless: bool = False) -> Path:
-    """Generate one clip; returns its path."""
+              audio: bool = False, rotate: int = 0, seed: int = 7, lossless: bool = False,
+              audio_tail: float = 0.0, cut: float = 0.0) -> Path:
+    """Generate one clip; returns its path. ``audio_tail``: seconds of audio after the last
+    frame; ``cut``: start a stream copy there (an edit list in MP4 / MOV)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     scene = Scene(width, height, frames, seed=seed, grain=grain)
@@ -318,13 +323,13 @@ def make_clip(out: Path, transfer: str = "pq", width: int = 640, height: int = 3
         tags = []
     cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y"]
     final = out
-    if rotate:  # encode upright, then store the rotation as a display matrix (a -c copy remux)
-        out = out.with_name(f".{out.stem}.unrotated{out.suffix}")
+    if rotate or cut:  # encode upright and whole, then rotate (display matrix) or cut in a -c copy remux
+        out = out.with_name(f".{out.stem}.whole{out.suffix}")
     if transfer == "pq" and not untagged:  # container mdcv / clli boxes (stream side data) as well as the SEIs
         cmd += ["-mastering_display", MASTER_DISPLAY, "-content_light", MAX_CLL]
     cmd += ["-f", "rawvideo", "-pix_fmt", pix, "-s", f"{width}x{height}", "-r", str(fps), *tags, "-i", "pipe:0"]
     if audio:
-        cmd += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={frames / fps}"]
+        cmd += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={frames / fps + audio_tail}"]
     if untagged and out.suffix == ".nut":  # FFV1 in NUT: no colour description at all (x265 always writes the range)
         cmd += ["-c:v", "ffv1", "-pix_fmt", pix]
     elif sdr:
@@ -340,7 +345,7 @@ def make_clip(out: Path, transfer: str = "pq", width: int = 640, height: int = 3
                 "-x265-params", ":".join(xp)]
     cmd += [*tags]
     if audio:
-        cmd += ["-c:a", "aac", "-b:a", "96k", "-shortest"]
+        cmd += ["-c:a", "aac", "-b:a", "96k"] + ([] if audio_tail else ["-shortest"])
     cmd += [str(out)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
     try:
@@ -352,9 +357,10 @@ def make_clip(out: Path, transfer: str = "pq", width: int = 640, height: int = 3
         pass
     if proc.wait() != 0:
         raise SystemExit(f"ffmpeg failed for {out}")
-    if rotate:
-        subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-display_rotation", str(rotate),
-                        "-i", str(out), "-c", "copy", str(final)], check=True)
+    if rotate or cut:
+        opts = (["-display_rotation", str(rotate)] if rotate else []) + (["-ss", f"{cut:g}"] if cut else [])
+        subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *opts, "-i", str(out), "-c", "copy",
+                        str(final)], check=True)
         out.unlink()
     return final
 
@@ -368,6 +374,9 @@ TEST_SET = {
     "untagged": dict(transfer="pq", frames=6, untagged=True, suffix=".nut"),
     "sdr": dict(transfer="sdr", frames=6, grain=False),
     "pq_rot90": dict(transfer="pq", frames=6, rotate=90),
+    # stream-copied cuts: edit lists that drop the packets before the cut (MP4, and MOV whose audio outlasts the video)
+    "pq_cut": dict(transfer="pq", frames=48, audio=True, cut=0.6),
+    "hlg_cut": dict(transfer="hlg", frames=24, audio=True, audio_tail=0.5, cut=0.3, suffix=".mov"),
 }
 
 
@@ -384,6 +393,9 @@ def main(argv=None) -> int:
     ap.add_argument("--untagged", action="store_true", help="write no colour tags")
     ap.add_argument("--audio", action="store_true", help="add a 440 Hz AAC track")
     ap.add_argument("--rotate", type=int, default=0, help="display-matrix rotation in degrees (counter-clockwise)")
+    ap.add_argument("--audio-tail", type=float, default=0.0, help="seconds of audio after the last frame (with --audio)")
+    ap.add_argument("--cut", type=float, default=0.0,
+                    help="stream-copy from this time (s): an edit list in MP4 / MOV, as phone captures carry")
     ap.add_argument("--name", default=None, help="file stem (default <transfer>_<height>p)")
     ap.add_argument("--lossless", action="store_true", help="lossless x265 / x264")
     ap.add_argument("--test-set", action="store_true",
@@ -417,7 +429,7 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             path = make_clip(args.out / f"{stem}.mp4", tr, w, h, args.frames, args.fps, preset, args.crf,
                              grain=not args.no_grain, untagged=args.untagged, audio=args.audio, rotate=args.rotate,
-                             lossless=args.lossless)
+                             lossless=args.lossless, audio_tail=args.audio_tail, cut=args.cut)
             print(f"wrote {path} ({w}x{h}, {args.frames} frames, {time.perf_counter() - t0:.1f} s)")
     return 0
 

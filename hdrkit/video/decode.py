@@ -11,6 +11,14 @@ layer with a warning (policy and detection: :mod:`hdrkit.metadata.dovi`). Decodi
 damaged packets: :meth:`VideoReader.frames` yields what decodes and records every gap in
 :attr:`VideoReader.damage`.
 
+Completeness is judged on the timeline the container presents. An MP4 / MOV edit list
+(phone captures, stream-copied cuts) can start the presentation after the first packets:
+FFmpeg's demuxer keeps those packets, since later frames reference them, flags them
+``AV_PKT_FLAG_DISCARD`` (PyAV ``Packet.is_discard``), and libavcodec drops the frames
+decoded from them. Such packets are not expected to give a frame, and the frame count is
+the container's sample count less its discarded samples (:func:`presented_frames`), the
+count ``ffmpeg -i IN -map 0:v -f null -`` decodes.
+
 Frames come out as their native planes (``yuv420p10le`` gives uint16 Y (H, W) and
 Cb, Cr (H/2, W/2)); :func:`yuv_to_linear` turns them into hdrkit linear light in one
 fused, compiled pass, and :func:`yuv_to_linear_reference` is the plain numpy version
@@ -79,6 +87,7 @@ __all__ = [
     "kernel_args",
     "linear_row",
     "prefetch",
+    "presented_frames",
     "queue_depth",
     "usable_cores",
 ]
@@ -246,6 +255,41 @@ class Damage:
                 "corrupt_frames": list(self.corrupt_frames)}
 
 
+def presented_frames(stream) -> int:
+    """Frames a video stream presents: the samples its container lists, less those an edit list
+    discards; 0 if the container does not say.
+
+    FFmpeg's MP4 / MOV demuxer indexes every sample and flags those outside the edit list
+    (``AVINDEX_DISCARD_FRAME``; PyAV ``IndexEntry.is_discard``): their packets are decoded as
+    references only and give no frame. Containers without a full index (Matroska cues, a
+    fragmented MP4) give the stream's announced frame count.
+
+    Parameters
+    ----------
+    stream : av.video.stream.VideoStream
+        An opened input stream (nothing is read from the file).
+
+    Returns
+    -------
+    int
+        Frame count, or 0 when unknown.
+
+    References
+    ----------
+    - ISO/IEC 14496-12 (ISOBMFF) 8.6.6, Edit List Box.
+    - FFmpeg ``libavformat/mov.c`` ``mov_fix_index`` (discarded samples) and
+      ``libavcodec/decode.c`` (frames of ``AV_PKT_FLAG_DISCARD`` packets are dropped).
+    """
+    n = int(stream.frames or 0)
+    try:
+        entries = stream.index_entries
+        if n and len(entries) == n:
+            return sum(1 for e in entries if not e.is_discard)
+    except AttributeError:  # pragma: no cover - PyAV without index entries
+        pass
+    return n
+
+
 def _planes(frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     dt = np.uint16 if frame.format.components[0].bits > 8 else np.uint8
     out = []
@@ -300,6 +344,7 @@ class VideoReader:
             self.stream.codec_context.skip_frame = "NONKEY"
         cc = self.stream.codec_context
         self.damage = Damage()
+        self._presented = presented_frames(self.stream)
         self._first = None
         self._scaled = False
         tags = {k: _enum_int(getattr(cc, k)) for k in ("color_primaries", "color_trc", "colorspace", "color_range")}
@@ -366,8 +411,8 @@ class VideoReader:
 
     @property
     def frame_count(self) -> int:
-        """Frames the container announces (0 if unknown)."""
-        return int(self.stream.frames or 0)
+        """Frames the container presents (edit lists honoured, see :func:`presented_frames`; 0 if unknown)."""
+        return self._presented
 
     @property
     def duration(self) -> float:
@@ -434,17 +479,23 @@ class VideoReader:
         index = 0
         nominal = 1.0 / float(self.fps) if self.fps else 0.0
         tb = float(self.stream.time_base or 0)
-        sent: dict[int, float] = {}  # pts -> duration (s) of every video packet demuxed
+        sent: dict[int, float] = {}  # pts -> duration (s) of every presented video packet demuxed
         got: set[int] = set()
         prev_end = None
         for packet in self._packets():
-            if packet.size and packet.pts is not None:
+            # outside the edit list: decoded as a reference only, its frame dropped by libavcodec
+            discard = packet.is_discard
+            if packet.size and packet.pts is not None and not discard:
                 sent[packet.pts] = float(packet.duration or 0) * tb or nominal
             try:
                 frames = packet.decode()
             except av.FFmpegError as e:
                 t = float(packet.pts * packet.time_base) if packet.pts is not None else None
-                self.damage.errors.append(f"{'t=%.3f s: ' % t if t is not None else ''}{e}")
+                msg = f"{'t=%.3f s: ' % t if t is not None else ''}{e}"
+                if discard:  # a frame nobody sees; a presented frame that needed it goes missing itself
+                    log.debug("%s: discarded packet does not decode: %s", self.path.name, msg)
+                else:
+                    self.damage.errors.append(msg)
                 continue
             for f in frames:
                 if f.pts is not None:
@@ -455,7 +506,7 @@ class VideoReader:
                 # a jump of more than 3 nominal frame durations with no packet to explain it
                 if (not self.keyframes_only and prev_end is not None and nominal
                         and df.time - prev_end > 3 * nominal):
-                    self.damage.gaps.append((round(prev_end, 6), round(df.time, 6)))
+                    self._add_gap(prev_end, df.time)
                 if df.corrupt:
                     self.damage.corrupt_frames.append(index)
                 prev_end = df.time + df.duration
@@ -471,21 +522,24 @@ class VideoReader:
         for p in lost:
             t0 = p * tb
             self._add_gap(t0, t0 + sent[p])
-        # a stream that ends before the duration its container announces (truncated file)
+        # a stream that ends before the duration its container announces (truncated file); an edit
+        # list may end up to a frame after the last presented frame (it starts inside a dropped
+        # one), so a count that matches the container's presented frames is whole
         dur = self.duration
-        if dur and nominal and self.start_time + dur - prev_end > 0.5 * nominal:
+        whole = self._presented and index >= self._presented
+        if dur and nominal and not whole and self.start_time + dur - prev_end > 0.5 * nominal:
             self._add_gap(prev_end, self.start_time + dur)
 
     def _add_gap(self, t0: float, t1: float) -> None:
-        """Record a missing time range, merging it with an adjacent or overlapping one."""
+        """Record a missing time range, merged with every adjacent or overlapping one (sorted)."""
         t0, t1 = round(t0, 6), round(t1, 6)
-        gaps = self.damage.gaps
-        for k, (a, b) in enumerate(gaps):
+        keep = []
+        for a, b in self.damage.gaps:
             if t0 <= b + 1e-6 and t1 >= a - 1e-6:
-                gaps[k] = (min(a, t0), max(b, t1))
-                return
-        gaps.append((t0, t1))
-        gaps.sort()
+                t0, t1 = min(a, t0), max(b, t1)
+            else:
+                keep.append((a, b))
+        self.damage.gaps[:] = sorted(keep + [(t0, t1)])
 
     def _scale(self, f):
         return f.reformat(width=self.width, height=self.height, interpolation="AREA")
@@ -496,7 +550,8 @@ class VideoReader:
         Packets that fail to decode are skipped and recorded in :attr:`damage`: decoder
         errors, packets that were read but gave no frame (their time ranges), jumps of more
         than three nominal frame durations between frames, and a stream that ends before
-        the duration its container announces. Variable frame rates are not mistaken for gaps.
+        the duration its container announces. Variable frame rates are not mistaken for gaps,
+        nor packets an edit list discards (they are not presented; see :func:`presented_frames`).
         """
         first = self._peek()
         if first is None:

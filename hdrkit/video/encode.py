@@ -96,6 +96,8 @@ def probe_input(path) -> _Input:
     """Transfer, range, frame count, frame rate and audio streams of the input (PyAV)."""
     import av
 
+    from .decode import presented_frames
+
     try:
         c = av.open(str(path))
     except (av.FFmpegError, OSError) as e:
@@ -114,7 +116,7 @@ def probe_input(path) -> _Input:
                 rng = int(getattr(fr, "color_range", rng) or rng) if rng == 0 else rng
             except (StopIteration, av.FFmpegError):
                 pass
-        frames = int(v.frames or 0)
+        frames = presented_frames(v)  # edit lists honoured
         rate = v.average_rate or v.guessed_rate or v.base_rate
         info = _Input(transfer=_TRC_NAME.get(trc, "unknown"), full_range=(rng == 2), frames=frames,
                       fps=float(rate) if rate else 0.0, audio=len(c.streams.audio), width=cc.width, height=cc.height)
@@ -122,7 +124,7 @@ def probe_input(path) -> _Input:
         c.close()
     if not info.frames:
         with av.open(str(path)) as c2:
-            info.frames = sum(1 for p in c2.demux(c2.streams.video[0]) if p.size)
+            info.frames = sum(1 for p in c2.demux(c2.streams.video[0]) if p.size and not p.is_discard)
     return info
 
 

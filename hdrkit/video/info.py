@@ -110,7 +110,7 @@ def _count_packets(path) -> int:
     with av.open(str(path), metadata_errors="replace") as c:
         st = c.streams.video[0]
         for p in c.demux(st):
-            if p.size:
+            if p.size and not p.is_discard:  # outside an edit list: not presented
                 n += 1
     return n
 
@@ -125,6 +125,7 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
     from ..metadata.hdr10plus import Hdr10PlusFrame
     from ..metadata.sidedata import (collect_frame_side_data, ffmpeg_stream_side_data, mp4_sample_entry_boxes,
                                      scan_hevc_sei)
+    from .decode import presented_frames
 
     p = Path(path)
     if not p.is_file():
@@ -154,7 +155,7 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
             "bit_depth": fmt.components[0].bits if fmt and fmt.components else None,
             "fps": float(rate) if rate else None,
             "fps_fraction": str(Fraction(rate)) if rate else None,
-            "frame_count": int(v.frames or 0),
+            "frame_count": presented_frames(v),  # edit lists honoured
             "frame_count_source": "container" if v.frames else None,
             "color": {
                 "primaries": H273_PRIMARIES.get(_code(cc.color_primaries), str(_code(cc.color_primaries))),

@@ -179,8 +179,13 @@ class _Renderer:
         return stamp, buf
 
 
-def _audio_packets(src, stop: threading.Event):
-    """(input audio streams, iterator over their packets in file order) from a second demuxer."""
+def _audio_packets(src, stop: threading.Event, keep_discarded: bool = True):
+    """(input audio streams, iterator over their packets in file order) from a second demuxer.
+
+    Packets an edit list discards (before its start: AAC priming, the part of a cut that is
+    not presented) are kept when ``keep_discarded``: the MP4 / MOV muxer turns their negative
+    timestamps back into an edit list, so the decoder keeps its pre-roll. Matroska has no such
+    list and would play them: they are left out there."""
     import av
 
     c = av.open(str(src), metadata_errors="replace")  # tags need not be UTF-8
@@ -193,7 +198,7 @@ def _audio_packets(src, stop: threading.Event):
             for p in c.demux(*streams):
                 if stop.is_set():
                     return
-                if p.size == 0 or p.dts is None:
+                if p.size == 0 or p.dts is None or (p.is_discard and not keep_discarded):
                     continue
                 yield p
         except av.FFmpegError as e:  # damage the demuxer cannot read past: the rest of the audio is lost
@@ -221,7 +226,7 @@ def _proxy_pyav(src: Path, tmp: Path, reader: VideoReader, params: RenderParams,
     tb = vin.time_base or Fraction(1, 90000)
     rate = reader.fps if reader.fps else Fraction(25)
     stop = threading.Event()
-    a_streams, a_iter, a_container = _audio_packets(src, stop)
+    a_streams, a_iter, a_container = _audio_packets(src, stop, keep_discarded=tmp.suffix.lower() != ".mkv")
     out = av.open(str(tmp), "w")
     frames_out = 0
     try:

@@ -18,8 +18,8 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("clips")
     subprocess.run([sys.executable, str(ROOT / "scripts" / "make_clips.py"), "--test-set", "--out", str(d)],
                    check=True, capture_output=True)
-    out = {p.stem: p for p in d.iterdir() if p.suffix in (".mp4", ".nut")}
-    assert {"pq", "hlg", "pq_flat", "hlg_flat", "untagged", "sdr", "pq_rot90"} <= set(out)
+    out = {p.stem: p for p in d.iterdir() if p.suffix in (".mp4", ".mov", ".nut")}
+    assert {"pq", "hlg", "pq_flat", "hlg_flat", "untagged", "sdr", "pq_rot90", "pq_cut", "hlg_cut"} <= set(out)
     return out
 
 
