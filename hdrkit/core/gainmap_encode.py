@@ -336,8 +336,11 @@ def encode_gain_map(sdr, hdr, *, channels: int = 1, scale: int = 4, offset_sdr: 
     mw, mh = map_size(w, h, int(scale))
     # weighted by the HDR pixel's magnitude: a texel straddling a highlight's edge keeps the
     # highlight's gain instead of dimming it (the linear-light error of the pixel scales with it)
-    hdr_mag = np.sqrt(np.einsum("...c,...c->...", hdr + np.float32(offset_hdr), hdr + np.float32(offset_hdr),
-                                dtype=np.float32)) if int(scale) > 1 else None
+    if int(scale) > 1:
+        hk = np.maximum(hdr.astype(np.float32), 0) + np.float32(offset_hdr)
+        hdr_mag = np.sqrt(np.einsum("...c,...c->...", hk, hk))
+    else:
+        hdr_mag = None
     texels = downscale_log2_gain(lg, mw, mh, hdr_mag)
     lo, hi = choose_range(texels)
     t = np.clip((texels - lo) / (hi - lo), 0.0, 1.0)
