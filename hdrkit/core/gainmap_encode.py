@@ -139,13 +139,18 @@ def log2_gain(sdr, hdr, *, channels: int = 1, offset_sdr: float = DEFAULT_OFFSET
     if channels == 3:
         return np.log2(h / s)
     if mono == "lsq":
-        ratio = np.einsum("...c,...c->...", s, h) / np.einsum("...c,...c->...", s, s)
+        ratio = _dot(s, h) / _dot(s, s)
     elif mono == "luminance":
         w = np.asarray((0.2126, 0.7152, 0.0722) if weights is None else weights, np.float32)
         ratio = (h @ w) / (s @ w)
     else:
         raise ValueError(f"unknown 1-channel gain {mono!r}; choose from {', '.join(MONO_MODES)}")
     return np.log2(np.maximum(ratio, np.float32(1e-30)))[..., None]
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-pixel dot product of two (..., 3) arrays (plain products: faster than einsum here)."""
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
 
 
 def map_size(width: int, height: int, scale: int) -> tuple[int, int]:
@@ -180,7 +185,7 @@ def downscale_log2_gain(log_gain: np.ndarray, map_width: int, map_height: int, w
     map_width, map_height : int
         Map size (see :func:`map_size`).
     weights : numpy.ndarray, optional
-        (H, W) non-negative weight of each pixel; None = plain mean.
+        (H, W) positive weight of each pixel; None = plain mean.
 
     Returns
     -------
@@ -190,27 +195,31 @@ def downscale_log2_gain(log_gain: np.ndarray, map_width: int, map_height: int, w
     h, w = log_gain.shape[:2]
     if (map_width, map_height) == (w, h):
         return log_gain.astype(np.float64)
-    if weights is not None:
-        wt = np.asarray(weights, np.float32)[..., None]
-        num = downscale_log2_gain(log_gain * wt, map_width, map_height)
-        den = downscale_log2_gain(wt, map_width, map_height)
-        plain = downscale_log2_gain(log_gain, map_width, map_height)
-        return np.divide(num, den, out=plain, where=den > 0)
+    xs, ys = _windows(w, h, map_width, map_height)
+    return _window_means(log_gain, None if weights is None else np.asarray(weights, np.float32), xs, ys)
+
+
+def _windows(w: int, h: int, map_width: int, map_height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Window starts of every texel column and row (the factor ``w / map_width`` on both axes)."""
     f = w / map_width
-    xs = _window_starts(w, map_width, f)
-    ys = _window_starts(h, map_height, f)
-    if np.any(np.diff(xs) <= 0) or np.any(np.diff(ys) <= 0):
+    xs, ys = _window_starts(w, map_width, f), _window_starts(h, map_height, f)
+    if np.any(np.diff(xs) <= 0) or np.any(np.diff(ys) <= 0) or (ys[-1] >= h if len(ys) else False):
         raise ValueError(f"map {map_width}x{map_height} does not fit a {w}x{h} base")
-    cx = np.diff(np.append(xs, w)).astype(np.float64)
-    cy = np.diff(np.append(ys, h)).astype(np.float64)
-    out = np.empty((map_height, map_width, log_gain.shape[2]), np.float64)
-    step = max(1, (1 << 22) // max(1, w * log_gain.shape[2]))
-    rows = np.zeros((h, map_width, log_gain.shape[2]), np.float64)
-    for r in range(0, h, step):  # blocks of rows bound the float64 temporaries
-        rows[r:r + step] = np.add.reduceat(log_gain[r:r + step], xs, axis=1, dtype=np.float64)
-    out[:] = np.add.reduceat(rows, ys, axis=0)
-    out /= cy[:, None, None] * cx[None, :, None]
-    return out
+    return xs, ys
+
+
+def _window_means(values: np.ndarray, weights: np.ndarray | None, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """(Weighted) means of ``values`` (R, W, C) over the windows starting at ``xs`` and ``ys``
+    (row starts relative to ``values``; each window runs to the next start or the edge)."""
+    def sums(a):
+        return np.add.reduceat(np.add.reduceat(a, xs, axis=1, dtype=np.float64), ys, axis=0)
+
+    if weights is None:
+        cx = np.diff(np.append(xs, values.shape[1]))
+        cy = np.diff(np.append(ys, values.shape[0]))
+        return sums(values) / (cy[:, None, None] * cx[None, :, None])
+    wt = weights[..., None]
+    return sums(values * wt) / sums(wt)
 
 
 def choose_range(texels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -282,7 +291,8 @@ class GainMapEncoding:
 
 def encode_gain_map(sdr, hdr, *, channels: int = 1, scale: int = 4, offset_sdr: float = DEFAULT_OFFSET,
                     offset_hdr: float = DEFAULT_OFFSET, mono: str = "lsq", weights=None,
-                    gamma: float | None = None, headroom: float | None = None) -> GainMapEncoding:
+                    gamma: float | None = None, headroom: float | None = None,
+                    hdr_to_gain=None) -> GainMapEncoding:
     """Encode the gain map that turns ``sdr`` into ``hdr``.
 
     Parameters
@@ -291,8 +301,8 @@ def encode_gain_map(sdr, hdr, *, channels: int = 1, scale: int = 4, offset_sdr: 
         (H, W, 3) linear SDR as the decoder will see the base (after JPEG coding), 1.0 =
         SDR white, in the gamut the gain is applied in.
     hdr : numpy.ndarray
-        (H, W, 3) linear HDR target in the same gamut, already limited to the headroom
-        it is meant for (values in [0, headroom]).
+        (H, W, 3) linear HDR target, in the same gamut unless ``hdr_to_gain`` is given;
+        clipped to [0, headroom] here when ``headroom`` is given.
     channels : {1, 3}
         Map channels.
     scale : int
@@ -304,7 +314,10 @@ def encode_gain_map(sdr, hdr, *, channels: int = 1, scale: int = 4, offset_sdr: 
     gamma : float, optional
         Encoding gamma; None chooses it from the content (:func:`choose_gamma`).
     headroom : float, optional
-        The HDR rendition's headroom (linear, > 1); None = ``hdr``'s peak.
+        The HDR rendition's headroom (linear, > 1); None = ``hdr``'s peak (no clipping).
+    hdr_to_gain : array_like, optional
+        3x3 linear-light matrix taking ``hdr`` to the gamut of ``sdr`` (applied before
+        the clipping, a block of rows at a time).
 
     Returns
     -------
@@ -331,22 +344,38 @@ def encode_gain_map(sdr, hdr, *, channels: int = 1, scale: int = 4, offset_sdr: 
     if not (offset_sdr > 0 and offset_hdr > 0):
         raise ValueError("gain-map offsets must be > 0")
     h, w = sdr.shape[:2]
-    lg = log2_gain(sdr, hdr, channels=channels, offset_sdr=offset_sdr, offset_hdr=offset_hdr, mono=mono,
-                   weights=weights)
     mw, mh = map_size(w, h, int(scale))
-    # weighted by the HDR pixel's magnitude: a texel straddling a highlight's edge keeps the
-    # highlight's gain instead of dimming it (the linear-light error of the pixel scales with it)
-    if int(scale) > 1:
-        hk = np.maximum(hdr.astype(np.float32), 0) + np.float32(offset_hdr)
-        hdr_mag = np.sqrt(np.einsum("...c,...c->...", hk, hk))
-    else:
-        hdr_mag = None
-    texels = downscale_log2_gain(lg, mw, mh, hdr_mag)
+    kw = dict(channels=channels, offset_sdr=offset_sdr, offset_hdr=offset_hdr, mono=mono, weights=weights)
+    mat = None if hdr_to_gain is None else np.asarray(hdr_to_gain, np.float32).T
+    top = np.inf if headroom is None else np.float32(headroom)
+    peak = 0.0
+
+    def target(r0, r1):  # the HDR rows in the gain gamut, clipped to [0, headroom]
+        t = np.array(hdr[r0:r1], np.float32) if mat is None else np.asarray(hdr[r0:r1], np.float32) @ mat
+        return np.minimum(np.maximum(t, 0, out=t), top, out=t)
+
+    texels = np.empty((mh, mw, channels), np.float64)
+    xs, ys = _windows(w, h, mw, mh) if (mw, mh) != (w, h) else (None, np.arange(h))
+    bounds = np.append(ys, h)
+    per_block = max(1, (1 << 18) // (w * int(scale)))  # texel rows per block: ~1 MB of pixels each
+    for j in range(0, mh, per_block):  # blocks of texel rows keep the temporaries in cache
+        j1 = min(mh, j + per_block)
+        r0, r1 = bounds[j], bounds[j1]
+        hb = target(r0, r1)
+        peak = max(peak, float(hb.max()))
+        lg = log2_gain(sdr[r0:r1], hb, **kw)
+        if xs is None:
+            texels[j:j1] = lg
+            continue
+        # weighted by the HDR pixel's magnitude: a texel straddling a highlight's edge keeps
+        # the highlight's gain instead of dimming it (a pixel's linear-light error scales with it)
+        hb += np.float32(offset_hdr)
+        texels[j:j1] = _window_means(lg, np.sqrt(_dot(hb, hb)), xs, ys[j:j1] - r0)
     lo, hi = choose_range(texels)
     t = np.clip((texels - lo) / (hi - lo), 0.0, 1.0)
     gam = choose_gamma(t) if gamma is None else np.full(channels, float(gamma))
     codes = quantise(texels, lo, hi, gam)
-    peak = float(np.max(hdr)) if headroom is None else float(headroom)
+    peak = peak if headroom is None else float(headroom)
     cap_max = math.log2(max(peak, 1.0 + 1.0 / 64))
     return GainMapEncoding(codes, tuple(map(float, lo)), tuple(map(float, hi)), tuple(map(float, gam)),
                            float(offset_sdr), float(offset_hdr), 0.0, cap_max)

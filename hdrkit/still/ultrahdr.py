@@ -196,10 +196,9 @@ def export_ultrahdr_array(rgb, primaries: str, dst, *, gainmap: GainMapOptions |
                            subsampling=subsampling, progressive=progressive, exif=exif, xmp_extra=extra,
                            warnings=warnings)
         base = (Path(tmp) / "base.jpg").read_bytes()
-    target = rgb if primaries == "bt709" else rgb @ rgb_to_rgb_matrix(primaries, "bt709").T.astype(np.float32)
-    target = np.clip(target, 0.0, headroom)
-    enc = encode_gain_map(base_linear(base), target, channels=opt.channels, scale=opt.scale, offset_sdr=DEFAULT_OFFSET,
-                          offset_hdr=DEFAULT_OFFSET, mono=opt.mono, headroom=headroom)
+    to_base = None if primaries == "bt709" else rgb_to_rgb_matrix(primaries, "bt709")
+    enc = encode_gain_map(base_linear(base), rgb, channels=opt.channels, scale=opt.scale, offset_sdr=DEFAULT_OFFSET,
+                          offset_hdr=DEFAULT_OFFSET, mono=opt.mono, headroom=headroom, hdr_to_gain=to_base)
     data = assemble(base, gainmap_jpeg(enc, opt.quality))
     dst = Path(dst)
     with atomic_path(dst) as tmp_dst:
