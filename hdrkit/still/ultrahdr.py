@@ -189,6 +189,9 @@ def export_ultrahdr_array(rgb, primaries: str, dst, *, gainmap: GainMapOptions |
     rgb = np.ascontiguousarray(rgb, dtype=np.float32)
     peak = estimate_peak(rgb) if src_peak is None else float(src_peak)
     headroom = min(opt.headroom if opt.headroom is not None else max(peak, 1.0 + 1 / 64), _MAX_HEADROOM)
+    warnings = list(warnings or [])
+    if opt.headroom is None and peak <= 1.0:
+        warnings.append("the picture has no light above SDR white: its gain map restores nothing")
     extra = {**(xmp_extra or {}), "ultrahdr": "true", "gainmap_channels": opt.channels,
              "gainmap_scale": opt.scale, "gainmap_q": int(opt.quality), "gainmap_headroom": f"{headroom:.4g}"}
     with tempfile.TemporaryDirectory(prefix="hdrkit-uhdr-") as tmp:

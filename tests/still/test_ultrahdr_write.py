@@ -227,3 +227,11 @@ def test_cli_bad_gainmap_options(tmp_path, capsys, opt):
     err = capsys.readouterr().err
     assert rc != 0 and "gain-map" in err and "Traceback" not in err
     assert not (tmp_path / "x.jpg").exists()
+
+
+def test_sdr_input_gets_a_flat_map_and_a_warning(tmp_path):
+    rgb = np.random.default_rng(3).random((48, 64, 3)).astype(np.float32)  # never above SDR white
+    res = export_ultrahdr_array(rgb, "bt709", tmp_path / "flat.jpg")
+    assert any("no light above SDR white" in w for w in res.warnings)
+    data = (tmp_path / "flat.jpg").read_bytes()
+    assert imagecodecs.ultrahdr_check(data) and parse_container(data).metadata.hdr_capacity_max < 1.02
