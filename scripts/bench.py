@@ -79,14 +79,18 @@ def paired(hk: Callable[[], object], base: Callable[[], object] | None, runs: in
     return statistics.median(th), (statistics.median(tb) if tb else None)
 
 
-def ensure_ultrahdr_12mp() -> Path:
-    """A 12 MP Display-P3 Ultra HDR JPEG made by libultrahdr (map scale 4), generated once."""
-    path = GEN / "bench_12mp_p3_s4.jpg"
+def generated(name: str, script: str, *args: str) -> Path:
+    """``samples/generated/<name>``, made once by ``scripts/<script> *args --out <path>``."""
+    path = GEN / name
     if not path.exists():
         GEN.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_ultrahdr.py"), "--size", "4000x3000",
-                        "--gamut", "p3", "--scale", "4", "--out", str(path)], check=True)
+        subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args, "--out", str(path)], check=True)
     return path
+
+
+def ensure_ultrahdr_12mp() -> Path:
+    """A 12 MP Display-P3 Ultra HDR JPEG made by libultrahdr (map scale 4), generated once."""
+    return generated("bench_12mp_p3_s4.jpg", "make_ultrahdr.py", "--size", "4000x3000", "--gamut", "p3", "--scale", "4")
 
 
 def ensure_clip(transfer: str, height: int) -> Path:
@@ -138,12 +142,8 @@ def bench_still(runs: int) -> list[Result]:
 
 def ensure_hdr_12mp() -> Path:
     """A 12 MP PQ Display-P3 picture as linear float32 (scripts/make_hdr_stills.py), generated once."""
-    path = GEN / "hdr_12mp_pq_p3.npy"
-    if not path.exists():
-        GEN.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_hdr_stills.py"), "--size", "4000x3000",
-                        "--transfer", "pq", "--gamut", "p3", "--out", str(path)], check=True)
-    return path
+    return generated("hdr_12mp_pq_p3.npy", "make_hdr_stills.py", "--size", "4000x3000", "--transfer", "pq",
+                     "--gamut", "p3")
 
 
 def bench_ultrahdr_write(runs: int) -> list[Result]:
