@@ -203,7 +203,7 @@ def _windows(w: int, h: int, map_width: int, map_height: int) -> tuple[np.ndarra
     """Window starts of every texel column and row (the factor ``w / map_width`` on both axes)."""
     f = w / map_width
     xs, ys = _window_starts(w, map_width, f), _window_starts(h, map_height, f)
-    if np.any(np.diff(xs) <= 0) or np.any(np.diff(ys) <= 0) or (ys[-1] >= h if len(ys) else False):
+    if np.any(np.diff(xs) <= 0) or np.any(np.diff(ys) <= 0):
         raise ValueError(f"map {map_width}x{map_height} does not fit a {w}x{h} base")
     return xs, ys
 
@@ -225,8 +225,8 @@ def _window_means(values: np.ndarray, weights: np.ndarray | None, xs: np.ndarray
 def choose_range(texels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(log2_min, log2_max) per channel: the texels' extremes, at least 1/64 stop apart.
 
-    A channel whose gain never drops below 1 keeps log2_min <= 0 only if its texels do:
-    the range is the content's, so every code is spent on gains that occur.
+    The range is the content's own (0 stops is not forced into it), so all 256 codes go to
+    gains that occur.
     """
     flat = texels.reshape(-1, texels.shape[-1])
     lo, hi = flat.min(axis=0), flat.max(axis=0)
