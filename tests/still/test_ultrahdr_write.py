@@ -139,6 +139,11 @@ def test_mpf_index_and_pillow_reads_two_frames(tmp_path):
     assert c.iso_stub_version == (0, 0) and c.hdrgm_version == "1.0"
     with Image.open(io.BytesIO(data)) as im:  # recent Pillow: Ultra HDR opens as a plain JPEG
         assert im.format == "JPEG"
+    import av  # FFmpeg reads the file as one JPEG: the base
+
+    with av.open(io.BytesIO(data), format="jpeg_pipe") as ct:
+        fr = next(ct.decode(video=0))
+        assert (fr.width, fr.height) == (256, 192)
     with MpoImagePlugin.MpoImageFile(io.BytesIO(data)) as mpo:
         assert mpo.n_frames == 2
         mpo.seek(1)
