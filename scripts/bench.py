@@ -8,7 +8,8 @@ imagecodecs; HLG/PQ clips made with x265) into samples/generated/.
 
 Usage:
     python scripts/bench.py                  # all benchmarks, table
-    python scripts/bench.py --only still     # benchmark groups whose name contains "still" (still, video, memory)
+    python scripts/bench.py --only still     # benchmark groups whose name contains "still" (still, still-ultrahdr)
+    python scripts/bench.py --only ultrahdr  # writing Ultra HDR only
     python scripts/bench.py --runs 5 --json bench.json
 
 Not part of the test suite: timings vary with the machine and never decide pass/fail.
@@ -78,14 +79,18 @@ def paired(hk: Callable[[], object], base: Callable[[], object] | None, runs: in
     return statistics.median(th), (statistics.median(tb) if tb else None)
 
 
-def ensure_ultrahdr_12mp() -> Path:
-    """A 12 MP Display-P3 Ultra HDR JPEG made by libultrahdr (map scale 4), generated once."""
-    path = GEN / "bench_12mp_p3_s4.jpg"
+def generated(name: str, script: str, *args: str) -> Path:
+    """``samples/generated/<name>``, made once by ``scripts/<script> *args --out <path>``."""
+    path = GEN / name
     if not path.exists():
         GEN.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_ultrahdr.py"), "--size", "4000x3000",
-                        "--gamut", "p3", "--scale", "4", "--out", str(path)], check=True)
+        subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args, "--out", str(path)], check=True)
     return path
+
+
+def ensure_ultrahdr_12mp() -> Path:
+    """A 12 MP Display-P3 Ultra HDR JPEG made by libultrahdr (map scale 4), generated once."""
+    return generated("bench_12mp_p3_s4.jpg", "make_ultrahdr.py", "--size", "4000x3000", "--gamut", "p3", "--scale", "4")
 
 
 def ensure_clip(transfer: str, height: int) -> Path:
@@ -133,6 +138,29 @@ def bench_still(runs: int) -> list[Result]:
                "imagecodecs ultrahdr_decode -> linear f16", "<= 0.25x"),
         Result(f"still {mp:.0f} MP: colour core (tone+gamut+sRGB+dither)", t_core, None, "-", "<= 0.06 s"),
     ]
+
+
+def ensure_hdr_12mp() -> Path:
+    """A 12 MP PQ Display-P3 picture as linear float32 (scripts/make_hdr_stills.py), generated once."""
+    return generated("hdr_12mp_pq_p3.npy", "make_hdr_stills.py", "--size", "4000x3000", "--transfer", "pq",
+                     "--gamut", "p3")
+
+
+def bench_ultrahdr_write(runs: int) -> list[Result]:
+    import imagecodecs
+    import numpy as np
+
+    from hdrkit.still.ultrahdr import export_ultrahdr_array
+
+    lin = np.load(ensure_hdr_12mp())
+    rgba = np.concatenate([lin, np.ones(lin.shape[:2] + (1,), np.float32)], axis=-1).astype(np.float16)
+    out = GEN / "bench_uhdr_out.jpg"
+    cg = imagecodecs.ULTRAHDR.CG.DISPLAY_P3
+    t_hk, t_ref = paired(lambda: export_ultrahdr_array(lin, "p3", out),
+                         lambda: imagecodecs.ultrahdr_encode(rgba, scale=4, gamut=cg), runs, warm_base=True)
+    mp = lin.shape[0] * lin.shape[1] / 1e6
+    return [Result(f"still {mp:.0f} MP: HDR -> Ultra HDR JPEG (1 ch, 1/4 map)", t_hk, t_ref,
+                   "imagecodecs ultrahdr_encode, linear f16, scale 4", "<= 0.5x")]
 
 
 # ------------------------------------------------------------------- video
@@ -270,8 +298,8 @@ def bench_memory(runs: int) -> list[Result]:
     return res
 
 
-BENCHES: dict[str, Callable[[int], list[Result]]] = {"still": bench_still, "video": bench_video,
-                                                      "memory": bench_memory}
+BENCHES: dict[str, Callable[[int], list[Result]]] = {"still": bench_still, "still-ultrahdr": bench_ultrahdr_write,
+                                                      "video": bench_video, "memory": bench_memory}
 
 
 def main() -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..video.keyframes import DEFAULT_PATTERN
 from .common import add_render_options, render_params_from_args
+from .still import add_ultrahdr_options, gainmap_options
 from .video_options import add_video_input_options, video_input_kwargs
 
 
@@ -28,6 +29,7 @@ def add_parser(sub):
     p.add_argument("--limit", type=int, default=None, help="stop after this many frames")
     add_render_options(p)
     add_video_input_options(p)
+    add_ultrahdr_options(p)
     p.add_argument("--json", type=Path, default=None, help="write a JSON list of the exports ('-' = stdout)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -39,7 +41,8 @@ def run(args) -> int:
 
     done, damage = export_keyframes(args.input, args.output, every=args.every, params=render_params_from_args(args),
                                     quality=args.quality, subsampling=args.subsampling, pattern=args.pattern,
-                                    progress=not args.no_progress, limit=args.limit, **video_input_kwargs(args))
+                                    progress=not args.no_progress, limit=args.limit, gainmap=gainmap_options(args),
+                                    **video_input_kwargs(args))
     if args.json is not None:
         text = json.dumps([k.to_dict() for k in done], indent=1)
         if str(args.json) == "-":

@@ -37,8 +37,34 @@ def add_parser(sub):
                    help="refuse images (base or gain map) larger than this many megapixels, checked before "
                    "decoding (default 100)")
     p.add_argument("--json", type=Path, default=None, help="write a JSON report of every export to this file ('-' = stdout)")
+    add_ultrahdr_options(p)
     p.set_defaults(func=run)
     return p
+
+
+def add_ultrahdr_options(p) -> None:
+    """``--ultrahdr`` and the gain-map options (shared with ``hdrkit keyframes``)."""
+    g = p.add_argument_group("Ultra HDR output", "write Ultra HDR JPEGs: the SDR export as the base image (what "
+                             "other viewers show) plus a gain map restoring the HDR on Ultra HDR-aware viewers")
+    g.add_argument("--ultrahdr", action="store_true", help="write Ultra HDR (gain-map) JPEGs instead of plain SDR JPEGs")
+    g.add_argument("--gainmap-channels", type=int, choices=[1, 3], default=1,
+                   help="1 = one gain per pixel (default, smaller), 3 = per-channel gains (also restores colour)")
+    g.add_argument("--gainmap-scale", type=int, default=4, metavar="N",
+                   help="gain map at 1/N of the image size per axis (default 4; 1 = full resolution)")
+    g.add_argument("--gainmap-quality", type=int, default=95, metavar="Q", help="JPEG quality of the gain map (default 95)")
+    g.add_argument("--gainmap-headroom", type=float, default=None, metavar="H",
+                   help="HDR headroom the map restores, as peak / SDR white (e.g. 4 = 2 stops; default: the "
+                   "input's own for gain-map JPEGs, else the picture's peak)")
+
+
+def gainmap_options(args):
+    """:class:`hdrkit.still.ultrahdr.GainMapOptions` from the parsed options, or None without ``--ultrahdr``."""
+    if not args.ultrahdr:
+        return None
+    from ..still.ultrahdr import GainMapOptions
+
+    return GainMapOptions(channels=args.gainmap_channels, scale=args.gainmap_scale, quality=args.gainmap_quality,
+                          headroom=args.gainmap_headroom)
 
 
 def _expand(inputs: list[Path]) -> list[Path]:
@@ -74,6 +100,13 @@ def run(args) -> int:
     if many:
         args.output.mkdir(parents=True, exist_ok=True)
     cp = curve_params_from_args(args)
+    gm = gainmap_options(args)
+    if gm is not None:
+        from functools import partial
+
+        from ..still.ultrahdr import export_ultrahdr
+
+        export_sdr = partial(export_ultrahdr, gainmap=gm)  # same options; the SDR export becomes the base image
     _warm_up(files)
     report, failed = [], []
     for src in progress(files, desc="stills", unit="img", disable=len(files) < 3):

@@ -168,6 +168,38 @@ class GainMapMetadata:
         return cls(f["min_content_boost"], f["max_content_boost"], f["gamma"], f["offset_sdr"], f["offset_hdr"],
                    f["hdr_capacity_min"], f["hdr_capacity_max"], f["use_base_colour_space"], "iso")
 
+    def to_iso(self, channel_count: int | None = None) -> Iso21496Record:
+        """The ISO 21496-1 record of this metadata (the inverse of :meth:`from_iso`).
+
+        log2 of the boosts and capacities, every value as a 32-bit fraction
+        (:func:`hdrkit.still.iso21496.to_fraction`); minimum and writer version 0.
+        ``channel_count`` defaults to 1 when the channels are identical, else 3.
+        """
+        from .iso21496 import ChannelFractions, to_fraction
+
+        n = channel_count or (1 if self.channels_identical else 3)
+        chans = tuple(ChannelFractions(to_fraction(math.log2(self.min_content_boost[c])),
+                                       to_fraction(math.log2(self.max_content_boost[c])),
+                                       to_fraction(self.gamma[c], signed=False),
+                                       to_fraction(self.offset_sdr[c]), to_fraction(self.offset_hdr[c]))
+                      for c in range(3))
+        if n == 1:
+            chans = (chans[0],) * 3
+        return Iso21496Record(0, 0, self.use_base_colour_space, to_fraction(math.log2(self.hdr_capacity_min), False),
+                              to_fraction(math.log2(self.hdr_capacity_max), False), chans, n)
+
+    def to_hdrgm(self, channel_count: int | None = None) -> HdrgmFields:
+        """The ``hdrgm`` XMP properties of this metadata (the inverse of :meth:`from_hdrgm`):
+        log2 boosts and capacities, one value per property, or three when ``channel_count``
+        is 3 (default: 1 when the channels are identical)."""
+        n = channel_count or (1 if self.channels_identical else 3)
+        values = {"GainMapMin": tuple(math.log2(v) for v in self.min_content_boost[:n]),
+                  "GainMapMax": tuple(math.log2(v) for v in self.max_content_boost[:n]),
+                  "Gamma": self.gamma[:n], "OffsetSDR": self.offset_sdr[:n], "OffsetHDR": self.offset_hdr[:n],
+                  "HDRCapacityMin": (math.log2(self.hdr_capacity_min),),
+                  "HDRCapacityMax": (math.log2(self.hdr_capacity_max),)}
+        return HdrgmFields("1.0", values, False)
+
     @classmethod
     def from_hdrgm(cls, fields: HdrgmFields) -> "GainMapMetadata":
         """From Adobe ``hdrgm`` XMP (log2 values; defaults of the Adobe/Google specs).

@@ -11,6 +11,9 @@ Readers on top of it:
   text or one or three values in an ``rdf:Seq`` (Adobe per-channel form).
 - :func:`read_container`: the Google GContainer directory (``Container:Directory`` of
   ``Container:Item`` with ``Item:Semantic``, ``Item:Mime``, ``Item:Length``, ``Item:Padding``).
+- writers beside the readers: :func:`write_hdrgm` (attribute form, ``rdf:Seq`` for
+  per-channel values), :func:`write_container` (GContainer directory),
+  :func:`xmp_packet` and :func:`add_descriptions` (wrap or extend a packet).
 - :func:`read_apple`: Apple's ``HDRGainMap:HDRGainMapVersion`` / ``HDRGainMapHeadroom`` and
   ``apdi:AuxiliaryImageType``.
 
@@ -45,6 +48,10 @@ __all__ = [
     "read_container",
     "read_apple",
     "extended_xmp_guid",
+    "write_hdrgm",
+    "write_container",
+    "xmp_packet",
+    "add_descriptions",
 ]
 
 NS = {
@@ -300,3 +307,73 @@ def extended_xmp_guid(root: ET.Element) -> str | None:
         if v:
             return v[0]
     return None
+
+
+# ------------------------------------------------------------------------- writers
+def _attr(v: str) -> str:
+    from xml.sax.saxutils import quoteattr
+
+    return quoteattr(v)
+
+
+def _num(v: float) -> str:
+    return f"{float(v):.9g}"
+
+
+def write_hdrgm(fields: HdrgmFields) -> str:
+    """One ``rdf:Description`` holding ``fields`` (the inverse of :func:`read_hdrgm`).
+
+    Single values are written as attributes (the form libultrahdr reads); 3-value
+    properties as ``rdf:Seq`` elements (Adobe's per-channel form). Property names and
+    order are :data:`HDRGM_NUMERIC`.
+    """
+    attrs = [f'xmlns:hdrgm="{NS["hdrgm"]}"', f'hdrgm:Version={_attr(fields.version or "1.0")}']
+    elems = []
+    for name in HDRGM_NUMERIC:
+        v = fields.values.get(name)
+        if v is None:
+            continue
+        if len(v) == 1:
+            attrs.append(f'hdrgm:{name}="{_num(v[0])}"')
+        else:
+            items = "".join(f"<rdf:li>{_num(x)}</rdf:li>" for x in v)
+            elems.append(f"<hdrgm:{name}><rdf:Seq>{items}</rdf:Seq></hdrgm:{name}>")
+    if fields.base_rendition_is_hdr is not None:
+        attrs.append(f'hdrgm:BaseRenditionIsHDR="{"True" if fields.base_rendition_is_hdr else "False"}"')
+    head = '<rdf:Description rdf:about="" ' + " ".join(attrs)
+    return head + ("/>" if not elems else ">" + "".join(elems) + "</rdf:Description>")
+
+
+def write_container(items: list[ContainerItem], hdrgm_version: str | None = "1.0") -> str:
+    """One ``rdf:Description`` with the GContainer directory of ``items`` (the inverse of
+    :func:`read_container`), plus ``hdrgm:Version`` when given (Ultra HDR primary image)."""
+    attrs = [f'xmlns:Container="{NS["Container"]}"', f'xmlns:Item="{NS["Item"]}"']
+    if hdrgm_version is not None:
+        attrs += [f'xmlns:hdrgm="{NS["hdrgm"]}"', f"hdrgm:Version={_attr(hdrgm_version)}"]
+    lis = []
+    for it in items:
+        a = [f"Item:{k}={_attr(str(v))}" for k, v in (("Semantic", it.semantic), ("Mime", it.mime),
+                                                      ("Length", it.length), ("Padding", it.padding),
+                                                      ("URI", it.uri)) if v is not None]
+        lis.append(f'<rdf:li rdf:parseType="Resource"><Container:Item {" ".join(a)}/></rdf:li>')
+    return (f'<rdf:Description rdf:about="" {" ".join(attrs)}><Container:Directory><rdf:Seq>'
+            + "".join(lis) + "</rdf:Seq></Container:Directory></rdf:Description>")
+
+
+def xmp_packet(descriptions: list[str]) -> bytes:
+    """A complete XMP packet (UTF-8, ``<?xpacket?>`` wrapper) around ``rdf:Description`` strings."""
+    body = "\n  ".join(descriptions)
+    return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+            f'<x:xmpmeta xmlns:x="{NS["x"]}">\n <rdf:RDF xmlns:rdf="{NS["rdf"]}">\n  {body}\n </rdf:RDF>\n'
+            '</x:xmpmeta>\n<?xpacket end="w"?>').encode("utf-8")
+
+
+def add_descriptions(packet: bytes, descriptions: list[str]) -> bytes:
+    """``packet`` with ``descriptions`` appended inside its ``rdf:RDF`` (the rest kept byte for byte).
+
+    Raises :class:`MetadataError` when the packet has no ``</rdf:RDF>``.
+    """
+    end = packet.rfind(b"</rdf:RDF>")
+    if end < 0:
+        raise MetadataError("XMP packet has no rdf:RDF element to extend")
+    return packet[:end] + "".join(f" {d}\n " for d in descriptions).encode("utf-8") + packet[end:]

@@ -62,13 +62,22 @@ def export_keyframes(src, out_dir, *, every: float | None = None, params: Render
                      pattern: str = DEFAULT_PATTERN, assume_transfer: str | None = None,
                      assume_primaries: str | None = None, assume_matrix: str | None = None,
                      assume_range: str | None = None, allow_sdr: bool = False, progress: bool = False,
-                     limit: int | None = None) -> tuple[list[Keyframe], object]:
+                     limit: int | None = None, gainmap=None) -> tuple[list[Keyframe], object]:
     """Export key frames (``every=None``) or the first frame at or after each multiple of
     ``every`` seconds into ``out_dir``; returns (exports, decode damage).
 
     ``pattern`` names the files: fields ``stem``, ``index``, ``time_ms``, ``pts``.
+    ``gainmap`` (:class:`hdrkit.still.ultrahdr.GainMapOptions`): write Ultra HDR JPEGs whose
+    base image is the SDR keyframe and whose gain map restores the frame's linear HDR.
     """
     from ..still.export import export_array
+
+    if gainmap is not None:
+        from functools import partial
+
+        from ..still.ultrahdr import export_ultrahdr_array
+
+        export_array = partial(export_ultrahdr_array, gainmap=gainmap)  # noqa: F811 - same arguments, HDR kept
 
     src, out_dir = Path(src), Path(out_dir)
     if every is not None and not (every > 0 and np.isfinite(every)):

@@ -1,0 +1,381 @@
+"""Gain-map encoding: from an SDR base and an HDR rendition to 8-bit map codes and metadata.
+
+The gain function, shared with the decoder (ISO 21496-1 clause 5; libultrahdr
+``applyGain``; the rebuild in :mod:`hdrkit.still.render` uses the same two lines)::
+
+    gain = 2 ** (log2_min * (1 - g') + log2_max * g'),   g' = g ** (1 / gamma)
+    HDR  = (SDR + offset_sdr) * gain - offset_hdr
+
+:func:`gain_function` and :func:`apply_gain` are those lines; the encoder inverts them:
+
+1. :func:`log2_gain`: per pixel ``log2((HDR + offset_hdr) / (SDR + offset_sdr))``, per
+   channel (3-channel map) or one value per pixel (1-channel map, see below);
+2. :func:`downscale_log2_gain`: the map at ``1 / scale`` of the base size, each texel the
+   mean log gain of the base pixels nearest to the texel's sampling position, weighted by
+   each pixel's HDR magnitude ``|HDR + offset_hdr|`` (the decoder
+   samples texel ``i`` exactly at base pixel ``i * W / W_map``, no half-pixel offset);
+3. :func:`choose_range` and :func:`choose_gamma`: ``log2_min``, ``log2_max`` (per channel)
+   from the texels, the gamma that puts the median texel at code 128;
+4. :func:`quantise`: ``code = round(255 * t ** gamma)``, ``t = (L - log2_min) / (log2_max - log2_min)``.
+
+A 1-channel map holds one gain for R, G and B. ``mono="lsq"`` (default) stores the gain
+that minimises the pixel's squared linear-light error ``sum_c ((SDR_c + k_s) G - (HDR_c + k_h))^2``,
+``G = <s, h> / <s, s>``; ``mono="luminance"`` stores the ratio of luminances (libultrahdr's
+choice). One gain per pixel cannot undo hue or gamut changes between the two renditions;
+a 3-channel map can.
+
+Units: linear light, 1.0 = SDR white (203 cd/m^2); gains and ranges in log2 (stops).
+Everything here is numpy on channels-last arrays, no I/O.
+
+References
+----------
+- ISO 21496-1:2025 "Gain map metadata for image conversion", clause 5 (gain map
+  application, weight) and clause 6 (gain_map_min/max, gamma, base/alternate offsets,
+  base/alternate HDR headroom).
+- Adobe, "Gain Map Specification" 1.0 draft 15 (Feb 2024), "Generating a gain map".
+- google/libultrahdr ``lib/src/jpegr.cpp`` (``JpegR::generateGainMap``),
+  ``lib/src/gainmapmath.cpp`` (``computeGain``, ``affineMapGain``, ``applyGain``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_OFFSET",
+    "MONO_MODES",
+    "GainMapEncoding",
+    "gain_function",
+    "apply_gain",
+    "log2_gain",
+    "map_size",
+    "downscale_log2_gain",
+    "choose_range",
+    "choose_gamma",
+    "quantise",
+    "encode_gain_map",
+]
+
+#: Offset added to both renditions before the ratio (Adobe's default, 1/64 of SDR white):
+#: it bounds the gain of near-black pixels so the map's range is spent on real content.
+DEFAULT_OFFSET = 1.0 / 64.0
+MONO_MODES = ("lsq", "luminance")
+#: Smallest log2 range a channel is given (a flat channel still needs max > min to quantise).
+_MIN_RANGE = 1.0 / 64.0
+_GAMMA_LIMITS = (0.5, 2.0)
+
+
+def gain_function(g, log2_min, log2_max, gamma, weight: float = 1.0) -> np.ndarray:
+    """Linear gain for map values ``g`` in [0, 1] (the decoder's formula).
+
+    Parameters
+    ----------
+    g : array_like
+        Map values, code / 255, shape (..., C).
+    log2_min, log2_max, gamma : array_like
+        Per-channel metadata (C values), stops / stops / exponent.
+    weight : float
+        Display weight in [0, 1] (1 = full HDR).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``2 ** ((log2_min * (1 - g') + log2_max * g') * weight)``, ``g' = g ** (1 / gamma)``.
+
+    References
+    ----------
+    ISO 21496-1:2025 clause 5; libultrahdr ``gainmapmath.cpp`` (``applyGain``).
+    """
+    g = np.asarray(g, np.float64)
+    gp = np.power(g, 1.0 / np.asarray(gamma, np.float64))
+    return np.exp2((np.asarray(log2_min) * (1.0 - gp) + np.asarray(log2_max) * gp) * weight)
+
+
+def apply_gain(sdr, gain, offset_sdr=DEFAULT_OFFSET, offset_hdr=DEFAULT_OFFSET) -> np.ndarray:
+    """``HDR = (SDR + offset_sdr) * gain - offset_hdr`` (linear, 1.0 = SDR white).
+
+    References
+    ----------
+    ISO 21496-1:2025 clause 5; libultrahdr ``gainmapmath.cpp`` (``applyGain``).
+    """
+    return (np.asarray(sdr, np.float64) + offset_sdr) * gain - offset_hdr
+
+
+def log2_gain(sdr, hdr, *, channels: int = 1, offset_sdr: float = DEFAULT_OFFSET,
+              offset_hdr: float = DEFAULT_OFFSET, mono: str = "lsq", weights=None) -> np.ndarray:
+    """Per-pixel log2 gain that turns ``sdr`` into ``hdr`` through :func:`apply_gain`.
+
+    Parameters
+    ----------
+    sdr, hdr : numpy.ndarray
+        (H, W, 3) linear light in the same gamut, 1.0 = SDR white; ``hdr`` >= 0.
+    channels : {1, 3}
+        3: ``log2((hdr_c + k_h) / (sdr_c + k_s))`` per channel. 1: one gain per pixel.
+    offset_sdr, offset_hdr : float
+        ``k_s`` and ``k_h`` (linear, > 0).
+    mono : {'lsq', 'luminance'}
+        1-channel gain: the least-squares gain ``<s, h> / <s, s>`` of the offset RGB
+        vectors, or ``(Y_h + k_h) / (Y_s + k_s)`` with luminance ``weights``.
+    weights : array_like, optional
+        Luminance weights of the gamut (for ``mono='luminance'``), default BT.709.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 (H, W, channels), stops.
+
+    References
+    ----------
+    libultrahdr ``gainmapmath.cpp`` (``computeGain``: ``log2((hdr + offset) / (sdr + offset))``);
+    ISO 21496-1:2025 clause 5 (the inverse of the gain application).
+    """
+    if channels not in (1, 3):
+        raise ValueError(f"a gain map has 1 or 3 channels, not {channels}")
+    s = np.asarray(sdr, np.float32) + np.float32(offset_sdr)
+    h = np.maximum(np.asarray(hdr, np.float32), 0) + np.float32(offset_hdr)
+    if channels == 3:
+        return np.log2(h / s)
+    if mono == "lsq":
+        ratio = _dot(s, h) / _dot(s, s)
+    elif mono == "luminance":
+        w = np.asarray((0.2126, 0.7152, 0.0722) if weights is None else weights, np.float32)
+        ratio = (h @ w) / (s @ w)
+    else:
+        raise ValueError(f"unknown 1-channel gain {mono!r}; choose from {', '.join(MONO_MODES)}")
+    return np.log2(np.maximum(ratio, np.float32(1e-30)))[..., None]
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-pixel dot product of two (..., 3) arrays (plain products: faster than einsum here)."""
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
+
+
+def map_size(width: int, height: int, scale: int) -> tuple[int, int]:
+    """(map width, map height) for a ``width x height`` base at ``1 / scale``: ceil of each.
+
+    The decoder's sampling factor is ``width / map_width`` on both axes (libultrahdr
+    ``sampleMap``).
+    """
+    return max(1, math.ceil(width / scale)), max(1, math.ceil(height / scale))
+
+
+def _window_starts(n: int, n_map: int, factor: float) -> np.ndarray:
+    """Start of each texel's window: base pixels nearer to texel i's sample i * factor
+    than to its neighbours', i.e. [ceil((i - 1/2) * factor), ceil((i + 1/2) * factor))."""
+    starts = np.ceil((np.arange(n_map) - 0.5) * factor).astype(np.int64)
+    starts[0] = 0
+    return np.minimum(starts, n - 1)
+
+
+def downscale_log2_gain(log_gain: np.ndarray, map_width: int, map_height: int, weights=None) -> np.ndarray:
+    """Mean (or weighted mean) log2 gain around each texel's sampling position.
+
+    Texel ``(i, j)`` is sampled by the decoder at base pixel ``(i * f, j * f)`` with
+    ``f = W / map_width`` on both axes (no half-pixel offset; libultrahdr ``sampleMap``).
+    Its value is the mean over the base pixels in ``[(i - 1/2) f, (i + 1/2) f)`` on each
+    axis (the last window runs to the edge).
+
+    Parameters
+    ----------
+    log_gain : numpy.ndarray
+        (H, W, C) stops.
+    map_width, map_height : int
+        Map size (see :func:`map_size`).
+    weights : numpy.ndarray, optional
+        (H, W) positive weight of each pixel; None = plain mean.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (map_height, map_width, C).
+    """
+    h, w = log_gain.shape[:2]
+    if (map_width, map_height) == (w, h):
+        return log_gain.astype(np.float64)
+    xs, ys = _windows(w, h, map_width, map_height)
+    return _window_means(log_gain, None if weights is None else np.asarray(weights, np.float32), xs, ys)
+
+
+def _windows(w: int, h: int, map_width: int, map_height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Window starts of every texel column and row (the factor ``w / map_width`` on both axes)."""
+    f = w / map_width
+    xs, ys = _window_starts(w, map_width, f), _window_starts(h, map_height, f)
+    if np.any(np.diff(xs) <= 0) or np.any(np.diff(ys) <= 0):
+        raise ValueError(f"map {map_width}x{map_height} does not fit a {w}x{h} base")
+    return xs, ys
+
+
+def _window_means(values: np.ndarray, weights: np.ndarray | None, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """(Weighted) means of ``values`` (R, W, C) over the windows starting at ``xs`` and ``ys``
+    (row starts relative to ``values``; each window runs to the next start or the edge)."""
+    def sums(a):
+        return np.add.reduceat(np.add.reduceat(a, xs, axis=1, dtype=np.float64), ys, axis=0)
+
+    if weights is None:
+        cx = np.diff(np.append(xs, values.shape[1]))
+        cy = np.diff(np.append(ys, values.shape[0]))
+        return sums(values) / (cy[:, None, None] * cx[None, :, None])
+    wt = weights[..., None]
+    return sums(values * wt) / sums(wt)
+
+
+def choose_range(texels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(log2_min, log2_max) per channel: the texels' extremes, at least 1/64 stop apart.
+
+    The range is the content's own (0 stops is not forced into it), so all 256 codes go to
+    gains that occur.
+    """
+    flat = texels.reshape(-1, texels.shape[-1])
+    lo, hi = flat.min(axis=0), flat.max(axis=0)
+    short = hi - lo < _MIN_RANGE
+    mid = (hi + lo) / 2
+    lo = np.where(short, mid - _MIN_RANGE / 2, lo)
+    hi = np.where(short, mid + _MIN_RANGE / 2, hi)
+    return lo, hi
+
+
+def choose_gamma(t: np.ndarray) -> np.ndarray:
+    """Per-channel encoding gamma that stores the median normalised gain at code 128.
+
+    ``code = 255 * t ** gamma``: with the median ``m`` of ``t`` in (0, 1),
+    ``gamma = log(1/2) / log(m)``, clamped to [1/2, 2] and rounded to 1/64 (an exact
+    ISO 21496-1 fraction). More codes go where most pixels are, so their quantisation step
+    in stops is smaller. A median at 0 or 1 gives gamma 1.
+    """
+    flat = t.reshape(-1, t.shape[-1])
+    med = np.median(flat, axis=0)
+    out = np.ones(flat.shape[1])
+    ok = (med > 1e-3) & (med < 1 - 1e-3)
+    out[ok] = np.log(0.5) / np.log(med[ok])
+    out = np.clip(out, *_GAMMA_LIMITS)
+    return np.round(out * 64) / 64
+
+
+def quantise(texels: np.ndarray, log2_min, log2_max, gamma) -> np.ndarray:
+    """8-bit map codes ``round(255 * t ** gamma)``, ``t = clip((L - min) / (max - min), 0, 1)``.
+
+    The inverse of the decoder's ``g = code / 255``, ``g' = g ** (1 / gamma)``,
+    ``log2 gain = min (1 - g') + max g'`` (libultrahdr ``affineMapGain``).
+    """
+    lo, hi = np.asarray(log2_min, np.float64), np.asarray(log2_max, np.float64)
+    t = np.clip((texels - lo) / (hi - lo), 0.0, 1.0)
+    return np.rint(255.0 * np.power(t, np.asarray(gamma, np.float64))).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class GainMapEncoding:
+    """An encoded gain map and its metadata (log2 units as ISO 21496-1 stores them).
+
+    ``codes``: uint8 (Hm, Wm, C). Per channel (C values): ``log2_min``, ``log2_max``
+    (stops), ``gamma``. ``offset_sdr``/``offset_hdr`` (linear). ``hdr_capacity_min/max``
+    (stops): the display headroom where the map starts to apply / applies fully
+    (ISO base_hdr_headroom / alternate_hdr_headroom).
+    """
+
+    codes: np.ndarray
+    log2_min: tuple[float, ...]
+    log2_max: tuple[float, ...]
+    gamma: tuple[float, ...]
+    offset_sdr: float
+    offset_hdr: float
+    hdr_capacity_min: float
+    hdr_capacity_max: float
+
+    @property
+    def channels(self) -> int:
+        return self.codes.shape[2]
+
+
+def encode_gain_map(sdr, hdr, *, channels: int = 1, scale: int = 4, offset_sdr: float = DEFAULT_OFFSET,
+                    offset_hdr: float = DEFAULT_OFFSET, mono: str = "lsq", weights=None,
+                    gamma: float | None = None, headroom: float | None = None,
+                    hdr_to_gain=None) -> GainMapEncoding:
+    """Encode the gain map that turns ``sdr`` into ``hdr``.
+
+    Parameters
+    ----------
+    sdr : numpy.ndarray
+        (H, W, 3) linear SDR as the decoder will see the base (after JPEG coding), 1.0 =
+        SDR white, in the gamut the gain is applied in.
+    hdr : numpy.ndarray
+        (H, W, 3) linear HDR target, in the same gamut unless ``hdr_to_gain`` is given;
+        clipped to [0, headroom] here when ``headroom`` is given.
+    channels : {1, 3}
+        Map channels.
+    scale : int
+        Map downscale factor per axis (1 = full resolution).
+    offset_sdr, offset_hdr : float
+        Offsets of the gain function (linear, > 0).
+    mono, weights
+        1-channel gain (see :func:`log2_gain`).
+    gamma : float, optional
+        Encoding gamma; None chooses it from the content (:func:`choose_gamma`).
+    headroom : float, optional
+        The HDR rendition's headroom (linear, > 1); None = ``hdr``'s peak (no clipping).
+    hdr_to_gain : array_like, optional
+        3x3 linear-light matrix taking ``hdr`` to the gamut of ``sdr`` (applied before
+        the clipping, a block of rows at a time).
+
+    Returns
+    -------
+    GainMapEncoding
+        ``hdr_capacity_min`` = 0 stops (an SDR display shows the base);
+        ``hdr_capacity_max`` = log2 of the headroom (where the full map applies).
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, ``scale`` < 1, or offsets not positive.
+
+    References
+    ----------
+    ISO 21496-1:2025 clauses 5-6; libultrahdr ``JpegR::generateGainMap`` (jpegr.cpp) and
+    ``computeGain`` / ``affineMapGain`` (gainmapmath.cpp).
+    """
+    sdr = np.asarray(sdr)
+    hdr = np.asarray(hdr)
+    if sdr.shape != hdr.shape or sdr.ndim != 3 or sdr.shape[2] != 3:
+        raise ValueError(f"SDR {sdr.shape} and HDR {hdr.shape} must both be (H, W, 3)")
+    if int(scale) != scale or scale < 1:
+        raise ValueError(f"gain-map scale must be a whole number >= 1, not {scale}")
+    if not (offset_sdr > 0 and offset_hdr > 0):
+        raise ValueError("gain-map offsets must be > 0")
+    h, w = sdr.shape[:2]
+    mw, mh = map_size(w, h, int(scale))
+    kw = dict(channels=channels, offset_sdr=offset_sdr, offset_hdr=offset_hdr, mono=mono, weights=weights)
+    mat = None if hdr_to_gain is None else np.asarray(hdr_to_gain, np.float32).T
+    top = np.inf if headroom is None else np.float32(headroom)
+    peak = 0.0
+
+    def target(r0, r1):  # the HDR rows in the gain gamut, clipped to [0, headroom]
+        t = np.array(hdr[r0:r1], np.float32) if mat is None else np.asarray(hdr[r0:r1], np.float32) @ mat
+        return np.minimum(np.maximum(t, 0, out=t), top, out=t)
+
+    texels = np.empty((mh, mw, channels), np.float64)
+    xs, ys = _windows(w, h, mw, mh) if (mw, mh) != (w, h) else (None, np.arange(h))
+    bounds = np.append(ys, h)
+    per_block = max(1, (1 << 18) // (w * int(scale)))  # texel rows per block: ~1 MB of pixels each
+    for j in range(0, mh, per_block):  # blocks of texel rows keep the temporaries in cache
+        j1 = min(mh, j + per_block)
+        r0, r1 = bounds[j], bounds[j1]
+        hb = target(r0, r1)
+        peak = max(peak, float(hb.max()))
+        lg = log2_gain(sdr[r0:r1], hb, **kw)
+        if xs is None:
+            texels[j:j1] = lg
+            continue
+        # weighted by the HDR pixel's magnitude: a texel straddling a highlight's edge keeps
+        # the highlight's gain instead of dimming it (a pixel's linear-light error scales with it)
+        hb += np.float32(offset_hdr)
+        texels[j:j1] = _window_means(lg, np.sqrt(_dot(hb, hb)), xs, ys[j:j1] - r0)
+    lo, hi = choose_range(texels)
+    t = np.clip((texels - lo) / (hi - lo), 0.0, 1.0)
+    gam = choose_gamma(t) if gamma is None else np.full(channels, float(gamma))
+    codes = quantise(texels, lo, hi, gam)
+    peak = peak if headroom is None else float(headroom)
+    cap_max = math.log2(max(peak, 1.0 + 1.0 / 64))
+    return GainMapEncoding(codes, tuple(map(float, lo)), tuple(map(float, hi)), tuple(map(float, gam)),
+                           float(offset_sdr), float(offset_hdr), 0.0, cap_max)

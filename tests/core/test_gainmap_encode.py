@@ -1,0 +1,113 @@
+"""Gain-map encoding maths: inverse of the decoder's gain function, quantisation, downscaling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hdrkit.core import gainmap_encode as ge
+
+
+def _pair(h=31, w=45, seed=0):
+    rng = np.random.default_rng(seed)
+    sdr = rng.random((h, w, 3)).astype(np.float32)
+    hdr = (sdr * rng.uniform(0.5, 8, (h, w, 3))).astype(np.float32)
+    return sdr, hdr
+
+
+def test_log2_gain_inverts_apply_gain_per_channel():
+    sdr, hdr = _pair()
+    lg = ge.log2_gain(sdr, hdr, channels=3)
+    back = ge.apply_gain(sdr, np.exp2(lg.astype(np.float64)))
+    np.testing.assert_allclose(back, hdr, rtol=1e-5, atol=1e-6)
+
+
+def test_gain_function_matches_the_decoder_formula():
+    g = np.linspace(0, 1, 11)[:, None]
+    out = ge.gain_function(g, [-1.0], [3.0], [2.0], weight=0.5)
+    expect = 2 ** ((-1.0 * (1 - g ** 0.5) + 3.0 * g ** 0.5) * 0.5)
+    np.testing.assert_allclose(out, expect)
+
+
+def test_lsq_gain_minimises_the_linear_error():
+    sdr, hdr = _pair(4, 5, seed=1)
+    g = np.exp2(ge.log2_gain(sdr, hdr, channels=1, mono="lsq").astype(np.float64))[..., 0]
+    s, h = sdr + ge.DEFAULT_OFFSET, hdr + ge.DEFAULT_OFFSET
+    for f in (0.99, 1.01):  # any other scalar does worse
+        assert np.all(((s * g[..., None] - h) ** 2).sum(-1) <= ((s * g[..., None] * f - h) ** 2).sum(-1) + 1e-9)
+
+
+def test_luminance_gain_is_the_luminance_ratio():
+    sdr, hdr = _pair(3, 3)
+    w = np.array([0.2126, 0.7152, 0.0722])
+    lg = ge.log2_gain(sdr, hdr, channels=1, mono="luminance", weights=w)[..., 0]
+    k = ge.DEFAULT_OFFSET
+    np.testing.assert_allclose(lg, np.log2(((hdr + k) @ w) / ((sdr + k) @ w)), rtol=1e-5)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_full_resolution_codes_within_half_a_code(channels):
+    sdr, hdr = _pair()
+    enc = ge.encode_gain_map(sdr, hdr, channels=channels, scale=1)
+    lg = ge.log2_gain(sdr, hdr, channels=channels).astype(np.float64)
+    lo, hi, gam = (np.array(v) for v in (enc.log2_min, enc.log2_max, enc.gamma))
+    t = (lg - lo) / (hi - lo)
+    exact = 255 * t ** gam  # the code the pixel would need
+    assert np.abs(enc.codes - exact).max() <= 0.5 + 1e-6
+    assert enc.codes.min() == 0 and enc.codes.max() == 255  # the range is the content's
+    # decoded through the shared gain function: within one code of the exact log gain
+    dec = np.log2(ge.gain_function(enc.codes / 255.0, lo, hi, gam))
+    levels = np.log2(ge.gain_function(np.arange(256)[:, None] / 255.0, lo, hi, gam))  # (256, C)
+    c = enc.codes.astype(np.int64)
+    ch = np.arange(channels)
+    step = np.maximum(levels[np.minimum(c + 1, 255), ch] - levels[c, ch], levels[c, ch] - levels[np.maximum(c - 1, 0), ch])
+    assert np.all(np.abs(dec - lg) <= step + 1e-6)
+
+
+def test_map_size_and_window_partition():
+    assert ge.map_size(4000, 3000, 4) == (1000, 750)
+    assert ge.map_size(321, 241, 4) == (81, 61)
+    lg = np.ones((241, 321, 1), np.float32) * 0.75
+    out = ge.downscale_log2_gain(lg, 81, 61)
+    np.testing.assert_allclose(out, 0.75)
+    # the mean of a ramp around texel i is the ramp at i * W / W_map (interior texels)
+    ramp = np.broadcast_to(np.arange(321, dtype=np.float32)[None, :, None], (241, 321, 1))
+    out = ge.downscale_log2_gain(np.ascontiguousarray(ramp), 81, 61)
+    f = 321 / 81
+    centres = np.arange(1, 80) * f
+    lo, hi = np.ceil(centres - f / 2), np.ceil(centres + f / 2)
+    np.testing.assert_allclose(out[0, 1:80, 0], (lo + hi - 1) / 2)
+
+
+def test_weighted_downscale_prefers_heavy_pixels():
+    lg = np.zeros((8, 8, 1), np.float32)
+    lg[0, 0] = 4.0
+    w = np.ones((8, 8), np.float32)
+    w[0, 0] = 1000.0
+    assert ge.downscale_log2_gain(lg, 2, 2, w)[0, 0, 0] > 3.5
+    assert ge.downscale_log2_gain(lg, 2, 2)[0, 0, 0] == 1.0  # texel 0 covers pixels [0, 2) x [0, 2)
+
+
+def test_choose_gamma_puts_the_median_at_mid_code():
+    t = np.random.default_rng(2).random((1001, 1)) ** 1.5  # median about 0.35
+    g = ge.choose_gamma(t)
+    assert abs(np.median(t) ** g[0] - 0.5) < 0.01 and g[0] < 1
+    assert ge.choose_gamma(np.zeros((10, 1)))[0] == 1.0
+
+
+def test_flat_gain_still_has_a_range():
+    sdr = np.full((8, 8, 3), 0.5, np.float32)
+    enc = ge.encode_gain_map(sdr, sdr * 2, scale=1)
+    assert enc.log2_max[0] > enc.log2_min[0]
+    np.testing.assert_allclose(np.log2(ge.gain_function(enc.codes / 255, enc.log2_min, enc.log2_max, enc.gamma)),
+                               np.log2((1 + ge.DEFAULT_OFFSET) / (0.5 + ge.DEFAULT_OFFSET)), atol=1 / 128)
+
+
+def test_bad_arguments():
+    sdr, hdr = _pair()
+    with pytest.raises(ValueError):
+        ge.encode_gain_map(sdr, hdr[:-1])
+    with pytest.raises(ValueError):
+        ge.encode_gain_map(sdr, hdr, scale=0)
+    with pytest.raises(ValueError):
+        ge.encode_gain_map(sdr, hdr, channels=2)
