@@ -17,7 +17,8 @@ def add_parser(sub):
         "to linear light and export it exactly as a still: same tone and gamut mapping, dither, sRGB ICC, EXIF "
         "thumbnail; the XMP records the source file and timestamp.")
     p.add_argument("input", type=Path, metavar="IN")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output folder (created, with its parents, once the first frame is written)")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output folder (created, with its parents, once the first frame is written)")
     p.add_argument("--every", type=float, default=None, metavar="SECONDS",
                    help="one frame every SECONDS instead of the key frames")
     p.add_argument("--pattern", default=DEFAULT_PATTERN,

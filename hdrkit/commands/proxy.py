@@ -63,7 +63,8 @@ def run(args) -> int:
                      peak_nits=args.peak, force=args.force, progress=not (args.no_progress or con.quiet),
                      **video_input_kwargs(args))
     con.write_json(res.to_dict())
-    con.note(f"{res.dst}: {res.frames_out} frames {res.width}x{res.height}, {res.fps:.1f} fps ({res.engine}/{res.mode})")
+    con.note(f"{res.dst}: {res.frames_out} frames {res.width}x{res.height}, {res.fps:.1f} fps "
+             f"({res.engine}/{res.mode})")
     if not res.complete:
         con.warn(f"{args.input} decoded only in part ({res.damage.summary()}); the proxy holds the "
                  f"{res.frames_out} frames that decoded")

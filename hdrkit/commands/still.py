@@ -34,7 +34,8 @@ def add_parser(sub):
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists (resume a batch)")
     p.add_argument("--force", action="store_true", help="allow writing over an input file")
     p.add_argument("--strip-location", action="store_true",
-                   help="drop location from the copied metadata: the EXIF GPS block and XMP location fields")
+                   help="drop the source's EXIF GPS block (location) from the exports; the source's XMP is "
+                   "never copied")
     p.add_argument("--max-pixels", type=float, default=None, metavar="MP",
                    help="refuse images (base or gain map) larger than this many megapixels, checked before "
                    "decoding (default 100)")
@@ -119,7 +120,8 @@ def run(args) -> int:
     con.write_json(report)
     if many or skipped:
         exported = len(files) - len(failed) - len(skipped)
-        con.result(f"{args.output}/: {exported} exported, {len(skipped)} skipped (output already there), "
+        where = f"{args.output}/" if folder else str(args.output)
+        con.result(f"{where}: {exported} exported, {len(skipped)} skipped (output already there), "
                    f"{len(failed)} failed, of {len(files)}" + (":" if failed else ""))
         for _src, msg in failed:
             con.result(f"  {msg}")
