@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import math
 import sys
-from pathlib import Path
 
 from ..errors import ContainerError, HdrkitError, InputFileError, MetadataError, require_file
 from ..still.gainmap import parse_container
@@ -66,7 +64,8 @@ def describe(path) -> dict:
         try:
             return {"file": str(p), "kind": "hdr10plus-json", **vi.hdr10plus_json_info(p)}
         except HdrkitError as e:
-            raise MetadataError(f"JSON, but not HDR10+ metadata: {e}", path=p) from None
+            why = str(e).removeprefix(f"{p.name}: ")
+            raise MetadataError(f"JSON, but not HDR10+ metadata: {why}", path=p) from None
     if kind == "image":
         return {"file": str(p), "kind": "image", **vi.image_info(p)}
     return {"file": str(p), "kind": "video", **vi.video_info(p)}

@@ -31,10 +31,8 @@ References
 from __future__ import annotations
 
 import math
-import os
 import struct
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 

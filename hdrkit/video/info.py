@@ -52,8 +52,8 @@ def file_kind(head: bytes) -> str:
     """What a file is from its first bytes (at least 64 when the file has them).
 
     Returns ``"jpeg"``, ``"image"`` (PNG, TIFF, AVIF / HEIF stills, WebP, GIF, BMP),
-    ``"video"`` (ISO BMFF / QuickTime, Matroska / WebM, MPEG-TS, AVI, NUT, HEVC or AVC
-    Annex B), ``"json"``, ``"text"`` or ``"unknown"``. Signatures: JPEG SOI (ITU-T T.81 B.1),
+    ``"video"`` (ISO BMFF / QuickTime, Matroska / WebM, MPEG-TS / PS, AVI, NUT, FLV, Y4M,
+    HEVC or AVC Annex B), ``"json"``, ``"text"`` or ``"unknown"``. Signatures: JPEG SOI (ITU-T T.81 B.1),
     PNG (ISO/IEC 15948 5.2), TIFF 6.0 §2, ISO/IEC 14496-12 ``ftyp`` box, EBML header (RFC
     8794), MPEG-TS sync byte 0x47 every 188 bytes (ISO/IEC 13818-1), RIFF, ITU-T H.265 B.2
     start codes.
@@ -72,7 +72,8 @@ def file_kind(head: bytes) -> str:
     if head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip") or head[:4] == b"\x1a\x45\xdf\xa3" \
             or (head[:4] == b"RIFF" and head[8:12] == b"AVI ") or head[:8] == b"nut/mult" \
             or (head[:1] == b"\x47" and (len(head) < 189 or head[188:189] == b"\x47")) \
-            or head[:4] == b"\x00\x00\x00\x01" or head[:3] == b"\x00\x00\x01":
+            or head[:4] == b"\x00\x00\x00\x01" or head[:3] == b"\x00\x00\x01" or head[:9] == b"YUV4MPEG2" \
+            or head[:3] == b"FLV":
         return "video"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text[:1] in (b"{", b"["):

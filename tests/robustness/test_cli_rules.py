@@ -160,6 +160,24 @@ def test_json_to_stdout_holds_only_json(tmp_path, capsys):
     assert "curves" in json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.parametrize("command", ["analyze", "keyframes", "proxy"])
+def test_video_commands_json_to_stdout(command, tmp_path, hlg_clip, capsys):
+    out = {"analyze": [], "keyframes": ["-o", str(tmp_path / "kf"), "--limit", "1"],
+           "proxy": ["-o", str(tmp_path / "p.mp4"), "--x264-preset", "ultrafast"]}[command]
+    assert main([command, str(hlg_clip), *out, "--no-progress", "--json", "-"]) == 0
+    res = capsys.readouterr()
+    report = json.loads(res.out)
+    assert report and res.err.startswith("hdrkit: ")
+
+
+def test_folder_output_of_a_one_file_command(tmp_path, hlg_clip, capsys):
+    out = tmp_path / "new" / "sub"
+    assert main(["proxy", str(hlg_clip), "-o", f"{out}/", "--x264-preset", "ultrafast", "--no-progress"]) == 0
+    assert (out / f"{hlg_clip.stem}.mp4").is_file()
+    assert main(["still", str(MINNIE), "-o", f"{out}/"]) == 0
+    assert (out / f"{MINNIE.stem}.jpg").is_file()
+
+
 def test_keyframes_failures_leave_no_folder(tmp_path, capsys):
     out = tmp_path / "kf"
     assert main(["keyframes", str(tmp_path / "missing.mp4"), "-o", str(out)]) == 2
