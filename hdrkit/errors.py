@@ -13,6 +13,7 @@ cannot be written an :class:`OutputError` (both :class:`OSError`).
 from __future__ import annotations
 
 import os
+import re
 
 __all__ = [
     "HdrkitError",
@@ -27,7 +28,11 @@ __all__ = [
     "InputNotFoundError",
     "require_file",
     "os_error_message",
+    "reason",
 ]
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ")
 
 
 class HdrkitError(Exception):
@@ -49,9 +54,9 @@ class HdrkitError(Exception):
         if isinstance(self, OSError) and self.path is not None:
             self.filename = self.path
 
-    def __str__(self) -> str:  # one line, always
+    def __str__(self) -> str:  # one line, always, without errno numbers FFmpeg's errors carry
         msg = self.args[0] if self.args else ""
-        return " ".join(str(msg).split())
+        return " ".join(_ERRNO.sub("", str(msg)).split())
 
 
 class ContainerError(HdrkitError):
@@ -112,8 +117,16 @@ def require_file(path, what: str = "file"):
     return p
 
 
+def reason(e: BaseException) -> str:
+    """What an exception says happened, without errno number, file name or class name
+    (``[Errno 1094995529] Invalid data found when processing input: 'x.mp4'`` ->
+    ``invalid data found when processing input``)."""
+    what = getattr(e, "strerror", None) or str(e) or type(e).__name__
+    what = str(what).strip()
+    return what[0].lower() + what[1:] if what[:1].isupper() and what[1:2].islower() else what
+
+
 def os_error_message(e: OSError) -> str:
     """``"<path>: <what happened>"`` for an :class:`OSError`: no class name, no errno number."""
-    what = (e.strerror or str(e) or type(e).__name__).strip()
-    what = what[0].lower() + what[1:] if what[:1].isupper() and what[1:2].islower() else what
+    what = reason(e)
     return f"{e.filename}: {what}" if e.filename else what

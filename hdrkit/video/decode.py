@@ -62,7 +62,7 @@ from ..core.primaries import luminance_weights
 from ..core.transfer import (HLG_REFERENCE_PEAK_NITS, SDR_WHITE_NITS, eotf_bt1886, eotf_srgb, eotf_st2084,
                              hlg_system_gamma, oetf_inverse_hlg, ootf_hlg)
 from ..core.ycbcr import range_scale, ycbcr_to_rgb, ycbcr_to_rgb_matrix
-from ..errors import ContainerError, DecodeError, OptionError, require_file
+from ..errors import ContainerError, DecodeError, OptionError, reason, require_file
 
 __all__ = [
     "ColourInfo",
@@ -287,7 +287,7 @@ class VideoReader:
         try:
             self.container = av.open(str(self.path), metadata_errors="replace")  # tags need not be UTF-8
         except (av.FFmpegError, OSError) as e:
-            raise ContainerError(f"cannot read {self.path.name} as a video: {e}") from e
+            raise ContainerError(f"not a video FFmpeg can read ({reason(e)})", path=self.path) from e
         self.keyframes_only = keyframes_only
         try:
             self._setup(assume_transfer, assume_primaries, assume_matrix, assume_range, allow_sdr, height,

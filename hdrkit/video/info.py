@@ -24,7 +24,7 @@ import os
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import ContainerError, DecodeError, HdrkitError, require_file
+from ..errors import ContainerError, DecodeError, HdrkitError, reason, require_file
 
 __all__ = ["video_info", "format_video_info", "file_kind", "image_info", "hdr10plus_json_info", "H273_PRIMARIES",
            "H273_TRANSFER", "H273_MATRIX"]
@@ -125,7 +125,7 @@ def image_info(path) -> dict:
     try:
         c = av.open(str(p), metadata_errors="replace")
     except (av.FFmpegError, OSError) as e:
-        raise ContainerError(f"not a picture FFmpeg can read ({_ff_reason(e)})", path=p) from None
+        raise ContainerError(f"not a picture FFmpeg can read ({reason(e)})", path=p) from None
     try:
         if not c.streams.video or c.streams.video[0].codec_context is None:
             raise ContainerError("no picture FFmpeg can decode", path=p)
@@ -134,7 +134,7 @@ def image_info(path) -> dict:
         try:
             fr = next(c.decode(st))
         except (av.FFmpegError, StopIteration, ValueError) as e:
-            raise DecodeError(f"the picture does not decode ({_ff_reason(e)})", path=p) from None
+            raise DecodeError(f"the picture does not decode ({reason(e)})", path=p) from None
         fmt = fr.format
         side = [_side_data_name(sd) for sd in fr.side_data]
         return {
@@ -155,12 +155,6 @@ def image_info(path) -> dict:
         }
     finally:
         c.close()
-
-
-def _ff_reason(e: Exception) -> str:
-    """FFmpeg's words without errno numbers or file names."""
-    msg = getattr(e, "strerror", None) or str(e)
-    return str(msg).split(":")[0].strip().lower() or type(e).__name__
 
 
 def tolerate_unknown_side_data() -> None:
@@ -286,7 +280,7 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
     try:
         c = av.open(str(p), metadata_errors="replace")
     except (av.FFmpegError, OSError) as e:
-        raise ContainerError(f"not a video FFmpeg can read ({_ff_reason(e)})", path=p) from None
+        raise ContainerError(f"not a video FFmpeg can read ({reason(e)})", path=p) from None
     warnings: list[str] = []
     try:
         if not c.streams.video:

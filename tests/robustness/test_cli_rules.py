@@ -198,6 +198,16 @@ def test_proxy_of_a_folder_says_folder(tmp_path, capsys):
     assert "is a folder" in _one_error_line(capsys.readouterr().err, tmp_path)
 
 
+def test_unreadable_video_is_one_clean_line(tmp_path, hlg_clip, capsys):
+    text = tmp_path / "t.mp4"
+    text.write_text("hello\n")
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(hlg_clip.read_bytes()[:3000])
+    for bad in (text, cut):
+        assert main(["proxy", str(bad), "-o", str(tmp_path / "p.mp4")]) == 2
+        _one_error_line(capsys.readouterr().err, bad)
+
+
 def test_proxy_help_shows_output_as_required(capsys):
     with pytest.raises(SystemExit):
         main(["proxy", "--help"])
