@@ -50,8 +50,9 @@ def _add_global_options(p, *, default: bool) -> None:
 
 
 def _bare_json(argv: list[str]) -> list[str]:
-    """``--json`` takes the next word only when it is ``-`` or ends in ``.json``; otherwise it
-    stands alone and means stdout (so ``hdrkit info --json a.jpg`` reads a.jpg, as it always did)."""
+    """A bare ``--json`` means stdout: when it ends the line or is followed by an option or by an
+    existing file not named ``*.json`` (so ``hdrkit info --json a.jpg`` reads a.jpg, as it always
+    did). Any other next word is the target, which must then be ``-`` or end in ``.json``."""
     out = []
     for i, a in enumerate(argv):
         out.append(a)
@@ -59,7 +60,8 @@ def _bare_json(argv: list[str]) -> list[str]:
             return out + argv[i + 1:]
         if a == "--json":
             nxt = argv[i + 1] if i + 1 < len(argv) else None
-            if nxt is not None and nxt != "-" and not nxt.lower().endswith(".json"):
+            if nxt is None or (nxt != "-" and (nxt.startswith("-") or (
+                    not nxt.lower().endswith(".json") and os.path.isfile(nxt)))):
                 out.append("-")
     return out
 

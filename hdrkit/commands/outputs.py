@@ -9,8 +9,8 @@
 - Every output is checked before any work (:func:`hdrkit.io.atomic.check_output_file`,
   :func:`~hdrkit.io.atomic.check_output_dir`).
 - ``--json FILE`` writes a JSON report to ``FILE`` (its name ends in ``.json``); ``--json -``
-  (or a bare ``--json``) writes it to stdout, which then holds nothing else: the human
-  lines go to stderr.
+  writes it to stdout, which then holds nothing else: the human lines go to stderr. A bare
+  ``--json`` (last, or before an option or an existing non-JSON file) means ``-``.
 - ``-q`` / ``--quiet`` keeps only errors and warnings; progress bars follow it.
 """
 
@@ -51,8 +51,8 @@ def single_output(out, src, suffix: str, *, force: bool = False) -> Path:
 def add_json_option(p, what: str) -> None:
     """``--json [FILE|-]``: the same meaning in every command."""
     p.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE.json|-",
-                   help=f"write {what} as JSON to FILE.json, or to stdout with '-' (a bare --json at the end of "
-                   "the line means '-'); with '-' stdout holds only the JSON")
+                   help=f"write {what} as JSON to FILE.json, or to stdout with '-' (so does a bare --json: last, "
+                   "or before an option or an existing non-JSON file); with '-' stdout holds only the JSON")
 
 
 def check_json_target(args, inputs=()) -> None:

@@ -158,6 +158,10 @@ def test_json_to_stdout_holds_only_json(tmp_path, capsys):
     assert "curves" in json.loads(capsys.readouterr().out)
     assert main(["curves", "--json"]) == 0  # the bare form of the switch it used to be
     assert "curves" in json.loads(capsys.readouterr().out)
+    assert main(["curves", "--json", str(tmp_path / "report.txt")]) == 2  # a target, but not *.json
+    assert ".json" in capsys.readouterr().err and not (tmp_path / "report.txt").exists()
+    assert main(["curves", "--json", "--plot", str(tmp_path / "c.png")]) == 0  # bare before an option
+    assert "curves" in json.loads(capsys.readouterr().out) and (tmp_path / "c.png").is_file()
 
 
 @pytest.mark.parametrize("command", ["analyze", "keyframes", "proxy"])
