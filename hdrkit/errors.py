@@ -46,16 +46,16 @@ class HdrkitError(Exception):
         The file the error is about; the message is then ``"<path>: <message>"``.
     """
 
-    def __init__(self, message: str = "", *, path=None):
+    def __init__(self, message: str = "", *args, path=None):
         self.path = None if path is None else os.fspath(path)
         if self.path is not None and not str(message).startswith(self.path):
             message = f"{self.path}: {message}"
-        super().__init__(message)
+        super().__init__(message, *args)
         if isinstance(self, OSError) and self.path is not None:
             self.filename = self.path
 
     def __str__(self) -> str:  # one line, always, without errno numbers FFmpeg's errors carry
-        msg = self.args[0] if self.args else ""
+        msg = self.args[0] if len(self.args) == 1 else Exception.__str__(self)
         return " ".join(_ERRNO.sub("", str(msg)).split())
 
 
