@@ -54,6 +54,11 @@ class HdrkitError(Exception):
         if isinstance(self, OSError) and self.path is not None:
             self.filename = self.path
 
+    def __setstate__(self, state: dict) -> None:  # unpickled (process pools): the path again
+        self.__dict__.update(state)
+        if isinstance(self, OSError) and self.path is not None:
+            self.filename = self.path
+
     def __str__(self) -> str:  # one line, always, without errno numbers FFmpeg's errors carry
         msg = self.args[0] if len(self.args) == 1 else Exception.__str__(self)
         return " ".join(_ERRNO.sub("", str(msg)).split())
