@@ -98,7 +98,7 @@ def check_not_input(src, dst, force: bool = False) -> None:
     except OSError:
         same = False
     if same and not force:
-        raise OutputError("is the input; pass --force to write over it", path=dst)
+        raise OutputError("is the input; pass --force to overwrite it", path=dst)
 
 
 def _probe_writable(folder: Path, dst: Path) -> None:
