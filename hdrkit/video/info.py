@@ -49,14 +49,18 @@ _SEQUENCE_BRANDS = {b"avis", b"hevc", b"hevx", b"msf1"}
 
 
 def file_kind(head: bytes) -> str:
-    """What a file is from its first bytes (at least 64 when the file has them).
+    """What a file is from its first bytes (512 are plenty).
 
     Returns ``"jpeg"``, ``"image"`` (PNG, TIFF, AVIF / HEIF stills, WebP, GIF, BMP),
     ``"video"`` (ISO BMFF / QuickTime, Matroska / WebM, MPEG-TS / PS, AVI, NUT, FLV, Y4M,
-    HEVC or AVC Annex B), ``"json"``, ``"text"`` or ``"unknown"``. Signatures: JPEG SOI (ITU-T T.81 B.1),
-    PNG (ISO/IEC 15948 5.2), TIFF 6.0 §2, ISO/IEC 14496-12 ``ftyp`` box, EBML header (RFC
-    8794), MPEG-TS sync byte 0x47 every 188 bytes (ISO/IEC 13818-1), RIFF, ITU-T H.265 B.2
-    start codes.
+    HEVC or AVC Annex B), ``"json"``, ``"text"`` or ``"unknown"``.
+
+    References
+    ----------
+    Signatures: JPEG SOI (ITU-T T.81 B.1), PNG (ISO/IEC 15948 5.2), TIFF 6.0 §2, the
+    ISO/IEC 14496-12 ``ftyp`` box and its brands (ISO/IEC 23008-12 for HEIF, AV1-ISOBMFF
+    for AVIF), the EBML header (RFC 8794), the MPEG-TS sync byte 0x47 every 188 bytes
+    (ISO/IEC 13818-1), RIFF, ITU-T H.265 B.2 start codes.
     """
     if head[:3] == b"\xff\xd8\xff":
         return "jpeg"
@@ -83,7 +87,7 @@ def file_kind(head: bytes) -> str:
             head.decode("utf-8")
             return "text"
         except UnicodeDecodeError as e:
-            if e.start >= len(head) - 3:  # a character cut by the 64-byte window
+            if e.start >= len(head) - 3:  # a character cut at the end of the window
                 return "text"
     return "unknown"
 
@@ -98,7 +102,7 @@ def hdr10plus_json_info(path) -> dict:
     from ..metadata.hdr10plus import read_json
 
     md = read_json(path)
-    first, nums = md.scene_summary()
+    first, _ = md.scene_summary()
     frames = md.frames
     peak = max((max(f.maxscl_nits) for f in frames), default=0.0)
     targets = sorted({f.target_nits for f in frames})
