@@ -14,7 +14,7 @@ import sys
 
 from . import __version__
 from .commands import analyze, curves, encode, hdr10plus, info, keyframes, proxy, regress, still
-from .errors import HdrkitError
+from .errors import HdrkitError, os_error_message
 
 __all__ = ["create_parser", "main"]
 
@@ -30,18 +30,60 @@ def create_parser() -> argparse.ArgumentParser:
         epilog="Run 'hdrkit COMMAND --help' for the options of a command.",
     )
     parser.add_argument("--version", action="version", version=f"hdrkit {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for FFmpeg commands)")
+    _add_global_options(parser, default=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(sub)
+    for command_parser in {id(p): p for p in sub.choices.values()}.values():  # aliases share a parser
+        _add_global_options(command_parser, default=False)
     return parser
+
+
+def _add_global_options(p, *, default: bool) -> None:
+    """-v / -q, accepted before and after the subcommand (the subcommand's copy only sets
+    them when given, so ``hdrkit -v still ...`` keeps its -v)."""
+    g = p.add_argument_group("global options") if not default else p
+    g.add_argument("-v", "--verbose", action="count", default=0 if default else argparse.SUPPRESS,
+                   help="more log output (-vv for FFmpeg commands)")
+    g.add_argument("-q", "--quiet", action="store_true", default=False if default else argparse.SUPPRESS,
+                   help="print only errors and warnings (no progress bars, no summaries)")
+
+
+def _bare_json(argv: list[str]) -> list[str]:
+    """A bare ``--json`` means stdout: when it ends the line or is followed by an option or by an
+    existing file not named ``*.json`` (so ``hdrkit info --json a.jpg`` reads a.jpg, as it always
+    did). Any other next word is the target, which must then be ``-`` or end in ``.json``."""
+    out = []
+    for i, a in enumerate(argv):
+        out.append(a)
+        if a == "--":
+            return out + argv[i + 1:]
+        if a == "--json":
+            nxt = argv[i + 1] if i + 1 < len(argv) else None
+            if nxt is None or (nxt != "-" and (nxt.startswith("-") or (
+                    not nxt.lower().endswith(".json") and os.path.isfile(nxt)))):
+                out.append("-")
+    return out
+
+
+def _old_quality_flag(argv: list[str]) -> str | None:
+    """``-q N`` was the JPEG quality before -q meant --quiet: say so instead of a puzzling error."""
+    for a, b in zip(argv, argv[1:]):
+        if a == "-q" and b.isdigit():
+            return f"-q means --quiet; the JPEG quality is --quality {b}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = create_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(map(str, argv))
+    hint = _old_quality_flag(argv)
+    if hint:
+        print(f"hdrkit: error: {hint}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(_bare_json(argv))
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-                        format="hdrkit: %(message)s")
+                        format="hdrkit: %(message)s")  # --quiet keeps warnings
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -50,12 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     except HdrkitError as e:
         print(f"hdrkit: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("hdrkit: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # the reader of our output went away (``hdrkit info ... | head``)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 141
+    except OSError as e:  # a file problem no check caught (disk full, a file vanished): one line
+        print(f"hdrkit: error: {os_error_message(e)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hdrkit: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

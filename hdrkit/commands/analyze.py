@@ -6,12 +6,12 @@ The HDR10 / HDR10+ outputs (``--hdr10``, ``--hdr10plus OUT.json``) come from
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..errors import OptionError
 from ..metadata.cli_hooks import add_analyze_options, apply_analyze_outputs
 from .common import add_render_options, render_params_from_args
+from .outputs import Console, add_json_option, check_json_target
 from .video_options import add_video_input_options, first_run_warm_up, video_input_kwargs
 
 
@@ -22,7 +22,7 @@ def add_parser(sub):
         "picture (max(R,G,B) peak, mean, percentiles), the libplacebo-style peak detection and its temporal "
         "smoothing with scene cuts, and the flicker of the predicted SDR output.")
     p.add_argument("input", type=Path, metavar="IN")
-    p.add_argument("--json", type=Path, default=None, metavar="stats.json", help="write the analysis as JSON")
+    add_json_option(p, "the analysis")
     p.add_argument("--plot", type=Path, default=None, metavar="flicker.png",
                    help="write a PNG plot of peaks, averages, cuts, SDR luma and flicker")
     g = p.add_mutually_exclusive_group()
@@ -43,26 +43,52 @@ def add_parser(sub):
 def run(args) -> int:
     from ..video.analysis import analyze, plot_analysis
 
+    from ..errors import require_file
+    from ..io.atomic import check_output_file
+
+    con = Console(args)
     params = render_params_from_args(args)
     metadata_out = args.hdr10 or args.hdr10plus is not None
     if metadata_out and args.step not in (None, 1):
         raise OptionError("--hdr10 / --hdr10plus measure every pixel (MaxCLL, MaxScl); drop --step")
+    require_file(args.input, "video file")
+    check_json_target(args, [args.input])
+    for target in (args.plot, args.hdr10plus):
+        if target is not None:
+            check_output_file(target, inputs=[args.input])
+    if metadata_out:
+        _refuse_non_pq(args)
     step = 1 if args.full or metadata_out else args.step
     first_run_warm_up(args.input, video_input_kwargs(args), stats=True)
-    a = analyze(args.input, params=params, step=step, progress=not args.no_progress,
+    a = analyze(args.input, params=params, step=step, progress=not (args.no_progress or con.quiet),
                 smoothing_period=args.smoothing_period, scene_threshold_low=args.scene_threshold[0],
                 scene_threshold_high=args.scene_threshold[1], **video_input_kwargs(args))
-    if args.json is not None:
+    if con.json_stdout:
+        con.write_json(a.to_dict(), indent=1)
+    elif args.json is not None:
         a.write_json(args.json)
     if args.plot is not None:
         plot_analysis(a, args.plot)
     peaks = [s.peak_nits for s in a.smoothed] or [0.0]
     fl = a.flicker
-    print(f"hdrkit: {args.input}: {len(a.smoothed)} frames, {len(a.cuts)} scene(s) (cuts at {a.cuts[1:] or 'none'}), "
-          f"smoothed peak {min(peaks):.0f}-{max(peaks):.0f} cd/m^2, flicker {fl.score:.4f} "
-          f"({'ok' if fl.passed else 'above'} {fl.threshold})", file=sys.stderr)
-    apply_analyze_outputs(args, a, params=params)
+    con.note(f"{args.input}: {len(a.smoothed)} frames, {len(a.cuts)} scene(s) (cuts at {a.cuts[1:] or 'none'}), "
+             f"smoothed peak {min(peaks):.0f}-{max(peaks):.0f} cd/m^2, flicker {fl.score:.4f} "
+             f"({'ok' if fl.passed else 'above'} {fl.threshold})")
+    apply_analyze_outputs(args, a, out=con.stream, params=params)
     if a.damage:
-        print(f"hdrkit: warning: {args.input} decoded only in part ({a.damage.summary()})", file=sys.stderr)
+        con.warn(f"{args.input} decoded only in part ({a.damage.summary()})")
         return 1
     return 0
+
+
+def _refuse_non_pq(args) -> None:
+    """HDR10 / HDR10+ metadata describe PQ video: refuse another transfer before the analysis,
+    as ``hdrkit encode --hdr10`` refuses it."""
+    from ..video.decode import VideoReader
+
+    with VideoReader(args.input, probe_dolby_vision=False, **video_input_kwargs(args)) as r:
+        transfer = r.colour.transfer
+    if transfer != "pq":
+        raise OptionError(f"the input is {transfer.upper()}, but --hdr10 / --hdr10plus describe PQ (HDR10) video; "
+                          "HLG carries no mastering display, MaxCLL or HDR10+ (encode it with hdrkit encode --hlg)",
+                          path=args.input)

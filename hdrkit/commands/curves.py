@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..core.dither import DITHERS
 from ..core.gamut import GAMUT_MAPS
 from ..core.tonemap import DEFAULT_CURVE, PRESETS, TONE_CURVES
+from .outputs import Console, add_json_option, check_json_target
 
 
 def add_parser(sub):
     p = sub.add_parser("curves", help="list tone curves, presets, gamut maps and dithers; plot the curves",
                        description="Show every registered tone curve with its parameters (default, range, meaning), "
                        "the presets, gamut maps and dithers. --plot writes a PNG of all curves for a source peak.")
-    p.add_argument("--json", action="store_true", help="print the registry as JSON")
+    add_json_option(p, "the registry")
     p.add_argument("--plot", type=Path, default=None, metavar="PNG", help="write a plot of every curve (and preset)")
     p.add_argument("--peak", type=float, default=1000 / 203, help="source peak for the plot, relative (default 4.93 = 1000 nits)")
     p.set_defaults(func=run)
@@ -70,10 +70,15 @@ def plot_curves(path: Path, peak: float) -> None:
 
 
 def run(args) -> int:
+    from ..io.atomic import check_output_file
+
+    con = Console(args)
+    check_json_target(args)
+    if args.plot:
+        check_output_file(args.plot)
     reg = registry()
-    if args.json:
-        print(json.dumps(reg, indent=2))
-    else:
+    con.write_json(reg)
+    if not con.json_stdout and not con.quiet:
         print(f"tone curves (default {reg['default_curve']}):")
         for n, c in reg["curves"].items():
             print(f"  {n:10s} v{c['version']}  {c['description']}")
@@ -90,5 +95,5 @@ def run(args) -> int:
             print(f"  {n:10s} {d}")
     if args.plot:
         plot_curves(args.plot, args.peak)
-        print(f"wrote {args.plot}")
+        con.result(f"wrote {args.plot}")
     return 0

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from ..metadata.st2086 import MDCV_PRESETS
+from .outputs import Console, add_json_option, check_json_target, is_folder, single_output
 
 
 def add_parser(sub):
@@ -17,7 +17,9 @@ def add_parser(sub):
         "audio copied. The input must already be in the output transfer (PQ for --hdr10, HLG for --hlg). "
         "Metadata is validated before x265 runs and the written bitstream is checked afterwards.")
     p.add_argument("input", type=Path, help="input video (PQ or HLG)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output file (.mp4, .mov, .mkv, .ts or .hevc)")
+    p.add_argument("-o", "--output", required=True,  # a str: Path() would drop a trailing "/"
+                   help="output file (.mp4, .mov, .mkv, .ts or .hevc; its folder must exist), or a folder (ending "
+                   "in / or existing, created if missing) to write FOLDER/<input name>.mp4")
     m = p.add_mutually_exclusive_group()
     m.add_argument("--hdr10", action="store_true", help="PQ output with HDR10 static metadata (default for PQ input)")
     m.add_argument("--hlg", action="store_true", help="HLG output, no HDR10 metadata (default for HLG input)")
@@ -42,20 +44,30 @@ def add_parser(sub):
     p.add_argument("--crf", type=float, default=18.0, help="x265 constant rate factor (default 18)")
     p.add_argument("--preset", default="medium", help="x265 preset (default medium)")
     p.add_argument("--force", action="store_true", help="allow overwriting the input")
-    p.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
+    add_json_option(p, "a summary")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
 
 
 def run(args) -> int:
+    from ..errors import require_file
+    from ..io.atomic import check_output_file, make_output_dir
     from ..video.encode import encode_video
 
-    res = encode_video(args.input, args.output, hdr10=args.hdr10, hlg=args.hlg, hdr10plus=args.hdr10plus,
+    con = Console(args)
+    require_file(args.input, "video file")
+    dst = single_output(args.output, args.input, ".mp4", force=args.force)
+    check_json_target(args, [args.input])
+    if args.hdr10plus_json is not None:
+        check_output_file(args.hdr10plus_json, inputs=[args.input])
+    if is_folder(args.output):
+        make_output_dir(args.output)
+    res = encode_video(args.input, dst, hdr10=args.hdr10, hlg=args.hlg, hdr10plus=args.hdr10plus,
                        master_display=args.master_display, max_cll=args.max_cll, crf=args.crf, preset=args.preset,
                        hdr10plus_profile=args.hdr10plus_profile, hdr10plus_target=args.hdr10plus_target,
                        keep_json=args.hdr10plus_json, force=args.force,
-                       progress=not args.no_progress and sys.stderr.isatty())
+                       progress=not (args.no_progress or con.quiet) and sys.stderr.isatty())
     summary = {
         "output": str(res.output),
         "frames": res.frames,
@@ -72,18 +84,17 @@ def run(args) -> int:
     }
     if res.hdr10plus is not None and res.hdr10plus.fits:
         summary["bezier_fit_max_error_pq"] = max(f.max_error_pq for f in res.hdr10plus.fits)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-        return 0
-    print(f"wrote {res.output}: {res.frames} frames, {'HDR10' if res.mode == 'hdr10' else 'HLG'}"
+    con.write_json(summary)
+    out = con.result
+    out(f"wrote {res.output}: {res.frames} frames, {'HDR10' if res.mode == 'hdr10' else 'HLG'}"
           + (f" + HDR10+ profile {summary['hdr10plus_profile']}" if summary["hdr10plus_frames"] else ""))
     if summary["mastering_display"]:
-        print(f"  master-display {summary['mastering_display']}")
+        out(f"  master-display {summary['mastering_display']}")
     if summary["max_cll"]:
-        print(f"  max-cll        {summary['max_cll']}")
+        out(f"  max-cll        {summary['max_cll']}")
     if "bezier_fit_max_error_pq" in summary:
-        print(f"  Bezier fit     max error {summary['bezier_fit_max_error_pq']:.4f} PQ")
-    print(f"  verified       {', '.join(f'{k}={v}' for k, v in res.verified.items())}")
+        out(f"  Bezier fit     max error {summary['bezier_fit_max_error_pq']:.4f} PQ")
+    out(f"  verified       {', '.join(f'{k}={v}' for k, v in res.verified.items())}")
     for w in res.warnings:
-        print(f"  warning: {w}")
+        con.warn(w)
     return 0

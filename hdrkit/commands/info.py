@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import math
 import sys
-from pathlib import Path
 
-from ..errors import ContainerError, HdrkitError
+from ..errors import ContainerError, HdrkitError, InputFileError, MetadataError, require_file
 from ..still.gainmap import parse_container
-from ..still.jpeg import is_jpeg
+from .outputs import Console, add_json_option, check_json_target
 
 __all__ = ["add_parser", "run", "describe"]
 
@@ -32,27 +30,45 @@ def add_parser(subparsers) -> None:
         description="Describe gain-map JPEGs (Ultra HDR, Adobe, Apple) and, when video support is "
                     "installed, HDR videos: dimensions, colour, container layout, HDR metadata, warnings.")
     p.add_argument("files", nargs="+", metavar="FILE", help="files to describe")
-    p.add_argument("--json", action="store_true", help="print JSON (a list when several files are given)")
+    add_json_option(p, "the descriptions (a list when several files are given)")
     p.set_defaults(func=run)
 
 
 def describe(path) -> dict:
-    """A JSON-ready description of one file (raises :class:`HdrkitError` when impossible)."""
-    p = Path(path)
+    """A JSON-ready description of one file (raises :class:`HdrkitError` when impossible).
+
+    The kind comes from the content, never the name: ``still`` (JPEG, with or without a
+    gain map), ``image`` (PNG, TIFF, AVIF, HEIF, WebP...), ``video``, ``hdr10plus-json``.
+    """
+    from ..video.info import file_kind
+
+    p = require_file(path)
     try:
         with open(p, "rb") as f:
-            head = f.read(3)
+            head = f.read(512)
     except OSError as e:
-        raise ContainerError(f"cannot read it: {e.strerror or e}") from e
-    if is_jpeg(head):
+        raise InputFileError(f"cannot read it: {(e.strerror or str(e)).lower()}", path=p) from e
+    kind = file_kind(head)
+    if kind == "jpeg":
         if p.stat().st_size > _MAX_READ:
-            raise ContainerError(f"file is over {_MAX_READ} bytes")
+            raise ContainerError(f"file is over {_MAX_READ} bytes", path=p)
         info = parse_container(p.read_bytes()).to_dict()
         return {"file": str(p), "kind": "still", **info}
+    if kind in ("text", "unknown"):
+        what = "a text file" if kind == "text" else "an unknown kind of file"
+        raise ContainerError(f"{what}, not a picture, a video or HDR10+ JSON", path=p)
     if importlib.util.find_spec(f"{__package__.rsplit('.', 1)[0]}.video.info") is None:
-        raise ContainerError("not a JPEG, and video inspection is not available")
-    video_info = importlib.import_module(f"{__package__.rsplit('.', 1)[0]}.video.info").video_info
-    return {"file": str(p), "kind": "video", **video_info(p)}
+        raise ContainerError("not a JPEG, and video inspection is not available", path=p)
+    vi = importlib.import_module(f"{__package__.rsplit('.', 1)[0]}.video.info")
+    if kind == "json":
+        try:
+            return {"file": str(p), "kind": "hdr10plus-json", **vi.hdr10plus_json_info(p)}
+        except HdrkitError as e:
+            why = str(e).removeprefix(f"{p.name}: ")
+            raise MetadataError(f"JSON, but not HDR10+ metadata: {why}", path=p) from None
+    if kind == "image":
+        return {"file": str(p), "kind": "image", **vi.image_info(p)}
+    return {"file": str(p), "kind": "video", **vi.video_info(p)}
 
 
 def _fmt(v) -> str:
@@ -92,6 +108,8 @@ def _print(d, indent: int = 0, out=None) -> None:
 
 
 def run(args) -> int:
+    con = Console(args)
+    check_json_target(args, args.files)
     results = []
     failed = False
     for f in args.files:
@@ -99,15 +117,14 @@ def run(args) -> int:
             d = describe(f)
         except HdrkitError as e:
             failed = True
-            msg = f"{f}: {e}"
-            print(f"hdrkit: error: {msg}", file=sys.stderr)
+            msg = str(e) if getattr(e, "path", None) or str(e).startswith(str(f)) else f"{f}: {e}"
+            con.error(msg)
             results.append({"file": str(f), "error": msg})
             continue
         results.append(d)
-        if not args.json:
-            print(d["file"])
-            _print({k: v for k, v in d.items() if k != "file"}, 1)
-    if args.json:
-        json.dump(results[0] if len(results) == 1 else results, sys.stdout, indent=2, default=str)
-        print()
+        if args.json is None or not con.json_stdout:
+            if not con.quiet:
+                print(d["file"], file=con.stream)
+                _print({k: v for k, v in d.items() if k != "file"}, 1, out=con.stream)
+    con.write_json(results[0] if len(results) == 1 else results)
     return 2 if failed else 0

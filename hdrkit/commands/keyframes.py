@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 from ..video.keyframes import DEFAULT_PATTERN
 from .common import add_render_options, render_params_from_args
+from .outputs import Console, add_json_option, check_json_target
 from .still import add_ultrahdr_options, gainmap_options
 from .video_options import add_video_input_options, video_input_kwargs
 
@@ -19,40 +18,40 @@ def add_parser(sub):
         "to linear light and export it exactly as a still: same tone and gamut mapping, dither, sRGB ICC, EXIF "
         "thumbnail; the XMP records the source file and timestamp.")
     p.add_argument("input", type=Path, metavar="IN")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output folder (created if missing)")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output folder (created, with its parents, once the first frame is written)")
     p.add_argument("--every", type=float, default=None, metavar="SECONDS",
                    help="one frame every SECONDS instead of the key frames")
     p.add_argument("--pattern", default=DEFAULT_PATTERN,
                    help=f"file names; fields stem, index, time_ms, pts (default {DEFAULT_PATTERN})")
-    p.add_argument("-q", "--quality", type=int, default=90, help="JPEG quality 1-100 (default 90)")
+    p.add_argument("--quality", type=int, default=90, help="JPEG quality 1-100 (default 90)")
     p.add_argument("--subsampling", choices=["auto", "420", "422", "444"], default="auto")
     p.add_argument("--limit", type=int, default=None, help="stop after this many frames")
     add_render_options(p)
     add_video_input_options(p)
     add_ultrahdr_options(p)
-    p.add_argument("--json", type=Path, default=None, help="write a JSON list of the exports ('-' = stdout)")
+    add_json_option(p, "the list of exports")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
 
 
 def run(args) -> int:
+    from ..errors import require_file
+    from ..io.atomic import check_output_dir
     from ..video.keyframes import export_keyframes
 
+    con = Console(args)
+    require_file(args.input, "video file")
+    check_output_dir(args.output)
+    check_json_target(args, [args.input])
     done, damage = export_keyframes(args.input, args.output, every=args.every, params=render_params_from_args(args),
                                     quality=args.quality, subsampling=args.subsampling, pattern=args.pattern,
-                                    progress=not args.no_progress, limit=args.limit, gainmap=gainmap_options(args),
+                                    progress=not (args.no_progress or con.quiet), limit=args.limit, gainmap=gainmap_options(args),
                                     **video_input_kwargs(args))
-    if args.json is not None:
-        text = json.dumps([k.to_dict() for k in done], indent=1)
-        if str(args.json) == "-":
-            print(text)
-        else:
-            from ..io.atomic import atomic_write_bytes
-
-            atomic_write_bytes(args.json, text.encode())
-    print(f"hdrkit: {len(done)} frame(s) -> {args.output}", file=sys.stderr)
+    con.write_json([k.to_dict() for k in done])
+    con.note(f"{len(done)} frame(s) -> {args.output}")
     if damage:
-        print(f"hdrkit: warning: {args.input} decoded only in part ({damage.summary()})", file=sys.stderr)
+        con.warn(f"{args.input} decoded only in part ({damage.summary()})")
         return 1
     return 0 if done else 1

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
 from .common import add_render_options, render_params_from_args
+from .outputs import Console, add_json_option, check_json_target, is_folder, single_output
 from .video_options import add_video_input_options, first_run_warm_up, video_input_kwargs
 
 
 def add_parser(sub):
     p = sub.add_parser(
-        "proxy", help="make an SDR H.264 proxy of an HLG / PQ video",
+        "proxy", help="make an SDR H.264 proxy of an HLG / PQ video", usage="%(prog)s IN -o OUT [options]",
         description="Decode an HLG or PQ video, tone map every frame with hdrkit's colour core (peak detection "
         "with temporal smoothing and scene cuts), and encode H.264 yuv420p tagged BT.709 with no HDR side "
         "data; audio, timestamps, duration, creation time and rotation are kept. Exit status 1 means the "
         "input decoded only in part: the proxy holds what decoded.")
     p.add_argument("input", type=Path, metavar="IN")
-    p.add_argument("-o", "--output", type=Path, metavar="OUT", dest="output_opt",
-                   help="output .mp4 / .mov / .mkv (required)")
-    p.add_argument("output", type=Path, metavar="OUT", nargs="?", help=argparse.SUPPRESS)
+    p.add_argument("-o", "--output", metavar="OUT", dest="output_opt",  # a str: Path() drops a trailing "/"
+                   help="output .mp4 / .mov / .mkv (required; its folder must exist), or a folder (ending in / or "
+                   "existing, created if missing) to write FOLDER/<input name>.mp4")
+    p.add_argument("output", metavar="OUT", nargs="?", help=argparse.SUPPRESS)
     p.add_argument("--engine", choices=("pyav", "ffmpeg"), default="pyav",
                    help="pyav: per-frame smoothed peak (default); ffmpeg: one FFmpeg command with a static 3D LUT")
     p.add_argument("--mode", choices=("lut", "exact"), default="lut",
@@ -36,36 +36,37 @@ def add_parser(sub):
     add_render_options(p)
     add_video_input_options(p)
     p.add_argument("--force", action="store_true", help="allow writing over the input")
-    p.add_argument("--json", type=Path, default=None, help="write a JSON report ('-' = stdout)")
+    add_json_option(p, "a report")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
 
 
 def run(args) -> int:
-    from ..errors import OptionError
+    from ..errors import OptionError, require_file
+    from ..io.atomic import make_output_dir
     from ..video.proxy import make_proxy
 
+    con = Console(args)
     if (args.output_opt is None) == (args.output is None):
         raise OptionError("give the output once, as -o OUT")
-    args.output = args.output_opt or args.output
+    out = args.output_opt or args.output
+    require_file(args.input, "video file")
+    dst = single_output(out, args.input, ".mp4", force=args.force)
+    check_json_target(args, [args.input])
     if args.engine == "pyav" and args.mode == "lut":
         first_run_warm_up(args.input, video_input_kwargs(args))
-    res = make_proxy(args.input, args.output, engine=args.engine, params=render_params_from_args(args),
+    if is_folder(out):
+        make_output_dir(out)
+    res = make_proxy(args.input, dst, engine=args.engine, params=render_params_from_args(args),
                      crf=args.crf, x264_preset=args.x264_preset, mode=args.mode, lut_size=args.lut_size,
-                     peak_nits=args.peak, force=args.force, progress=not args.no_progress, **video_input_kwargs(args))
-    if args.json is not None:
-        text = json.dumps(res.to_dict(), indent=1)
-        if str(args.json) == "-":
-            print(text)
-        else:
-            from ..io.atomic import atomic_write_bytes
-
-            atomic_write_bytes(args.json, text.encode())
-    print(f"hdrkit: {res.dst}: {res.frames_out} frames {res.width}x{res.height}, {res.fps:.1f} fps "
-          f"({res.engine}/{res.mode})", file=sys.stderr)
+                     peak_nits=args.peak, force=args.force, progress=not (args.no_progress or con.quiet),
+                     **video_input_kwargs(args))
+    con.write_json(res.to_dict())
+    con.note(f"{res.dst}: {res.frames_out} frames {res.width}x{res.height}, {res.fps:.1f} fps "
+             f"({res.engine}/{res.mode})")
     if not res.complete:
-        print(f"hdrkit: warning: {args.input} decoded only in part ({res.damage.summary()}); the proxy holds the "
-              f"{res.frames_out} frames that decoded", file=sys.stderr)
+        con.warn(f"{args.input} decoded only in part ({res.damage.summary()}); the proxy holds the "
+                 f"{res.frames_out} frames that decoded")
         return 1
     return 0

@@ -43,7 +43,7 @@ def add_parser(sub):
     g.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="curve parameter (repeatable)")
     g.add_argument("--gamut-map", choices=sorted(GAMUT_MAPS), default=None, help="gamut map")
     g.add_argument("--dither", choices=sorted(DITHERS), default=None, help="dither")
-    g.add_argument("-q", "--quality", type=int, default=None, help="JPEG quality")
+    g.add_argument("--quality", type=int, default=None, help="JPEG quality")
     g.add_argument("--subsampling", choices=("auto", "420", "422", "444"), default=None, help="chroma subsampling")
     b = p.add_argument_group("gate")
     b.add_argument("--thresholds", type=Path, default=None, metavar="FILE", help="thresholds file (default: shipped)")
@@ -116,6 +116,10 @@ def run(args) -> int:
         return 0
     if args.compare_report and (compare is not None or not args.output):
         raise OptionError("--compare-report needs -o and cannot be combined with --compare-pack")
+    if args.output:
+        from ..io.atomic import check_output_dir
+
+        check_output_dir(args.output)
     thresholds = load_thresholds(args.thresholds)
     baseline_path = args.baseline or gset.repo_root / BASELINE_FILE
     baseline = None if args.update_baseline else load_baseline(baseline_path)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
-from ..errors import HdrkitError, OptionError
-from ..io.atomic import atomic_write_bytes
+from ..errors import HdrkitError, OptionError, os_error_message
+from ..io.atomic import check_output_dir, check_output_file, make_output_dir
 from .common import add_render_options, curve_params_from_args, first_run_note, progress
+from .outputs import Console, add_json_option, check_json_target, is_folder
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff"}
 
@@ -21,22 +20,26 @@ def add_parser(sub):
         "by the same pipeline) and hdrkit XMP. Many inputs run in one process; a bad file is reported and "
         "the others go on.")
     p.add_argument("inputs", nargs="+", type=Path, metavar="IN", help="input files or folders")
-    p.add_argument("-o", "--output", type=Path, required=True,
-                   help="output file (one input) or folder (created if missing; OUT/<name>.jpg)")
+    p.add_argument("-o", "--output", required=True,  # a str: Path() would drop the folder-marking "/"
+                   help="output file (one input; its folder must exist), or a folder: a name ending in / or an "
+                   "existing folder, created if missing, written as OUT/<name>.jpg (needed for several inputs)")
     add_render_options(p)
     p.add_argument("--headroom", type=float, default=None,
                    help="render the gain map as a display with this headroom would (1.0 = the SDR base; default: full HDR)")
-    p.add_argument("-q", "--quality", type=int, default=90, help="JPEG quality 1-100 (default 90)")
+    p.add_argument("--quality", type=int, default=90, help="JPEG quality 1-100 (default 90)")
     p.add_argument("--subsampling", choices=["auto", "420", "422", "444"], default="auto",
                    help="chroma subsampling; auto = 4:4:4 for detailed or saturated pictures, else 4:2:0")
     p.add_argument("--progressive", action="store_true", help="write a progressive JPEG")
     p.add_argument("--no-fallback", action="store_true", help="fail instead of exporting the SDR base when the gain map is unusable")
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists (resume a batch)")
     p.add_argument("--force", action="store_true", help="allow writing over an input file")
+    p.add_argument("--strip-location", action="store_true",
+                   help="drop the source's EXIF GPS block (location) from the exports; the source's XMP is "
+                   "never copied")
     p.add_argument("--max-pixels", type=float, default=None, metavar="MP",
                    help="refuse images (base or gain map) larger than this many megapixels, checked before "
                    "decoding (default 100)")
-    p.add_argument("--json", type=Path, default=None, help="write a JSON report of every export to this file ('-' = stdout)")
+    add_json_option(p, "a report of every export")
     add_ultrahdr_options(p)
     p.set_defaults(func=run)
     return p
@@ -91,14 +94,25 @@ def _warm_up(files: list[Path]) -> None:
 def run(args) -> int:
     from ..still.export import export_sdr
 
+    con = Console(args)
     files = _expand(args.inputs)
     if not files:
         raise OptionError("no input images found")
     if args.max_pixels is not None and not args.max_pixels > 0:
         raise OptionError("--max-pixels must be a positive number of megapixels")
-    many = len(files) > 1 or args.output.is_dir() or str(args.output).endswith("/")
-    if many:
-        args.output.mkdir(parents=True, exist_ok=True)
+    folder = is_folder(args.output)
+    args.output = Path(args.output)
+    many = len(files) > 1 or any(i.is_dir() for i in args.inputs)
+    if many and not folder:
+        raise OptionError(f"{len(files)} inputs need an output folder: end -o with / (created if missing)",
+                          path=args.output)
+    check_json_target(args, files)
+    if folder:
+        check_output_dir(args.output)
+        targets = [args.output / (src.stem + ".jpg") for src in files]
+        _refuse_collisions(files, targets)
+    else:
+        targets = [check_output_file(args.output, inputs=files, force=args.force)]
     cp = curve_params_from_args(args)
     gm = gainmap_options(args)
     if gm is not None:
@@ -108,40 +122,62 @@ def run(args) -> int:
 
         export_sdr = partial(export_ultrahdr, gainmap=gm)  # same options; the SDR export becomes the base image
     _warm_up(files)
-    report, failed = [], []
-    for src in progress(files, desc="stills", unit="img", disable=len(files) < 3):
-        dst = args.output / (src.stem + ".jpg") if many else args.output
-        dst.parent.mkdir(parents=True, exist_ok=True)
+    report, failed, skipped = [], [], []
+    made = False
+    for src, dst in progress(zip(files, targets), total=len(files), desc="stills", unit="img",
+                             disable=len(files) < 3 or con.quiet):
         if args.skip_existing and dst.exists():
             report.append({"src": str(src), "dst": str(dst), "skipped": True})
+            skipped.append(src)
             continue
+        if folder and not made:  # only once there is something to write
+            made = bool(make_output_dir(args.output))
         try:
             r = export_sdr(src, dst, curve=args.curve, preset=args.preset, curve_params=cp, gamut_map=args.gamut_map,
                            dither=args.dither, headroom=args.headroom, quality=args.quality,
                            subsampling=args.subsampling, progressive=args.progressive, force=args.force,
-                           fallback=not args.no_fallback,
+                           fallback=not args.no_fallback, strip_location=args.strip_location,
                            max_pixels=None if args.max_pixels is None else int(args.max_pixels * 1e6))
         except (HdrkitError, OSError) as e:
-            msg = str(e) if isinstance(e, HdrkitError) else f"{type(e).__name__}: {e.strerror or e}"
+            msg = _failure(src, e)
             failed.append((src, msg))
             report.append({"src": str(src), "error": msg})
-            where = "" if msg.startswith(str(src)) else f"{src}: "
-            print(f"hdrkit: {where}error: {msg}", file=sys.stderr)
+            con.error(msg)
             continue
         report.append({"src": str(src), **r.to_dict()})
         for w in r.warnings:
-            print(f"hdrkit: {src}: warning: {w}", file=sys.stderr)
+            con.warn(f"{src}: {w}")
         if not many:
-            print(f"{src} -> {dst}  {r.width}x{r.height}  q{r.quality} {r.subsampling}  peak {r.src_peak:.2f}  "
-                  f"{r.size_bytes / 1e6:.2f} MB  {r.seconds * 1000:.0f} ms")
-    if args.json:
-        text = json.dumps(report, indent=2)
-        print(text) if str(args.json) == "-" else atomic_write_bytes(args.json, text.encode())
-    if many:
-        ok = len(files) - len(failed)
-        print(f"{ok} of {len(files)} exported to {args.output}" + (f"; {len(failed)} failed:" if failed else ""))
-        for src, msg in failed:
-            print(f"  {msg}" if msg.startswith(str(src)) else f"  {src}: {msg}")
+            con.result(f"{src} -> {dst}  {r.width}x{r.height}  q{r.quality} {r.subsampling}  peak {r.src_peak:.2f}  "
+                       f"{r.size_bytes / 1e6:.2f} MB  {r.seconds * 1000:.0f} ms")
+    con.write_json(report)
+    if many or skipped:
+        exported = len(files) - len(failed) - len(skipped)
+        where = f"{args.output}/" if folder else str(args.output)
+        con.result(f"{where}: {exported} exported, {len(skipped)} skipped (output already there), "
+                   f"{len(failed)} failed, of {len(files)}" + (":" if failed else ""))
+        for _src, msg in failed:
+            con.result(f"  {msg}")
     return 2 if failed else 0
+
+
+def _failure(src: Path, e: Exception) -> str:
+    """``<path>: <what happened>`` naming the file that failed (the output when the output did)."""
+    if isinstance(e, HdrkitError):
+        msg = str(e)
+        return msg if getattr(e, "path", None) or msg.startswith(str(src)) else f"{src}: {msg}"
+    return os_error_message(e) if e.filename else f"{src}: {os_error_message(e)}"
+
+
+def _refuse_collisions(files: list[Path], targets: list[Path]) -> None:
+    """Two inputs with one output name (a.jpg and a.png -> OUT/a.jpg): refuse before writing."""
+    by_dst: dict[Path, list[Path]] = {}
+    for src, dst in zip(files, targets):
+        by_dst.setdefault(dst, []).append(src)
+    clashes = {dst: srcs for dst, srcs in by_dst.items() if len(srcs) > 1}
+    if clashes:
+        listed = "; ".join(f"{dst} from {' and '.join(map(str, srcs))}" for dst, srcs in clashes.items())
+        raise OptionError(f"{len(clashes)} output name(s) would be written twice: {listed}; rename the inputs or "
+                          "export them in separate runs")
 
 

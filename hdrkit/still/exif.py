@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ..errors import MetadataError
 
-__all__ = ["ExifEntry", "parse_exif", "build_exif", "TAG"]
+__all__ = ["ExifEntry", "parse_exif", "build_exif", "strip_location", "TAG"]
 
 _TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
 _MAX_ENTRIES = 1000
@@ -178,3 +178,45 @@ def build_exif(endian: str, ifds: dict[str, dict[int, ExifEntry]], *, width: int
         out += thumbnail
     assert len(out) == (o_thumb + len(thumbnail) if ifd1 else o_ifd1)
     return b"Exif\x00\x00" + bytes(out)
+
+
+def strip_location(buf: bytes | None) -> bytes | None:
+    """The EXIF block without location: the GPS IFD (tag 0x8825 and every GPS tag) removed.
+
+    The other IFD0 and Exif IFD entries are kept as :func:`build_exif` keeps them (the
+    export rebuilds the block again with its own size, software and thumbnail). A block that
+    does not parse is dropped whole (None): no location can then leak through it.
+
+    Parameters
+    ----------
+    buf : bytes or None
+        An EXIF block, with or without the ``Exif\\0\\0`` prefix.
+
+    Returns
+    -------
+    bytes or None
+        ``Exif\\0\\0`` + TIFF without a GPS IFD, or None for no or unreadable EXIF.
+
+    References
+    ----------
+    CIPA DC-008-2023 (Exif 3.0) §4.6.6 (GPS Info IFD, pointer tag 0x8825).
+    """
+    if not buf:
+        return None
+    try:
+        endian, ifds = parse_exif(buf)
+    except MetadataError:
+        return None
+    e = endian
+    exif = ifds["exif"]
+
+    def dim(tag: int) -> int:
+        x = exif.get(tag)
+        if x is None or len(x.data) not in (2, 4):
+            return 0
+        return struct.unpack(e + ("H" if len(x.data) == 2 else "I"), x.data)[0]
+
+    software = ifds["0"].get(TAG["Software"])
+    name = software.data.rstrip(b"\x00").decode("ascii", "replace") if software else ""
+    return build_exif(endian, {"0": ifds["0"], "exif": exif, "gps": {}}, width=dim(TAG["PixelXDimension"]),
+                      height=dim(TAG["PixelYDimension"]), software=name)

@@ -35,9 +35,10 @@ import numpy as np
 
 from .. import __version__
 from ..core.pipeline import RenderParams, encode_transfer, estimate_peak, render_linear, render_sdr
-from ..errors import ContainerError, DecodeError, HdrkitError, LimitError, OptionError
+from ..errors import ContainerError, DecodeError, HdrkitError, LimitError, OptionError, require_file
 from ..io.atomic import atomic_path, check_not_input
 from .exif import build_exif, parse_exif
+from .exif import strip_location as strip_exif_location
 
 __all__ = ["ExportResult", "export_sdr", "export_array", "load_linear", "render_preview", "choose_subsampling",
            "srgb_icc", "XMP_NS", "THUMBNAIL_EDGE"]
@@ -342,9 +343,10 @@ def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, par
 def export_sdr(src, dst, *, curve: str | None = None, preset: str | None = None, curve_params: dict | None = None,
                gamut_map: str = "perceptual", dither: str = "blue64", headroom: float | None = None,
                quality: int = 90, subsampling: str = "auto", progressive: bool = False, force: bool = False,
-               fallback: bool = True, max_pixels: int | None = None) -> ExportResult:
+               fallback: bool = True, max_pixels: int | None = None, strip_location: bool = False) -> ExportResult:
     """Export one still (path or bytes) as an SDR JPEG at ``dst``.
 
+    ``strip_location`` drops the source's EXIF GPS block (:func:`hdrkit.still.exif.strip_location`).
     ``headroom``: render the gain map as a display with that headroom would show it
     (libultrahdr's display boost; None = full HDR), then tone map to SDR. The other options
     select the parameter pack (see :class:`hdrkit.core.pipeline.RenderParams`).
@@ -354,13 +356,15 @@ def export_sdr(src, dst, *, curve: str | None = None, preset: str | None = None,
         raise OptionError(f"headroom must be >= 1, not {headroom}")
     params = RenderParams(curve=curve, preset=preset, curve_params=curve_params or {}, gamut_map=gamut_map, dither=dither)
     if not isinstance(src, (bytes, bytearray, memoryview)):
+        require_file(src)
         check_not_input(src, dst, force)
     img = load_linear(src, headroom=headroom, fallback=fallback, max_pixels=max_pixels)
     extra = {"source_kind": img.kind}
+    exif = strip_exif_location(img.exif) if strip_location else img.exif
     if headroom is not None:
         extra["headroom"] = f"{headroom:g}"
     res = export_array(img.rgb, img.primaries, dst, params=params, quality=quality, subsampling=subsampling,
-                       progressive=progressive, exif=img.exif, xmp_extra=extra, warnings=img.warnings)
+                       progressive=progressive, exif=exif, xmp_extra=extra, warnings=img.warnings)
     res.fallback = img.fallback
     res.seconds = time.perf_counter() - t0
     return res

@@ -31,14 +31,13 @@ References
 from __future__ import annotations
 
 import math
-import os
 import struct
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import ContainerError, DecodeError, HdrkitError, LimitError, MetadataError, OptionError
+from ..errors import (ContainerError, DecodeError, HdrkitError, InputFileError, LimitError, MetadataError, OptionError,
+                      require_file)
 from .icc import IccInfo, parse_icc
 from .iso21496 import Iso21496Record, parse_iso21496, parse_iso21496_version
 from .jpeg import DEFAULT_MAX_SEGMENTS, JpegStructure, is_jpeg, scan_jpeg
@@ -591,6 +590,17 @@ class GainMapImage:
     def is_fallback(self) -> bool:
         return self.fallback_reason is not None
 
+    def __repr__(self) -> str:  # one line: sizes and metadata, never the pixel arrays
+        gm = "none" if self.gainmap is None else "x".join(map(str, self.gainmap.shape[1::-1])) + (
+            "x3" if self.gainmap.ndim == 3 else "")
+        meta = self.metadata
+        extra = f", fallback_reason={self.fallback_reason!r}" if self.fallback_reason else ""
+        head = (f"GainMapImage({self.width}x{self.height}, gainmap={gm}, primaries={self.primaries!r}, "
+                f"base_primaries={self.base_primaries!r}")
+        if meta is not None and hasattr(meta, "hdr_capacity_max"):
+            head += f", hdr_capacity_max={meta.hdr_capacity_max:.4g}"
+        return head + f"{extra})"
+
     @property
     def warnings(self) -> list[str]:
         return self.container.warnings
@@ -638,14 +648,14 @@ def _read_source(src, max_bytes: int) -> tuple[bytes, str]:
         data = bytes(src)
         name = "<bytes>"
     else:
-        p = Path(os.fspath(src))
+        p = require_file(src)
         try:
             size = p.stat().st_size
             if size > max_bytes:
                 raise LimitError(f"{p}: {size} bytes is over the {max_bytes}-byte limit")
             data = p.read_bytes()
         except OSError as e:
-            raise ContainerError(f"cannot read {p}: {e.strerror or e}") from e
+            raise InputFileError(f"cannot read it: {(e.strerror or str(e)).lower()}", path=p) from e
         name = str(p)
     if len(data) > max_bytes:
         raise LimitError(f"{name}: {len(data)} bytes is over the {max_bytes}-byte limit")

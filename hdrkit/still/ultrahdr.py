@@ -46,6 +46,7 @@ from ..core.gainmap_encode import DEFAULT_OFFSET, GainMapEncoding, encode_gain_m
 from ..core.pipeline import RenderParams, estimate_peak
 from ..errors import OptionError
 from ..io.atomic import atomic_path, check_not_input
+from .exif import strip_location as strip_exif_location
 from .export import ExportResult, export_array, load_linear
 from .gainmap import GainMapMetadata
 from .iso21496 import URN, write_iso21496
@@ -218,7 +219,8 @@ def export_ultrahdr(src, dst, *, gainmap: GainMapOptions | None = None, curve: s
                     preset: str | None = None, curve_params: dict | None = None, gamut_map: str = "perceptual",
                     dither: str = "blue64", headroom: float | None = None, quality: int = 90,
                     subsampling: str = "auto", progressive: bool = False, force: bool = False,
-                    fallback: bool = True, max_pixels: int | None = None) -> ExportResult:
+                    fallback: bool = True, max_pixels: int | None = None,
+                    strip_location: bool = False) -> ExportResult:
     """Export one still (path or bytes) as Ultra HDR at ``dst``.
 
     Options as :func:`hdrkit.still.export.export_sdr`, whose output is the base image here,
@@ -246,7 +248,8 @@ def export_ultrahdr(src, dst, *, gainmap: GainMapOptions | None = None, curve: s
     if headroom is not None:
         extra["headroom"] = f"{headroom:g}"
     res = export_ultrahdr_array(img.rgb, img.primaries, dst, gainmap=opt, params=params, quality=quality,
-                                subsampling=subsampling, progressive=progressive, exif=img.exif, xmp_extra=extra,
+                                subsampling=subsampling, progressive=progressive,
+                                exif=strip_exif_location(img.exif) if strip_location else img.exif, xmp_extra=extra,
                                 warnings=img.warnings)
     res.fallback = img.fallback
     return res

@@ -70,7 +70,7 @@ from ..core.primaries import luminance_weights
 from ..core.transfer import (HLG_REFERENCE_PEAK_NITS, SDR_WHITE_NITS, eotf_bt1886, eotf_srgb, eotf_st2084,
                              hlg_system_gamma, oetf_inverse_hlg, ootf_hlg)
 from ..core.ycbcr import range_scale, ycbcr_to_rgb, ycbcr_to_rgb_matrix
-from ..errors import ContainerError, DecodeError, OptionError
+from ..errors import ContainerError, DecodeError, OptionError, reason, require_file
 
 __all__ = [
     "ColourInfo",
@@ -159,6 +159,19 @@ def _enum_int(v) -> int:
         return _UNSPECIFIED
 
 
+def _untagged_message(missing: list[str], trc: str | None, bits: int, full: bool | None) -> str:
+    """Name the missing tags and suggest values: 8-bit untagged video is almost always SDR
+    BT.709 (ITU-R BT.1886 display); 10-bit or more HDR in BT.2020 (PQ or HLG, which only the
+    source can tell)."""
+    sdr = trc in ("bt1886", "srgb") or (trc is None and bits <= 8)
+    guess = {"--assume-transfer": "bt1886" if sdr else "pq|hlg", "--assume-primaries": "bt709" if sdr else "bt2020",
+             "--assume-matrix": "bt709" if sdr else "bt2020", "--assume-range": "full" if full else "limited"}
+    flags = " ".join(f"{f} {guess[f]}" for f in missing) + (" --allow-sdr" if sdr else "")
+    kind = "most likely SDR BT.709" if sdr else "most likely HDR BT.2020; the transfer only the source can tell"
+    return (f"the input does not say its colour {'/'.join(f[9:] for f in missing)}; hdrkit does not guess: check "
+            f"with the source and pass e.g. {flags} ({bits}-bit, {kind})")
+
+
 def resolve_colour(tags: dict[str, int], pix_fmt: str, *, assume_transfer=None, assume_primaries=None,
                    assume_matrix=None, assume_range=None) -> ColourInfo:
     """Tags (H.273 ints: color_primaries, color_trc, colorspace, color_range) -> :class:`ColourInfo`.
@@ -207,8 +220,7 @@ def resolve_colour(tags: dict[str, int], pix_fmt: str, *, assume_transfer=None, 
     else:
         missing.append("--assume-range")
     if missing:
-        raise OptionError(f"the input does not say its colour {'/'.join(f[9:] for f in missing)}; hdrkit does not "
-                          f"guess: pass {' '.join(f + ' ...' for f in missing)}")
+        raise OptionError(_untagged_message(missing, trc, bits, full))
     return ColourInfo(trc, prim, mat, bool(full), bits, sub, pix_fmt, tuple(assumed))
 
 
@@ -315,13 +327,11 @@ class VideoReader:
                  height: int | None = None, probe_dolby_vision: bool = True, keyframes_only: bool = False):
         import av
 
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise ContainerError(f"no such file: {self.path}")
+        self.path = require_file(path, "video file")
         try:
             self.container = av.open(str(self.path), metadata_errors="replace")  # tags need not be UTF-8
         except (av.FFmpegError, OSError) as e:
-            raise ContainerError(f"cannot read {self.path.name} as a video: {e}") from e
+            raise ContainerError(f"not a video FFmpeg can read ({reason(e)})", path=self.path) from e
         self.keyframes_only = keyframes_only
         try:
             self._setup(assume_transfer, assume_primaries, assume_matrix, assume_range, allow_sdr, height,

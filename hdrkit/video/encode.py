@@ -496,7 +496,8 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
             md_hdr10plus.validate()
             n = len(md_hdr10plus)
             if n < inp.frames:
-                msg = f"HDR10+ metadata has {n} entries for {inp.frames} frames: frames {n}- get no HDR10+ SEI"
+                msg = (f"HDR10+ metadata has {n} entries for {inp.frames} frames: frames {n} to {inp.frames - 1} "
+                       "get no HDR10+ SEI")
                 log.warning("%s", msg)
                 warnings.append(msg)
             elif n > inp.frames:

@@ -24,9 +24,10 @@ import os
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import ContainerError, HdrkitError
+from ..errors import ContainerError, DecodeError, HdrkitError, reason, require_file
 
-__all__ = ["video_info", "format_video_info", "H273_PRIMARIES", "H273_TRANSFER", "H273_MATRIX"]
+__all__ = ["video_info", "format_video_info", "file_kind", "image_info", "hdr10plus_json_info", "H273_PRIMARIES",
+           "H273_TRANSFER", "H273_MATRIX"]
 
 log = logging.getLogger("hdrkit.video")
 
@@ -39,6 +40,158 @@ H273_TRANSFER = {1: "bt709", 2: "unspecified", 4: "gamma22", 5: "gamma28", 6: "s
 H273_MATRIX = {0: "gbr", 1: "bt709", 2: "unspecified", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
                8: "ycgco", 9: "bt2020nc", 10: "bt2020c", 14: "ictcp"}
 H273_RANGE = {0: "unspecified", 1: "tv", 2: "pc"}
+
+
+#: ISO BMFF major / compatible brands of still pictures (HEIF, AVIF; ISO/IEC 23008-12, AV1-ISOBMFF).
+_IMAGE_BRANDS = {b"avif", b"heic", b"heix", b"mif1", b"mif2", b"heim", b"heis"}
+#: Brands of image sequences / video, which win over the still brands.
+_SEQUENCE_BRANDS = {b"avis", b"hevc", b"hevx", b"msf1"}
+
+
+def file_kind(head: bytes) -> str:
+    """What a file is from its first bytes (512 are plenty).
+
+    Returns ``"jpeg"``, ``"image"`` (PNG, TIFF, AVIF / HEIF stills, WebP, GIF, BMP),
+    ``"video"`` (ISO BMFF / QuickTime, Matroska / WebM, MPEG-TS / PS, AVI, NUT, FLV, Y4M,
+    HEVC or AVC Annex B), ``"json"``, ``"text"`` or ``"unknown"``.
+
+    References
+    ----------
+    Signatures: JPEG SOI (ITU-T T.81 B.1), PNG (ISO/IEC 15948 5.2), TIFF 6.0 §2, the
+    ISO/IEC 14496-12 ``ftyp`` box and its brands (ISO/IEC 23008-12 for HEIF, AV1-ISOBMFF
+    for AVIF), the EBML header (RFC 8794), the MPEG-TS sync byte 0x47 every 188 bytes
+    (ISO/IEC 13818-1), RIFF, ITU-T H.265 B.2 start codes.
+    """
+    if head[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if head[:8] == b"\x89PNG\r\n\x1a\n" or head[:4] in (b"II*\x00", b"MM\x00*") or head[:6] in (b"GIF87a", b"GIF89a") \
+            or head[:2] == b"BM" or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return "image"
+    if head[4:8] == b"ftyp":
+        size = int.from_bytes(head[:4], "big")
+        brands = {head[8:12]} | {head[i:i + 4] for i in range(16, min(size, len(head)) - 3, 4)}
+        if brands & _IMAGE_BRANDS and not brands & _SEQUENCE_BRANDS:
+            return "image"
+        return "video"
+    if head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip") or head[:4] == b"\x1a\x45\xdf\xa3" \
+            or (head[:4] == b"RIFF" and head[8:12] == b"AVI ") or head[:8] == b"nut/mult" \
+            or (head[:1] == b"\x47" and (len(head) < 189 or head[188:189] == b"\x47")) \
+            or head[:4] == b"\x00\x00\x00\x01" or head[:3] == b"\x00\x00\x01" or head[:9] == b"YUV4MPEG2" \
+            or head[:3] == b"FLV":
+        return "video"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] in (b"{", b"["):
+        return "json"
+    if head and all(b in b"\t\r\n" or 32 <= b < 127 or b >= 128 for b in head):
+        try:
+            head.decode("utf-8")
+            return "text"
+        except UnicodeDecodeError as e:
+            if e.start >= len(head) - 3:  # a character cut at the end of the window
+                return "text"
+    return "unknown"
+
+
+def hdr10plus_json_info(path) -> dict:
+    """Describe an HDR10+ JSON file (hdr10plus_tool / x265 ``dhdr10-info`` format).
+
+    Returns frames, scenes, profile, the highest MaxScl and average maxRGB in cd/m^2, and
+    the targeted display peaks; :class:`~hdrkit.errors.MetadataError` when the JSON is not
+    HDR10+ metadata.
+    """
+    from ..metadata.hdr10plus import read_json
+
+    md = read_json(path)
+    first, _ = md.scene_summary()
+    frames = md.frames
+    peak = max((max(f.maxscl_nits) for f in frames), default=0.0)
+    targets = sorted({f.target_nits for f in frames})
+    return {
+        "format": "HDR10+ JSON (ST 2094-40 dynamic metadata)",
+        "frames": len(frames),
+        "scenes": len(first),
+        "scene_first_frames": first,
+        "profile": md.profile,
+        "peak_maxscl_nits": peak,
+        "max_average_maxrgb_nits": max((f.average_nits for f in frames), default=0.0),
+        "targeted_display_nits": targets,
+        "tool": md.tool,
+    }
+
+
+def image_info(path) -> dict:
+    """Describe a still picture that is not a JPEG (PNG, TIFF, AVIF, HEIF, WebP): format,
+    size, pixel format, bit depth, colour tags and frame side data, through FFmpeg."""
+    import av
+
+    tolerate_unknown_side_data()
+    p = Path(path)
+    try:
+        c = av.open(str(p), metadata_errors="replace")
+    except (av.FFmpegError, OSError) as e:
+        raise ContainerError(f"not a picture FFmpeg can read ({reason(e)})", path=p) from None
+    try:
+        if not c.streams.video or c.streams.video[0].codec_context is None:
+            raise ContainerError("no picture FFmpeg can decode", path=p)
+        st = c.streams.video[0]
+        cc = st.codec_context
+        try:
+            fr = next(c.decode(st))
+        except (av.FFmpegError, StopIteration, ValueError) as e:
+            raise DecodeError(f"the picture does not decode ({reason(e)})", path=p) from None
+        fmt = fr.format
+        side = [_side_data_name(sd) for sd in fr.side_data]
+        return {
+            "format": c.format.long_name or c.format.name,
+            "codec": cc.name,
+            "width": fr.width,
+            "height": fr.height,
+            "pix_fmt": fmt.name,
+            "bit_depth": fmt.components[0].bits if fmt.components else None,
+            "color": {
+                "primaries": H273_PRIMARIES.get(_code(fr.color_primaries), str(_code(fr.color_primaries))),
+                "transfer": H273_TRANSFER.get(_code(fr.color_trc), str(_code(fr.color_trc))),
+                "matrix": H273_MATRIX.get(_code(fr.colorspace), str(_code(fr.colorspace))),
+                "range": H273_RANGE.get(_code(fr.color_range), str(_code(fr.color_range))),
+            },
+            "side_data": side,
+            "size_bytes": os.path.getsize(p),
+        }
+    finally:
+        c.close()
+
+
+def tolerate_unknown_side_data() -> None:
+    """Let PyAV read frame side data of types it has no name for.
+
+    PyAV names side data with an :class:`enum.Enum` of the FFmpeg types it was built
+    with; a frame carrying a newer type (FFmpeg's ``AVFrameSideDataType`` 31, for one)
+    makes every ``frame.side_data`` access raise ``ValueError``. Unknown numbers become
+    members named ``UNKNOWN_<n>`` instead, so the known entries of that frame stay
+    readable and the unknown ones are reported by number.
+    """
+    try:
+        from av.sidedata.sidedata import Type
+    except ImportError:  # pragma: no cover - PyAV without the module
+        return
+    if getattr(Type, "_hdrkit_tolerant", False):
+        return
+
+    def _missing_(cls, value):
+        if not isinstance(value, int):
+            return None
+        member = object.__new__(cls)
+        member._name_ = f"UNKNOWN_{value}"
+        member._value_ = value
+        return member
+
+    Type._missing_ = classmethod(_missing_)
+    Type._hdrkit_tolerant = True
+
+
+def _side_data_name(sd) -> str:
+    name = sd.type.name
+    return f"type {name[8:]} (unknown to hdrkit's FFmpeg bindings)" if name.startswith("UNKNOWN_") else name
 
 
 def _code(v) -> int:
@@ -127,17 +280,19 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
                                      scan_hevc_sei)
     from .decode import presented_frames
 
-    p = Path(path)
-    if not p.is_file():
-        raise ContainerError(f"no such file: {p}")
+    p = require_file(path)
+    tolerate_unknown_side_data()
     try:
         c = av.open(str(p), metadata_errors="replace")
     except (av.FFmpegError, OSError) as e:
-        raise ContainerError(f"cannot read {p.name} as a video: {e}") from None
+        raise ContainerError(f"not a video FFmpeg can read ({reason(e)})", path=p) from None
     warnings: list[str] = []
     try:
         if not c.streams.video:
             raise ContainerError(f"{p.name} has no video stream")
+        if c.format.name in ("image2", "image2pipe") or c.format.name.endswith("_pipe") \
+                or not c.streams.video[0].codec_context or not c.streams.video[0].codec_context.width:
+            raise ContainerError("not a video (no picture size; FFmpeg reads it only as a guessed image)", path=p)
         v = c.streams.video[0]
         cc = v.codec_context
         if cc is None:  # the sample entry / stream names a codec FFmpeg does not know
@@ -232,6 +387,11 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
     except HdrkitError as e:
         warnings.append(f"could not decode the first frames: {e}")
         fsd = []
+    unknown = sorted({int(t[8:]) for f in fsd for t in f.types if t.startswith("UNKNOWN_")})
+    if unknown:
+        video["unknown_side_data"] = unknown
+        warnings.append("frame side data of a type hdrkit's FFmpeg bindings do not name: "
+                        + ", ".join(f"type {n}" for n in unknown) + " (not interpreted)")
     first_h10p = next((f.hdr10plus for f in fsd if f.hdr10plus), None)
     if first_h10p is not None:
         fr = Hdr10PlusFrame.from_side_data_dict(first_h10p)

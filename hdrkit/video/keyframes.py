@@ -83,7 +83,6 @@ def export_keyframes(src, out_dir, *, every: float | None = None, params: Render
     if every is not None and not (every > 0 and np.isfinite(every)):
         raise OptionError(f"--every must be a positive number of seconds, not {every}")
     params = params or RenderParams()
-    out_dir.mkdir(parents=True, exist_ok=True)
     done: list[Keyframe] = []
     with VideoReader(src, assume_transfer=assume_transfer, assume_primaries=assume_primaries,
                      assume_matrix=assume_matrix, assume_range=assume_range, allow_sdr=allow_sdr, height=height,
@@ -109,6 +108,7 @@ def export_keyframes(src, out_dir, *, every: float | None = None, params: Render
             dst = out_dir / name
             if dst.resolve() == src.resolve():
                 raise OptionError(f"keyframe name {name!r} would overwrite the input")
+            out_dir.mkdir(parents=True, exist_ok=True)  # only once there is a frame to write
             res = export_array(lin, r.colour.primaries, dst, params=params, quality=quality, subsampling=subsampling,
                                xmp_extra=frame_xmp(src, f))
             done.append(Keyframe(dst, f.index, f.time, f.pts, f.key_frame, res.src_peak, res.width, res.height))

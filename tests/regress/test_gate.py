@@ -84,7 +84,7 @@ def test_worsened_curve_parameter_fails_the_gate(mini_set, tmp_path, args, metri
 
 
 def test_lower_jpeg_quality_fails_as_a_regression(mini_set, tmp_path):
-    rc, rep = _run(mini_set, tmp_path, "-q", "60")
+    rc, rep = _run(mini_set, tmp_path, "--quality", "60")
     assert rc == 1
     failed = {r["metric"] for r in rep["regressions"] if r["failed"]}
     assert "mad_8bit" in failed

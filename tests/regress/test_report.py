@@ -98,7 +98,7 @@ def test_regression_only_failure_bundles_the_cases_that_moved(mini_set, tmp_path
     """Baseline recorded at q95; the current q90 pack then raises mean MAD past +0.1: a regression
     without any veto, and the report bundles the cases whose MAD rose most."""
     b = tmp_path / "baseline.json"
-    assert main(["regress", "--goldens", str(mini_set), "--baseline", str(b), "--update-baseline", "-q", "95"]) == 0
+    assert main(["regress", "--goldens", str(mini_set), "--baseline", str(b), "--update-baseline", "--quality", "95"]) == 0
     out = tmp_path / "r"
     assert main(["regress", "--goldens", str(mini_set), "--baseline", str(b), "-o", str(out)]) == 1
     rep = json.loads((out / "export_consistency_report.json").read_text())

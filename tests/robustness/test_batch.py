@@ -49,7 +49,7 @@ def _hashes(folder):
 def test_batch_goes_on_reports_and_fails(batch_dir, tmp_path):
     before = _hashes(batch_dir)
     out = tmp_path / "out"
-    p = run_hdrkit("still", batch_dir, "-o", out)
+    p = run_hdrkit("still", batch_dir, "-o", f"{out}/")
     assert p.returncode != 0
     bad = {"garbage.jpg", "empty.jpg", "NEGATIVE_truncated_pillow_ultrahdr.jpg"}
     for name in before:
@@ -68,11 +68,11 @@ def test_batch_goes_on_reports_and_fails(batch_dir, tmp_path):
 
 def test_skip_existing_resumes(batch_dir, tmp_path):
     out = tmp_path / "out"
-    run_hdrkit("still", batch_dir, "-o", out)
+    run_hdrkit("still", batch_dir, "-o", f"{out}/")
     done = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.iterdir()}
     victim = sorted(done)[0]
     (out / victim).unlink()
-    p = run_hdrkit("still", batch_dir, "-o", out, "--skip-existing")
+    p = run_hdrkit("still", batch_dir, "-o", f"{out}/", "--skip-existing")
     assert p.returncode != 0  # the bad inputs still fail
     assert (out / victim).exists() and _valid_jpeg(out / victim)
     for name, ident in done.items():
@@ -92,7 +92,7 @@ def test_interrupted_batch_resumes(tmp_path):
     before = _hashes(src)
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    p = subprocess.Popen(hdrkit_cmd("still", src, "-o", out), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    p = subprocess.Popen(hdrkit_cmd("still", src, "-o", f"{out}/"), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
     t_end = time.monotonic() + 120
     while time.monotonic() < t_end and p.poll() is None:
@@ -104,7 +104,7 @@ def test_interrupted_batch_resumes(tmp_path):
     p.wait(30)
     finished = {f.name: f.stat().st_mtime_ns for f in out.iterdir() if not f.name.startswith(".")}
     assert all(_valid_jpeg(out / n) for n in finished)
-    r = run_hdrkit("still", src, "-o", out, "--skip-existing")
+    r = run_hdrkit("still", src, "-o", f"{out}/", "--skip-existing")
     assert r.returncode == 0, r.stderr
     names = sorted(f.name for f in out.iterdir() if not f.name.startswith("."))
     assert names == sorted(f"img_{i:02d}.jpg" for i in range(12))

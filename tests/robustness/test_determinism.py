@@ -43,7 +43,7 @@ def test_batch_matches_single_exports(tmp_path, samples):
     folder.mkdir()
     for s in good:
         (folder / s.name).write_bytes(s.read_bytes())
-    _run(["still", folder, "-o", tmp_path / "batch"])
+    _run(["still", folder, "-o", f"{tmp_path / 'batch'}/"])
     for s in good:
         single = tmp_path / f"single_{s.stem}.jpg"
         _run(["still", folder / s.name, "-o", single])

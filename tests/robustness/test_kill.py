@@ -120,7 +120,7 @@ def test_kill_9_during_still_export(big_still, tmp_path):
     folder = big_still.parent
     out = folder / "out.jpg"
     res = _check_kills(tmp_path, lambda o: ["still", big_still, "-o", o], out, big_still,
-                       lambda p: _jpeg_complete(p, (2400, 1800)), lambda o: ["still", big_still, "-o", o, "-q", "40"])
+                       lambda p: _jpeg_complete(p, (2400, 1800)), lambda o: ["still", big_still, "-o", o, "--quality", "40"])
     print("still kill -9:", res)
     assert res["nothing"] + res["previous"] > 0  # some kills did land before the rename
 

@@ -129,10 +129,10 @@ def test_cli_batch_continues_and_exits_2(tmp_path):
     Image.new("RGB", (32, 32), (120, 130, 140)).save(good)
     (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
     out = tmp_path / "out"
-    p = subprocess.run([sys.executable, "-m", "hdrkit", "still", str(good), str(tmp_path / "bad.jpg"), "-o", str(out)],
+    p = subprocess.run([sys.executable, "-m", "hdrkit", "still", str(good), str(tmp_path / "bad.jpg"), "-o", f"{out}/"],
                        capture_output=True, text=True)
     assert p.returncode == 2
     assert "Traceback" not in p.stderr and "bad.jpg" in p.stderr
     assert (out / "good.jpg").exists() and not (out / "bad.jpg").exists()
-    assert "1 of 2 exported" in p.stdout
+    assert "1 exported, 0 skipped" in p.stdout and "1 failed" in p.stdout
     assert issubclass(OutputError, HdrkitError)
