@@ -429,7 +429,7 @@ def analyze(path, *, params: RenderParams | None = None, step: int | None = None
             lin, m = sample_linear(f.y, f.u, f.v, col, st, out=buf)
             buf = lin
             k = max(1, math.ceil(math.sqrt(lin.shape[0] * lin.shape[1] / _LUMA_SAMPLES)))
-            luma_in = np.ascontiguousarray(lin[::k, ::k])
+            luma_in = lin[::k, ::k].copy()  # a copy even at k = 1: lin is scaled in place below
             nits = lin
             nits *= np.float32(SDR_WHITE_NITS)  # in place: a full frame at step 1 is 25 MB
             if to2020 is not None:
