@@ -694,6 +694,18 @@ def chroma_row(U, V, i, shx, shy, W, cuv, cvv, cu, cv):
         cv[W - 1] = cvv[(W - 1) >> 1]
 
 
+@njit(cache=True, error_model="numpy", boundscheck=False)
+def chroma_row_site(U, V, i, shx, shy, W, cu, cv):
+    """Chroma of luma row ``i`` at every luma column, each pixel taking the sample of its own
+    site (no interpolation across sites): luma (i, j) reads chroma (i >> shy, j >> shx).
+    ``cu``, ``cv``: out (W). The light-level statistics use this (:mod:`hdrkit.metadata.cll`)."""
+    h = U.shape[0]
+    k = min(np.int64(i) >> shy, h - 1)
+    for j in range(W):
+        cu[j] = np.float32(U[k, j >> shx])
+        cv[j] = np.float32(V[k, j >> shx])
+
+
 @njit(cache=True, fastmath=True, error_model="numpy", boundscheck=False)
 def signal_row(Y, i, W, cu, cv, yo, yk, co, ck, m02, m11, m12, m21, rr, gg, bb):
     """Code values of row ``i`` -> R'G'B' signal clamped to [0, 1] (float32 rows)."""
@@ -804,12 +816,16 @@ def yuv_to_linear(y, u, v, colour: ColourInfo, out: np.ndarray | None = None) ->
     return out
 
 
-def upsample_chroma_reference(c: np.ndarray, shape: tuple[int, int], shift: tuple[int, int]) -> np.ndarray:
-    """Reference bilinear chroma upsampling to luma ``shape`` at H.273 location type 0 (float64)."""
+def upsample_chroma_reference(c: np.ndarray, shape: tuple[int, int], shift: tuple[int, int],
+                              chroma: str = "bilinear") -> np.ndarray:
+    """Reference chroma upsampling to luma ``shape`` (float64): ``"bilinear"`` at H.273 location
+    type 0, or ``"site"`` (each luma pixel takes the sample of its own site, :func:`chroma_row_site`)."""
     c = np.asarray(c, dtype=np.float64)
     H, W = shape
     shx, shy = shift
     h, w = c.shape
+    if chroma == "site":
+        return c[np.minimum(np.arange(H) >> shy, h - 1)][:, np.arange(W) >> shx]
     fx = np.arange(W) / (1 << shx)
     fy = (np.arange(H) + 0.5) / (1 << shy) - 0.5 if shy else np.arange(H, dtype=np.float64)
     x0 = np.floor(fx).astype(int)
@@ -823,10 +839,11 @@ def upsample_chroma_reference(c: np.ndarray, shape: tuple[int, int], shift: tupl
     return top * (1 - ty) + bot * ty
 
 
-def yuv_to_linear_reference(y, u, v, colour: ColourInfo) -> np.ndarray:
-    """Plain numpy reference of :func:`yuv_to_linear` from :mod:`hdrkit.core` (float64, exact transfers)."""
+def yuv_to_linear_reference(y, u, v, colour: ColourInfo, chroma: str = "bilinear") -> np.ndarray:
+    """Plain numpy reference of :func:`yuv_to_linear` from :mod:`hdrkit.core` (float64, exact transfers);
+    ``chroma``: the upsampling of :func:`upsample_chroma_reference`."""
     shape = np.asarray(y).shape
-    ub = upsample_chroma_reference(u, shape, colour.chroma_shift)
-    vb = upsample_chroma_reference(v, shape, colour.chroma_shift)
+    ub = upsample_chroma_reference(u, shape, colour.chroma_shift, chroma)
+    vb = upsample_chroma_reference(v, shape, colour.chroma_shift, chroma)
     rgb = ycbcr_to_rgb(np.asarray(y, np.float64), ub, vb, colour.matrix, colour.bit_depth, colour.full_range)
     return signal_to_linear(rgb, colour.transfer)

@@ -46,7 +46,7 @@ from ..core.pipeline import encode_transfer
 from ..core.transfer import eotf_inverse_st2084
 from ..core.ycbcr import range_scale, rgb_to_ycbcr_matrix
 from ..errors import OptionError
-from .decode import ColourInfo, _table, chroma_row, kernel_args, linear_row, signal_row, signal_row_strided
+from .decode import ColourInfo, _table, chroma_row, chroma_row_site, kernel_args, linear_row, signal_row, signal_row_strided
 
 __all__ = ["HIST_BINS", "BLACK_CUTOFF_PQ", "MEASURE_SAMPLES", "Measurement", "measure_step", "render_lut_yuv420",
            "even_size", "yuv420_buffer",
@@ -330,7 +330,7 @@ def _display_to_yuv(lin, enc, M, yo, ys, co, cs, dy, dc, Yp, Up, Vp):
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy", boundscheck=False)
 def _measure(Y, U, V, shx, shy, yo_i, yk, co_i, ck, m02, m11, m12, m21, lut, hlg, wr, wg, wb, gtab, pq_in, pqt,
-             black, mstep, hist, asum, acnt, tcnt, lin_out, step):
+             black, mstep, hist, asum, acnt, tcnt, lin_out, step, site):
     H, W = Y.shape
     cw = U.shape[1]
     nch = hist.shape[0]
@@ -347,6 +347,7 @@ def _measure(Y, U, V, shx, shy, yo_i, yk, co_i, ck, m02, m11, m12, m21, lut, hlg
         bb = np.empty(W, np.float32)
         lin = np.empty((4, W), np.float32)
         lr, lg, lb = lin[0], lin[1], lin[2]
+        sig = np.empty((5, W if site else 0), np.float32)  # site chroma and its signal rows
         s = 0.0
         na = 0
         nt = 0
@@ -362,12 +363,18 @@ def _measure(Y, U, V, shx, shy, yo_i, yk, co_i, ck, m02, m11, m12, m21, lut, hlg
                 ls = step // g
                 orow = lin_out[i // step]
                 no = orow.shape[0]
-                _linear_samples(rr, gg, bb, no, ls, lut, hlg, wr, wg, wb, gtab, lr, lg, lb, lin[3])
+                if site:  # the sampled frame with each pixel's own chroma site; the measurement keeps bilinear
+                    chroma_row_site(U, V, i, shx, shy, W, sig[0], sig[1])
+                    signal_row_strided(Y, i, W, step, sig[0], sig[1], yo_i, yk, co_i, ck, m02, m11, m12, m21,
+                                       sig[2], sig[3], sig[4])
+                    _linear_samples(sig[2], sig[3], sig[4], no, 1, lut, hlg, wr, wg, wb, gtab, lr, lg, lb, lin[3])
+                else:
+                    _linear_samples(rr, gg, bb, no, ls, lut, hlg, wr, wg, wb, gtab, lr, lg, lb, lin[3])
                 for q in range(no):
                     orow[q, 0] = lr[q]
                     orow[q, 1] = lg[q]
                     orow[q, 2] = lb[q]
-                if step == mstep:  # every sampled pixel is measured: one linear conversion for both
+                if step == mstep and not site:  # every sampled pixel is measured: one linear conversion for both
                     for q in range(no):  # ls == 1 here
                         if pq_in:
                             v = max(rr[q], max(gg[q], bb[q]))
@@ -456,17 +463,22 @@ def measure_planes(y, u, v, colour: ColourInfo) -> Measurement:
     bufs = _measure_buffers()
     ms = measure_step(H, W)
     _measure(y, u, v, *kernel_args(colour), colour.transfer == "pq", pq_table(), BLACK_CUTOFF_PQ, ms, *bufs,
-             np.empty((0, 0, 3), np.float32), ms)
+             np.empty((0, 0, 3), np.float32), ms, False)
     return _measurement(*bufs)
 
 
-def sample_linear(y, u, v, colour: ColourInfo, step: int = 2, out: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, Measurement]:
+def sample_linear(y, u, v, colour: ColourInfo, step: int = 2, out: np.ndarray | None = None,
+                  chroma: str = "bilinear") -> tuple[np.ndarray, Measurement]:
     """Linear light at every ``step``-th row and column (float32, hdrkit units, source primaries)
     and the measurement, in one pass. ``step`` is 1 (full frame) or a power of two. ``out``: a
-    float32 array of the sampled shape to write into (a clip reuses one: no fresh pages per frame)."""
+    float32 array of the sampled shape to write into (a clip reuses one: no fresh pages per frame).
+    ``chroma``: how the sampled frame gets its chroma, ``"bilinear"`` (as rendered) or ``"site"``
+    (each pixel its own chroma site, :func:`hdrkit.video.decode.chroma_row_site`); the
+    measurement always sees the bilinear picture, as the renderer does."""
     if step < 1 or step & (step - 1):
         raise OptionError(f"sampling step must be 1 or a power of two, not {step}")
+    if chroma not in ("bilinear", "site"):
+        raise OptionError(f"chroma must be 'bilinear' or 'site', not {chroma!r}")
     H, W = y.shape
     shape = ((H + step - 1) // step, (W + step - 1) // step, 3)
     if out is not None and (out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous):
@@ -474,5 +486,5 @@ def sample_linear(y, u, v, colour: ColourInfo, step: int = 2, out: np.ndarray | 
     lin = np.empty(shape, np.float32) if out is None else out
     bufs = _measure_buffers()
     _measure(y, u, v, *kernel_args(colour), colour.transfer == "pq", pq_table(), BLACK_CUTOFF_PQ,
-             measure_step(H, W), *bufs, lin, step)
+             measure_step(H, W), *bufs, lin, step, chroma == "site")
     return lin, _measurement(*bufs)

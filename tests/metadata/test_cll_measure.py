@@ -31,19 +31,24 @@ def _upsample_left_sited(c):
     return out
 
 
-def _exact_from_codes(path, active_rows):
+def _own_site(c):
+    """4:2:0 -> 4:4:4, each luma sample taking the chroma of its own 2x2 site (hdrkit's light-level rule)."""
+    return np.repeat(np.repeat(c, 2, axis=0), 2, axis=1)
+
+
+def _exact_from_codes(path, active_rows, upsample=_own_site):
     """Per-frame (max, mean) of maxRGB in cd/m^2, written out from the reference formulas:
     10-bit limited range, BT.2020 NCL (R = y + 1.4746 cr, B = y + 1.8814 cb,
-    G = (y - 0.2627 R - 0.0593 B) / 0.6780), bilinear left-sited chroma, PQ EOTF from
-    colour-science, float64 throughout, full sort-free max / mean."""
+    G = (y - 0.2627 R - 0.0593 B) / 0.6780), chroma by ``upsample`` (default: each pixel's
+    own site), PQ EOTF from colour-science, float64 throughout, full sort-free max / mean."""
     out = []
     with av.open(str(path)) as c:
         for f in c.decode(video=0):
             planes = [np.frombuffer(p, np.uint16).reshape(p.height, p.line_size // 2)[:, :p.width].astype(np.float64)
                       for p in f.planes[:3]]
             y = (planes[0] - 64) / 876
-            cb = _upsample_left_sited((planes[1] - 512) / 896)
-            cr = _upsample_left_sited((planes[2] - 512) / 896)
+            cb = upsample((planes[1] - 512) / 896)
+            cr = upsample((planes[2] - 512) / 896)
             r = y + 1.4746 * cr
             b = y + 1.8814 * cb
             g = (y - 0.2627 * r - 0.0593 * b) / 0.6780
@@ -69,6 +74,14 @@ def test_maxcll_maxfall_within_1pct_of_exact(pq_source):
     truth_fall = max(s[BAR:H - BAR].max(axis=-1).mean() for s in scenes)
     assert abs(got.max_cll - 1200) <= 0.015 * 1200
     assert abs(got.max_fall - truth_fall) <= 0.01 * truth_fall
+
+
+def test_raw_mode_matches_bilinear_oracle(pq_source):
+    src, _, _ = pq_source
+    exact = _exact_from_codes(src, (BAR, H - BAR), _upsample_left_sited)
+    got = measure_cll(analyze_for_metadata(src, cll_mode="raw").frames)
+    for v, e in ((got.max_cll, max(x[0] for x in exact)), (got.max_fall, max(x[1] for x in exact))):
+        assert abs(v - math.ceil(e)) <= 0.01 * math.ceil(e), (got, exact)
 
 
 def test_letterbox_excluded_and_linear_average(pq_source):

@@ -1,0 +1,113 @@
+"""Light levels are measured on the picture as its own samples support it: a saturated patch
+beside grey must not be inflated by the interpolated chroma at its edge (CTA-861.3 Annex A,
+PNG cLLi: an algorithmic filter against false values from processing).
+
+The clip is lossless 4:2:0 (FFV1) from an exactly computed PQ frame; the oracle is a float64
+computation written out from the reference formulas on the decoded code values."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import av
+import numpy as np
+import pytest
+
+from hdrkit.metadata.cll import measure_cll
+from hdrkit.video.analysis import analyze
+
+from .clips import pq_yuv420p10, write_lossless
+
+W, H = 128, 64
+PATCH = (24, 40, 56, 72)  # rows, columns of the 16x16 pure-red patch (on 2x2 site boundaries)
+GREY = 190.0
+
+
+def _frame() -> np.ndarray:
+    rgb = np.full((H, W, 3), GREY)
+    top, bottom, left, right = PATCH
+    rgb[top:bottom, left:right] = [1200.0, 0.0, 0.0]  # R only: BT.2020 red at 1200 cd/m^2
+    return rgb
+
+
+@pytest.fixture(scope="module")
+def red_patch_clip(tmp_path_factory):
+    y, u, v = pq_yuv420p10(_frame())
+    raw = (y.tobytes() + u.tobytes() + v.tobytes()) * 2
+    p = tmp_path_factory.mktemp("redpatch") / "red.mkv"
+    write_lossless(p, raw, W, H, audio=False)
+    return p
+
+
+def _pq_eotf(e):
+    m1, m2 = 2610 / 16384, 2523 / 4096 * 128
+    c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+    p = np.power(e, 1 / m2)
+    return 10000 * np.power(np.maximum(p - c1, 0) / (c2 - c3 * p), 1 / m1)
+
+
+def _bilinear(c):
+    """4:2:0 -> 4:4:4 at H.273 chroma location 0 (left, vertically between rows), edges repeated."""
+    p = np.pad(c, 1, mode="edge")
+    rows = np.empty((2 * c.shape[0], c.shape[1] + 2))
+    rows[0::2] = 0.75 * p[1:-1] + 0.25 * p[:-2]
+    rows[1::2] = 0.75 * p[1:-1] + 0.25 * p[2:]
+    out = np.empty((rows.shape[0], 2 * c.shape[1]))
+    out[:, 0::2] = rows[:, 1:-1]
+    out[:, 1::2] = 0.5 * (rows[:, 1:-1] + rows[:, 2:])
+    return out
+
+
+def _exact(path, chroma: str) -> tuple[float, float]:
+    """(max, mean) over pixels of max(R, G, B) in cd/m^2, float64, from the decoded 10-bit limited
+    BT.2020 NCL codes (R = y + 1.4746 cr, B = y + 1.8814 cb, G = (y - 0.2627 R - 0.0593 B) / 0.6780)."""
+    with av.open(str(path)) as c:
+        f = next(c.decode(video=0))
+        planes = [np.frombuffer(p, np.uint16).reshape(p.height, p.line_size // 2)[:, :p.width].astype(np.float64)
+                  for p in f.planes[:3]]
+    up = _bilinear if chroma == "bilinear" else (lambda c: np.repeat(np.repeat(c, 2, 0), 2, 1))
+    y = (planes[0] - 64) / 876
+    cb = up((planes[1] - 512) / 896)
+    cr = up((planes[2] - 512) / 896)
+    r = y + 1.4746 * cr
+    b = y + 1.8814 * cb
+    g = (y - 0.2627 * r - 0.0593 * b) / 0.6780
+    m = _pq_eotf(np.clip(np.stack([r, g, b], -1), 0, 1)).max(axis=-1)
+    return float(m.max()), float(m.mean())
+
+
+def test_red_patch_measures_its_own_light(red_patch_clip):
+    exact, mean = _exact(red_patch_clip, "site")
+    assert abs(exact - 1200) <= 0.01 * 1200  # the picture holds 1200 cd/m^2 (10-bit steps)
+    a = analyze(red_patch_clip, step=1)
+    assert a.cll_mode == "site"
+    cll = measure_cll(a.frames)
+    assert abs(cll.max_cll - 1200) <= 0.01 * 1200, cll
+    assert abs(cll.max_cll - math.ceil(exact)) <= 1
+    assert max(f.max_nits for f in a.frames) == pytest.approx(exact, rel=2e-3)
+    assert abs(cll.max_fall - math.ceil(mean)) <= 1
+
+
+def test_raw_mode_keeps_the_interpolated_value(red_patch_clip):
+    raw, _ = _exact(red_patch_clip, "bilinear")
+    assert raw > 2000  # the overshoot at the patch edge
+    a = analyze(red_patch_clip, step=1, cll_mode="raw")
+    assert a.cll_mode == "raw"
+    assert measure_cll(a.frames).max_cll == pytest.approx(raw, rel=0.01)
+
+
+def test_cli_names_the_rule(red_patch_clip, tmp_path):
+    def run(*extra):
+        js = tmp_path / f"a{len(extra)}.json"
+        r = subprocess.run([sys.executable, "-m", "hdrkit", "analyze", str(red_patch_clip), "--hdr10", "--json",
+                            str(js), "--no-progress", *extra], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        return json.loads(js.read_text()), r.stdout
+
+    d, out = run()
+    assert d["cll_mode"] == "site" and "MaxCLL 12" in out
+    d, out = run("--cll-mode", "raw")
+    assert d["cll_mode"] == "raw" and "MaxCLL 12" not in out
