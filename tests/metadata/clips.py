@@ -66,3 +66,21 @@ def write_lossless(path, raw: bytes, w: int = 256, h: int = 144, fps: int = 24, 
     args += ["-map", "0:v"] + (["-map", "1:a", "-c:a", "aac", "-shortest"] if audio else [])
     args += ["-c:v", "ffv1", "-level", "3", *COLOUR_IN, str(path)]
     run_ffmpeg(args, input=raw)
+
+
+def upsample_left_sited(c):
+    """4:2:0 -> 4:4:4, bilinear at H.273 chroma location 0: horizontally co-sited with even
+    luma columns, vertically half-way between luma rows; edges repeated."""
+    p = np.pad(c, 1, mode="edge")
+    rows = np.empty((2 * c.shape[0], c.shape[1] + 2))
+    rows[0::2] = 0.75 * p[1:-1] + 0.25 * p[:-2]
+    rows[1::2] = 0.75 * p[1:-1] + 0.25 * p[2:]
+    out = np.empty((rows.shape[0], 2 * c.shape[1]))
+    out[:, 0::2] = rows[:, 1:-1]
+    out[:, 1::2] = 0.5 * (rows[:, 1:-1] + rows[:, 2:])
+    return out
+
+
+def upsample_own_site(c):
+    """4:2:0 -> 4:4:4, each luma sample taking the chroma of its own 2x2 site (hdrkit's light-level rule)."""
+    return np.repeat(np.repeat(c, 2, axis=0), 2, axis=1)

@@ -19,7 +19,7 @@ import pytest
 from hdrkit.metadata.cll import measure_cll
 from hdrkit.video.analysis import analyze
 
-from .clips import pq_yuv420p10, write_lossless
+from .clips import pq_yuv420p10, upsample_left_sited, upsample_own_site, write_lossless
 
 W, H = 128, 64
 PATCH = (24, 40, 56, 72)  # rows, columns of the 16x16 pure-red patch (on 2x2 site boundaries)
@@ -49,18 +49,6 @@ def _pq_eotf(e):
     return 10000 * np.power(np.maximum(p - c1, 0) / (c2 - c3 * p), 1 / m1)
 
 
-def _bilinear(c):
-    """4:2:0 -> 4:4:4 at H.273 chroma location 0 (left, vertically between rows), edges repeated."""
-    p = np.pad(c, 1, mode="edge")
-    rows = np.empty((2 * c.shape[0], c.shape[1] + 2))
-    rows[0::2] = 0.75 * p[1:-1] + 0.25 * p[:-2]
-    rows[1::2] = 0.75 * p[1:-1] + 0.25 * p[2:]
-    out = np.empty((rows.shape[0], 2 * c.shape[1]))
-    out[:, 0::2] = rows[:, 1:-1]
-    out[:, 1::2] = 0.5 * (rows[:, 1:-1] + rows[:, 2:])
-    return out
-
-
 def _exact(path, chroma: str) -> tuple[float, float]:
     """(max, mean) over pixels of max(R, G, B) in cd/m^2, float64, from the decoded 10-bit limited
     BT.2020 NCL codes (R = y + 1.4746 cr, B = y + 1.8814 cb, G = (y - 0.2627 R - 0.0593 B) / 0.6780)."""
@@ -68,7 +56,7 @@ def _exact(path, chroma: str) -> tuple[float, float]:
         f = next(c.decode(video=0))
         planes = [np.frombuffer(p, np.uint16).reshape(p.height, p.line_size // 2)[:, :p.width].astype(np.float64)
                   for p in f.planes[:3]]
-    up = _bilinear if chroma == "bilinear" else (lambda c: np.repeat(np.repeat(c, 2, 0), 2, 1))
+    up = upsample_left_sited if chroma == "bilinear" else upsample_own_site
     y = (planes[0] - 64) / 876
     cb = up((planes[1] - 512) / 896)
     cr = up((planes[2] - 512) / 896)

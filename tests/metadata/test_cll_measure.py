@@ -14,29 +14,11 @@ from hdrkit.errors import MetadataError
 from hdrkit.metadata.cll import ContentLightLevel, measure_cll
 from hdrkit.video.encode import analyze_for_metadata
 
-from .clips import BAR
+from .clips import BAR, upsample_left_sited, upsample_own_site
 from .conftest import H, W
 
 
-def _upsample_left_sited(c):
-    """4:2:0 -> 4:4:4, bilinear at H.273 chroma location 0: horizontally co-sited with even
-    luma columns, vertically half-way between luma rows; edges repeated."""
-    p = np.pad(c, 1, mode="edge")
-    rows = np.empty((2 * c.shape[0], c.shape[1] + 2))
-    rows[0::2] = 0.75 * p[1:-1] + 0.25 * p[:-2]
-    rows[1::2] = 0.75 * p[1:-1] + 0.25 * p[2:]
-    out = np.empty((rows.shape[0], 2 * c.shape[1]))
-    out[:, 0::2] = rows[:, 1:-1]
-    out[:, 1::2] = 0.5 * (rows[:, 1:-1] + rows[:, 2:])
-    return out
-
-
-def _own_site(c):
-    """4:2:0 -> 4:4:4, each luma sample taking the chroma of its own 2x2 site (hdrkit's light-level rule)."""
-    return np.repeat(np.repeat(c, 2, axis=0), 2, axis=1)
-
-
-def _exact_from_codes(path, active_rows, upsample=_own_site):
+def _exact_from_codes(path, active_rows, upsample=upsample_own_site):
     """Per-frame (max, mean) of maxRGB in cd/m^2, written out from the reference formulas:
     10-bit limited range, BT.2020 NCL (R = y + 1.4746 cr, B = y + 1.8814 cb,
     G = (y - 0.2627 R - 0.0593 B) / 0.6780), chroma by ``upsample`` (default: each pixel's
@@ -78,7 +60,7 @@ def test_maxcll_maxfall_within_1pct_of_exact(pq_source):
 
 def test_raw_mode_matches_bilinear_oracle(pq_source):
     src, _, _ = pq_source
-    exact = _exact_from_codes(src, (BAR, H - BAR), _upsample_left_sited)
+    exact = _exact_from_codes(src, (BAR, H - BAR), upsample_left_sited)
     got = measure_cll(analyze_for_metadata(src, cll_mode="raw").frames)
     for v, e in ((got.max_cll, max(x[0] for x in exact)), (got.max_fall, max(x[1] for x in exact))):
         assert abs(v - math.ceil(e)) <= 0.01 * math.ceil(e), (got, exact)
