@@ -104,7 +104,7 @@ def test_sample_linear_writes_into_a_given_buffer(clips):
 def test_sample_linear_site_chroma_matches_reference(name, step, clips):
     """The light-level frame (each pixel its own chroma site) against the float64 reference;
     the measurement is the bilinear one either way."""
-    from hdrkit.video.decode import yuv_to_linear_reference
+    from hdrkit.core.signal import yuv_to_linear_reference
 
     with VideoReader(clips[name]) as r:
         f = next(r.frames())
