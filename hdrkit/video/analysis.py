@@ -159,6 +159,8 @@ class CurveState:
     """What the tone curve uses for one frame.
 
     ``peak`` / ``avg``: smoothed source peak and average, hdrkit linear (1.0 = 203 cd/m^2);
+    the curve takes ``peak`` (with the tone target of its render parameters); ``avg`` drives
+    the scene-cut hysteresis and is reported, no registered curve reads it;
     ``peak_pq`` / ``avg_pq``: the same in PQ; ``frame_peak_pq`` / ``frame_avg_pq``: the
     frame's own measurement; ``scene_mix``: the hysteresis blend (1 = hard cut);
     ``curve`` (``name@version``) and ``curve_params``: the curve it feeds.
@@ -390,7 +392,7 @@ class ClipAnalysis:
 
 def _sdr_luma(lin_rel, primaries: str, params: RenderParams, state: CurveState) -> float:
     """Mean normalised BT.709 Y' of the SDR render of ``lin_rel`` at ``state`` (through the core)."""
-    disp = render_linear(lin_rel, primaries, params, state.peak, state.avg)
+    disp = render_linear(lin_rel, primaries, params, state.peak)
     enc = encode_transfer(disp, "bt1886")
     return float(np.mean(enc @ luminance_weights("bt709").astype(np.float32)))
 

@@ -49,18 +49,18 @@ def _grid_linear(transfer: str, size: int) -> np.ndarray:
     return lin
 
 
-def bake_lut(transfer: str, params: RenderParams, src_peak: float, size: int = 65, *, src_avg: float | None = None,
+def bake_lut(transfer: str, params: RenderParams, src_peak: float, size: int = 65, *,
              primaries: str = "bt2020", out_transfer: str = "bt1886") -> np.ndarray:
     """Sample the core on an ``size^3`` grid of ``transfer`` signal in ``primaries``.
 
-    ``src_peak`` / ``src_avg``: linear relative (1.0 = 203 cd/m^2), as
-    :func:`hdrkit.core.pipeline.render_linear` takes them. Returns float32 (N, N, N, 3),
+    ``src_peak``: linear relative (1.0 = 203 cd/m^2), as
+    :func:`hdrkit.core.pipeline.render_linear` takes it. Returns float32 (N, N, N, 3),
     ``out_transfer``-encoded BT.709 R'G'B' in [0, 1].
     """
     if not 2 <= size <= 129:
         raise OptionError(f"LUT size must be within 2-129, not {size}")
     # a writable copy: a read-only array would make numba compile another specialisation of the core kernel
-    disp = render_linear(_grid_linear(transfer, size).copy(), primaries, params, float(src_peak), src_avg)
+    disp = render_linear(_grid_linear(transfer, size).copy(), primaries, params, float(src_peak))
     out = encode_transfer(disp, out_transfer).reshape(size, size, size, 3)
     return np.ascontiguousarray(out, dtype=np.float32)
 
