@@ -74,12 +74,32 @@ TABLE_SIZE = 16384
 
 @lru_cache(maxsize=8)
 def transfer_table(transfer: str, size: int = TABLE_SIZE) -> np.ndarray:
-    """Per-channel decoding of signal ``E' = i / (size - 1)``, float32 (64 KiB: stays in the L1/L2
-    cache), read-only.
+    """Per-channel decoding of signal ``E' = i / (size - 1)`` from :data:`TRANSFERS`.
 
     PQ: ``eotf_st2084(E') / 203`` (display light, hdrkit units); HLG: ``oetf_inverse_hlg(E')``
     (scene light [0, 1], the OOTF follows per pixel); 'bt1886': ``eotf_bt1886(E')`` and
     'srgb': ``eotf_srgb(E')`` (display light, 1.0 = SDR white = hdrkit 1.0).
+
+    Parameters
+    ----------
+    transfer : str
+        A key of :data:`TRANSFERS`.
+    size : int
+        Entries (default :data:`TABLE_SIZE`: 64 KiB of float32, stays in the L1/L2 cache).
+
+    Returns
+    -------
+    numpy.ndarray
+        (size,) float32, read-only.
+
+    Raises
+    ------
+    OptionError
+        For an unknown transfer.
+
+    References
+    ----------
+    SMPTE ST 2084; ITU-R BT.2100-2 Table 5; ITU-R BT.1886; IEC 61966-2-1.
     """
     try:
         dec = TRANSFERS[transfer]
@@ -105,11 +125,32 @@ def hlg_gain_table(size: int = 4096) -> np.ndarray:
 
 
 def signal_to_linear(signal, transfer: str) -> np.ndarray:
-    """Reference: non-linear R'G'B' [0, 1] (..., 3) -> hdrkit linear (1.0 = 203 cd/m^2), float64.
+    """Reference: non-linear R'G'B' -> hdrkit linear light.
 
     Straight from :mod:`hdrkit.core.transfer`: PQ ``eotf_st2084 / 203``; HLG
     ``ootf_hlg(oetf_inverse_hlg(E'), 1000) / 203``; SDR ``eotf_bt1886`` / ``eotf_srgb``.
-    The signal is clamped to [0, 1] first.
+
+    Parameters
+    ----------
+    signal : array_like
+        R'G'B' signal (..., 3), [0, 1]; clamped to [0, 1] first.
+    transfer : str
+        A key of :data:`TRANSFERS`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Linear light (..., 3), float64, 1.0 = 203 cd/m^2 (display light; HLG on the 1000 cd/m^2
+        reference display).
+
+    Raises
+    ------
+    OptionError
+        For an unknown transfer.
+
+    References
+    ----------
+    SMPTE ST 2084; ITU-R BT.2100-2 Table 5; ITU-R BT.2408 (203 cd/m^2).
     """
     e = np.clip(np.asarray(signal, dtype=np.float64), 0.0, 1.0)
     if transfer == "hlg":
@@ -150,8 +191,23 @@ class SignalConsts(NamedTuple):
 
 
 def signal_consts(colour) -> SignalConsts:
-    """The :class:`SignalConsts` of a colour description (``transfer``, ``matrix``, ``bit_depth``,
-    ``full_range``, ``chroma_shift``)."""
+    """The constants of the signal -> linear kernels for one colour description.
+
+    Parameters
+    ----------
+    colour : object
+        With ``transfer`` (a key of :data:`TRANSFERS`), ``matrix`` ('bt2020' | 'bt709' |
+        'bt601'), ``bit_depth``, ``full_range`` and ``chroma_shift`` (log2 subsampling x, y),
+        e.g. :class:`hdrkit.video.decode.ColourInfo`.
+
+    Returns
+    -------
+    SignalConsts
+
+    References
+    ----------
+    ITU-T H.273 (MatrixCoefficients, VideoFullRangeFlag); ITU-R BT.2100-2 Tables 5, 6, 9.
+    """
     yo, ys, co, cs = range_scale(colour.bit_depth, colour.full_range)
     m = ycbcr_to_rgb_matrix(colour.matrix)
     w = luminance_weights("bt2020")  # the HLG OOTF's Y_S is defined on BT.2100 RGB
@@ -324,12 +380,30 @@ def _check_planes(y, u, v, colour):
 
 
 def yuv_to_linear(y, u, v, colour, out: np.ndarray | None = None) -> np.ndarray:
-    """Compiled: code-value planes -> linear light float32 (H, W, 3), source primaries, 1.0 = 203 cd/m^2.
+    """Compiled: Y'CbCr code-value planes -> linear light (module docstring, steps 1-5).
+
+    Parameters
+    ----------
+    y, u, v : numpy.ndarray
+        Luma (H, W) and chroma planes of integer code values.
+    colour : object
+        The colour description (see :func:`signal_consts`).
+    out : numpy.ndarray, optional
+        (H, W, 3) float32 C-contiguous array to write into.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, 3) float32, linear in the source primaries, 1.0 = 203 cd/m^2.
 
     Raises
     ------
     DecodeError
         When the chroma planes do not match the luma plane for ``colour.chroma_shift``.
+
+    References
+    ----------
+    ITU-T H.273 chroma sample location type 0; ITU-R BT.2100-2 Tables 5, 6, 9.
     """
     _check_planes(y, u, v, colour)
     if out is None:

@@ -12,14 +12,13 @@ import math
 import subprocess
 import sys
 
-import av
 import numpy as np
 import pytest
 
 from hdrkit.metadata.cll import measure_cll
 from hdrkit.video.analysis import analyze
 
-from .clips import pq_yuv420p10, upsample_left_sited, upsample_own_site, write_lossless
+from .clips import exact_light_levels, pq_yuv420p10, upsample_left_sited, upsample_own_site, write_lossless
 
 W, H = 128, 64
 PATCH = (24, 40, 56, 72)  # rows, columns of the 16x16 pure-red patch (on 2x2 site boundaries)
@@ -42,29 +41,9 @@ def red_patch_clip(tmp_path_factory):
     return p
 
 
-def _pq_eotf(e):
-    m1, m2 = 2610 / 16384, 2523 / 4096 * 128
-    c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
-    p = np.power(e, 1 / m2)
-    return 10000 * np.power(np.maximum(p - c1, 0) / (c2 - c3 * p), 1 / m1)
-
-
 def _exact(path, chroma: str) -> tuple[float, float]:
-    """(max, mean) over pixels of max(R, G, B) in cd/m^2, float64, from the decoded 10-bit limited
-    BT.2020 NCL codes (R = y + 1.4746 cr, B = y + 1.8814 cb, G = (y - 0.2627 R - 0.0593 B) / 0.6780)."""
-    with av.open(str(path)) as c:
-        f = next(c.decode(video=0))
-        planes = [np.frombuffer(p, np.uint16).reshape(p.height, p.line_size // 2)[:, :p.width].astype(np.float64)
-                  for p in f.planes[:3]]
-    up = upsample_left_sited if chroma == "bilinear" else upsample_own_site
-    y = (planes[0] - 64) / 876
-    cb = up((planes[1] - 512) / 896)
-    cr = up((planes[2] - 512) / 896)
-    r = y + 1.4746 * cr
-    b = y + 1.8814 * cb
-    g = (y - 0.2627 * r - 0.0593 * b) / 0.6780
-    m = _pq_eotf(np.clip(np.stack([r, g, b], -1), 0, 1)).max(axis=-1)
-    return float(m.max()), float(m.mean())
+    """(max, mean) over the first frame of max(R, G, B) in cd/m^2 (float64, from the decoded codes)."""
+    return exact_light_levels(path, (0, H), upsample_left_sited if chroma == "bilinear" else upsample_own_site)[0]
 
 
 def test_red_patch_measures_its_own_light(red_patch_clip):
