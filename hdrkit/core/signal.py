@@ -320,11 +320,12 @@ def linear_row(rr, gg, bb, n, sc, s):
     """Signal -> hdrkit linear for the first ``n`` entries of the rows ``rr``, ``gg``, ``bb``, in
     place (float32): the transfer table per channel; for HLG then the OOTF ``alpha Y_S^(gamma-1) E``.
 
-    ``sc``: :class:`SignalConsts`; its ``gtab`` holds ``alpha * Y_S^(gamma-1) / 203`` sampled at ``Y_S = q^4`` (q uniform in
-    [0, 1]), a spacing fine where the power is steep; ``s`` is scratch (>= n). Table positions
-    and the OOTF are branch-free loops LLVM vectorises; the table reads are
-    :func:`hdrkit.core.kernels.lerp_rows`. Every caller runs this one compiled function, so
-    the same signal gives the same light on every path (frame, sampled grid, measurement).
+    ``sc``: :class:`SignalConsts`; its ``gtab`` holds ``alpha * Y_S^(gamma-1) / 203`` sampled at
+    ``Y_S = q^4`` (q uniform in [0, 1]), a spacing fine where the power is steep; ``s`` is
+    scratch (>= n). Table positions and the OOTF are branch-free loops LLVM vectorises; the
+    table reads are :func:`hdrkit.core.kernels.lerp_rows`. Every caller runs this one compiled
+    function, so the same signal gives the same light on every path (frame, sampled grid,
+    measurement).
     """
     lut = sc.lut
     zero = np.float32(0.0)
@@ -376,7 +377,8 @@ def _check_planes(y, u, v, colour):
     shx, shy = colour.chroma_shift
     want = (-(-H // (1 << shy)), -(-W // (1 << shx)))
     if u.shape != want or v.shape != want:
-        raise DecodeError(f"chroma planes {u.shape}/{v.shape} do not match luma {y.shape} for {getattr(colour, 'pix_fmt', 'this pixel format')}")
+        fmt = getattr(colour, "pix_fmt", "this pixel format")
+        raise DecodeError(f"chroma planes {u.shape}/{v.shape} do not match luma {y.shape} for {fmt}")
 
 
 def yuv_to_linear(y, u, v, colour, out: np.ndarray | None = None) -> np.ndarray:

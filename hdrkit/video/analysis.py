@@ -7,7 +7,8 @@ cuts, and a flicker metric for the SDR output.
     :class:`hdrkit.core.stats.FrameStats` per frame (linear BT.2020 light in cd/m^2, active
     picture; letterbox bars found by :func:`hdrkit.core.stats.detect_active_area` and merged
     over the frames seen so far), measured on every ``step``-th row and column of the
-    decoded frame (``step`` 1 = every pixel; the default picks the measuring grid below).
+    decoded frame (``step`` 1 = every pixel; the default picks the measuring grid below),
+    each pixel with the chroma of its own 4:2:0 site (``cll_mode``, :mod:`hdrkit.metadata.cll`).
 ``measures``
     :class:`FrameMeasure` per frame: the libplacebo-style peak detection input.
 ``smoothed``
@@ -352,7 +353,8 @@ class ClipAnalysis:
         return {
             "schema": SCHEMA, "source": self.source, "width": self.width, "height": self.height, "fps": self.fps,
             "frame_count": self.frame_count, "duration": self.duration, "transfer": self.transfer,
-            "primaries": self.primaries, "step": self.step, "cll_mode": self.cll_mode, "render": dict(self.render), "cuts": list(self.cuts),
+            "primaries": self.primaries, "step": self.step, "cll_mode": self.cll_mode, "render": dict(self.render),
+            "cuts": list(self.cuts),
             "times": list(self.times), "frames": [f.to_dict() for f in self.frames],
             "measures": [asdict(m) for m in self.measures], "smoothed": [asdict(s) for s in self.smoothed],
             "sdr_luma": list(self.sdr_luma), "flicker": self.flicker.to_dict() if self.flicker else None,
