@@ -36,6 +36,9 @@ def add_parser(sub):
     add_video_input_options(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_analyze_options(p)
+    p.add_argument("--cll-mode", choices=("site", "raw"), default="site",
+                   help="chroma of the light levels (MaxCLL, MaxFALL, HDR10+): each pixel's own 4:2:0 site "
+                   "(default), or raw = the bilinear upsampling, whose overshoot at saturated edges inflates them")
     p.set_defaults(func=run)
     return p
 
@@ -62,7 +65,7 @@ def run(args) -> int:
     first_run_warm_up(args.input, video_input_kwargs(args), stats=True)
     a = analyze(args.input, params=params, step=step, progress=not (args.no_progress or con.quiet),
                 smoothing_period=args.smoothing_period, scene_threshold_low=args.scene_threshold[0],
-                scene_threshold_high=args.scene_threshold[1], **video_input_kwargs(args))
+                scene_threshold_high=args.scene_threshold[1], cll_mode=args.cll_mode, **video_input_kwargs(args))
     if con.json_stdout:
         con.write_json(a.to_dict(), indent=1)
     elif args.json is not None:

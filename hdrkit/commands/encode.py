@@ -41,6 +41,8 @@ def add_parser(sub):
     p.add_argument("--max-cll", metavar="auto|N,N", default=None,
                    help="MaxCLL,MaxFALL in cd/m^2, or 'auto' to measure them (active picture, linear light); "
                    "default: the input's, measured when the input is analysed anyway, else unknown (0,0)")
+    p.add_argument("--cll-mode", choices=("site", "raw"), default="site",
+                   help="chroma of measured light levels: each pixel's own 4:2:0 site (default) or raw (bilinear)")
     p.add_argument("--crf", type=float, default=18.0, help="x265 constant rate factor (default 18)")
     p.add_argument("--preset", default="medium", help="x265 preset (default medium)")
     p.add_argument("--force", action="store_true", help="allow overwriting the input")
@@ -66,7 +68,7 @@ def run(args) -> int:
     res = encode_video(args.input, dst, hdr10=args.hdr10, hlg=args.hlg, hdr10plus=args.hdr10plus,
                        master_display=args.master_display, max_cll=args.max_cll, crf=args.crf, preset=args.preset,
                        hdr10plus_profile=args.hdr10plus_profile, hdr10plus_target=args.hdr10plus_target,
-                       keep_json=args.hdr10plus_json, force=args.force,
+                       keep_json=args.hdr10plus_json, force=args.force, cll_mode=args.cll_mode,
                        progress=not (args.no_progress or con.quiet) and sys.stderr.isatty())
     summary = {
         "output": str(res.output),

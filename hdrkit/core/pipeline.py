@@ -38,8 +38,10 @@ TRANSFER_ENCODERS = {
 class RenderParams:
     """Everything that decides how HDR becomes SDR (the versioned "parameter pack").
 
-    ``target_headroom`` is the peak of the display the curve maps to, relative to SDR
-    white (1.0 = SDR); the encoded output is display light divided by it.
+    ``target_headroom`` is the tone target: the peak of the display the curve maps to,
+    relative to SDR white (1.0 = SDR), the curves' ``dst_peak``; the encoded output is display
+    light divided by it. (Not the display boost a gain-map still is rebuilt for, which
+    weights the gain map before any tone mapping.)
     """
 
     curve: str | None = None
@@ -104,11 +106,16 @@ def render_linear_reference(rgb, primaries: str, params: RenderParams, src_peak:
     return (out / D).astype(np.float32)
 
 
-def render_linear(rgb, primaries: str, params: RenderParams, src_peak: float, src_avg: float | None = None) -> np.ndarray:
+def render_linear(rgb, primaries: str, params: RenderParams, src_peak: float) -> np.ndarray:
     """Tone map + gamut map: linear relative ``rgb`` (H, W, 3) in ``primaries`` -> display-linear
-    BT.709 in [0, 1], float32. ``src_peak`` is the source peak (linear relative), e.g. from
-    :func:`estimate_peak` or smoothed per video frame; ``src_avg`` is reserved for
-    scene-adaptive curves and unused by the registered ones.
+    BT.709 in [0, 1], float32.
+
+    The curve's per-frame context is ``(src_peak, dst_peak)``: the source peak (linear
+    relative), e.g. from :func:`estimate_peak` or smoothed per video frame, and the tone
+    target ``params.target_headroom`` (libplacebo ``pl_tone_map_params`` ``input_max`` /
+    ``output_max``). No registered curve reads the scene average, so none is passed: the
+    video analysis measures and smooths it for reports only
+    (:class:`hdrkit.video.analysis.CurveState`).
     """
     from . import kernels
 
@@ -126,8 +133,8 @@ def encode_transfer(display_linear, transfer: str = "srgb") -> np.ndarray:
     return np.asarray(enc(np.clip(display_linear, 0, 1)), dtype=np.float32)
 
 
-def render_sdr(rgb, primaries: str, params: RenderParams, src_peak: float, src_avg: float | None = None,
-               transfer: str = "srgb", bits: int = 8) -> np.ndarray:
+def render_sdr(rgb, primaries: str, params: RenderParams, src_peak: float, transfer: str = "srgb",
+               bits: int = 8) -> np.ndarray:
     """The whole path: linear HDR -> N-bit SDR codes (H, W, 3), deterministic.
 
     Gamut maps with a compiled form (:func:`hdrkit.core.kernels.has_kernel`) run fused;

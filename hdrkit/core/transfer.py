@@ -60,7 +60,6 @@ __all__ = [
     "ootf_inverse_hlg",
     "eotf_hlg",
     "eotf_inverse_hlg",
-    "TRANSFERS",
 ]
 
 #: HDR Reference White (BT.2408-7 §2.1): linear 1.0 in hdrkit, in cd/m^2.
@@ -348,14 +347,3 @@ def eotf_hlg(E_p, L_W: float = HLG_REFERENCE_PEAK_NITS, L_B: float = 0.0) -> np.
 def eotf_inverse_hlg(F_D, L_W: float = HLG_REFERENCE_PEAK_NITS, L_B: float = 0.0) -> np.ndarray:
     """Inverse HLG EOTF (for ``L_B = 0``): display light cd/m^2 -> signal E' [0, 1]."""
     return oetf_hlg(ootf_inverse_hlg(F_D, L_W, L_B))
-
-
-#: Registry of one-channel transfer pairs by name: (decode to linear, encode from linear).
-#: Units follow each function's docstring.
-TRANSFERS = {
-    "srgb": (eotf_srgb, eotf_inverse_srgb),
-    "bt709": (oetf_inverse_bt709, oetf_bt709),
-    "bt1886": (eotf_bt1886, eotf_inverse_bt1886),
-    "pq": (eotf_st2084, eotf_inverse_st2084),
-    "hlg-oetf": (oetf_inverse_hlg, oetf_hlg),
-}

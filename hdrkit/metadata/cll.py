@@ -12,6 +12,19 @@ Definitions (CTA-861.3-A §6.9; ITU-T H.265 D.3.35, quoted in libavif ``avif.h``
 0 means "unknown" for either value. Letterbox bars are excluded (they are not part of
 the active picture; :mod:`hdrkit.core.stats` measures the active area only).
 
+Chroma rule (``cll_mode``, :func:`hdrkit.video.analysis.analyze`): CTA-861.3-A Annex A
+computes the light level of each pixel from that pixel's own R'G'B' converted to linear
+light; a 4:2:0 picture has no R'G'B' per pixel until its chroma is upsampled, and bilinear
+upsampling invents chroma between sites: next to a saturated edge it pairs one site's
+luma with a neighbour's chroma and overshoots (a 1200 cd/m^2 pure-red patch beside a
+190 cd/m^2 grey reads 2672 cd/m^2 at the edge). The PNG cLLi text (W3C PNG 3rd edition,
+after CTA-861.3) expects "an algorithmic filter to eliminate false values occurring from
+processing". hdrkit's filter, ``site`` (the default): for the statistics every luma sample
+takes the chroma sample of its own site (luma (i, j) -> chroma (i >> sy, j >> sx), no
+interpolation across sites), so each value is one the coded samples themselves carry; no
+pixel is dropped and nothing is clipped. ``raw`` measures the bilinear picture the
+renderer shows (the inflated value). Peak detection for tone mapping is unaffected.
+
 Spellings: x265 ``max-cll`` = ``"MaxCLL,MaxFALL"`` (``%hu,%hu``, so each <= 65535);
 FFmpeg 9's ``-content_light`` input option takes the same string; FFmpeg
 ``AVContentLightMetadata`` side data (8 bytes, two ``unsigned``); HEVC SEI payload 144 /

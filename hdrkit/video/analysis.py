@@ -7,7 +7,8 @@ cuts, and a flicker metric for the SDR output.
     :class:`hdrkit.core.stats.FrameStats` per frame (linear BT.2020 light in cd/m^2, active
     picture; letterbox bars found by :func:`hdrkit.core.stats.detect_active_area` and merged
     over the frames seen so far), measured on every ``step``-th row and column of the
-    decoded frame (``step`` 1 = every pixel; the default picks the measuring grid below).
+    decoded frame (``step`` 1 = every pixel; the default picks the measuring grid below),
+    each pixel with the chroma of its own 4:2:0 site (``cll_mode``, :mod:`hdrkit.metadata.cll`).
 ``measures``
     :class:`FrameMeasure` per frame: the libplacebo-style peak detection input.
 ``smoothed``
@@ -83,7 +84,7 @@ from .render import BLACK_CUTOFF_PQ, HIST_BINS, Measurement, measure_step, sampl
 
 __all__ = ["FrameMeasure", "frame_measure", "measure_linear", "CurveState", "PeakSmoother", "ClipAnalysis",
            "FlickerReport", "analyze", "flicker_metric", "video_flicker", "plot_analysis", "FLICKER_THRESHOLD",
-           "PERCENTILE", "SMOOTHING_PERIOD", "SCENE_THRESHOLD_LOW", "SCENE_THRESHOLD_HIGH", "SCHEMA"]
+           "PERCENTILE", "CLL_MODES", "SMOOTHING_PERIOD", "SCENE_THRESHOLD_LOW", "SCENE_THRESHOLD_HIGH", "SCHEMA"]
 
 log = logging.getLogger("hdrkit.video")
 
@@ -102,6 +103,9 @@ FLICKER_HALF_WIDTH = 4
 SCHEMA = "hdrkit.clip-analysis/1"
 _MIN_PEAK_PQ = float(eotf_inverse_st2084(SDR_WHITE_NITS))
 _LUMA_SAMPLES = 8192  # pixels per frame rendered to predict the SDR mean luma
+#: Chroma rules of the light-level statistics: ``site`` (each pixel's own chroma site, the
+#: default) and ``raw`` (bilinear, as rendered); see :mod:`hdrkit.metadata.cll`.
+CLL_MODES = ("site", "raw")
 
 
 def _pq_to_rel(pq: float) -> float:
@@ -156,6 +160,8 @@ class CurveState:
     """What the tone curve uses for one frame.
 
     ``peak`` / ``avg``: smoothed source peak and average, hdrkit linear (1.0 = 203 cd/m^2);
+    the curve takes ``peak`` (with the tone target of its render parameters); ``avg`` drives
+    the scene-cut hysteresis and is reported, no registered curve reads it;
     ``peak_pq`` / ``avg_pq``: the same in PQ; ``frame_peak_pq`` / ``frame_avg_pq``: the
     frame's own measurement; ``scene_mix``: the hysteresis blend (1 = hard cut);
     ``curve`` (``name@version``) and ``curve_params``: the curve it feeds.
@@ -310,7 +316,7 @@ class ClipAnalysis:
     JSON layout (``schema`` = :data:`SCHEMA`)::
 
         {"schema", "source", "width", "height", "fps", "frame_count", "duration", "transfer",
-         "primaries", "step", "render": {curve, gamut, ... tags}, "cuts": [int],
+         "primaries", "step", "cll_mode", "render": {curve, gamut, ... tags}, "cuts": [int],
          "times": [s], "frames": [FrameStats.to_dict()], "measures": [{peak_pq, avg_pq, active}],
          "smoothed": [{frame, time, peak, avg, peak_pq, avg_pq, frame_peak_pq, frame_avg_pq,
                        scene_mix, curve, curve_params}],
@@ -318,7 +324,8 @@ class ClipAnalysis:
          "damage": {errors, gaps, corrupt_frames}, "elapsed": s}
 
     Light values: FrameStats in cd/m^2; ``peak`` / ``avg`` hdrkit linear (1.0 = 203 cd/m^2);
-    ``*_pq`` PQ signal [0, 1]; ``sdr_luma`` normalised BT.709 Y'.
+    ``*_pq`` PQ signal [0, 1]; ``sdr_luma`` normalised BT.709 Y'. ``cll_mode``: the chroma
+    rule of the light-level statistics (``frames``), one of :data:`CLL_MODES`.
     """
 
     source: str
@@ -340,12 +347,14 @@ class ClipAnalysis:
     frame_count: int = 0
     duration: float = 0.0
     elapsed: float = 0.0
+    cll_mode: str = "site"
 
     def to_dict(self) -> dict:
         return {
             "schema": SCHEMA, "source": self.source, "width": self.width, "height": self.height, "fps": self.fps,
             "frame_count": self.frame_count, "duration": self.duration, "transfer": self.transfer,
-            "primaries": self.primaries, "step": self.step, "render": dict(self.render), "cuts": list(self.cuts),
+            "primaries": self.primaries, "step": self.step, "cll_mode": self.cll_mode, "render": dict(self.render),
+            "cuts": list(self.cuts),
             "times": list(self.times), "frames": [f.to_dict() for f in self.frames],
             "measures": [asdict(m) for m in self.measures], "smoothed": [asdict(s) for s in self.smoothed],
             "sdr_luma": list(self.sdr_luma), "flicker": self.flicker.to_dict() if self.flicker else None,
@@ -370,7 +379,7 @@ class ClipAnalysis:
             damage=Damage(list(dm.get("errors", [])), [tuple(g) for g in dm.get("gaps", [])],
                           list(dm.get("corrupt_frames", []))),
             frame_count=int(d.get("frame_count", 0)), duration=float(d.get("duration", 0.0)),
-            elapsed=float(d.get("elapsed", 0.0)))
+            elapsed=float(d.get("elapsed", 0.0)), cll_mode=str(d.get("cll_mode", "raw")))
 
     def write_json(self, path) -> Path:
         """Write :meth:`to_dict` as JSON, atomically."""
@@ -385,7 +394,7 @@ class ClipAnalysis:
 
 def _sdr_luma(lin_rel, primaries: str, params: RenderParams, state: CurveState) -> float:
     """Mean normalised BT.709 Y' of the SDR render of ``lin_rel`` at ``state`` (through the core)."""
-    disp = render_linear(lin_rel, primaries, params, state.peak, state.avg)
+    disp = render_linear(lin_rel, primaries, params, state.peak)
     enc = encode_transfer(disp, "bt1886")
     return float(np.mean(enc @ luminance_weights("bt709").astype(np.float32)))
 
@@ -395,13 +404,19 @@ def analyze(path, *, params: RenderParams | None = None, step: int | None = None
             assume_matrix: str | None = None, assume_range: str | None = None, allow_sdr: bool = False,
             height: int | None = None, smoothing_period: float = SMOOTHING_PERIOD,
             scene_threshold_low: float = SCENE_THRESHOLD_LOW,
-            scene_threshold_high: float = SCENE_THRESHOLD_HIGH) -> ClipAnalysis:
+            scene_threshold_high: float = SCENE_THRESHOLD_HIGH, cll_mode: str = "site") -> ClipAnalysis:
     """Analyse a clip in one decoding pass (see the module docstring).
 
     ``step``: statistics on every ``step``-th row and column (1 = every pixel, exact MaxCLL;
     ``None`` = the measuring grid, at most about 2^18 pixels, e.g. 4 at 1080p). ``params``:
     the render parameters whose curve the states feed and the SDR luma prediction uses.
+    ``cll_mode``: the chroma of the light-level statistics (``frames``, hence MaxCLL,
+    MaxFALL and HDR10+ MaxSCL / percentiles): ``"site"`` (default) takes each pixel's chroma
+    from its own site, ``"raw"`` from the bilinear upsampling the renderer uses
+    (:data:`CLL_MODES`; the rule and its reasons: :mod:`hdrkit.metadata.cll`).
     """
+    if cll_mode not in CLL_MODES:
+        raise OptionError(f"cll mode must be one of {', '.join(CLL_MODES)}, not {cll_mode!r}")
     t0 = time.perf_counter()
     params = params or RenderParams()
     with VideoReader(path, assume_transfer=assume_transfer, assume_primaries=assume_primaries,
@@ -413,10 +428,11 @@ def analyze(path, *, params: RenderParams | None = None, step: int | None = None
             raise OptionError(f"step must be 1 or a power of two, not {step}")
         a = ClipAnalysis(source=str(path), width=r.width, height=r.height, fps=float(r.fps or 0.0),
                          transfer=col.transfer, primaries=col.primaries, step=st, render=params.tags(),
-                         frame_count=r.frame_count, duration=r.duration)
+                         frame_count=r.frame_count, duration=r.duration, cll_mode=cll_mode)
         smoother = PeakSmoother(smoothing_period, scene_threshold_low, scene_threshold_high, params)
         to2020 = None if col.primaries == "bt2020" else rgb_to_rgb_matrix(col.primaries, "bt2020").astype(np.float32)
         area = None
+        chroma = "site" if cll_mode == "site" else "bilinear"
         buf, frame_shape = None, None  # the sampled frame, reused from frame to frame
         frames = prefetch(r.frames)  # decode the next frames while this one is measured
         if progress:
@@ -426,10 +442,10 @@ def analyze(path, *, params: RenderParams | None = None, step: int | None = None
         for f in frames:
             if f.y.shape != frame_shape:  # a new picture size: a new buffer
                 buf, frame_shape = None, f.y.shape
-            lin, m = sample_linear(f.y, f.u, f.v, col, st, out=buf)
+            lin, m = sample_linear(f.y, f.u, f.v, col, st, out=buf, chroma=chroma)
             buf = lin
             k = max(1, math.ceil(math.sqrt(lin.shape[0] * lin.shape[1] / _LUMA_SAMPLES)))
-            luma_in = np.ascontiguousarray(lin[::k, ::k])
+            luma_in = lin[::k, ::k].copy()  # a copy even at k = 1: lin is scaled in place below
             nits = lin
             nits *= np.float32(SDR_WHITE_NITS)  # in place: a full frame at step 1 is 25 MB
             if to2020 is not None:

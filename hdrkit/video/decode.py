@@ -1,4 +1,4 @@
-"""HDR video decoding: colour tags, input policy, and Y'CbCr planes -> linear light.
+"""HDR video decoding: colour tags, input policy, the frame reader.
 
 :class:`VideoReader` opens a file with PyAV (frame threads, ``thread_type="AUTO"``), reads
 the colour description (H.273 code points on the stream, else on the first frame) and
@@ -20,24 +20,8 @@ the container's sample count less its discarded samples (:func:`presented_frames
 count ``ffmpeg -i IN -map 0:v -f null -`` decodes.
 
 Frames come out as their native planes (``yuv420p10le`` gives uint16 Y (H, W) and
-Cb, Cr (H/2, W/2)); :func:`yuv_to_linear` turns them into hdrkit linear light in one
-fused, compiled pass, and :func:`yuv_to_linear_reference` is the plain numpy version
-built from :mod:`hdrkit.core` that the tests hold it to. Per pixel:
-
-1. chroma upsampling, bilinear at the H.273 ``chroma_sample_loc_type`` 0 positions
-   ("left": horizontally co-sited with even luma columns, vertically between rows), the
-   default of H.264 / H.265 and what phones and x265 write;
-2. code values -> Y', Cb, Cr with the range of :func:`hdrkit.core.ycbcr.range_scale`;
-3. Y'CbCr -> R'G'B' with :func:`hdrkit.core.ycbcr.ycbcr_to_rgb_matrix` (BT.2020 NCL,
-   BT.709 or BT.601), clamped to the signal range [0, 1] (BT.2100 Table 9 footroom and
-   headroom codes carry no picture information);
-4. the transfer's decoding function on each channel, from a 16384-entry table sampled
-   from :mod:`hdrkit.core.transfer` with linear interpolation: PQ EOTF (ST 2084) / 203;
-   HLG inverse OETF (BT.2100 Table 5) followed by the OOTF of a 1000 cd/m^2 display
-   (gamma 1.2, ``F_D = 1000 Y_S^0.2 E``) / 203; SDR BT.1886 (``L_W`` = 1 = SDR white)
-   or sRGB;
-5. output float32 (H, W, 3), linear in the source primaries, 1.0 = 203 cd/m^2
-   (BT.2408 reference white).
+Cb, Cr (H/2, W/2)); :meth:`VideoReader.to_linear` turns them into hdrkit linear light with
+:func:`hdrkit.core.signal.yuv_to_linear` (the colour maths lives in :mod:`hdrkit.core.signal`).
 
 ``height`` scales the planes (area filter of libswscale, through PyAV ``reformat``)
 before any colour work.
@@ -45,8 +29,7 @@ before any colour work.
 References
 ----------
 - ITU-T H.273 (07/2021): ColourPrimaries, TransferCharacteristics, MatrixCoefficients,
-  VideoFullRangeFlag code points; chroma sample location types (Figure 1 / Table 4).
-- ITU-R BT.2100-2 Tables 4, 5, 6, 9; ITU-R BT.2020-2; ITU-R BT.709-6; ITU-R BT.1886.
+  VideoFullRangeFlag code points.
 """
 
 from __future__ import annotations
@@ -58,18 +41,11 @@ import re
 import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import lru_cache
-from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
-from numba import njit, prange
 
-from ..core.kernels import lerp_rows
-from ..core.primaries import luminance_weights
-from ..core.transfer import (HLG_REFERENCE_PEAK_NITS, SDR_WHITE_NITS, eotf_bt1886, eotf_srgb, eotf_st2084,
-                             hlg_system_gamma, oetf_inverse_hlg, ootf_hlg)
-from ..core.ycbcr import range_scale, ycbcr_to_rgb, ycbcr_to_rgb_matrix
+from ..core.signal import HDR_TRANSFERS, TRANSFERS, yuv_to_linear
 from ..errors import ContainerError, DecodeError, OptionError, reason, require_file
 
 __all__ = [
@@ -79,13 +55,6 @@ __all__ = [
     "VideoReader",
     "TRANSFERS",
     "HDR_TRANSFERS",
-    "transfer_table",
-    "signal_to_linear",
-    "yuv_to_linear",
-    "yuv_to_linear_reference",
-    "upsample_chroma_reference",
-    "kernel_args",
-    "linear_row",
     "prefetch",
     "presented_frames",
     "queue_depth",
@@ -106,10 +75,8 @@ _TRC_CODE = {"pq": 16, "hlg": 18, "bt1886": 1, "srgb": 13}
 _PRIM_CODE = {"bt709": 1, "bt2020": 9, "p3": 12}
 _MATRIX_CODE = {"bt2020": 9, "bt709": 1, "bt601": 6}
 
-#: Transfers a source may have (``--assume-transfer`` choices).
-TRANSFERS = ("pq", "hlg", "bt1886", "srgb")
-#: Transfers that are HDR (everything else needs ``allow_sdr``).
-HDR_TRANSFERS = ("pq", "hlg")
+# TRANSFERS (the source transfers, ``--assume-transfer`` choices) and HDR_TRANSFERS (everything
+# else needs ``allow_sdr``) come from the core registry, :mod:`hdrkit.core.signal`.
 _RANGES = {"limited": False, "tv": False, "mpeg": False, "full": True, "pc": True, "jpeg": True}
 _PIXFMT = re.compile(r"^yuvj?(420|422|444)p(?:(9|10|12|14|16)le)?$")
 
@@ -573,9 +540,6 @@ class VideoReader:
         yield from self._gen
 
     # -------------------------------------------------------------- colour work
-    def kernel_args(self):
-        return kernel_args(self.colour)
-
     def to_linear(self, frame: DecodedFrame, out: np.ndarray | None = None) -> np.ndarray:
         """Linear light, float32 (H, W, 3), source primaries, 1.0 = 203 cd/m^2."""
         return yuv_to_linear(frame.y, frame.u, frame.v, self.colour, out=out)
@@ -646,252 +610,3 @@ def prefetch(source: Callable[[], Iterable], depth: int = 4) -> Iterator:
     finally:
         stop.set()
         t.join(timeout=5)
-
-
-# -------------------------------------------------------------- colour maths
-TABLE_SIZE = 16384
-
-
-@lru_cache(maxsize=8)
-def transfer_table(transfer: str, size: int = TABLE_SIZE) -> np.ndarray:
-    """Per-channel decoding of signal ``E' = i / (size - 1)``, float32 (64 KiB: stays in the L1/L2
-    cache), read-only.
-
-    PQ: ``eotf_st2084(E') / 203`` (display light, hdrkit units); HLG: ``oetf_inverse_hlg(E')``
-    (scene light [0, 1], the OOTF follows per pixel); 'bt1886': ``eotf_bt1886(E')`` and
-    'srgb': ``eotf_srgb(E')`` (display light, 1.0 = SDR white = hdrkit 1.0).
-    """
-    e = np.linspace(0.0, 1.0, size)
-    if transfer == "pq":
-        t = eotf_st2084(e) / SDR_WHITE_NITS
-    elif transfer == "hlg":
-        t = oetf_inverse_hlg(e)
-    elif transfer == "bt1886":
-        t = eotf_bt1886(e)
-    elif transfer == "srgb":
-        t = eotf_srgb(e)
-    else:
-        raise OptionError(f"unknown transfer {transfer!r}")
-    t = np.ascontiguousarray(t, dtype=np.float32)
-    t.setflags(write=False)
-    return t
-
-
-@lru_cache(maxsize=1)
-def hlg_gain_table(size: int = 4096) -> np.ndarray:
-    """HLG OOTF gain ``alpha Y_S^(gamma - 1) / 203`` at ``Y_S = q^4``, q = i / (size - 1) (BT.2100 Table 5,
-    1000 cd/m^2 display, gamma 1.2), hdrkit units; read-only float32."""
-    q = np.linspace(0.0, 1.0, size)
-    ys = q**4
-    g = float(hlg_system_gamma(HLG_REFERENCE_PEAK_NITS)) - 1.0
-    t = HLG_REFERENCE_PEAK_NITS / SDR_WHITE_NITS * np.power(ys, g, where=ys > 0, out=np.zeros_like(ys))
-    t = t.astype(np.float32)
-    t.setflags(write=False)
-    return t
-
-
-def signal_to_linear(signal, transfer: str) -> np.ndarray:
-    """Reference: non-linear R'G'B' [0, 1] (..., 3) -> hdrkit linear (1.0 = 203 cd/m^2), float64.
-
-    Straight from :mod:`hdrkit.core.transfer`: PQ ``eotf_st2084 / 203``; HLG
-    ``ootf_hlg(oetf_inverse_hlg(E'), 1000) / 203``; SDR ``eotf_bt1886`` / ``eotf_srgb``.
-    The signal is clamped to [0, 1] first.
-    """
-    e = np.clip(np.asarray(signal, dtype=np.float64), 0.0, 1.0)
-    if transfer == "pq":
-        return eotf_st2084(e) / SDR_WHITE_NITS
-    if transfer == "hlg":
-        return ootf_hlg(oetf_inverse_hlg(e), HLG_REFERENCE_PEAK_NITS) / SDR_WHITE_NITS
-    if transfer == "bt1886":
-        return eotf_bt1886(e)
-    if transfer == "srgb":
-        return eotf_srgb(e)
-    raise OptionError(f"unknown transfer {transfer!r}")
-
-
-def kernel_args(colour: ColourInfo) -> tuple:
-    """Constants the compiled kernels take: (chroma shift x, y), range, matrix, tables, HLG flag, Y_S weights."""
-    yo, ys, co, cs = range_scale(colour.bit_depth, colour.full_range)
-    m = ycbcr_to_rgb_matrix(colour.matrix)
-    w = luminance_weights("bt2020")  # the HLG OOTF's Y_S is defined on BT.2100 RGB
-    f = np.float32
-    return (colour.chroma_shift[0], colour.chroma_shift[1], f(yo), f(1.0 / ys), f(co), f(1.0 / cs),
-            f(m[0, 2]), f(m[1, 1]), f(m[1, 2]), f(m[2, 1]),
-            transfer_table(colour.transfer), colour.transfer == "hlg", f(w[0]), f(w[1]), f(w[2]), hlg_gain_table())
-
-
-# Row kernels. Each fills a row buffer in a loop simple enough for LLVM to vectorise; the
-# frame kernels call them row by row (rows in parallel).
-@njit(cache=True, error_model="numpy", boundscheck=False)
-def chroma_row(U, V, i, shx, shy, W, cuv, cvv, cu, cv):
-    """Chroma of luma row ``i`` at every luma column, bilinear at H.273 location type 0.
-
-    Vertically, chroma row k of 4:2:0 sits at luma y = 2k + 0.5: luma row 2k takes 0.75 of
-    row k and 0.25 of row k - 1, row 2k + 1 0.75 of row k and 0.25 of row k + 1 (edges
-    repeat). Horizontally, chroma column x sits on luma column 2x; odd columns take the mean
-    of their two neighbours. ``cuv``, ``cvv``: scratch of a chroma row + 1; ``cu``, ``cv``: out (W).
-    """
-    h, w = U.shape
-    ii = np.int64(i)  # a prange index may be unsigned
-    if shy == 0:
-        k = ii
-        k2 = ii
-    else:
-        k = min(ii >> 1, h - 1)
-        k2 = min(max((ii >> 1) - 1 if (ii & 1) == 0 else (ii >> 1) + 1, 0), h - 1)
-    for x in range(w):
-        cuv[x] = np.float32(0.75) * U[k, x] + np.float32(0.25) * U[k2, x]
-        cvv[x] = np.float32(0.75) * V[k, x] + np.float32(0.25) * V[k2, x]
-    cuv[w] = cuv[w - 1]
-    cvv[w] = cvv[w - 1]
-    if shx == 0:
-        for j in range(W):
-            cu[j] = cuv[j]
-            cv[j] = cvv[j]
-        return
-    for x in range(W >> 1):
-        cu[2 * x] = cuv[x]
-        cu[2 * x + 1] = np.float32(0.5) * (cuv[x] + cuv[x + 1])
-        cv[2 * x] = cvv[x]
-        cv[2 * x + 1] = np.float32(0.5) * (cvv[x] + cvv[x + 1])
-    if W & 1:
-        cu[W - 1] = cuv[(W - 1) >> 1]
-        cv[W - 1] = cvv[(W - 1) >> 1]
-
-
-@njit(cache=True, fastmath=True, error_model="numpy", boundscheck=False)
-def signal_row(Y, i, W, cu, cv, yo, yk, co, ck, m02, m11, m12, m21, rr, gg, bb):
-    """Code values of row ``i`` -> R'G'B' signal clamped to [0, 1] (float32 rows)."""
-    zero = np.float32(0.0)
-    one = np.float32(1.0)
-    for j in range(W):
-        yy = (np.float32(Y[i, j]) - yo) * yk
-        b_ = (cu[j] - co) * ck
-        r_ = (cv[j] - co) * ck
-        rr[j] = min(max(yy + m02 * r_, zero), one)
-        gg[j] = min(max(yy + m11 * b_ + m12 * r_, zero), one)
-        bb[j] = min(max(yy + m21 * b_, zero), one)
-
-
-@njit(cache=True, fastmath=True, error_model="numpy", boundscheck=False)
-def signal_row_strided(Y, i, W, g, cu, cv, yo, yk, co, ck, m02, m11, m12, m21, rr, gg, bb):
-    """:func:`signal_row` at columns 0, g, 2g, ... only, packed into ``rr[j // g]`` ..."""
-    zero = np.float32(0.0)
-    one = np.float32(1.0)
-    for k in range((W + g - 1) // g):
-        j = k * g
-        yy = (np.float32(Y[i, j]) - yo) * yk
-        b_ = (cu[j] - co) * ck
-        r_ = (cv[j] - co) * ck
-        rr[k] = min(max(yy + m02 * r_, zero), one)
-        gg[k] = min(max(yy + m11 * b_ + m12 * r_, zero), one)
-        bb[k] = min(max(yy + m21 * b_, zero), one)
-
-
-@njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
-def _table(t, x):
-    """Linear interpolation in table ``t`` sampled uniformly over [0, 1]; ``x`` in [0, 1]."""
-    n1 = t.shape[0] - 1
-    u = x * n1
-    k = np.uint32(min(np.int64(u), n1 - 1))  # unsigned: no negative-index wrap-around code
-    f = u - k
-    return t[k] * (1.0 - f) + t[k + np.uint32(1)] * f
-
-
-@njit(cache=True, error_model="numpy", boundscheck=False)
-def linear_row(rr, gg, bb, n, lut, hlg, wr, wg, wb, gtab, s):
-    """Signal -> hdrkit linear for the first ``n`` entries of the rows ``rr``, ``gg``, ``bb``, in
-    place (float32): the transfer table per channel; for HLG then the OOTF ``alpha Y_S^(gamma-1) E``.
-
-    ``gtab`` holds ``alpha * Y_S^(gamma-1) / 203`` sampled at ``Y_S = q^4`` (q uniform in
-    [0, 1]), a spacing fine where the power is steep; ``s`` is scratch (>= n). Table positions
-    and the OOTF are branch-free loops LLVM vectorises; the table reads are
-    :func:`hdrkit.core.kernels.lerp_rows`. Every caller runs this one compiled function, so
-    the same signal gives the same light on every path (frame, sampled grid, measurement).
-    """
-    zero = np.float32(0.0)
-    one = np.float32(1.0)
-    n1 = np.float32(lut.shape[0] - 1)
-    for q in range(n):
-        rr[q] = min(max(rr[q], zero), one) * n1
-        gg[q] = min(max(gg[q], zero), one) * n1
-        bb[q] = min(max(bb[q], zero), one) * n1
-    lerp_rows(rr[:n], lut)
-    lerp_rows(gg[:n], lut)
-    lerp_rows(bb[:n], lut)
-    if hlg:
-        g1 = np.float32(gtab.shape[0] - 1)
-        for q in range(n):
-            s[q] = np.sqrt(np.sqrt(min(max(wr * rr[q] + wg * gg[q] + wb * bb[q], zero), one))) * g1
-        lerp_rows(s[:n], gtab)
-        for q in range(n):
-            rr[q] *= s[q]
-            gg[q] *= s[q]
-            bb[q] *= s[q]
-
-
-@njit(cache=True, parallel=True, nogil=True, error_model="numpy", boundscheck=False)
-def _yuv_to_linear(Y, U, V, shx, shy, yo, yk, co, ck, m02, m11, m12, m21, lut, hlg, wr, wg, wb, gtab, out):
-    H, W = Y.shape
-    cw = U.shape[1]
-    for i in prange(H):
-        cuv = np.empty(cw + 1, np.float32)
-        cvv = np.empty(cw + 1, np.float32)
-        cu = np.empty(W, np.float32)
-        cv = np.empty(W, np.float32)
-        rr = np.empty(W, np.float32)
-        gg = np.empty(W, np.float32)
-        bb = np.empty(W, np.float32)
-        chroma_row(U, V, i, shx, shy, W, cuv, cvv, cu, cv)
-        signal_row(Y, i, W, cu, cv, yo, yk, co, ck, m02, m11, m12, m21, rr, gg, bb)
-        linear_row(rr, gg, bb, W, lut, hlg, wr, wg, wb, gtab, cu)  # cu is free again: scratch
-        orow = out[i]
-        for j in range(W):
-            orow[j, 0] = rr[j]
-            orow[j, 1] = gg[j]
-            orow[j, 2] = bb[j]
-
-
-def _check_planes(y, u, v, colour: ColourInfo):
-    H, W = y.shape
-    shx, shy = colour.chroma_shift
-    want = (-(-H // (1 << shy)), -(-W // (1 << shx)))
-    if u.shape != want or v.shape != want:
-        raise DecodeError(f"chroma planes {u.shape}/{v.shape} do not match luma {y.shape} for {colour.pix_fmt}")
-
-
-def yuv_to_linear(y, u, v, colour: ColourInfo, out: np.ndarray | None = None) -> np.ndarray:
-    """Compiled: code-value planes -> linear light float32 (H, W, 3), source primaries, 1.0 = 203 cd/m^2."""
-    _check_planes(y, u, v, colour)
-    if out is None:
-        out = np.empty((*y.shape, 3), np.float32)
-    _yuv_to_linear(y, u, v, *kernel_args(colour), out)
-    return out
-
-
-def upsample_chroma_reference(c: np.ndarray, shape: tuple[int, int], shift: tuple[int, int]) -> np.ndarray:
-    """Reference bilinear chroma upsampling to luma ``shape`` at H.273 location type 0 (float64)."""
-    c = np.asarray(c, dtype=np.float64)
-    H, W = shape
-    shx, shy = shift
-    h, w = c.shape
-    fx = np.arange(W) / (1 << shx)
-    fy = (np.arange(H) + 0.5) / (1 << shy) - 0.5 if shy else np.arange(H, dtype=np.float64)
-    x0 = np.floor(fx).astype(int)
-    y0 = np.floor(fy).astype(int)
-    tx = (fx - x0)[None, :]
-    ty = (fy - y0)[:, None]
-    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
-    x0, y0 = np.clip(x0, 0, w - 1), np.clip(y0, 0, h - 1)
-    top = c[y0][:, x0] * (1 - tx) + c[y0][:, x1] * tx
-    bot = c[y1][:, x0] * (1 - tx) + c[y1][:, x1] * tx
-    return top * (1 - ty) + bot * ty
-
-
-def yuv_to_linear_reference(y, u, v, colour: ColourInfo) -> np.ndarray:
-    """Plain numpy reference of :func:`yuv_to_linear` from :mod:`hdrkit.core` (float64, exact transfers)."""
-    shape = np.asarray(y).shape
-    ub = upsample_chroma_reference(u, shape, colour.chroma_shift)
-    vb = upsample_chroma_reference(v, shape, colour.chroma_shift)
-    rgb = ycbcr_to_rgb(np.asarray(y, np.float64), ub, vb, colour.matrix, colour.bit_depth, colour.full_range)
-    return signal_to_linear(rgb, colour.transfer)

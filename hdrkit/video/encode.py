@@ -129,13 +129,13 @@ def probe_input(path) -> _Input:
 
 
 # -------------------------------------------------------------------- analysis
-def analyze_for_metadata(path, *, progress: bool = False):
+def analyze_for_metadata(path, *, progress: bool = False, cll_mode: str = "site"):
     """Clip analysis for MaxCLL / HDR10+: :func:`hdrkit.video.analysis.analyze` on every
     pixel (``step=1``: MaxCLL and MaxScl must not come from a subsampled grid), giving
     per-frame :class:`hdrkit.core.stats.FrameStats`, scene cuts and smoothed peaks."""
     from .analysis import analyze
 
-    return analyze(path, step=1, progress=progress)
+    return analyze(path, step=1, progress=progress, cll_mode=cll_mode)
 
 
 # ------------------------------------------------------------------ parameters
@@ -381,7 +381,7 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
                  master_display: str | None = None, max_cll: str | None = None, crf: float = 18.0,
                  preset: str = "medium", hdr10plus_profile: str = "B", hdr10plus_target: float = 400.0,
                  params=None, analysis=None, keep_json=None, force: bool = False, progress: bool = True,
-                 verify: bool = True) -> EncodeResult:
+                 verify: bool = True, cll_mode: str = "site") -> EncodeResult:
     """Encode ``src`` to HEVC Main10 at ``dst`` with HDR10 (+HDR10+) or HLG signalling.
 
     - ``hdr10`` / ``hlg``: the output transfer; exactly one (inferred from a tagged input
@@ -398,6 +398,7 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
       is listed in :attr:`EncodeResult.dropped_metadata` and noted (one log line each).
     - ``analysis``: a precomputed clip analysis (``.frames`` FrameStats) to reuse.
     - ``keep_json``: also write the HDR10+ JSON used there.
+    - ``cll_mode``: chroma rule of the measured light levels (:func:`hdrkit.video.analysis.analyze`).
     Bad metadata raises :class:`MetadataError` before x265 runs; encoder failures raise
     :class:`EncodeError`; nothing is left at ``dst`` on failure.
     """
@@ -471,7 +472,7 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
         if need_analysis and analysis is None:
             if inp.transfer == "hlg":
                 raise OptionError("measuring HDR10 metadata needs PQ input")
-            analysis = analyze_for_metadata(src, progress=progress)
+            analysis = analyze_for_metadata(src, progress=progress, cll_mode=cll_mode)
         if max_cll == "auto" or (max_cll is None and in_cll is None and analysis is not None):
             cll = measure_cll(analysis.frames)
             log.info("measured MaxCLL %d cd/m^2, MaxFALL %d cd/m^2", cll.max_cll, cll.max_fall)

@@ -1,19 +1,17 @@
-"""3D LUTs baked from the colour core: HDR signal cube -> SDR signal, .cube files, interpolation.
+"""3D LUTs baked from the colour core: HDR signal cube -> SDR signal, .cube files, a cache.
 
 A LUT here is a float32 array ``(N, N, N, 3)`` indexed ``[r, g, b]``. Entry ``(i, j, k)``
 holds the output for the input signal ``(i, j, k) / (N - 1)``:
 
 1. input R'G'B' signal (PQ, HLG, ...; BT.2020 or the source primaries) ->
-   :func:`hdrkit.video.decode.signal_to_linear` (the core's EOTF / inverse OETF + OOTF);
+   :func:`hdrkit.core.signal.signal_to_linear` (the core's EOTF / inverse OETF + OOTF);
 2. :func:`hdrkit.core.pipeline.render_linear` with the given
    :class:`~hdrkit.core.pipeline.RenderParams` and source peak (tone map + gamut map to
    BT.709, display light [0, 1]);
 3. :func:`hdrkit.core.pipeline.encode_transfer` ('bt1886' for video).
 
-No colour maths lives here: the LUT is the core, sampled. Between grid points
-:func:`apply_reference` (numpy) and the compiled :func:`tetra` interpolate tetrahedrally
-(the interpolation of FFmpeg ``lut3d=interp=tetrahedral`` and of most graders), or
-trilinearly.
+No colour maths lives here: the LUT is the core, sampled; its interpolation is
+:mod:`hdrkit.core.lut3d`.
 
 ``.cube`` files follow the Adobe / Resolve format: ``LUT_3D_SIZE N``, then ``N^3`` lines
 ``R G B`` with red changing fastest (:func:`write_cube`, :func:`read_cube`).
@@ -21,9 +19,6 @@ trilinearly.
 References
 ----------
 - Adobe, "Cube LUT Specification" v1.0 (2013).
-- J. Kasson, S. Nin, W. Plouffe, J. Hafner, "Performing color space conversions with
-  three-dimensional linear interpolation", J. Electronic Imaging 4(3) (1995) 226-250
-  (tetrahedral interpolation).
 """
 
 from __future__ import annotations
@@ -34,23 +29,15 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from numba import njit
 
+from ..core.lut3d import grid_signal
 from ..core.pipeline import RenderParams, encode_transfer, render_linear
+from ..core.signal import signal_to_linear
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084
 from ..errors import OptionError
 from ..io.atomic import atomic_write_bytes
-from .decode import signal_to_linear
 
-__all__ = ["bake_lut", "grid_signal", "write_cube", "read_cube", "apply_reference", "tetra", "LutCache",
-           "PEAK_STEP_PQ"]
-
-
-def grid_signal(size: int) -> np.ndarray:
-    """The input signal at every grid point, (N, N, N, 3) float64, ``[r, g, b]`` order."""
-    v = np.linspace(0.0, 1.0, size)
-    r, g, b = np.meshgrid(v, v, v, indexing="ij")
-    return np.stack([r, g, b], axis=-1)
+__all__ = ["bake_lut", "write_cube", "read_cube", "LutCache", "PEAK_STEP_PQ"]
 
 
 @lru_cache(maxsize=8)
@@ -62,18 +49,18 @@ def _grid_linear(transfer: str, size: int) -> np.ndarray:
     return lin
 
 
-def bake_lut(transfer: str, params: RenderParams, src_peak: float, size: int = 65, *, src_avg: float | None = None,
+def bake_lut(transfer: str, params: RenderParams, src_peak: float, size: int = 65, *,
              primaries: str = "bt2020", out_transfer: str = "bt1886") -> np.ndarray:
     """Sample the core on an ``size^3`` grid of ``transfer`` signal in ``primaries``.
 
-    ``src_peak`` / ``src_avg``: linear relative (1.0 = 203 cd/m^2), as
-    :func:`hdrkit.core.pipeline.render_linear` takes them. Returns float32 (N, N, N, 3),
+    ``src_peak``: linear relative (1.0 = 203 cd/m^2), as
+    :func:`hdrkit.core.pipeline.render_linear` takes it. Returns float32 (N, N, N, 3),
     ``out_transfer``-encoded BT.709 R'G'B' in [0, 1].
     """
     if not 2 <= size <= 129:
         raise OptionError(f"LUT size must be within 2-129, not {size}")
     # a writable copy: a read-only array would make numba compile another specialisation of the core kernel
-    disp = render_linear(_grid_linear(transfer, size).copy(), primaries, params, float(src_peak), src_avg)
+    disp = render_linear(_grid_linear(transfer, size).copy(), primaries, params, float(src_peak))
     out = encode_transfer(disp, out_transfer).reshape(size, size, size, 3)
     return np.ascontiguousarray(out, dtype=np.float32)
 
@@ -111,90 +98,6 @@ def read_cube(path) -> np.ndarray:
     if n is None or len(vals) != n**3:
         raise OptionError(f"{path}: not a complete 3D .cube LUT")
     return np.asarray(vals, np.float32).reshape(n, n, n, 3).transpose(2, 1, 0, 3).copy()
-
-
-def apply_reference(lut: np.ndarray, rgb, method: str = "tetrahedral") -> np.ndarray:
-    """Interpolate ``lut`` at signal ``rgb`` (..., 3) in [0, 1] (clamped); numpy, float64."""
-    lut = np.asarray(lut, np.float64)
-    n1 = lut.shape[0] - 1
-    x = np.clip(np.asarray(rgb, np.float64), 0.0, 1.0) * n1
-    i = np.minimum(np.floor(x).astype(int), n1 - 1)
-    f = x - i
-    ir, ig, ib = i[..., 0], i[..., 1], i[..., 2]
-    fr, fg, fb = f[..., 0:1], f[..., 1:2], f[..., 2:3]
-
-    def c(dr, dg, db):
-        return lut[ir + dr, ig + dg, ib + db]
-
-    if method == "trilinear":
-        c00 = c(0, 0, 0) * (1 - fr) + c(1, 0, 0) * fr
-        c01 = c(0, 0, 1) * (1 - fr) + c(1, 0, 1) * fr
-        c10 = c(0, 1, 0) * (1 - fr) + c(1, 1, 0) * fr
-        c11 = c(0, 1, 1) * (1 - fr) + c(1, 1, 1) * fr
-        return (c00 * (1 - fg) + c10 * fg) * (1 - fb) + (c01 * (1 - fg) + c11 * fg) * fb
-    if method != "tetrahedral":
-        raise OptionError(f"unknown interpolation {method!r}")
-    c000, c111 = c(0, 0, 0), c(1, 1, 1)
-    cases = [
-        ((fr > fg) & (fg > fb), lambda: (1 - fr) * c000 + (fr - fg) * c(1, 0, 0) + (fg - fb) * c(1, 1, 0) + fb * c111),
-        ((fr > fg) & (fg <= fb) & (fr > fb),
-         lambda: (1 - fr) * c000 + (fr - fb) * c(1, 0, 0) + (fb - fg) * c(1, 0, 1) + fg * c111),
-        ((fr > fg) & (fr <= fb), lambda: (1 - fb) * c000 + (fb - fr) * c(0, 0, 1) + (fr - fg) * c(1, 0, 1) + fg * c111),
-        ((fr <= fg) & (fb > fg), lambda: (1 - fb) * c000 + (fb - fg) * c(0, 0, 1) + (fg - fr) * c(0, 1, 1) + fr * c111),
-        ((fr <= fg) & (fb <= fg) & (fb > fr),
-         lambda: (1 - fg) * c000 + (fg - fb) * c(0, 1, 0) + (fb - fr) * c(0, 1, 1) + fr * c111),
-        ((fr <= fg) & (fb <= fg) & (fb <= fr),
-         lambda: (1 - fg) * c000 + (fg - fr) * c(0, 1, 0) + (fr - fb) * c(1, 1, 0) + fb * c111),
-    ]
-    out = np.zeros(x.shape)
-    for mask, fn in cases:
-        out = np.where(mask, fn(), out)
-    return out
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def tetra(lut, r, g, b):
-    """Compiled tetrahedral interpolation of ``lut`` at signal (r, g, b) in [0, 1] (same maths as
-    :func:`apply_reference`)."""
-    n1 = lut.shape[0] - 1
-    x = r * n1
-    y = g * n1
-    z = b * n1
-    i = min(int(x), n1 - 1)
-    j = min(int(y), n1 - 1)
-    k = min(int(z), n1 - 1)
-    fr = x - i
-    fg = y - j
-    fb = z - k
-    o0 = 0.0
-    o1 = 0.0
-    o2 = 0.0
-    if fr > fg:
-        if fg > fb:
-            a, bb, c, d = 1 - fr, fr - fg, fg - fb, fb
-            p1, p2 = lut[i + 1, j, k], lut[i + 1, j + 1, k]
-        elif fr > fb:
-            a, bb, c, d = 1 - fr, fr - fb, fb - fg, fg
-            p1, p2 = lut[i + 1, j, k], lut[i + 1, j, k + 1]
-        else:
-            a, bb, c, d = 1 - fb, fb - fr, fr - fg, fg
-            p1, p2 = lut[i, j, k + 1], lut[i + 1, j, k + 1]
-    else:
-        if fb > fg:
-            a, bb, c, d = 1 - fb, fb - fg, fg - fr, fr
-            p1, p2 = lut[i, j, k + 1], lut[i, j + 1, k + 1]
-        elif fb > fr:
-            a, bb, c, d = 1 - fg, fg - fb, fb - fr, fr
-            p1, p2 = lut[i, j + 1, k], lut[i, j + 1, k + 1]
-        else:
-            a, bb, c, d = 1 - fg, fg - fr, fr - fb, fb
-            p1, p2 = lut[i, j + 1, k], lut[i + 1, j + 1, k]
-    p0 = lut[i, j, k]
-    p3 = lut[i + 1, j + 1, k + 1]
-    o0 = a * p0[0] + bb * p1[0] + c * p2[0] + d * p3[0]
-    o1 = a * p0[1] + bb * p1[1] + c * p2[1] + d * p3[1]
-    o2 = a * p0[2] + bb * p1[2] + c * p2[2] + d * p3[2]
-    return o0, o1, o2
 
 
 #: Source-peak grid of :class:`LutCache`, in PQ signal units.

@@ -173,7 +173,7 @@ class _Renderer:
                               out=planes, measure=False)
         else:
             lin = self.reader.to_linear(f)[:self.H, :self.W]
-            disp = render_linear(lin, self.colour.primaries, self.params, state.peak, state.avg)
+            disp = render_linear(lin, self.colour.primaries, self.params, state.peak)
             yuv420_from_display(disp, self.params.dither, out=planes)
         stamp = FrameStamp(f.index, f.pts, f.time, getattr(f.av_frame, "duration", None) or None)
         return stamp, buf

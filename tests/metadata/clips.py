@@ -11,6 +11,8 @@ the colour tags, through the project's FFmpeg.
 
 from __future__ import annotations
 
+import av
+import colour
 import numpy as np
 
 from hdrkit.core.transfer import eotf_inverse_st2084
@@ -66,3 +68,44 @@ def write_lossless(path, raw: bytes, w: int = 256, h: int = 144, fps: int = 24, 
     args += ["-map", "0:v"] + (["-map", "1:a", "-c:a", "aac", "-shortest"] if audio else [])
     args += ["-c:v", "ffv1", "-level", "3", *COLOUR_IN, str(path)]
     run_ffmpeg(args, input=raw)
+
+
+def upsample_left_sited(c):
+    """4:2:0 -> 4:4:4, bilinear at H.273 chroma location 0: horizontally co-sited with even
+    luma columns, vertically half-way between luma rows; edges repeated."""
+    p = np.pad(c, 1, mode="edge")
+    rows = np.empty((2 * c.shape[0], c.shape[1] + 2))
+    rows[0::2] = 0.75 * p[1:-1] + 0.25 * p[:-2]
+    rows[1::2] = 0.75 * p[1:-1] + 0.25 * p[2:]
+    out = np.empty((rows.shape[0], 2 * c.shape[1]))
+    out[:, 0::2] = rows[:, 1:-1]
+    out[:, 1::2] = 0.5 * (rows[:, 1:-1] + rows[:, 2:])
+    return out
+
+
+def upsample_own_site(c):
+    """4:2:0 -> 4:4:4, each luma sample taking the chroma of its own 2x2 site (hdrkit's light-level rule)."""
+    return np.repeat(np.repeat(c, 2, axis=0), 2, axis=1)
+
+
+def exact_light_levels(path, active_rows, upsample=upsample_own_site):
+    """Per-frame (max, mean) of maxRGB in cd/m^2, written out from the reference formulas:
+    10-bit limited range, BT.2020 NCL (R = y + 1.4746 cr, B = y + 1.8814 cb,
+    G = (y - 0.2627 R - 0.0593 B) / 0.6780), chroma by ``upsample`` (default: each pixel's
+    own site), PQ EOTF from colour-science, float64 throughout, full sort-free max / mean."""
+    out = []
+    with av.open(str(path)) as c:
+        for f in c.decode(video=0):
+            planes = [np.frombuffer(p, np.uint16).reshape(p.height, p.line_size // 2)[:, :p.width].astype(np.float64)
+                      for p in f.planes[:3]]
+            y = (planes[0] - 64) / 876
+            cb = upsample((planes[1] - 512) / 896)
+            cr = upsample((planes[2] - 512) / 896)
+            r = y + 1.4746 * cr
+            b = y + 1.8814 * cb
+            g = (y - 0.2627 * r - 0.0593 * b) / 0.6780
+            rgb = np.clip(np.stack([r, g, b], -1), 0, 1)
+            nits = colour.models.eotf_ST2084(rgb)
+            m = nits[active_rows[0]:active_rows[1]].max(axis=-1)
+            out.append((float(m.max()), float(m.mean())))
+    return out

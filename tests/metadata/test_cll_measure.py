@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import av
 import colour
 import numpy as np
 import pytest
@@ -14,49 +13,13 @@ from hdrkit.errors import MetadataError
 from hdrkit.metadata.cll import ContentLightLevel, measure_cll
 from hdrkit.video.encode import analyze_for_metadata
 
-from .clips import BAR
+from .clips import BAR, exact_light_levels, upsample_left_sited
 from .conftest import H, W
-
-
-def _upsample_left_sited(c):
-    """4:2:0 -> 4:4:4, bilinear at H.273 chroma location 0: horizontally co-sited with even
-    luma columns, vertically half-way between luma rows; edges repeated."""
-    p = np.pad(c, 1, mode="edge")
-    rows = np.empty((2 * c.shape[0], c.shape[1] + 2))
-    rows[0::2] = 0.75 * p[1:-1] + 0.25 * p[:-2]
-    rows[1::2] = 0.75 * p[1:-1] + 0.25 * p[2:]
-    out = np.empty((rows.shape[0], 2 * c.shape[1]))
-    out[:, 0::2] = rows[:, 1:-1]
-    out[:, 1::2] = 0.5 * (rows[:, 1:-1] + rows[:, 2:])
-    return out
-
-
-def _exact_from_codes(path, active_rows):
-    """Per-frame (max, mean) of maxRGB in cd/m^2, written out from the reference formulas:
-    10-bit limited range, BT.2020 NCL (R = y + 1.4746 cr, B = y + 1.8814 cb,
-    G = (y - 0.2627 R - 0.0593 B) / 0.6780), bilinear left-sited chroma, PQ EOTF from
-    colour-science, float64 throughout, full sort-free max / mean."""
-    out = []
-    with av.open(str(path)) as c:
-        for f in c.decode(video=0):
-            planes = [np.frombuffer(p, np.uint16).reshape(p.height, p.line_size // 2)[:, :p.width].astype(np.float64)
-                      for p in f.planes[:3]]
-            y = (planes[0] - 64) / 876
-            cb = _upsample_left_sited((planes[1] - 512) / 896)
-            cr = _upsample_left_sited((planes[2] - 512) / 896)
-            r = y + 1.4746 * cr
-            b = y + 1.8814 * cb
-            g = (y - 0.2627 * r - 0.0593 * b) / 0.6780
-            rgb = np.clip(np.stack([r, g, b], -1), 0, 1)
-            nits = colour.models.eotf_ST2084(rgb)
-            m = nits[active_rows[0]:active_rows[1]].max(axis=-1)
-            out.append((float(m.max()), float(m.mean())))
-    return out
 
 
 def test_maxcll_maxfall_within_1pct_of_exact(pq_source):
     src, _, scenes = pq_source
-    exact = _exact_from_codes(src, (BAR, H - BAR))
+    exact = exact_light_levels(src, (BAR, H - BAR))
     cll_exact = math.ceil(max(e[0] for e in exact))
     fall_exact = math.ceil(max(e[1] for e in exact))
     analysis = analyze_for_metadata(src)
@@ -69,6 +32,14 @@ def test_maxcll_maxfall_within_1pct_of_exact(pq_source):
     truth_fall = max(s[BAR:H - BAR].max(axis=-1).mean() for s in scenes)
     assert abs(got.max_cll - 1200) <= 0.015 * 1200
     assert abs(got.max_fall - truth_fall) <= 0.01 * truth_fall
+
+
+def test_raw_mode_matches_bilinear_oracle(pq_source):
+    src, _, _ = pq_source
+    exact = exact_light_levels(src, (BAR, H - BAR), upsample_left_sited)
+    got = measure_cll(analyze_for_metadata(src, cll_mode="raw").frames)
+    for v, e in ((got.max_cll, max(x[0] for x in exact)), (got.max_fall, max(x[1] for x in exact))):
+        assert abs(v - math.ceil(e)) <= 0.01 * math.ceil(e), (got, exact)
 
 
 def test_letterbox_excluded_and_linear_average(pq_source):

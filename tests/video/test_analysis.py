@@ -121,3 +121,20 @@ def test_phone_clip_analysis(phone):
     assert all(f.max_nits <= 1000.5 for f in a.frames)
     assert 500 < a.smoothed[-1].peak_nits <= 1000.5
     assert a.flicker.passed
+
+
+def test_small_sampling_grid_predicts_the_same_sdr_luma(clips):
+    # 320x180 at step 4 samples 80x45 pixels, fewer than the luma-prediction grid: the
+    # prediction then takes every sampled pixel and must still agree with the full frame
+    full, coarse = analyze(clips["pq_flat"], step=1), analyze(clips["pq_flat"], step=4)
+    assert len(coarse.sdr_luma) == len(full.sdr_luma) == 6
+    assert np.allclose(coarse.sdr_luma, full.sdr_luma, atol=0.02)
+    assert 0.3 < coarse.sdr_luma[0] < 0.8
+    assert coarse.flicker.score < 0.01 and full.flicker.score < 0.01  # still within each scene
+
+
+def test_small_sampling_grid_flicker(clips, pq_analysis):
+    # the grained 320x180 clip at step 4: the same small flicker score as on every pixel
+    a = analyze(clips["pq"], step=4)
+    assert a.cuts == pq_analysis.cuts == [0, 24]
+    assert a.flicker.score < 0.01 and abs(a.flicker.score - pq_analysis.flicker.score) < 0.002

@@ -12,8 +12,8 @@ import pytest
 from hdrkit.core.transfer import SDR_WHITE_NITS
 from hdrkit.errors import DecodeError, OptionError
 from hdrkit.io.ffmpeg import run_ffmpeg
-from hdrkit.video.decode import (ColourInfo, VideoReader, resolve_colour, signal_to_linear, yuv_to_linear,
-                                 yuv_to_linear_reference)
+from hdrkit.core.signal import signal_to_linear, yuv_to_linear, yuv_to_linear_reference
+from hdrkit.video.decode import ColourInfo, VideoReader, resolve_colour
 
 from .conftest import ffmpeg_stream_text
 

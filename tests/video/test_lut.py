@@ -11,12 +11,13 @@ import colour
 import numpy as np
 import pytest
 
+from hdrkit.core.lut3d import apply_reference, tetra
 from hdrkit.core.pipeline import RenderParams, render_linear
 from hdrkit.core.primaries import rgb_to_xyz_matrix
+from hdrkit.core.signal import signal_to_linear
 from hdrkit.core.transfer import eotf_bt1886
 from hdrkit.io.ffmpeg import run_ffmpeg
-from hdrkit.video.decode import signal_to_linear
-from hdrkit.video.lut3d import LutCache, apply_reference, bake_lut, read_cube, tetra, write_cube
+from hdrkit.video.lut3d import LutCache, bake_lut, read_cube, write_cube
 
 ROOT = Path(__file__).resolve().parents[2]
 D65 = np.array([0.3127, 0.3290])

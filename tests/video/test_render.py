@@ -97,3 +97,19 @@ def test_sample_linear_writes_into_a_given_buffer(clips):
         assert np.array_equal(m.hist, m2.hist)
         with pytest.raises(OptionError):
             sample_linear(f.y, f.u, f.v, r.colour, 2, out=buf)  # wrong shape for step 2
+
+
+@pytest.mark.parametrize("step", [1, 2, 4])
+@pytest.mark.parametrize("name", ["pq", "hlg"])
+def test_sample_linear_site_chroma_matches_reference(name, step, clips):
+    """The light-level frame (each pixel its own chroma site) against the float64 reference;
+    the measurement is the bilinear one either way."""
+    from hdrkit.core.signal import yuv_to_linear_reference
+
+    with VideoReader(clips[name]) as r:
+        f = next(r.frames())
+        lin, m = sample_linear(f.y, f.u, f.v, r.colour, step, chroma="site")
+        _, m2 = sample_linear(f.y, f.u, f.v, r.colour, step)
+        ref = yuv_to_linear_reference(f.y, f.u, f.v, r.colour, chroma="site")[::step, ::step]
+    np.testing.assert_allclose(lin, ref, rtol=2e-4, atol=2e-6)
+    assert np.array_equal(m.hist, m2.hist) and m.active_sum == pytest.approx(m2.active_sum, rel=1e-12)
