@@ -412,7 +412,7 @@ def _conversion_peak(analysis, in_md, in_cll) -> float:
     """The PQ content peak the EETF rolls off from: measured, else MaxCLL, else the mastering
     peak, else 1000 cd/m^2 (then nothing is compressed, only clipped)."""
     if analysis is not None and analysis.frames:
-        return float(max(1.0, max(f.max_rgb for f in analysis.frames)))
+        return float(max(1.0, max(f.max_nits for f in analysis.frames)))
     if in_cll is not None and in_cll.max_cll > 0:
         return float(in_cll.max_cll)
     if in_md is not None:

@@ -109,3 +109,12 @@ def test_sdr_input_still_refused(tmp_path, flat_clips):
 
     with pytest.raises(OptionError, match="SDR"):
         encode_video(sdr, tmp_path / "x.mp4", hlg=True, progress=False)
+
+
+def test_pq_to_hlg_rolls_off_from_the_measured_peak(flat_clips, tmp_path):
+    from hdrkit.video.analysis import analyze
+
+    clips, _ = flat_clips
+    a = analyze(clips["pq"], step=1)
+    res = encode_video(clips["pq"], tmp_path / "hlg.mkv", hlg=True, analysis=a, preset="ultrafast", progress=False)
+    assert res.conversion_peak_nits == pytest.approx(max(f.max_nits for f in a.frames))
