@@ -92,12 +92,16 @@ def _key(*parts) -> str:
 def read_signalling(path) -> dict:
     """What a written video states about itself, read back from the file.
 
-    Stream and colour tags, mastering display and content light level in-band (SEI) and in
-    the container (:func:`hdrkit.video.info.video_info`), and the HDR10+ frames the
-    bitstream carries (:func:`hdrkit.metadata.hdr10plus_stream.extract_hdr10plus`).
+    Stream and colour tags as the container states them (``color``) and as the decoder reads
+    them from the bitstream's VUI on the first frame (``vui``); mastering display and content
+    light level in-band (SEI) and in the container (:func:`hdrkit.video.info.video_info`); the
+    HDR10+ frames the bitstream carries
+    (:func:`hdrkit.metadata.hdr10plus_stream.extract_hdr10plus`).
     """
+    import av
+
     from ..metadata.hdr10plus_stream import extract_hdr10plus
-    from .info import video_info
+    from .info import H273_MATRIX, H273_PRIMARIES, H273_RANGE, H273_TRANSFER, video_info
 
     info = video_info(path)
     v, h = info["video"], info["hdr"]
@@ -113,6 +117,16 @@ def read_signalling(path) -> dict:
                                  "frame_count")}
     out.update(container=info.get("container"), duration_s=info.get("duration_s"), color=dict(v.get("color") or {}),
                format=h.get("format") if h else None)
+    out["vui"] = None
+    try:
+        with av.open(str(path)) as c:
+            f = next(c.decode(video=0), None)
+    except av.FFmpegError:
+        f = None
+    if f is not None:
+        out["vui"] = {k: t.get(int(getattr(f, a) or 2), str(int(getattr(f, a) or 2))) for k, a, t in (
+            ("primaries", "color_primaries", H273_PRIMARIES), ("transfer", "color_trc", H273_TRANSFER),
+            ("matrix", "colorspace", H273_MATRIX), ("range", "color_range", H273_RANGE))}
     mdv = (h or {}).get("mastering_display") or {}
     clv = (h or {}).get("content_light") or {}
     out["mastering_display"] = {w: md(mdv.get(w)) for w in ("in_band", "container") if mdv.get(w)}

@@ -8,7 +8,7 @@ bound from ``hdrkit/data/deliver_thresholds.json`` (where every number gives its
 Per version
 -----------
 ``signalling``
-    The tags and metadata read back (:func:`hdrkit.video.info.video_info`,
+    The tags (container and bitstream VUI) and metadata read back (:func:`hdrkit.video.info.video_info`,
     :func:`hdrkit.metadata.hdr10plus_stream.extract_hdr10plus`): HDR10 / HDR10+ = BT.2020,
     PQ, BT.2020 NCL, mastering display and content light level in-band and in the
     container; HDR10+ also one ST 2094-40 SEI per frame, HDR10 none; HLG = BT.2020, HLG,
@@ -207,15 +207,16 @@ def _to_bt2020(lin: np.ndarray, primaries: str) -> np.ndarray:
 def _signalling(version: str, sig: dict, n_frames: int, cll) -> Check:
     """Compare the read-back signalling of one version with what it must carry."""
     problems = []
-    col = sig.get("color", {})
     if version == "sdr":
         want = {"primaries": "bt709", "transfer": "bt709", "matrix": "bt709"}
     else:
         want = {"primaries": "bt2020", "transfer": "arib-std-b67" if version == "hlg" else "smpte2084",
                 "matrix": "bt2020nc"}
-    for k, v in want.items():
-        if col.get(k) != v:
-            problems.append(f"{k} {col.get(k)} read back, {v} expected")
+    for where, label in (("color", "container"), ("vui", "VUI")):
+        col = sig.get(where) or {}
+        for k, v in want.items():
+            if col.get(k) != v:
+                problems.append(f"{label} {k} {col.get(k)} read back, {v} expected")
     if version == "sdr" and sig.get("bit_depth") != 8:
         problems.append(f"bit depth {sig.get('bit_depth')} read back, 8 expected")
     if version in ("hdr10", "hdr10plus"):
