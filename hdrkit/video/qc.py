@@ -179,16 +179,19 @@ def _decode(path, indices, allow_sdr: bool = False) -> tuple[dict[int, np.ndarra
     return out, prim
 
 
-def _frame_times(path) -> list[float]:
-    """Presentation times (s) of every video packet, sorted (demuxed, not decoded)."""
+def _frame_times(path) -> tuple[int, list[float] | None]:
+    """(frames, presentation times in s from the first, sorted) of the video packets, demuxed
+    not decoded; times None for a stream without timestamps (raw Annex B HEVC)."""
     import av
 
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         tb = float(s.time_base)
-        pts = sorted(p.pts for p in c.demux(s) if p.size and p.pts is not None)
-    start = pts[0] if pts else 0
-    return [(p - start) * tb for p in pts]
+        pkts = [p.pts for p in c.demux(s) if p.size]
+    if not pkts or any(p is None for p in pkts):
+        return len(pkts), None
+    pts = sorted(pkts)
+    return len(pts), [(p - pts[0]) * tb for p in pts]
 
 
 def _pq(rel) -> np.ndarray:
@@ -487,16 +490,16 @@ def run_qc(master, files: dict, signalling: dict, analysis, *, params: RenderPar
         rep.checks.append(Check("all", "content_light_consistent", ok,
                                 detail=f"measured {cll.max_cll},{cll.max_fall}; read back "
                                 + ", ".join(sorted("none" if s is None else f"{s[0]},{s[1]}" for s in seen))))
-    times_m = _frame_times(master)
+    n_m, times_m = _frame_times(master)
     worst_t, bad = 0.0, []
     for v, p in files.items():
-        t = _frame_times(p)
-        if len(t) != len(times_m):
-            bad.append(f"{v} has {len(t)} frames, the master {len(times_m)}")
-            continue
-        d = max((abs(a - b) for a, b in zip(t, times_m)), default=0.0)
-        worst_t = max(worst_t, d)
-    c = B.check("all", "frame_timing", worst_t, "; ".join(bad) or f"{len(times_m)} frames in every version")
+        n_v, t = _frame_times(p)
+        if n_v != n_m:
+            bad.append(f"{v} has {n_v} frames, the master {n_m}")
+        elif times_m is not None and t is not None:
+            worst_t = max(worst_t, max((abs(a - b) for a, b in zip(t, times_m)), default=0.0))
+    c = B.check("all", "frame_timing", worst_t, "; ".join(bad) or f"{n_m} frames in every version" + (
+        "" if times_m is not None else " (the master has no timestamps: frame counts only)"))
     if bad:
         c.passed = False
     rep.checks.append(c)

@@ -49,8 +49,12 @@ def _neutral_luma(path, patches) -> np.ndarray:
 
 
 def _codec_trc(path) -> int:
+    """The transfer tag, which the container and the bitstream's VUI (decoded frame) must agree on."""
     with av.open(str(path)) as c:
-        return int(c.streams.video[0].codec_context.color_trc)
+        container = int(c.streams.video[0].codec_context.color_trc)
+        vui = int(next(c.decode(video=0)).color_trc)
+    assert container == vui
+    return vui
 
 
 def test_pq_to_hlg(flat_clips, tmp_path):

@@ -137,3 +137,24 @@ def test_refuses_a_non_pq_master(make_clips_module, tmp_path):
         deliver(hlg, tmp_path / "out")
     with pytest.raises(OptionError, match="unknown version"):
         parse_versions("hdr10,dolby")
+
+
+def test_real_hdr10plus_master_keeps_its_own_metadata(tmp_path):
+    """hdr10plus_tool's single-frame sample (raw HEVC, no timestamps): its HDR10+ is carried
+    into the HDR10+ version as it is and noted as not carried into the HLG one."""
+    from pathlib import Path
+
+    from hdrkit.metadata.hdr10plus import read_json
+    from hdrkit.metadata.hdr10plus_stream import extract_hdr10plus
+
+    src = Path(__file__).resolve().parents[2] / "samples" / "hdr10plus" / "single-frame.hevc"
+    res = deliver(src, tmp_path / "out", versions="hdr10plus,hlg", **FAST)
+    assert res.passed, [c.line() for c in res.qc.failures]
+    v = res.manifest["versions"]
+    assert v["hdr10plus"]["hdr10plus_source"] == "input"
+    got = extract_hdr10plus(tmp_path / "out" / v["hdr10plus"]["file"])
+    want = read_json(src.with_name("single-frame-metadata.json"), strict=False)
+    assert [f.signal() for f in got.frames] == [f.signal() for f in want.frames]
+    assert [d["metadata"] for d in v["hlg"]["dropped_metadata"]] == ["HDR10+"]
+    timing = next(c for c in res.qc.checks if c.name == "frame_timing")
+    assert timing.passed and "frame counts only" in timing.detail
