@@ -158,3 +158,32 @@ def test_real_hdr10plus_master_keeps_its_own_metadata(tmp_path):
     assert [d["metadata"] for d in v["hlg"]["dropped_metadata"]] == ["HDR10+"]
     timing = next(c for c in res.qc.checks if c.name == "frame_timing")
     assert timing.passed and "frame counts only" in timing.detail
+
+
+def test_metadata_response_fails_on_a_maxscl_that_does_not_describe_the_picture(delivery, monkeypatch):
+    """MaxScl 4x too high after the curve was fitted (as a damaged or hand-edited file has it)
+    makes a player roll off from a peak the picture never reaches: the highlights come out
+    dim and the response check says so."""
+    import dataclasses
+
+    import hdrkit.metadata.hdr10plus as h10p
+    from hdrkit.video.analysis import ClipAnalysis
+    from hdrkit.video.qc import _Bounds, _decode, _response, load_thresholds, sample_indices
+
+    master, out, _ = delivery
+    a = ClipAnalysis.read_json(out / "analysis.json")
+    i = max(sample_indices(N), key=lambda k: a.frames[k].max_nits)
+    lin = _decode(master, [i])[0][i]
+    B = _Bounds(load_thresholds())
+    ok, _ = _response(B, lin, i, a, RenderParams(), 400.0, None)
+    assert [c.passed for c in ok] == [True, True]
+    fit = h10p.hdr10plus_from_stats
+
+    def inflated(*args, **kw):
+        md = fit(*args, **kw)
+        md.frames = [dataclasses.replace(f, maxscl=tuple(4 * v for v in f.maxscl)) for f in md.frames]
+        return md
+
+    monkeypatch.setattr(h10p, "hdr10plus_from_stats", inflated)
+    bad, _ = _response(B, lin, i, a, RenderParams(), 400.0, None)
+    assert not bad[0].passed and bad[0].name == "metadata_response_peak"
