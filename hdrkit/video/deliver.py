@@ -290,6 +290,7 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
             if prev:
                 entries[v] = dict(prev)
                 skipped.append(v)
+                log.info("%s: %s", v, "checked as it is" if qc_only else "unchanged since the last run, kept")
             elif qc_only and v != "keyframes" and (out_dir / names[v]).is_file():
                 entries[v] = {"file": names[v], "key": None, "params": vparams[v]}
                 skipped.append(v)

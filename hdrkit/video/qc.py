@@ -133,8 +133,8 @@ class QcReport:
 
     def to_dict(self) -> dict:
         return {"passed": self.passed, "thresholds_version": self.thresholds_version, "frames": self.frames,
-                "failures": [c.line() for c in self.failures], "checks": [_json_safe(asdict(c)) for c in self.ordered()],
-                "pictures": self.pictures}
+                "failures": [c.line() for c in self.failures],
+                "checks": [_json_safe(asdict(c)) for c in self.ordered()], "pictures": self.pictures}
 
 
 def _json_safe(d: dict) -> dict:
