@@ -50,7 +50,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 import numpy as np
 
 from ..errors import DecodeError, EncodeError, HdrkitError, MetadataError, OptionError
@@ -384,7 +383,9 @@ def _container_kind(dst: Path) -> str | None:
 
 
 # ------------------------------------------------------------ PQ <-> HLG
-#: Grid of the conversion LUT (65^3, tetrahedral: within 0.001 of the core on the signal).
+#: Grid of the conversion LUT. 65^3 with tetrahedral interpolation against the core on 200 000
+#: random R'G'B' signals: mean error 1e-4, max 0.006 PQ -> HLG (saturated colours where HLG's
+#: scene light clips at 1.0), 0.002 HLG -> PQ.
 CONVERSION_LUT_SIZE = 65
 
 
