@@ -187,3 +187,21 @@ def test_metadata_response_fails_on_a_maxscl_that_does_not_describe_the_picture(
     monkeypatch.setattr(h10p, "hdr10plus_from_stats", inflated)
     bad, _ = _response(B, lin, i, a, RenderParams(), 400.0, None)
     assert not bad[0].passed and bad[0].name == "metadata_response_peak"
+
+
+def test_interrupted_keyframes_leave_the_old_folder_and_no_partial_one(delivery, tmp_path, monkeypatch):
+    import hdrkit.video.keyframes as kfmod
+
+    master, out = _broken(delivery, tmp_path)
+    before = sorted(p.name for p in (out / "keyframes").iterdir())
+    real = kfmod.export_keyframes
+
+    def interrupted(src, out_dir, **kw):
+        real(src, out_dir, **kw)  # the new folder is complete ...
+        raise KeyboardInterrupt  # ... when the user presses Ctrl-C
+
+    monkeypatch.setattr(kfmod, "export_keyframes", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        deliver(master, out, versions="keyframes", keyframe_every=0.25, **FAST)
+    assert sorted(p.name for p in (out / "keyframes").iterdir()) == before
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
