@@ -13,13 +13,13 @@ import os
 import sys
 
 from . import __version__
-from .commands import analyze, curves, encode, hdr10plus, info, keyframes, proxy, regress, still
+from .commands import analyze, curves, deliver, encode, hdr10plus, info, keyframes, proxy, regress, still
 from .errors import HdrkitError, os_error_message
 
 __all__ = ["create_parser", "main"]
 
 #: Subcommands in the order ``--help`` lists them.
-COMMANDS = (still, info, proxy, keyframes, analyze, encode, hdr10plus, regress, curves)
+COMMANDS = (still, info, proxy, keyframes, analyze, encode, hdr10plus, deliver, regress, curves)
 
 
 def create_parser() -> argparse.ArgumentParser:

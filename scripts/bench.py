@@ -10,6 +10,7 @@ Usage:
     python scripts/bench.py                  # all benchmarks, table
     python scripts/bench.py --only still     # benchmark groups whose name contains "still" (still, still-ultrahdr)
     python scripts/bench.py --only ultrahdr  # writing Ultra HDR only
+    python scripts/bench.py --only deliver   # hdrkit deliver against the separate commands
     python scripts/bench.py --runs 5 --json bench.json
 
 Not part of the test suite: timings vary with the machine and never decide pass/fail.
@@ -246,6 +247,48 @@ def analyze_fn(analyze, src):
     return lambda: analyze(src)
 
 
+# ----------------------------------------------------------------- deliver
+def bench_deliver(runs: int) -> list[Result]:
+    """``hdrkit deliver`` of a 1080p PQ master (all five versions) against the separate commands
+    that make the same files, each of which analyses the master itself. Heavy (five encodes per
+    side): one timed run per side whatever ``runs`` says, no warm-up beyond the first call."""
+    import shutil
+    import tempfile
+
+    from hdrkit.video.deliver import deliver
+    from hdrkit.video.encode import encode_video
+    from hdrkit.video.keyframes import export_keyframes
+    from hdrkit.video.proxy import make_proxy
+
+    src = ensure_clip("pq", 1080)
+    tmp = Path(tempfile.mkdtemp(prefix="hdrkit-bench-deliver-"))
+    out = tmp / "delivery"
+    sep = tmp / "separate"
+
+    def one_job(qc: bool):
+        def run():
+            shutil.rmtree(out, ignore_errors=True)  # nothing to skip: every version is made
+            deliver(src, out, qc=qc)
+        return run
+
+    def separate():
+        shutil.rmtree(sep, ignore_errors=True)
+        sep.mkdir()
+        encode_video(src, sep / "hdr10.mp4", hdr10=True, hdr10plus="drop", max_cll="auto", progress=False)
+        encode_video(src, sep / "hdr10plus.mp4", hdr10plus="auto", max_cll="auto", progress=False)
+        encode_video(src, sep / "hlg.mp4", hlg=True, progress=False)
+        make_proxy(src, sep / "sdr.mp4", crf=14)
+        export_keyframes(src, sep / "keyframes")
+
+    th, tb = paired(one_job(False), separate, 1)
+    res = [Result("pq 1080p deliver, 5 versions, no QC (s)", th, tb, "encode x3 + proxy + keyframes, each alone",
+                  "< 1.0x (one analysis instead of two)")]
+    tq = median_time(one_job(True), 1)
+    res.append(Result("pq 1080p deliver, 5 versions + QC (s)", tq, th, "the same deliver without QC", "report"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return res
+
+
 # ------------------------------------------------------------------ memory
 _MEM_CHILD = """
 import sys
@@ -299,7 +342,8 @@ def bench_memory(runs: int) -> list[Result]:
 
 
 BENCHES: dict[str, Callable[[int], list[Result]]] = {"still": bench_still, "still-ultrahdr": bench_ultrahdr_write,
-                                                      "video": bench_video, "memory": bench_memory}
+                                                      "video": bench_video, "deliver": bench_deliver,
+                                                      "memory": bench_memory}
 
 
 def main() -> int:

@@ -85,13 +85,14 @@ def run(args) -> int:
 
 
 def _refuse_non_pq(args) -> None:
-    """HDR10 / HDR10+ metadata describe PQ video: refuse another transfer before the analysis,
-    as ``hdrkit encode --hdr10`` refuses it."""
+    """HDR10 / HDR10+ metadata describe PQ video: refuse another transfer before the analysis
+    (``hdrkit encode --hdr10`` converts HLG to PQ first and measures the converted picture)."""
     from ..video.decode import VideoReader
 
     with VideoReader(args.input, probe_dolby_vision=False, **video_input_kwargs(args)) as r:
         transfer = r.colour.transfer
     if transfer != "pq":
         raise OptionError(f"the input is {transfer.upper()}, but --hdr10 / --hdr10plus describe PQ (HDR10) video; "
-                          "HLG carries no mastering display, MaxCLL or HDR10+ (encode it with hdrkit encode --hlg)",
+                          "HLG carries no mastering display, MaxCLL or HDR10+ (hdrkit encode --hdr10 converts it to PQ "
+                          "and measures that)",
                           path=args.input)

@@ -14,7 +14,8 @@ def add_parser(sub):
         "encode", help="HEVC Main10 with correct HDR10 / HDR10+ / HLG signalling (x265)",
         description="Re-encode a PQ (HDR10) or HLG video to 10-bit HEVC with libx265: BT.2020 VUI, mastering "
         "display and content light level in-band and in the container, HDR10+ dynamic metadata on every frame, "
-        "audio copied. The input must already be in the output transfer (PQ for --hdr10, HLG for --hlg). "
+        "audio copied. A PQ input encoded --hlg, or an HLG input encoded --hdr10, is converted through the "
+        "1000 cd/m^2 reference display of ITU-R BT.2408 (PQ above 1000 cd/m^2 rolled off with the BT.2390 EETF). "
         "Metadata is validated before x265 runs and the written bitstream is checked afterwards.")
     p.add_argument("input", type=Path, help="input video (PQ or HLG)")
     p.add_argument("-o", "--output", required=True,  # a str: Path() would drop a trailing "/"
@@ -74,6 +75,7 @@ def run(args) -> int:
         "output": str(res.output),
         "frames": res.frames,
         "mode": res.mode,
+        "conversion": res.conversion,
         "x265_params": res.x265_params,
         "mastering_display": res.mastering_display.to_x265() if res.mastering_display is not None else None,
         "max_cll": res.content_light.to_x265() if res.content_light is not None else None,

@@ -24,6 +24,11 @@ with HDR10_PLUS; PyAV's is not), the command built with ffmpeg-python:
   :attr:`EncodeResult.dropped_metadata` and noted on the ``hdrkit`` logger
   (:mod:`hdrkit.metadata.carry`);
 - HLG: no HDR10 keys at all (no ``hdr10``, mastering display, CLL or HDR10+);
+- transfer conversion: a PQ input encoded ``hlg`` or an HLG input encoded ``hdr10`` goes
+  through :mod:`hdrkit.core.pq_hlg` (BT.2408 §6, the 1000 cd/m^2 reference display; PQ
+  above 1000 cd/m^2 rolled off by the BT.2390 EETF) in the same FFmpeg command: ``zscale``
+  to full-range 16-bit R'G'B' -> ``lut3d`` with a .cube sampled from the core ->
+  ``zscale`` back to the input's Y'CbCr range; the tags then describe the output;
 - audio streams copied; progress from ``-progress pipe:1``; output written atomically
   (temporary file beside it, renamed when the encode *and its verification* succeed).
 
@@ -45,6 +50,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 
 from ..errors import DecodeError, EncodeError, HdrkitError, MetadataError, OptionError
 from ..io.atomic import atomic_path, atomic_write_bytes, check_not_input
@@ -78,6 +84,8 @@ class EncodeResult:
     warnings: list[str] = field(default_factory=list)
     hdr10plus_source: str | None = None  # 'input' | 'auto' | 'file' | None
     dropped_metadata: list[dict] = field(default_factory=list)
+    conversion: str | None = None  # 'pq->hlg' | 'hlg->pq' | None
+    conversion_peak_nits: float | None = None  # the content peak the PQ -> HLG EETF starts from
 
 
 # --------------------------------------------------------------------- probing
@@ -376,6 +384,45 @@ def _container_kind(dst: Path) -> str | None:
     return "ffmpeg"
 
 
+# ------------------------------------------------------------ PQ <-> HLG
+#: Grid of the conversion LUT. 65^3 with tetrahedral interpolation against the core on 200 000
+#: random R'G'B' signals: mean error 1e-4, max 0.006 PQ -> HLG (saturated colours where HLG's
+#: scene light clips at 1.0), 0.002 HLG -> PQ.
+CONVERSION_LUT_SIZE = 65
+
+
+def conversion_cube(path, conversion: str, src_peak_nits: float = 1000.0, size: int = CONVERSION_LUT_SIZE) -> Path:
+    """Write the .cube FFmpeg's ``lut3d`` applies for ``conversion`` ('pq->hlg' | 'hlg->pq'):
+    the core's :func:`hdrkit.core.pq_hlg.pq_to_hlg` / :func:`~hdrkit.core.pq_hlg.hlg_to_pq`
+    sampled on a ``size^3`` grid of BT.2020 R'G'B' signal."""
+    from ..core.pq_hlg import hlg_to_pq, pq_to_hlg
+    from .lut3d import grid_signal, write_cube
+
+    grid = grid_signal(size)
+    if conversion == "pq->hlg":
+        lut = pq_to_hlg(grid, src_peak_nits=src_peak_nits)
+        title = f"hdrkit PQ (peak {src_peak_nits:g} cd/m2) -> HLG, BT.2408 1000 cd/m2 reference display"
+    elif conversion == "hlg->pq":
+        lut = hlg_to_pq(grid)
+        title = "hdrkit HLG -> PQ, BT.2408 1000 cd/m2 reference display"
+    else:
+        raise OptionError(f"unknown conversion {conversion!r}")
+    write_cube(path, np.clip(lut, 0.0, 1.0).astype(np.float32), title=title)
+    return Path(path)
+
+
+def _conversion_peak(analysis, in_md, in_cll) -> float:
+    """The PQ content peak the EETF rolls off from: measured, else MaxCLL, else the mastering
+    peak, else 1000 cd/m^2 (then nothing is compressed, only clipped)."""
+    if analysis is not None and analysis.frames:
+        return float(max(1.0, max(f.max_nits for f in analysis.frames)))
+    if in_cll is not None and in_cll.max_cll > 0:
+        return float(in_cll.max_cll)
+    if in_md is not None:
+        return float(in_md.max_luminance)
+    return 1000.0
+
+
 # ------------------------------------------------------------------- the API
 def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus: str | None = None,
                  master_display: str | None = None, max_cll: str | None = None, crf: float = 18.0,
@@ -385,8 +432,10 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
     """Encode ``src`` to HEVC Main10 at ``dst`` with HDR10 (+HDR10+) or HLG signalling.
 
     - ``hdr10`` / ``hlg``: the output transfer; exactly one (inferred from a tagged input
-      when neither is given). The input must already be PQ for HDR10 and HLG for HLG:
-      this command re-encodes, it does not convert transfers.
+      when neither is given). A PQ input encoded ``hlg`` and an HLG input encoded ``hdr10``
+      are converted (:mod:`hdrkit.core.pq_hlg`); PQ above 1000 cd/m^2 is rolled off from
+      the measured peak (``analysis``), else the input's MaxCLL or mastering peak. The
+      input's HDR10+ is not carried into HLG (listed in ``dropped_metadata``).
     - ``master_display``: preset name (:data:`hdrkit.metadata.st2086.MDCV_PRESETS`) or
       x265 string; default: the input's (if valid), else ``p3-d65-1000``.
     - ``max_cll``: ``"auto"`` (measured), ``"MaxCLL,MaxFALL"``, or None (the input's if
@@ -441,9 +490,12 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
         log.info("input is %s: encoding as %s", inp.transfer.upper(), "HDR10" if hdr10 else "HLG")
     mode = "hdr10" if hdr10 else "hlg"
     want = "pq" if hdr10 else "hlg"
-    if inp.transfer in ("pq", "hlg", "sdr") and inp.transfer != want:
-        raise OptionError(f"the input is {inp.transfer.upper()} but {('--hdr10' if hdr10 else '--hlg')} needs "
-                          f"{want.upper()} input; this command re-encodes and does not convert transfers")
+    if inp.transfer == "sdr":
+        raise OptionError(f"the input is SDR but {('--hdr10' if hdr10 else '--hlg')} needs PQ or HLG input; "
+                          "this command does not convert SDR to HDR")
+    conversion = f"{inp.transfer}->{want}" if inp.transfer in ("pq", "hlg") and inp.transfer != want else None
+    if conversion is not None:
+        log.info("converting %s to %s (BT.2408, 1000 cd/m^2 reference display)", inp.transfer.upper(), want.upper())
     if inp.transfer == "unknown":
         msg = f"the input has no transfer tag; assuming it is {want.upper()}"
         log.warning("%s", msg)
@@ -463,15 +515,16 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
         elif in_md is not None:
             mastering = in_md
             log.info("mastering display from the input: %s", mastering.describe())
+        elif conversion is not None:  # HLG's reference display: BT.2020, 1000 cd/m^2 (BT.2408 §6.2)
+            mastering = MasteringDisplay.preset("bt2020-1000")
+            log.info("mastering display of the HLG reference display: %s", mastering.describe())
         else:
             mastering = MasteringDisplay.preset("p3-d65-1000")
             msg = "no mastering display given or usable in the input: using preset p3-d65-1000"
             log.warning("%s", msg)
             warnings.append(msg)
         need_analysis = max_cll == "auto" or hdr10plus == "auto"
-        if need_analysis and analysis is None:
-            if inp.transfer == "hlg":
-                raise OptionError("measuring HDR10 metadata needs PQ input")
+        if need_analysis and analysis is None:  # HLG is measured as the 1000 cd/m^2 display shows it
             analysis = analyze_for_metadata(src, progress=progress, cll_mode=cll_mode)
         if max_cll == "auto" or (max_cll is None and in_cll is None and analysis is not None):
             cll = measure_cll(analysis.frames)
@@ -506,6 +559,15 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
                 log.warning("%s", msg)
                 warnings.append(msg)
 
+    conv_peak = None
+    if conversion == "pq->hlg":
+        in_md, in_cll = _input_hdr10(src)
+        conv_peak = _conversion_peak(analysis, in_md, in_cll)
+        if analysis is None and in_cll is None and in_md is None:
+            msg = "the PQ input states no peak (MaxCLL, mastering display): content above 1000 cd/m^2 is clipped"
+            log.warning("%s", msg)
+            warnings.append(msg)
+
     import ffmpeg  # ffmpeg-python: command construction only
 
     tmpdir = Path(tempfile.mkdtemp(prefix="hdrkit-encode-"))
@@ -525,8 +587,17 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
         stream = ffmpeg.input(str(src), **in_kw)
         trc = "smpte2084" if hdr10 else "arib-std-b67"
         rng = "pc" if inp.full_range else "tv"
-        v = stream.video.filter("setparams", color_primaries="bt2020", color_trc=trc, colorspace="bt2020nc",
-                                range=rng)
+        v = stream.video
+        if conversion is not None:  # R'G'B' in the input's transfer -> the core's conversion -> Y'CbCr
+            cube = conversion_cube(tmpdir / "conversion.cube", conversion, conv_peak or 1000.0)
+            in_trc = "smpte2084" if inp.transfer == "pq" else "arib-std-b67"
+            v = v.filter("setparams", color_primaries="bt2020", color_trc=in_trc, colorspace="bt2020nc", range=rng)
+            v = v.filter("zscale", r="full", filter="bilinear").filter("format", "gbrp16le")
+            v = v.filter("lut3d", file=str(cube), interp="tetrahedral")
+            v = v.filter("setparams", color_primaries="bt2020", color_trc=trc, colorspace="bt2020nc", range="pc")
+            v = v.filter("zscale", m="bt2020nc", r="full" if inp.full_range else "limited")
+            v = v.filter("format", "yuv420p10le")
+        v = v.filter("setparams", color_primaries="bt2020", color_trc=trc, colorspace="bt2020nc", range=rng)
         # HDR10+ reaches x265 only through dhdr10-info; HLG: no HDR10 side data at all
         for t in ("MASTERING_DISPLAY_METADATA", "CONTENT_LIGHT_LEVEL") if mode == "hlg" else ():
             v = v.filter("sidedata", mode="delete", type=t)
@@ -574,6 +645,7 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
         return EncodeResult(output=dst, frames=inp.frames, mode=mode, x265_params=xp, command=cmd,
                             mastering_display=mastering, content_light=cll, hdr10plus=md_hdr10plus,
                             hdr10plus_json=Path(keep_json) if keep_json is not None else None, verified=verified,
-                            warnings=warnings, hdr10plus_source=source, dropped_metadata=note_dropped(lost))
+                            warnings=warnings, hdr10plus_source=source, dropped_metadata=note_dropped(lost),
+                            conversion=conversion, conversion_peak_nits=conv_peak)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
