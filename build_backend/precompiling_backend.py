@@ -13,7 +13,11 @@ computes the same bytes.
 Precompiling never fails the install: if anything goes wrong (a missing sample, a
 dependency that does not import, a timeout) it says so in one line on the build's output
 and the first run compiles what it needs, as without this backend. It is skipped with
-``HDRKIT_PRECOMPILE=0`` in the environment or ``--config-settings precompile=false``.
+``HDRKIT_PRECOMPILE=0`` in the environment or ``--config-settings precompile=false``, and
+when nothing changed since the last time it ran here (same sources, interpreter, cache
+place, the numba the environment already holds, and the cache index files it wrote): then
+a re-install (``pip install -e ".[test]"`` after ``pip install -e .``) costs what it did
+before this backend.
 
 Everything else (sdist, wheel, metadata) is setuptools' own ``setuptools.build_meta``. A
 wheel carries no compiled kernels: it is built in a scratch copy, and compiled code is
@@ -22,12 +26,18 @@ specific to the CPU it was compiled for.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import platform
+import site
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import tomllib
+from importlib import metadata
 from pathlib import Path
 
 from setuptools import build_meta as _setuptools
@@ -36,6 +46,9 @@ from setuptools.build_meta import (build_sdist, build_wheel, get_requires_for_bu
                                    prepare_metadata_for_build_wheel)
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: What the last successful precompile was made from (see :func:`_up_to_date`); beside the cache.
+RECORD = ROOT / "hdrkit" / "__pycache__" / "precompiled.json"
 
 #: Seconds one precompiling command may take before it is abandoned (about 10 s on 2 idle cores).
 TIMEOUT = 600.0
@@ -57,9 +70,60 @@ __all__ = ["build_editable", "build_sdist", "build_wheel", "get_requires_for_bui
 
 
 def _wanted(config_settings) -> bool:
-    """Whether to precompile: not with ``HDRKIT_PRECOMPILE=0`` or ``precompile=false`` in the config settings."""
+    """Whether to precompile: not with ``HDRKIT_PRECOMPILE=0`` or ``precompile=false``, nor when up to date."""
     setting = str((config_settings or {}).get("precompile", os.environ.get("HDRKIT_PRECOMPILE", "1")))
-    return setting.strip().lower() not in ("0", "false", "no", "off")
+    return setting.strip().lower() not in ("0", "false", "no", "off") and not _up_to_date()
+
+
+def _inputs() -> dict:
+    """What numba's cache entries depend on that can be read without numba: sources, interpreter, cache place."""
+    h = hashlib.sha256()
+    for p in sorted((ROOT / "hdrkit").rglob("*.py")):
+        h.update(p.relative_to(ROOT).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return {"sources": h.hexdigest(), "python": sys.version, "machine": platform.machine(),
+            "cache_dir": os.environ.get("NUMBA_CACHE_DIR", "")}
+
+
+def _cache_indexes() -> dict:
+    """numba's cache index files of this tree's kernels, with their modification times (ns)."""
+    top = Path(os.environ["NUMBA_CACHE_DIR"]) if os.environ.get("NUMBA_CACHE_DIR") else ROOT / "hdrkit"
+    return {str(p): p.stat().st_mtime_ns for p in top.rglob("*.nbi")} if top.is_dir() else {}
+
+
+def _installed_numba() -> str | None:
+    """The numba version of the environment being installed into (not the build's), if it has one."""
+    paths = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")} | set(site.getsitepackages()))
+    return next((d.version for d in metadata.distributions(path=paths)
+                 if (d.metadata["Name"] or "").lower() == "numba"), None)
+
+
+def _up_to_date() -> bool:
+    """Whether the last precompile here still holds: same :func:`_inputs`, same numba as the environment
+    already has, and every cache index it left unchanged since (a run that compiled rewrites one)."""
+    try:
+        rec = json.loads(RECORD.read_text())
+        indexes = rec["indexes"]
+        return (bool(indexes) and rec["inputs"] == _inputs() and rec["numba"] == _installed_numba()
+                and all(_mtime_ns(p) == t for p, t in indexes.items()))
+    except Exception:  # noqa: BLE001 - no record, or an unreadable one: precompile
+        return False
+
+
+def _mtime_ns(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def _record() -> None:
+    """Note what this precompile was made from (the numba is the build environment's, which compiled)."""
+    try:
+        RECORD.parent.mkdir(parents=True, exist_ok=True)
+        RECORD.write_text(json.dumps({"inputs": _inputs(), "numba": metadata.version("numba"),
+                                      "indexes": _cache_indexes()}))
+    except Exception:  # noqa: BLE001 - no record: the next install precompiles again, which is harmless
+        pass
 
 
 def _runtime_dependencies() -> list[str]:
@@ -84,6 +148,8 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
     """setuptools' editable wheel, after compiling the kernels into this tree's cache."""
     if _wanted(config_settings):
         precompile()
+    elif _up_to_date():
+        print("hdrkit: the kernels are precompiled for these sources already", file=sys.stderr)
     return _setuptools.build_editable(wheel_directory, config_settings, metadata_directory)
 
 
@@ -113,6 +179,8 @@ def precompile(log=sys.stderr) -> bool:
             if failed:
                 print(f"hdrkit: precompiling {name} failed, its first run will compile: {failed}", file=log)
                 ok = False
+    if ok:
+        _record()
     print(f"hdrkit: precompiled the kernels in {time.perf_counter() - t0:.1f} s "
           f"({_children_cpu() - c0:.1f} s CPU)", file=log)
     return ok

@@ -19,7 +19,8 @@ compiled_by() {  # kernel cache indexes written since the marker (a compilation 
 
 git clone -q "$tree" clone
 python3 -m venv v && . v/bin/activate
-t "pip install -e ." pip install -q -e ./clone
+t "pip install -e ." sh -c 'pip install -v -e ./clone > pip-install.log 2>&1'
+grep -h "hdrkit: " pip-install.log || true  # the build backend's account of its precompiling
 mkdir -p out && touch .marker
 sample=clone/samples/ultrahdr/libultrahdr_minnie_ultrahdr_sys.jpg
 t "first hdrkit still" hdrkit still "$sample" -o out/still1.jpg
@@ -31,4 +32,5 @@ if [ -n "$clip" ]; then
     compiled_by "first hdrkit proxy"
     t "second hdrkit proxy" hdrkit proxy "$clip" -o out/proxy2.mp4 --no-progress
 fi
-t 'pip install -e ".[test]"' pip install -q -e "./clone[test]"
+t 'pip install -e ".[test]"' sh -c 'pip install -v -e "./clone[test]" > pip-install-test.log 2>&1'
+grep -h "hdrkit: " pip-install-test.log || true

@@ -60,8 +60,13 @@ def _work(cache: Path, job: str, src: Path, dst: Path) -> dict:
 def test_precompiled_cache_is_what_the_first_run_loads(tmp_path, monkeypatch, capsys):
     cache = tmp_path / "numba-cache"
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(cache))
-    assert _backend().precompile(sys.stdout) is True
+    be = _backend()
+    monkeypatch.setattr(be, "RECORD", tmp_path / "precompiled.json")
+    assert be._up_to_date() is False
+    assert be.precompile(sys.stdout) is True
     assert "precompiled the kernels" in capsys.readouterr().out
+    assert be._up_to_date() is True  # a re-install would neither install numba in the build nor precompile
+    assert not any(r.startswith("numba") for r in be.get_requires_for_build_editable())
     for job, src, dst in (("still", STILL, "o.jpg"), ("proxy", CLIP, "p.mp4"), ("analyze", CLIP, "-")):
         out = _work(cache, job, src, tmp_path / dst)
         assert out["misses"] and not any(out["misses"].values()), (job, out["misses"])  # nothing compiled
@@ -73,10 +78,15 @@ def test_precompiled_cache_is_what_the_first_run_loads(tmp_path, monkeypatch, ca
 
     hdrkit.export_sdr(STILL, tmp_path / "here.jpg")
     assert (tmp_path / "again.jpg").read_bytes() == first == (tmp_path / "here.jpg").read_bytes()
+    assert be._up_to_date() is True  # loading the cache changed nothing
+    index = next(cache.rglob("*.nbi"))
+    os.utime(index, ns=(index.stat().st_atime_ns, index.stat().st_mtime_ns + 1))  # as a compiling run would
+    assert be._up_to_date() is False
 
 
 def test_precompile_failure_does_not_raise(tmp_path, monkeypatch):
     be = _backend()
+    monkeypatch.setattr(be, "RECORD", tmp_path / "precompiled.json")
     monkeypatch.setattr(be, "COMMANDS", (("still", "samples/missing.jpg", "-o", "{tmp}/o.jpg"),
                                          ("no-such-command", "pyproject.toml")))
     log = tmp_path / "log.txt"
@@ -85,10 +95,12 @@ def test_precompile_failure_does_not_raise(tmp_path, monkeypatch):
     text = log.read_text()
     assert "not precompiling still: samples/missing.jpg" in text
     assert "precompiling no-such-command failed, its first run will compile:" in text
+    assert not be.RECORD.exists()  # nothing recorded: the next install tries again
 
 
-def test_build_requirements_follow_the_switch(monkeypatch):
+def test_build_requirements_follow_the_switch(monkeypatch, tmp_path):
     be = _backend()
+    monkeypatch.setattr(be, "RECORD", tmp_path / "none.json")  # never precompiled
     monkeypatch.delenv("HDRKIT_PRECOMPILE", raising=False)
     with_deps = be.get_requires_for_build_editable()
     assert any(r.startswith("numba") for r in with_deps) and any(r.startswith("av") for r in with_deps)
