@@ -19,7 +19,7 @@ Jobs (the library calls the CLI commands make):
 
 Usage:
     python scripts/compile_profile.py                         # all jobs, bundled samples
-    python scripts/compile_profile.py --jobs still --markdown # a README table
+    python scripts/compile_profile.py --markdown              # the README table
     python scripts/compile_profile.py --clip samples/generated/hd_pq.mp4 --json
 """
 
@@ -96,19 +96,36 @@ def _short(sig: str, width: int = 70) -> str:
 
 
 def markdown(results: list[dict]) -> str:
-    """One README table: per job, each hdrkit specialisation by self CPU time, numba's own helpers summed."""
-    lines = ["| job | kernel | specialisation | compile CPU, self (inclusive) |", "|---|---|---|---|"]
+    """The README table: a row per kernel, a column per job; CPU seconds self (inclusive), xN specialisations.
+
+    numba's own library helpers (``np.empty``, ``min``, ...) are summed in one row (their count in brackets).
+    """
+    helpers = "numba library helpers"
+    cells: dict[str, dict[str, list]] = {}
     for res in results:
-        ours = [r for r in res["records"] if r["kernel"].startswith("hdrkit.")]
-        for r in sorted(ours, key=lambda r: -r["self_cpu"]):
-            lines.append(f"| {res['job']} | `{r['kernel'].removeprefix('hdrkit.')}` | `{_short(r['signature'])}` | "
-                         f"{r['self_cpu']:.2f} s ({r['cpu']:.2f} s) |")
-        theirs = [r for r in res["records"] if not r["kernel"].startswith("hdrkit.")]
-        lines.append(f"| {res['job']} | numba's library helpers (`np.empty`, `min`, ...) | {len(theirs)} | "
-                     f"{sum(r['self_cpu'] for r in theirs):.2f} s |")
-        top = sum(r["cpu"] for r in res["records"] if r["depth"] == 0)
-        lines.append(f"| {res['job']} | **all compilation** | {len(res['records'])} | **{top:.1f} s** "
-                     f"(whole job {res['process_cpu']:.1f} s CPU, {res['wall']:.1f} s wall) |")
+        for r in res["records"]:
+            name = r["kernel"] if r["kernel"].startswith("hdrkit.") else helpers
+            c = cells.setdefault(name, {}).setdefault(res["job"], [0.0, 0.0, 0])
+            c[0] += r["self_cpu"]
+            c[1] += r["cpu"] if name != helpers else r["self_cpu"]
+            c[2] += 1
+
+    def cell(name, job):
+        if job not in cells[name]:
+            return "–"
+        own, incl, n = cells[name][job]
+        if name == helpers:
+            return f"{own:.1f} ({n})"
+        return f"{own:.2f} ({incl:.2f})" + (f" x{n}" if n > 1 else "")
+
+    jobs = [res["job"] for res in results]
+    lines = ["| kernel | " + " | ".join(jobs) + " |", "|---" * (len(jobs) + 1) + "|"]
+    for name in sorted(cells, key=lambda k: (k == helpers, -max(c[0] for c in cells[k].values()))):
+        label = helpers if name == helpers else f"`{name.removeprefix('hdrkit.')}`"
+        lines.append(f"| {label} | " + " | ".join(cell(name, j) for j in jobs) + " |")
+    totals = [f"**{sum(r['cpu'] for r in res['records'] if r['depth'] == 0):.1f}** ({len(res['records'])} "
+              f"compilations; job {res['process_cpu']:.1f} s CPU)" for res in results]
+    lines.append("| all compilation | " + " | ".join(totals) + " |")
     return "\n".join(lines)
 
 
