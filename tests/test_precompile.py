@@ -2,43 +2,21 @@
 
 The backend runs the real commands on the bundled samples; these tests run it into an empty
 ``NUMBA_CACHE_DIR`` and then the work the first command does, counting numba's cache hits and
-misses per compiled kernel (as ``test_first_run`` does).
+misses per compiled kernel (with ``test_first_run``'s counter).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-STILL = ROOT / "samples" / "ultrahdr" / "libultrahdr_minnie_ultrahdr_sys.jpg"
-CLIP = ROOT / "samples" / "video" / "hlg10-color-test.mp4"
+from tests.test_first_run import CLIP, STILL, _work
 
-#: Runs one job, then prints per compiled-kernel cache misses (compilations) and hits.
-_WORK_AND_COUNT = """
-import json, sys
-from numba.core.registry import CPUDispatcher
-job, src, dst = sys.argv[1:4]
-if job == "still":
-    import hdrkit
-    hdrkit.export_sdr(src, dst, force=True)
-elif job == "proxy":
-    from hdrkit.video.proxy import make_proxy
-    make_proxy(src, dst, force=True, x264_preset="ultrafast")
-else:
-    from hdrkit.video.analysis import analyze
-    analyze(src)
-kernels = {f"{name}.{k}": d for name, m in list(sys.modules.items()) if name.startswith("hdrkit")
-           for k, d in vars(m).items() if isinstance(d, CPUDispatcher) and d.stats.cache_path}
-print(json.dumps({"misses": {k: sum(d.stats.cache_misses.values()) for k, d in kernels.items()},
-                  "hits": sum(sum(d.stats.cache_hits.values()) for d in kernels.values())}))
-"""
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _backend():
@@ -49,14 +27,7 @@ def _backend():
     return mod
 
 
-def _work(cache: Path, job: str, src: Path, dst: Path) -> dict:
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
-    p = subprocess.run([sys.executable, "-c", _WORK_AND_COUNT, job, str(src), str(dst)], env=env,
-                       capture_output=True, text=True, check=True)
-    return json.loads(p.stdout)
-
-
-@pytest.mark.slow  # compiles every kernel of three commands (about 25 s of CPU)
+@pytest.mark.slow  # compiles every kernel of three commands (about 45 s of CPU)
 def test_precompiled_cache_is_what_the_first_run_loads(tmp_path, monkeypatch, capsys):
     cache = tmp_path / "numba-cache"
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(cache))
