@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: What the last successful precompile was made from (see :func:`_up_to_date`); beside the cache.
 RECORD = ROOT / "hdrkit" / "__pycache__" / "precompiled.json"
 
-#: Seconds one precompiling command may take before it is abandoned (about 10 s on 2 idle cores).
+#: Seconds one precompiling command may take before it is abandoned (the proxy needs about 20 s of CPU).
 TIMEOUT = 600.0
 
 #: The commands whose kernels are compiled, each with the bundled sample it runs on
