@@ -20,8 +20,8 @@ a re-install (``pip install -e ".[test]"`` after ``pip install -e .``) costs wha
 before this backend.
 
 Everything else (sdist, wheel, metadata) is setuptools' own ``setuptools.build_meta``. A
-wheel carries no compiled kernels: it is built in a scratch copy, and compiled code is
-specific to the CPU it was compiled for.
+wheel carries no compiled kernels: compiled code is specific to the CPU it was compiled for,
+and a wheel is made to be installed on other machines.
 """
 
 from __future__ import annotations
@@ -146,10 +146,13 @@ def get_requires_for_build_editable(config_settings=None):
 
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
     """setuptools' editable wheel, after compiling the kernels into this tree's cache."""
-    if _wanted(config_settings):
-        precompile()
-    elif _up_to_date():
-        print("hdrkit: the kernels are precompiled for these sources already", file=sys.stderr)
+    try:
+        if _wanted(config_settings):
+            precompile()
+        elif _up_to_date():
+            print("hdrkit: the kernels are precompiled for these sources already", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - never fail the install: the first run compiles
+        print(f"hdrkit: not precompiling: {type(e).__name__}: {e}", file=sys.stderr)
     return _setuptools.build_editable(wheel_directory, config_settings, metadata_directory)
 
 

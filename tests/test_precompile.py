@@ -78,3 +78,17 @@ def test_build_requirements_follow_the_switch(monkeypatch, tmp_path):
     assert not any(r.startswith("numba") for r in be.get_requires_for_build_editable({"precompile": "false"}))
     monkeypatch.setenv("HDRKIT_PRECOMPILE", "0")
     assert not any(r.startswith("numba") for r in be.get_requires_for_build_editable())
+
+
+def test_editable_build_survives_a_precompile_that_raises(monkeypatch, tmp_path, capsys):
+    be = _backend()
+    monkeypatch.setattr(be, "RECORD", tmp_path / "none.json")
+    monkeypatch.delenv("HDRKIT_PRECOMPILE", raising=False)
+
+    def no_space(*args, **kwargs):
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(be, "precompile", no_space)
+    monkeypatch.setattr(be._setuptools, "build_editable", lambda *args: "hdrkit.whl")
+    assert be.build_editable(str(tmp_path)) == "hdrkit.whl"
+    assert "hdrkit: not precompiling: OSError: no space left on device" in capsys.readouterr().err
