@@ -23,9 +23,12 @@ job, src, dst = sys.argv[1:4]
 if job == "still":
     import hdrkit
     hdrkit.export_sdr(src, dst, force=True)
-else:
+elif job == "proxy":
     from hdrkit.video.proxy import make_proxy
     make_proxy(src, dst, force=True, x264_preset="ultrafast")
+else:
+    from hdrkit.video.analysis import analyze
+    analyze(src)
 kernels = {f"{name}.{k}": d for name, m in list(sys.modules.items()) if name.startswith("hdrkit")
            for k, d in vars(m).items() if isinstance(d, CPUDispatcher) and d.stats.cache_path}
 print(json.dumps({"misses": {k: sum(d.stats.cache_misses.values()) for k, d in kernels.items()},

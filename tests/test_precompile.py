@@ -1,0 +1,94 @@
+"""The editable install's precompiling backend: what it caches is what the first run loads.
+
+The backend runs the real commands on the bundled samples; these tests run it into an empty
+``NUMBA_CACHE_DIR`` and then the work the first command does, counting numba's cache hits and
+misses per compiled kernel (with ``test_first_run``'s counter).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_first_run import CLIP, STILL, _work
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _backend():
+    spec = importlib.util.spec_from_file_location("precompiling_backend",
+                                                  ROOT / "build_backend" / "precompiling_backend.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.slow  # compiles every kernel of three commands (about 45 s of CPU)
+def test_precompiled_cache_is_what_the_first_run_loads(tmp_path, monkeypatch, capsys):
+    cache = tmp_path / "numba-cache"
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(cache))
+    be = _backend()
+    monkeypatch.setattr(be, "RECORD", tmp_path / "precompiled.json")
+    assert be._up_to_date() is False
+    assert be.precompile(sys.stdout) is True
+    assert "precompiled the kernels" in capsys.readouterr().out
+    assert be._up_to_date() is True  # a re-install would neither install numba in the build nor precompile
+    assert not any(r.startswith("numba") for r in be.get_requires_for_build_editable())
+    for job, src, dst in (("still", STILL, "o.jpg"), ("proxy", CLIP, "p.mp4"), ("analyze", CLIP, "-")):
+        out = _work(cache, job, src, tmp_path / dst)
+        assert out["misses"] and not any(out["misses"].values()), (job, out["misses"])  # nothing compiled
+        assert out["hits"] > 0, job
+    # the first run's bytes are a warm run's: again from the same cache, and from this process's own
+    first = (tmp_path / "o.jpg").read_bytes()
+    _work(cache, "still", STILL, tmp_path / "again.jpg")
+    import hdrkit
+
+    hdrkit.export_sdr(STILL, tmp_path / "here.jpg")
+    assert (tmp_path / "again.jpg").read_bytes() == first == (tmp_path / "here.jpg").read_bytes()
+    assert be._up_to_date() is True  # loading the cache changed nothing
+    index = next(cache.rglob("*.nbi"))
+    os.utime(index, ns=(index.stat().st_atime_ns, index.stat().st_mtime_ns + 1))  # as a compiling run would
+    assert be._up_to_date() is False
+
+
+def test_precompile_failure_does_not_raise(tmp_path, monkeypatch):
+    be = _backend()
+    monkeypatch.setattr(be, "RECORD", tmp_path / "precompiled.json")
+    monkeypatch.setattr(be, "COMMANDS", (("still", "samples/missing.jpg", "-o", "{tmp}/o.jpg"),
+                                         ("no-such-command", "pyproject.toml")))
+    log = tmp_path / "log.txt"
+    with open(log, "w") as f:
+        assert be.precompile(f) is False
+    text = log.read_text()
+    assert "not precompiling still: samples/missing.jpg" in text
+    assert "precompiling no-such-command failed, its first run will compile:" in text
+    assert not be.RECORD.exists()  # nothing recorded: the next install tries again
+
+
+def test_build_requirements_follow_the_switch(monkeypatch, tmp_path):
+    be = _backend()
+    monkeypatch.setattr(be, "RECORD", tmp_path / "none.json")  # never precompiled
+    monkeypatch.delenv("HDRKIT_PRECOMPILE", raising=False)
+    with_deps = be.get_requires_for_build_editable()
+    assert any(r.startswith("numba") for r in with_deps) and any(r.startswith("av") for r in with_deps)
+    assert not any(r.startswith("numba") for r in be.get_requires_for_build_editable({"precompile": "false"}))
+    monkeypatch.setenv("HDRKIT_PRECOMPILE", "0")
+    assert not any(r.startswith("numba") for r in be.get_requires_for_build_editable())
+
+
+def test_editable_build_survives_a_precompile_that_raises(monkeypatch, tmp_path, capsys):
+    be = _backend()
+    monkeypatch.setattr(be, "RECORD", tmp_path / "none.json")
+    monkeypatch.delenv("HDRKIT_PRECOMPILE", raising=False)
+
+    def no_space(*args, **kwargs):
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(be, "precompile", no_space)
+    monkeypatch.setattr(be._setuptools, "build_editable", lambda *args: "hdrkit.whl")
+    assert be.build_editable(str(tmp_path)) == "hdrkit.whl"
+    assert "hdrkit: not precompiling: OSError: no space left on device" in capsys.readouterr().err
