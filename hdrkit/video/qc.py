@@ -454,7 +454,7 @@ def run_qc(master, files: dict, signalling: dict, analysis, *, params: RenderPar
     conv_peak = float(conversion_peak_nits or max(f.max_nits for f in analysis.frames))
     master_lin, prim = _decode(master, idx)
     master_lin = {i: _to_bt2020(v, prim) for i, v in master_lin.items()}
-    refs = {i: render_linear(v, "bt2020", params, analysis.smoothed[i].peak, analysis.smoothed[i].avg)
+    refs = {i: render_linear(v, "bt2020", params, analysis.smoothed[i].peak)
             for i, v in master_lin.items()}
     decoded: dict[str, dict] = {}
     tracking: dict[str, list] = {}
