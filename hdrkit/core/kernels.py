@@ -41,6 +41,7 @@ from numba import njit, prange
 from ..errors import OptionError
 from .dither import get_dither
 from .gamut import SKIN_HUE, SKIN_SAT, get_gamut_map
+from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
 from .tonemap import curve_lut
 
@@ -57,8 +58,6 @@ _FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 @lru_cache(maxsize=8)
 def encode_lut(transfer: str) -> np.ndarray:
     """Encoded value at display-linear ``x = (i / (n - 1))**2`` (square-root spacing), float64."""
-    from .pipeline import TRANSFER_ENCODERS
-
     u = np.linspace(0.0, 1.0, ENCODE_LUT_SIZE)
     t = np.asarray(TRANSFER_ENCODERS[transfer](u * u), dtype=np.float64)
     t.setflags(write=False)
@@ -388,8 +387,6 @@ def has_kernel(params) -> bool:
 
 
 def _args(rgb, primaries, params, src_peak):
-    from .pipeline import OUTPUT_PRIMARIES
-
     a = np.asarray(rgb)
     if a.ndim != 3 or a.shape[2] != 3:
         raise OptionError(f"expected an (H, W, 3) image, got shape {a.shape}")

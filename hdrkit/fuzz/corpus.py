@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .mutators import HOSTILE_XMP, split_nals
+
 __all__ = ["samples_dir", "seed_cache_dir", "build_corpus", "CORPORA", "gainmap_jpeg", "plain_jpeg", "encode_clip",
            "video_seed", "sample_exif", "HOSTILE_XMP"]
 
@@ -324,23 +326,6 @@ def _xmp_seeds() -> list[bytes]:
             _hdrgm_xmp(vals).decode().encode("utf-16")]
 
 
-#: Hostile XMP packets (the robustness tests use them too): name -> bytes.
-HOSTILE_XMP: dict[str, bytes] = {
-    "doctype": b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x:xmpmeta xmlns:x="adobe:ns:meta/">&a;</x:xmpmeta>',
-    "external_file": (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-                      b'<x:xmpmeta xmlns:x="adobe:ns:meta/">&e;</x:xmpmeta>'),
-    "external_http": (b'<!DOCTYPE x [<!ENTITY e SYSTEM "http://127.0.0.1:9/xmp">]>'
-                      b'<x:xmpmeta xmlns:x="adobe:ns:meta/">&e;</x:xmpmeta>'),
-    "parameter_entity": (b'<!DOCTYPE x [<!ENTITY % p SYSTEM "http://127.0.0.1:9/dtd"> %p;]>'
-                         b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>'),
-    "billion_laughs": (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-                       + b"".join(b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10 if i > 1 else b"&lol;" * 10)
-                                  for i in range(1, 10))
-                       + b']><x:xmpmeta xmlns:x="adobe:ns:meta/">&lol9;</x:xmpmeta>'),
-    "lowercase_doctype": b'<!doctype x [<!entity a "b">]><x:xmpmeta xmlns:x="adobe:ns:meta/">&a;</x:xmpmeta>',
-}
-
-
 def _st2086_seeds() -> list[bytes]:
     s = [b"G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)",
          b"G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,50)",
@@ -484,8 +469,6 @@ def _sidedata_seeds() -> list[bytes]:
 
 def _hevc_sei_seeds() -> list[bytes]:
     """Annex B HEVC (the generated HDR10 + HDR10+ stream) and its SEI NAL units, mode byte first."""
-    from .mutators import split_nals
-
     p = video_seed("pq", "hevc")
     if p is None:
         return [b"\x00\x00\x00\x01\x4e\x01\x89\x18" + bytes(24) + b"\x80"]

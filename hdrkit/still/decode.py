@@ -18,7 +18,7 @@ Two backends:
 Outputs are uint8, full range (JFIF). ``output="planes"`` gives Y (and Cb, Cr at coded
 size); ``output="samples"`` gives a gray (H, W) array or libjpeg-style RGB (H, W, 3)
 (libjpeg backend: libjpeg's own conversion and fancy upsampling; pyav backend: the
-integer T.871 conversion of :func:`hdrkit.still.render.jfif_ycc_to_rgb`, nearest chroma).
+integer T.871 conversion of :func:`hdrkit.core.gainmap.jfif_ycc_to_rgb`, nearest chroma).
 
 References
 ----------
@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.gainmap import jfif_ycc_to_rgb
 from ..errors import ContainerError, DecodeError, LimitError, OptionError
 from .jpeg import JpegStructure, scan_jpeg
 
@@ -248,8 +249,6 @@ def decode_jpeg(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, structure:
         if got != factors:
             raise DecodeError(f"{what}: decoded chroma factors {got} differ from the frame header {factors}")
         if output == "samples" and len(planes) == 3:
-            from .render import jfif_ycc_to_rgb
-
             y, cb, cr = planes
             fx, fy = factors
             if factors != (1, 1):

@@ -78,6 +78,7 @@ from ..core.stats import FrameStats, detect_active_area, frame_stats, merge_acti
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084
 from ..errors import OptionError
 from ..io.atomic import atomic_write_bytes, save_png
+from ..io.progress import track
 from .decode import Damage, VideoReader, prefetch
 from .render import BLACK_CUTOFF_PQ, HIST_BINS, Measurement, measure_step, sample_linear
 
@@ -419,10 +420,7 @@ def analyze(path, *, params: RenderParams | None = None, step: int | None = None
         area = None
         buf, frame_shape = None, None  # the sampled frame, reused from frame to frame
         frames = prefetch(r.frames)  # decode the next frames while this one is measured
-        if progress:
-            from ..commands.common import progress as bar
-
-            frames = bar(frames, total=r.frame_count or None, unit="frame", desc="analyse", leave=False)
+        frames = track(frames, progress, total=r.frame_count or None, unit="frame", desc="analyse", leave=False)
         for f in frames:
             if f.y.shape != frame_shape:  # a new picture size: a new buffer
                 buf, frame_shape = None, f.y.shape
