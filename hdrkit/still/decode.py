@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.gainmap import jfif_ycc_to_rgb
+from ..core.gainmap import BasePlanes, jfif_ycc_to_rgb
 from ..errors import ContainerError, DecodeError, LimitError, OptionError
 from .jpeg import JpegStructure, scan_jpeg
 
@@ -49,31 +49,6 @@ BACKENDS = ("libjpeg", "pyav")
 
 _PYAV_FORMATS = {"gray", "yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj411p",
                  "yuv420p", "yuv422p", "yuv444p", "yuv440p", "yuv411p"}
-
-
-@dataclass(frozen=True)
-class BasePlanes:
-    """Base image as coded: Y (H, W) and, unless gray, Cb/Cr at their coded size (uint8).
-
-    ``chroma_factors`` = (horizontal, vertical) subsampling factors.
-    """
-
-    y: np.ndarray
-    cb: np.ndarray | None = None
-    cr: np.ndarray | None = None
-    chroma_factors: tuple[int, int] = (1, 1)
-
-    @property
-    def height(self) -> int:
-        return self.y.shape[0]
-
-    @property
-    def width(self) -> int:
-        return self.y.shape[1]
-
-    @property
-    def is_gray(self) -> bool:
-        return self.cb is None
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from .icc import IccInfo, parse_icc
 from .iso21496 import Iso21496Record, parse_iso21496, parse_iso21496_version
 from .jpeg import DEFAULT_MAX_SEGMENTS, JpegStructure, is_jpeg, scan_jpeg
 from .mpf import MpfIndex, parse_mpf
-from .decode import BasePlanes
+from ..core.gainmap import BasePlanes
 from .xmp import (AppleGainMapXmp, ContainerItem, HdrgmFields, XmpRefusedError, parse_xmp, read_apple,
                   read_container, read_hdrgm)
 
@@ -579,11 +579,11 @@ class GainMapImage:
         [0, 10000/203] like libultrahdr's linear output (and a fallback base to [0, 1]).
         ``method`` = 'fast' (compiled kernel) or 'reference' (numpy).
         """
-        from .render import rebuild
+        from ..core.rebuild import rebuild  # lazy: numba loads only once a picture is rebuilt (start-up time)
 
         if headroom is not None and self.metadata is None and not (math.isfinite(headroom) and headroom >= 1):
             raise OptionError(f"display headroom must be a finite number >= 1, not {headroom}")
-        return rebuild(self.base, self.gainmap, self.metadata, headroom=headroom,
+        return rebuild(self.base, self.gainmap, self.metadata, display_boost=headroom,
                        sdr_to_gain=None if self.gainmap is None else self.sdr_to_gain_matrix(), clamp=clamp,
                        method=method)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parents[2] / "hdrkit"
 CLI_MODULES = {"hdrkit.cli", "hdrkit.__main__"}
 #: Modules whose kernels are still on their way into hdrkit/core/ (the video colour maths).
-NUMBA_PENDING = {"hdrkit.video.decode", "hdrkit.video.render", "hdrkit.video.lut3d", "hdrkit.still.render"}
+NUMBA_PENDING = {"hdrkit.video.decode", "hdrkit.video.render", "hdrkit.video.lut3d"}
 
 
 def _module_name(path: Path) -> str:
