@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import HdrkitError, OptionError
 from ..io.atomic import atomic_write_bytes
-from .common import add_render_options, curve_params_from_args, first_run_note, progress
+from .common import add_render_options, first_run_note, progress, render_params_from_args
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff"}
 
@@ -24,8 +24,9 @@ def add_parser(sub):
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="output file (one input) or folder (created if missing; OUT/<name>.jpg)")
     add_render_options(p)
-    p.add_argument("--headroom", type=float, default=None,
-                   help="render the gain map as a display with this headroom would (1.0 = the SDR base; default: full HDR)")
+    p.add_argument("--display-boost", "--headroom", dest="display_boost", type=float, default=None, metavar="X",
+                   help="rebuild the gain map as a display with this peak (relative to SDR white) would show it "
+                   "(1.0 = the SDR base; default: full HDR); --headroom is its former name")
     p.add_argument("-q", "--quality", type=int, default=90, help="JPEG quality 1-100 (default 90)")
     p.add_argument("--subsampling", choices=["auto", "420", "422", "444"], default="auto",
                    help="chroma subsampling; auto = 4:4:4 for detailed or saturated pictures, else 4:2:0")
@@ -73,7 +74,7 @@ def run(args) -> int:
     many = len(files) > 1 or args.output.is_dir() or str(args.output).endswith("/")
     if many:
         args.output.mkdir(parents=True, exist_ok=True)
-    cp = curve_params_from_args(args)
+    params = render_params_from_args(args)
     _warm_up(files)
     report, failed = [], []
     for src in progress(files, desc="stills", unit="img", disable=len(files) < 3):
@@ -83,8 +84,7 @@ def run(args) -> int:
             report.append({"src": str(src), "dst": str(dst), "skipped": True})
             continue
         try:
-            r = export_sdr(src, dst, curve=args.curve, preset=args.preset, curve_params=cp, gamut_map=args.gamut_map,
-                           dither=args.dither, headroom=args.headroom, quality=args.quality,
+            r = export_sdr(src, dst, params=params, display_boost=args.display_boost, quality=args.quality,
                            subsampling=args.subsampling, progressive=args.progressive, force=args.force,
                            fallback=not args.no_fallback,
                            max_pixels=None if args.max_pixels is None else int(args.max_pixels * 1e6))

@@ -38,6 +38,7 @@ from ..core.pipeline import RenderParams, encode_transfer, estimate_peak, render
 from ..errors import ContainerError, DecodeError, HdrkitError, LimitError, OptionError
 from ..io.atomic import atomic_path, check_not_input
 from .exif import build_exif, parse_exif
+from .gainmap import former_name, read_gainmap
 
 __all__ = ["ExportResult", "export_sdr", "export_array", "load_linear", "render_preview", "choose_subsampling",
            "srgb_icc", "XMP_NS", "THUMBNAIL_EDGE"]
@@ -169,32 +170,28 @@ def _decode_rgb48(data: bytes) -> np.ndarray | None:
         return None
 
 
-def load_linear(src, *, headroom: float | None = None, fallback: bool = True, max_pixels: int | None = None) -> LinearImage:
+def load_linear(src, *, display_boost: float | None = None, fallback: bool = True, max_pixels: int | None = None,
+                headroom: float | None = None) -> LinearImage:
     """Decode ``src`` (path or bytes) to linear light, 1.0 = SDR white, in its own gamut.
 
-    Gain-map JPEGs are rebuilt at ``headroom`` (None = full HDR, as libultrahdr); if the
-    gain map is unusable but the base image decodes and ``fallback`` is set, the SDR base
-    is used and the reason is recorded.
+    Gain-map JPEGs are rebuilt for a display of peak ``display_boost`` (None = full HDR, as
+    libultrahdr; ``headroom`` is its former name, still accepted); if the gain map is
+    unusable but the base image decodes and ``fallback`` is set, the SDR base is used and
+    the reason is recorded. A JPEG without any gain map takes that path too.
     """
+    display_boost = _display_boost(display_boost, headroom)
     data = Path(src).read_bytes() if not isinstance(src, (bytes, bytearray, memoryview)) else bytes(src)
     if len(data) < 4:
         raise ContainerError("file is empty or too short to be an image")
     warnings: list[str] = []
     if data[:2] == b"\xff\xd8":
-        from .gainmap import read_gainmap
-
         kw = {} if max_pixels is None else {"max_pixels": max_pixels}
-        try:
-            gm = read_gainmap(src if not isinstance(src, (bytes, bytearray, memoryview)) else data,
-                              fallback="base" if fallback else None, **kw)
-        except HdrkitError as e:
-            if "no gain map" not in str(e).lower() and "not a gain-map" not in str(e).lower():
-                raise
-            return _load_plain(data, warnings, max_pixels)
+        gm = read_gainmap(src if not isinstance(src, (bytes, bytearray, memoryview)) else data,
+                          fallback="base" if fallback else None, **kw)
         reason = getattr(gm, "fallback_reason", None)
         if reason:
             warnings.append(f"gain map unusable ({reason}); exported the SDR base image")
-        rgb = gm.render(headroom=headroom)
+        rgb = gm.render(display_boost=display_boost)
         return LinearImage(rgb, gm.primaries, gm.exif, "sdr-base" if reason else "gainmap", reason, warnings)
     if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:4] in (b"II*\x00", b"MM\x00*"):
         return _load_plain(data, warnings, max_pixels)
@@ -339,26 +336,84 @@ def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, par
     return ExportResult(dst, w, h, peak, int(quality), sub, tags, warnings, None, len(data), time.perf_counter() - t0)
 
 
-def export_sdr(src, dst, *, curve: str | None = None, preset: str | None = None, curve_params: dict | None = None,
-               gamut_map: str = "perceptual", dither: str = "blue64", headroom: float | None = None,
-               quality: int = 90, subsampling: str = "auto", progressive: bool = False, force: bool = False,
-               fallback: bool = True, max_pixels: int | None = None) -> ExportResult:
-    """Export one still (path or bytes) as an SDR JPEG at ``dst``.
+def _display_boost(display_boost: float | None, headroom: float | None) -> float | None:
+    """One checked value from the current keyword and its former name ``headroom``."""
+    display_boost = former_name(display_boost, headroom)
+    if display_boost is not None and not (np.isfinite(display_boost) and display_boost >= 1.0):
+        raise OptionError(f"headroom must be >= 1, not {display_boost}")
+    return display_boost
 
-    ``headroom``: render the gain map as a display with that headroom would show it
-    (libultrahdr's display boost; None = full HDR), then tone map to SDR. The other options
-    select the parameter pack (see :class:`hdrkit.core.pipeline.RenderParams`).
+
+def export_sdr(src, dst, *, params: RenderParams | None = None, display_boost: float | None = None,
+               quality: int = 90, subsampling: str = "auto", progressive: bool = False, force: bool = False,
+               fallback: bool = True, max_pixels: int | None = None, curve: str | None = None,
+               preset: str | None = None, curve_params: dict | None = None, gamut_map: str | None = None,
+               dither: str | None = None, headroom: float | None = None) -> ExportResult:
+    """Export one still as an SDR JPEG.
+
+    Parameters
+    ----------
+    src : path-like or bytes
+        Ultra HDR / gain-map JPEG, plain JPEG, or 8/16-bit PNG / TIFF.
+    dst : path-like
+        Output JPEG, written atomically.
+    params : RenderParams, optional
+        How HDR becomes SDR (tone curve, gamut map, dither), as every hdrkit job takes it;
+        default ``RenderParams()``.
+    display_boost : float, optional
+        Rebuild the gain map as a display with this peak (relative to SDR white, >= 1)
+        would show it, then tone map to SDR (libultrahdr's ``max_display_boost``; 1.0 =
+        the SDR base). None = full HDR.
+    quality : int
+        JPEG quality 1-100.
+    subsampling : {'auto', '420', '422', '444'}
+        Chroma subsampling; ``auto`` picks 4:4:4 for detailed or saturated pictures.
+    progressive : bool
+        Write a progressive JPEG.
+    force : bool
+        Allow ``dst`` to be the input file.
+    fallback : bool
+        Export the SDR base (with a warning) when the gain map is unusable; else raise.
+    max_pixels : int, optional
+        Refuse larger images, checked from the headers before decoding.
+    curve, preset, curve_params, gamut_map, dither : optional
+        The keyword form of ``params`` (the fields of :class:`~hdrkit.core.pipeline.RenderParams`
+        of the same names), kept; give either these or ``params``.
+    headroom : float, optional
+        Former name of ``display_boost``, kept.
+
+    Returns
+    -------
+    ExportResult
+        Size, parameters, subsampling, source peak and soft warnings of the export.
+
+    Raises
+    ------
+    OptionError
+        Bad options, both ``params`` and its keyword form, or ``dst`` is the input.
+    ContainerError, DecodeError, MetadataError, LimitError
+        The input cannot be read (one line saying why).
+    OutputError
+        ``dst`` cannot be written.
+
+    References
+    ----------
+    ISO 21496-1:2025 (gain-map application); IEC 61966-2-1 (sRGB output).
     """
     t0 = time.perf_counter()
-    if headroom is not None and not (np.isfinite(headroom) and headroom >= 1.0):
-        raise OptionError(f"headroom must be >= 1, not {headroom}")
-    params = RenderParams(curve=curve, preset=preset, curve_params=curve_params or {}, gamut_map=gamut_map, dither=dither)
+    display_boost = _display_boost(display_boost, headroom)
+    loose = {"curve": curve, "preset": preset, "curve_params": curve_params, "gamut_map": gamut_map, "dither": dither}
+    given = {k: v for k, v in loose.items() if v is not None}
+    if params is None:
+        params = RenderParams(**{**given, "curve_params": curve_params or {}})
+    elif given:
+        raise OptionError(f"give params or {', '.join(given)}, not both")
     if not isinstance(src, (bytes, bytearray, memoryview)):
         check_not_input(src, dst, force)
-    img = load_linear(src, headroom=headroom, fallback=fallback, max_pixels=max_pixels)
+    img = load_linear(src, display_boost=display_boost, fallback=fallback, max_pixels=max_pixels)
     extra = {"source_kind": img.kind}
-    if headroom is not None:
-        extra["headroom"] = f"{headroom:g}"
+    if display_boost is not None:
+        extra["headroom"] = f"{display_boost:g}"  # the XMP field keeps its name: files already carry it
     res = export_array(img.rgb, img.primaries, dst, params=params, quality=quality, subsampling=subsampling,
                        progressive=progressive, exif=img.exif, xmp_extra=extra, warnings=img.warnings)
     res.fallback = img.fallback

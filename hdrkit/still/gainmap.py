@@ -70,6 +70,21 @@ class GainMapUnavailableError(MetadataError):
     unreadable metadata). ``read_gainmap(..., fallback="base")`` returns the base instead."""
 
 
+def former_name(display_boost: float | None, headroom: float | None) -> float | None:
+    """The display boost given under its name or its former name ``headroom`` (kept).
+
+    Raises
+    ------
+    OptionError
+        Both are given, with different values.
+    """
+    if headroom is None:
+        return display_boost
+    if display_boost is not None and display_boost != headroom:
+        raise OptionError("give display_boost or its former name headroom, not both")
+    return headroom
+
+
 def _exp2(v: float, what: str) -> float:
     """2 ** v for a log2 metadata value, refusing values a float cannot hold."""
     if not -1000.0 <= v <= 1000.0:
@@ -571,19 +586,43 @@ class GainMapImage:
 
         return rgb_to_rgb_matrix(self.base_primaries, self.primaries)
 
-    def render(self, headroom: float | None = None, *, clamp: bool = True, method: str = "fast") -> np.ndarray:
-        """Linear HDR, float32 (H, W, 3), 1.0 = SDR white (203 cd/m^2), in :attr:`primaries`.
+    def render(self, display_boost: float | None = None, *, clamp: bool = True, method: str = "fast",
+               headroom: float | None = None) -> np.ndarray:
+        """Rebuild linear HDR from the base and the gain map (:func:`hdrkit.core.rebuild.rebuild`).
 
-        ``headroom`` is the display's peak relative to SDR white (libultrahdr's
-        max_display_boost); None applies the full map. ``clamp`` limits to
-        [0, 10000/203] like libultrahdr's linear output (and a fallback base to [0, 1]).
-        ``method`` = 'fast' (compiled kernel) or 'reference' (numpy).
+        Parameters
+        ----------
+        display_boost : float, optional
+            The display's peak relative to SDR white, >= 1 (libultrahdr's
+            ``max_display_boost``); None applies the full map.
+        clamp : bool
+            Limit to [0, 10000/203] like libultrahdr's linear output (a fallback base to [0, 1]).
+        method : {'fast', 'reference'}
+            Compiled kernel or numpy reference (identical results).
+        headroom : float, optional
+            Former name of ``display_boost``, kept.
+
+        Returns
+        -------
+        ndarray
+            float32 (H, W, 3), linear, 1.0 = SDR white (203 cd/m^2), in :attr:`primaries`.
+
+        Raises
+        ------
+        OptionError
+            ``display_boost`` is not a finite number >= 1, or an unknown ``method``.
+
+        References
+        ----------
+        ISO 21496-1:2025 clause 5; google/libultrahdr ``JpegR::applyGainMap``.
         """
         from ..core.rebuild import rebuild  # lazy: numba loads only once a picture is rebuilt (start-up time)
 
-        if headroom is not None and self.metadata is None and not (math.isfinite(headroom) and headroom >= 1):
-            raise OptionError(f"display headroom must be a finite number >= 1, not {headroom}")
-        return rebuild(self.base, self.gainmap, self.metadata, display_boost=headroom,
+        display_boost = former_name(display_boost, headroom)
+        if display_boost is not None and self.metadata is None and not (math.isfinite(display_boost)
+                                                                        and display_boost >= 1):
+            raise OptionError(f"display headroom must be a finite number >= 1, not {display_boost}")
+        return rebuild(self.base, self.gainmap, self.metadata, display_boost=display_boost,
                        sdr_to_gain=None if self.gainmap is None else self.sdr_to_gain_matrix(), clamp=clamp,
                        method=method)
 
