@@ -430,7 +430,7 @@ def render_sdr_fast(rgb, primaries, params, src_peak, transfer: str = "srgb", bi
     args = _args(rgb, primaries, params, src_peak)
     out = np.empty(args[0].shape, np.uint8 if bits <= 8 else np.uint16)
     top = float(2**bits - 1)
-    _render_sdr(*args, _code_lut(transfer, top), _dither_rows(params.dither, args[0].shape[1]), top, out)
+    _render_sdr(*args, _code_lut(transfer, top), _rounding_dither_rows(params.dither, args[0].shape[1]), top, out)
     return out
 
 
@@ -441,7 +441,7 @@ def _code_lut(transfer: str, top: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _dither_rows(name: str, width: int) -> np.ndarray:
+def _rounding_dither_rows(name: str, width: int) -> np.ndarray:
     """The dither tile plus 0.5 (round half up), repeated along x to ``width``: (th, width) float32."""
     t = np.asarray(get_dither(name).tile(), dtype=np.float64)
     reps = -(-width // t.shape[1])

@@ -22,7 +22,6 @@ else 4:2:0.
 from __future__ import annotations
 
 import io
-import logging
 import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -42,8 +41,6 @@ from .gainmap import former_name, read_gainmap
 
 __all__ = ["ExportResult", "export_sdr", "export_array", "load_linear", "render_preview", "choose_subsampling",
            "srgb_icc", "XMP_NS", "THUMBNAIL_EDGE"]
-
-log = logging.getLogger("hdrkit.still")
 
 XMP_NS = "http://ns.hdrkit.org/export/1.0/"
 THUMBNAIL_EDGE = 512
