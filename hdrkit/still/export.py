@@ -14,9 +14,9 @@ TIFF), and writes an SDR JPEG (libjpeg-turbo through Pillow) with:
 The file appears atomically (temporary file, then rename). A tag that cannot be made is
 recorded in ``warnings`` (and in the XMP) and the export goes on.
 
-Chroma subsampling ``auto`` follows seed 000 §6.2: 4:4:4 when the picture is detailed (edge
-density > 0.12) or holds saturated colours (99.9th percentile of HSV saturation > 0.95),
-else 4:2:0.
+Chroma subsampling ``auto``: 4:4:4 when the picture is detailed (edge density > 0.12) or
+holds saturated colours (99.9th percentile of HSV saturation > 0.95), where 4:2:0 would
+bleed colour across edges, else 4:2:0 (ITU-T T.81 sampling factors; the JFIF default).
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ def render_preview(rgb, primaries: str, params: RenderParams, src_peak: float) -
 
 
 def choose_subsampling(sdr8: np.ndarray) -> str:
-    """Seed 000 §6.2 rule on the 8-bit output: '444' if edge density > 0.12 or P99.9 saturation > 0.95.
+    """Subsampling for the 8-bit output: '444' if edge density > 0.12 or P99.9 saturation > 0.95, else '420'.
 
     One compiled pass (:func:`hdrkit.core.kernels.subsampling_stats`); the numpy form is
     :func:`choose_subsampling_reference`.

@@ -48,8 +48,7 @@ Flicker metric (:func:`flicker_metric`)
     :func:`analyze` predicts ``Y_t`` by rendering a regular grid of about 8192 pixels of
     each frame with the frame's curve state through the core; :func:`video_flicker` measures it on a real
     SDR video (the Y planes of a proxy), for the whole frame and optionally for regions
-    (grey card, skin, sky: seed 002 §6.4 "frame-sequence low-pass RMSE (grey / skin /
-    sky) <= 0.02"). Sensitivity: a flicker alternating frame by frame scores about half
+    (grey card, skin, sky: the same low-pass RMSE <= 0.02 per region). Sensitivity: a flicker alternating frame by frame scores about half
     its peak-to-peak amplitude (0.05 Y' peak-to-peak -> 0.025).
 
 References
