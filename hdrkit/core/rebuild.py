@@ -17,8 +17,8 @@ References
   and ``lib/src/gainmapmath.cpp`` (ShepardsIDW, sampleMap, applyGainLUT).
 """
 
-from __future__ import annotations
-
+# no "from __future__ import annotations": the NamedTuple records' field types must be real
+# objects for tools that read them (pdoc, typing.get_type_hints)
 import math
 from functools import lru_cache
 from typing import NamedTuple
