@@ -286,10 +286,46 @@ def _thumbnail(rgb, primaries, params, src_peak, warnings) -> bytes | None:
 def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, params: RenderParams | None = None,
                  quality: int = 90, subsampling: str = "auto", progressive: bool = False, exif: bytes | None = None,
                  xmp_extra: dict | None = None, warnings: list[str] | None = None) -> ExportResult:
-    """Render linear ``rgb`` (H, W, 3; 1.0 = SDR white; in ``primaries``) and write an SDR JPEG.
+    """Render linear light and write it as an SDR JPEG with ICC, EXIF (and thumbnail) and XMP.
 
     This is the still export rule set; keyframes of videos use it unchanged, so the same
     pixels give the same bytes whichever path they come from.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) array_like
+        Linear light, 1.0 = SDR white = 203 cd/m^2 (ITU-R BT.2408), in ``primaries``.
+    primaries : {'bt709', 'p3', 'bt2020'}
+        Gamut of ``rgb``.
+    dst : path-like
+        Output JPEG, written atomically.
+    src_peak : float, optional
+        Source peak for the tone curve (linear relative); default :func:`~hdrkit.core.pipeline.estimate_peak`.
+    params : RenderParams, optional
+        Tone curve, gamut map and dither; default ``RenderParams()``.
+    quality, subsampling, progressive :
+        JPEG settings, as :func:`export_sdr`.
+    exif : bytes, optional
+        Source EXIF (TIFF structure) to carry over.
+    xmp_extra : dict, optional
+        More ``hdrkit:`` XMP fields.
+    warnings : list of str, optional
+        Earlier soft warnings to record.
+
+    Returns
+    -------
+    ExportResult
+
+    Raises
+    ------
+    OptionError
+        Bad quality or subsampling.
+    OutputError
+        ``dst`` cannot be written.
+
+    References
+    ----------
+    IEC 61966-2-1 (sRGB); ICC.1:2022 (profile); CIPA DC-008 (Exif 2.32); ISO 16684-1 (XMP).
     """
     t0 = time.perf_counter()
     params = params or RenderParams()

@@ -38,12 +38,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.gainmap import BasePlanes
 from ..errors import ContainerError, DecodeError, HdrkitError, LimitError, MetadataError, OptionError
+from .decode import check_pixel_limit, decode_jpeg
 from .icc import IccInfo, parse_icc
 from .iso21496 import Iso21496Record, parse_iso21496, parse_iso21496_version
 from .jpeg import DEFAULT_MAX_SEGMENTS, JpegStructure, is_jpeg, scan_jpeg
 from .mpf import MpfIndex, parse_mpf
-from ..core.gainmap import BasePlanes
 from .xmp import (AppleGainMapXmp, ContainerItem, HdrgmFields, XmpRefusedError, parse_xmp, read_apple,
                   read_container, read_hdrgm)
 
@@ -661,18 +662,44 @@ def _read_source(src, max_bytes: int) -> tuple[bytes, str]:
 
 def read_gainmap(src, *, max_pixels: int = DEFAULT_MAX_PIXELS, fallback: str | None = None,
                  max_bytes: int = DEFAULT_MAX_BYTES, decoder: str = "libjpeg") -> GainMapImage:
-    """Read a gain-map JPEG (path or bytes) and decode base and map.
+    """Read a gain-map JPEG and decode its base image and gain map.
 
-    ``max_pixels`` bounds both images (checked from the frame headers before decoding,
-    :class:`LimitError`). Without a usable gain map this raises
-    :class:`GainMapUnavailableError` (a :class:`MetadataError`), or with
-    ``fallback="base"`` returns the SDR base with ``fallback_reason`` set. A truncated or
-    undecodable primary image always raises (:class:`ContainerError` / :class:`DecodeError`).
-    ``decoder`` picks the JPEG decoder (:data:`hdrkit.still.decode.BACKENDS`): 'libjpeg'
-    (bit-exact with libultrahdr) or 'pyav'.
+    Parameters
+    ----------
+    src : path-like or bytes
+        An Ultra HDR / ISO 21496-1 / Adobe hdrgm / Apple gain-map JPEG.
+    max_pixels : int
+        Largest base or map (width x height), checked from the frame headers before decoding.
+    fallback : {None, 'base'}
+        With ``'base'``, a file without a usable gain map gives the SDR base with
+        ``fallback_reason`` set instead of raising.
+    max_bytes : int
+        Largest file read.
+    decoder : {'libjpeg', 'pyav'}
+        JPEG decoder (:data:`hdrkit.still.decode.BACKENDS`): libjpeg-turbo is bit-exact
+        with libultrahdr; FFmpeg's differs by one code on a few per cent of samples.
+
+    Returns
+    -------
+    GainMapImage
+        Base planes, gain map, metadata and gamuts; :meth:`GainMapImage.render` rebuilds HDR.
+
+    Raises
+    ------
+    LimitError
+        An image or the file is over its limit.
+    GainMapUnavailableError
+        No usable gain map (a :class:`~hdrkit.errors.MetadataError`), unless ``fallback='base'``.
+    ContainerError, DecodeError
+        The primary image is truncated or does not decode (always, whatever ``fallback``).
+    OptionError
+        Unknown ``fallback`` or ``decoder``.
+
+    References
+    ----------
+    ISO 21496-1:2025; Google Ultra HDR Image Format v1.1; Adobe Gain Map Specification 1.0;
+    CIPA DC-007 (MPF); ITU-T T.81 (JPEG).
     """
-    from .decode import check_pixel_limit, decode_jpeg
-
     if fallback not in (None, "base"):
         raise OptionError(f"fallback must be None or 'base', not {fallback!r}")
     data, name = _read_source(src, max_bytes)
