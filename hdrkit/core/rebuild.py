@@ -201,16 +201,19 @@ def _write_gained(k, q, orow, col, r, g, b, g0, g1, g2):
     orow[col, 2] = _apply(b, g2, q.os2, q.oh2, q.lut2, ng, k.lo, k.hi, k.clamp)
 
 
+@njit(cache=True, fastmath=False, inline="always")
+def _row_views(p, out, row):
+    """The base rows (Y, and Cb / Cr of the chroma row) and the output row of image row ``row``."""
+    crow = row // p.fy
+    return p.y[row], p.cb[crow], p.cr[crow], out[row]
+
+
 @njit(cache=True, parallel=True, fastmath=False)
 def _base_kernel(p, k, out):
     """The linearised base only (no gain map: the SDR fallback)."""
     h, w = p.y.shape
     for row in prange(h):
-        yrow = p.y[row]
-        crow = row // p.fy
-        cbrow = p.cb[crow]
-        crrow = p.cr[crow]
-        orow = out[row]
+        yrow, cbrow, crrow, orow = _row_views(p, out, row)
         for col in range(w):
             r, g, b = _base_pixel(p, k, yrow, cbrow, crrow, col)
             if k.clamp:
@@ -231,11 +234,7 @@ def _integer_scale_kernel(p, k, mp, s, inv_gamma, out):
     ch2 = 0 if one_ch else 2
     q = _gains(k, ch1, ch2)
     for row in prange(h):
-        yrow = p.y[row]
-        crow = row // p.fy
-        cbrow = p.cb[crow]
-        crrow = p.cr[crow]
-        orow = out[row]
+        yrow, cbrow, crrow, orow = _row_views(p, out, row)
         m_lo = mp[s.yl[row]]
         m_hi = mp[s.yu[row]]
         wr = s.weights[s.ty[row], s.oy[row]]
@@ -268,11 +267,7 @@ def _any_scale_kernel(p, k, mp, scale, inv_gamma, out):
     ch2 = 0 if one_ch else 2
     q = _gains(k, ch1, ch2)
     for row in prange(h):
-        yrow = p.y[row]
-        crow = row // p.fy
-        cbrow = p.cb[crow]
-        crrow = p.cr[crow]
-        orow = out[row]
+        yrow, cbrow, crrow, orow = _row_views(p, out, row)
         for col in range(w):
             r, g, b = _base_pixel(p, k, yrow, cbrow, crrow, col)
             g0 = 0.0

@@ -53,25 +53,26 @@ def _is_under(mod: str, prefix: str) -> bool:
     return mod == prefix or mod.startswith(prefix + ".")
 
 
-def test_library_never_imports_the_cli():
+def _offending_imports(exempt, forbidden) -> list[str]:
+    """``path:line imports module`` for every import of a ``forbidden`` module outside ``exempt`` modules."""
     bad = []
     for name, path in _modules().items():
-        if _is_under(name, "hdrkit.commands") or name in CLI_MODULES:
+        if exempt(name):
             continue
-        for mod, line in _imports(name, path):
-            if _is_under(mod, "hdrkit.commands") or mod in CLI_MODULES:
-                bad.append(f"{path.relative_to(PKG.parent)}:{line} imports {mod}")
+        bad += [f"{path.relative_to(PKG.parent)}:{line} imports {mod}" for mod, line in _imports(name, path)
+                if forbidden(mod)]
+    return bad
+
+
+def test_library_never_imports_the_cli():
+    cli = lambda m: _is_under(m, "hdrkit.commands") or m in CLI_MODULES  # noqa: E731
+    bad = _offending_imports(cli, cli)
     assert not bad, "library code imports the command line:\n" + "\n".join(bad)
 
 
 def test_numba_only_in_core():
-    bad = []
-    for name, path in _modules().items():
-        if _is_under(name, "hdrkit.core") or name in NUMBA_PENDING:
-            continue
-        for mod, line in _imports(name, path):
-            if _is_under(mod, "numba"):
-                bad.append(f"{path.relative_to(PKG.parent)}:{line} imports {mod}")
+    bad = _offending_imports(lambda m: _is_under(m, "hdrkit.core") or m in NUMBA_PENDING,
+                             lambda m: _is_under(m, "numba"))
     assert not bad, "numba outside hdrkit/core/:\n" + "\n".join(bad)
 
 
