@@ -127,21 +127,17 @@ def _apply_gamma_impl(inv_gamma, g0, g1, g2, ch1, ch2):
 
 
 @njit(cache=True, fastmath=False, inline="always")
-def _base_pixel(p, k, yrow, cbrow, crrow, col):
+def _base_pixel(yv, u, v, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_mat, mat):
     """Steps 1-3 for one pixel: linear (R, G, B) in the gain gamut."""
-    nl = k.srgb_lut.shape[0] - 1
-    yv = yrow[col]
-    if p.gray:
-        r = k.gray_tab[yv]
+    nl = srgb_lut.shape[0] - 1
+    if gray:
+        r = gray_tab[yv]
         g = r
         b = r
     else:
-        cc = p.ccol[col]
-        u = cbrow[cc]
-        v = crrow[cc]
-        r = k.r_tab[yv, v]
-        b = k.b_tab[yv, u]
-        t = k.y_tab[yv] + k.guv_tab[u, v]
+        r = r_tab[yv, v]
+        b = b_tab[yv, u]
+        t = y_tab[yv] + guv_tab[u, v]
         if t < 0.0:
             t = 0.0
         elif t > 1.0:
@@ -149,9 +145,8 @@ def _base_pixel(p, k, yrow, cbrow, crrow, col):
         kk = int(t * nl + 0.5)
         if kk > nl:
             kk = nl
-        g = k.srgb_lut[kk]
-    if k.use_mat:
-        mat = k.mat
+        g = srgb_lut[kk]
+    if use_mat:
         r0 = mat[0, 0] * r + mat[0, 1] * g + mat[0, 2] * b
         r1 = mat[1, 0] * r + mat[1, 1] * g + mat[1, 2] * b
         r2 = mat[2, 0] * r + mat[2, 1] * g + mat[2, 2] * b
@@ -173,53 +168,32 @@ def _apply(lv, gc, off_s, off_h, lut, ng, lo, hi, do_clamp):
     return t
 
 
-class _Gains(NamedTuple):
-    """Per-channel gain tables and offsets in output channel order (a one-channel map: channel 0 thrice)."""
-
-    lut0: np.ndarray
-    lut1: np.ndarray
-    lut2: np.ndarray
-    os0: float
-    os1: float
-    os2: float
-    oh0: float
-    oh1: float
-    oh2: float
-
-
-@njit(cache=True, fastmath=False, inline="always")
-def _gains(k, ch1, ch2):
-    return _Gains(k.luts[0], k.luts[ch1], k.luts[ch2], k.off_sdr[0], k.off_sdr[ch1], k.off_sdr[ch2],
-                  k.off_hdr[0], k.off_hdr[ch1], k.off_hdr[ch2])
-
-
-@njit(cache=True, fastmath=False, inline="always")
-def _write_gained(k, q, orow, col, r, g, b, g0, g1, g2):
-    ng = q.lut0.shape[0] - 1
-    orow[col, 0] = _apply(r, g0, q.os0, q.oh0, q.lut0, ng, k.lo, k.hi, k.clamp)
-    orow[col, 1] = _apply(g, g1, q.os1, q.oh1, q.lut1, ng, k.lo, k.hi, k.clamp)
-    orow[col, 2] = _apply(b, g2, q.os2, q.oh2, q.lut2, ng, k.lo, k.hi, k.clamp)
-
-
-@njit(cache=True, fastmath=False, inline="always")
-def _row_views(p, out, row):
-    """The base rows (Y, and Cb / Cr of the chroma row) and the output row of image row ``row``."""
-    crow = row // p.fy
-    return p.y[row], p.cb[crow], p.cr[crow], out[row]
+# The kernels take records but read every field into a local before the parallel loop, and
+# pass plain locals to the inline helpers: a record field (or an array handed to a helper)
+# read per pixel costs a reference-count update of its array each time. Measured for 12 MP
+# on one core: the no-map kernel 89 ms reading fields per pixel, 62 ms with locals; the
+# integer-scale kernel 185 -> 145 ms. The two map kernels therefore repeat the same
+# unpacking lines (a helper returning them as a tuple trips numba's parfor analysis).
 
 
 @njit(cache=True, parallel=True, fastmath=False)
 def _base_kernel(p, k, out):
     """The linearised base only (no gain map: the SDR fallback)."""
     h, w = p.y.shape
+    y, cb, cr, ccol, fy, gray = p.y, p.cb, p.cr, p.ccol, p.fy, p.gray
+    r_tab, b_tab, y_tab, guv_tab, gray_tab = k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab
+    srgb_lut, mat, use_mat = k.srgb_lut, k.mat, k.use_mat
+    lo, hi, do_clamp = k.lo, k.hi, k.clamp
     for row in prange(h):
-        yrow, cbrow, crrow, orow = _row_views(p, out, row)
+        yrow, cbrow, crrow, orow = y[row], cb[row // fy], cr[row // fy], out[row]
         for col in range(w):
-            r, g, b = _base_pixel(p, k, yrow, cbrow, crrow, col)
-            if k.clamp:
-                r = min(max(r, k.lo), k.hi)
-                g = min(max(g, k.lo), k.hi)
-                b = min(max(b, k.lo), k.hi)
+            cc = ccol[col]
+            r, g, b = _base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
+                                  srgb_lut, use_mat, mat)
+            if do_clamp:
+                r = min(max(r, lo), hi)
+                g = min(max(g, lo), hi)
+                b = min(max(b, lo), hi)
             orow[col, 0] = r
             orow[col, 1] = g
             orow[col, 2] = b
@@ -229,19 +203,29 @@ def _base_kernel(p, k, out):
 def _integer_scale_kernel(p, k, mp, s, inv_gamma, out):
     """Gain map at an integer scale: Shepard weights from the tables of ``s`` (:class:`ShepardRows`)."""
     h, w = p.y.shape
+    y, cb, cr, ccol, fy, gray = p.y, p.cb, p.cr, p.ccol, p.fy, p.gray
+    r_tab, b_tab, y_tab, guv_tab, gray_tab = k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab
+    srgb_lut, mat, use_mat = k.srgb_lut, k.mat, k.use_mat
+    weights, xl, xu, yl, yu, oy, ty = s.weights, s.xl, s.xu, s.yl, s.yu, s.oy, s.ty
     one_ch = mp.shape[2] == 1
     ch1 = 0 if one_ch else 1
     ch2 = 0 if one_ch else 2
-    q = _gains(k, ch1, ch2)
+    lut0, lut1, lut2 = k.luts[0], k.luts[ch1], k.luts[ch2]
+    os0, os1, os2 = k.off_sdr[0], k.off_sdr[ch1], k.off_sdr[ch2]
+    oh0, oh1, oh2 = k.off_hdr[0], k.off_hdr[ch1], k.off_hdr[ch2]
+    lo, hi, do_clamp = k.lo, k.hi, k.clamp
+    ng = lut0.shape[0] - 1
     for row in prange(h):
-        yrow, cbrow, crrow, orow = _row_views(p, out, row)
-        m_lo = mp[s.yl[row]]
-        m_hi = mp[s.yu[row]]
-        wr = s.weights[s.ty[row], s.oy[row]]
+        yrow, cbrow, crrow, orow = y[row], cb[row // fy], cr[row // fy], out[row]
+        m_lo = mp[yl[row]]
+        m_hi = mp[yu[row]]
+        wr = weights[ty[row], oy[row]]
         for col in range(w):
-            r, g, b = _base_pixel(p, k, yrow, cbrow, crrow, col)
-            xlo = s.xl[col]
-            xhi = s.xu[col]
+            cc = ccol[col]
+            r, g, b = _base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
+                                  srgb_lut, use_mat, mat)
+            xlo = xl[col]
+            xhi = xu[col]
             w1 = wr[col, 0]
             w2 = wr[col, 1]
             w3 = wr[col, 2]
@@ -254,22 +238,33 @@ def _integer_scale_kernel(p, k, mp, s, inv_gamma, out):
                 g1 = m_lo[xlo, 1] * w1 + m_hi[xlo, 1] * w2 + m_lo[xhi, 1] * w3 + m_hi[xhi, 1] * w4
                 g2 = m_lo[xlo, 2] * w1 + m_hi[xlo, 2] * w2 + m_lo[xhi, 2] * w3 + m_hi[xhi, 2] * w4
             g0, g1, g2 = _apply_gamma(inv_gamma, g0, g1, g2, ch1, ch2)
-            _write_gained(k, q, orow, col, r, g, b, g0, g1, g2)
+            orow[col, 0] = _apply(r, g0, os0, oh0, lut0, ng, lo, hi, do_clamp)
+            orow[col, 1] = _apply(g, g1, os1, oh1, lut1, ng, lo, hi, do_clamp)
+            orow[col, 2] = _apply(b, g2, os2, oh2, lut2, ng, lo, hi, do_clamp)
 
 
 @njit(cache=True, parallel=True, fastmath=False)
 def _any_scale_kernel(p, k, mp, scale, inv_gamma, out):
     """Gain map at a non-integer scale: Shepard weights from the distances of each pixel."""
     h, w = p.y.shape
+    y, cb, cr, ccol, fy, gray = p.y, p.cb, p.cr, p.ccol, p.fy, p.gray
+    r_tab, b_tab, y_tab, guv_tab, gray_tab = k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab
+    srgb_lut, mat, use_mat = k.srgb_lut, k.mat, k.use_mat
     hm, wm, nc = mp.shape
     one_ch = nc == 1
     ch1 = 0 if one_ch else 1
     ch2 = 0 if one_ch else 2
-    q = _gains(k, ch1, ch2)
+    lut0, lut1, lut2 = k.luts[0], k.luts[ch1], k.luts[ch2]
+    os0, os1, os2 = k.off_sdr[0], k.off_sdr[ch1], k.off_sdr[ch2]
+    oh0, oh1, oh2 = k.off_hdr[0], k.off_hdr[ch1], k.off_hdr[ch2]
+    lo, hi, do_clamp = k.lo, k.hi, k.clamp
+    ng = lut0.shape[0] - 1
     for row in prange(h):
-        yrow, cbrow, crrow, orow = _row_views(p, out, row)
+        yrow, cbrow, crrow, orow = y[row], cb[row // fy], cr[row // fy], out[row]
         for col in range(w):
-            r, g, b = _base_pixel(p, k, yrow, cbrow, crrow, col)
+            cc = ccol[col]
+            r, g, b = _base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
+                                  srgb_lut, use_mat, mat)
             g0 = 0.0
             g1 = 0.0
             g2 = 0.0
@@ -317,7 +312,9 @@ def _any_scale_kernel(p, k, mp, scale, inv_gamma, out):
                 g1 = g0
                 g2 = g0
             g0, g1, g2 = _apply_gamma(inv_gamma, g0, g1, g2, ch1, ch2)
-            _write_gained(k, q, orow, col, r, g, b, g0, g1, g2)
+            orow[col, 0] = _apply(r, g0, os0, oh0, lut0, ng, lo, hi, do_clamp)
+            orow[col, 1] = _apply(g, g1, os1, oh1, lut1, ng, lo, hi, do_clamp)
+            orow[col, 2] = _apply(b, g2, os2, oh2, lut2, ng, lo, hi, do_clamp)
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
