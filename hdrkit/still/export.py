@@ -16,7 +16,7 @@ recorded in ``warnings`` (and in the XMP) and the export goes on.
 
 Chroma subsampling ``auto``: 4:4:4 when the picture is detailed (edge density > 0.12) or
 holds saturated colours (99.9th percentile of HSV saturation > 0.95), where 4:2:0 would
-bleed colour across edges, else 4:2:0 (ITU-T T.81 sampling factors; the JFIF default).
+bleed colour across edges, else 4:2:0 (ITU-T T.81 sampling factors 2x2 for chroma).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from ..core.pipeline import RenderParams, encode_transfer, estimate_peak, render
 from ..errors import ContainerError, DecodeError, HdrkitError, LimitError, OptionError
 from ..io.atomic import atomic_path, check_not_input
 from .exif import build_exif, parse_exif
-from .gainmap import former_name, read_gainmap
+from .gainmap import read_gainmap, resolve_display_boost
 
 __all__ = ["ExportResult", "export_sdr", "export_array", "load_linear", "render_preview", "choose_subsampling",
            "srgb_icc", "XMP_NS", "THUMBNAIL_EDGE"]
@@ -371,7 +371,7 @@ def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, par
 
 def _display_boost(display_boost: float | None, headroom: float | None) -> float | None:
     """One checked value from the current keyword and its former name ``headroom``."""
-    display_boost = former_name(display_boost, headroom)
+    display_boost = resolve_display_boost(display_boost, headroom)
     if display_boost is not None and not (np.isfinite(display_boost) and display_boost >= 1.0):
         raise OptionError(f"headroom must be >= 1, not {display_boost}")
     return display_boost

@@ -71,7 +71,7 @@ class GainMapUnavailableError(MetadataError):
     unreadable metadata). ``read_gainmap(..., fallback="base")`` returns the base instead."""
 
 
-def former_name(display_boost: float | None, headroom: float | None) -> float | None:
+def resolve_display_boost(display_boost: float | None, headroom: float | None) -> float | None:
     """The display boost given under its name or its former name ``headroom`` (kept).
 
     Raises
@@ -619,7 +619,7 @@ class GainMapImage:
         """
         from ..core.rebuild import rebuild  # lazy: numba loads only once a picture is rebuilt (start-up time)
 
-        display_boost = former_name(display_boost, headroom)
+        display_boost = resolve_display_boost(display_boost, headroom)
         if display_boost is not None and self.metadata is None and not (math.isfinite(display_boost)
                                                                         and display_boost >= 1):
             raise OptionError(f"display headroom must be a finite number >= 1, not {display_boost}")
