@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hdrkit.fuzz.runner import FuzzConfig, replay, report_json, run_campaign  # noqa: E402
-from hdrkit.fuzz.targets import TARGETS, available_targets  # noqa: E402
+from tools.fuzz.runner import FuzzConfig, replay, report_json, run_campaign  # noqa: E402
+from tools.fuzz.targets import TARGETS, available_targets  # noqa: E402
 
 
 def _atheris(name: str, args) -> int:
@@ -41,9 +41,9 @@ def _atheris(name: str, args) -> int:
     import random
 
     from hdrkit.errors import HdrkitError
-    from hdrkit.fuzz.corpus import build_corpus
-    from hdrkit.fuzz.mutators import Mutator
-    from hdrkit.fuzz.runner import _quiet
+    from tools.fuzz.corpus import build_corpus
+    from tools.fuzz.mutators import Mutator
+    from tools.fuzz.runner import _quiet
 
     t = TARGETS[name]
     seeds = build_corpus(t.corpus)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Soak test: export a batch of a few hundred generated stills in one process and watch memory and CPU.
 
-Generates ``--variants`` distinct gain-map JPEGs (hdrkit.fuzz.corpus.gainmap_jpeg: gray and
+Generates ``--variants`` distinct gain-map JPEGs (tools.fuzz.corpus.gainmap_jpeg: gray and
 colour maps, 1- and 3-channel metadata, map scales 1-4, ICC / EXIF / extended XMP
 variants, a few sizes), then exports ``--images`` of them in turn with
 ``hdrkit.still.export.export_sdr`` (the loop ``hdrkit still`` runs), in this process.
@@ -61,7 +61,7 @@ def slope_per_100(xs: list[float], ys: list[float]) -> float:
 
 
 def make_inputs(folder: Path, variants: int, width: int, height: int) -> list[Path]:
-    from hdrkit.fuzz.corpus import gainmap_jpeg, sample_exif
+    from tools.fuzz.corpus import gainmap_jpeg, sample_exif
     from hdrkit.still.export import srgb_icc
 
     kinds = [dict(), dict(channels=3, gray_map=False, xmp_form="seq", scale=2), dict(iso=False, scale=4, icc=srgb_icc()),

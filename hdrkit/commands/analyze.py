@@ -1,7 +1,7 @@
 """``hdrkit analyze``: per-frame light statistics, smoothed peaks, scene cuts and flicker of a video.
 
 The HDR10 / HDR10+ outputs (``--hdr10``, ``--hdr10plus OUT.json``) come from
-:mod:`hdrkit.metadata.cli_hooks`.
+:mod:`hdrkit.commands.hdr10_outputs`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import OptionError
-from ..metadata.cli_hooks import add_analyze_options, apply_analyze_outputs
+from .hdr10_outputs import add_analyze_options, apply_analyze_outputs
 from .common import add_render_options, render_params_from_args
 from .outputs import Console, add_json_option, check_json_target
 from .video_options import add_video_input_options, first_run_warm_up, video_input_kwargs

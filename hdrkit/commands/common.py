@@ -8,6 +8,7 @@ from ..core.dither import DEFAULT_DITHER, DITHERS
 from ..core.gamut import DEFAULT_GAMUT_MAP, GAMUT_MAPS
 from ..core.tonemap import DEFAULT_CURVE, PRESETS, TONE_CURVES
 from ..errors import OptionError
+from ..io.progress import terminal_bar as progress
 
 __all__ = ["add_render_options", "curve_params_from_args", "render_params_from_args", "progress"]
 
@@ -49,13 +50,3 @@ def first_run_note() -> None:
     if sys.stderr.isatty():
         print("hdrkit: first run on this machine: compiling kernels (a few seconds, cached for later runs)",
               file=sys.stderr)
-
-
-def progress(iterable=None, **kw):
-    """tqdm progress bar on stderr, silent when stderr is not a terminal unless forced."""
-    from tqdm import tqdm
-
-    kw.setdefault("disable", None if sys.stderr.isatty() else True)
-    if kw["disable"] is False and not sys.stderr.isatty():
-        kw["disable"] = True
-    return tqdm(iterable, file=sys.stderr, dynamic_ncols=True, **kw)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import HdrkitError, OptionError, os_error_message
 from ..io.atomic import check_output_dir, check_output_file, make_output_dir
-from .common import add_render_options, curve_params_from_args, first_run_note, progress
+from .common import add_render_options, first_run_note, progress, render_params_from_args
 from .outputs import Console, add_json_option, check_json_target, is_folder
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff"}
@@ -24,8 +24,9 @@ def add_parser(sub):
                    help="output file (one input; its folder must exist), or a folder: a name ending in / or an "
                    "existing folder, created if missing, written as OUT/<name>.jpg (needed for several inputs)")
     add_render_options(p)
-    p.add_argument("--headroom", type=float, default=None,
-                   help="render the gain map as a display with this headroom would (1.0 = the SDR base; default: full HDR)")
+    p.add_argument("--display-boost", "--headroom", dest="display_boost", type=float, default=None, metavar="X",
+                   help="rebuild the gain map as a display with this peak (relative to SDR white) would show it "
+                   "(1.0 = the SDR base; default: full HDR); --headroom is its former name")
     p.add_argument("--quality", type=int, default=90, help="JPEG quality 1-100 (default 90)")
     p.add_argument("--subsampling", choices=["auto", "420", "422", "444"], default="auto",
                    help="chroma subsampling; auto = 4:4:4 for detailed or saturated pictures, else 4:2:0")
@@ -113,7 +114,7 @@ def run(args) -> int:
         _refuse_collisions(files, targets)
     else:
         targets = [check_output_file(args.output, inputs=files, force=args.force)]
-    cp = curve_params_from_args(args)
+    params = render_params_from_args(args)
     gm = gainmap_options(args)
     if gm is not None:
         from functools import partial
@@ -133,8 +134,7 @@ def run(args) -> int:
         if folder and not made:  # only once there is something to write
             made = bool(make_output_dir(args.output))
         try:
-            r = export_sdr(src, dst, curve=args.curve, preset=args.preset, curve_params=cp, gamut_map=args.gamut_map,
-                           dither=args.dither, headroom=args.headroom, quality=args.quality,
+            r = export_sdr(src, dst, params=params, display_boost=args.display_boost, quality=args.quality,
                            subsampling=args.subsampling, progressive=args.progressive, force=args.force,
                            fallback=not args.no_fallback, strip_location=args.strip_location,
                            max_pixels=None if args.max_pixels is None else int(args.max_pixels * 1e6))

@@ -13,10 +13,10 @@ SDR), after tone mapping. Registry :data:`GAMUT_MAPS`:
        colour of the source gamut lands inside the target and nothing clips.
     3. Skin guard: for skin-like colours (:data:`SKIN_HUE`, :data:`SKIN_SAT`) the
        knee moves to ``skin_knee`` (0.95), so skin is not desaturated unless it would
-       leave the gamut (seed 000 §4.1 widened the boundary by 1.15 for the same end).
+       leave the gamut (rather than a boundary widened for skin: the guard moves only the knee).
     4. Neon knee: for saturated non-skin colours whose largest channel exceeds ``neon_knee``
        (0.92), that channel gets a soft shoulder ``k + (c - k) / (1 + (c - k) / roll)``
-       (seed 000 §4.2), weighted by saturation, so red signs keep gradation instead of a
+       (a Reinhard-style rational roll-off), weighted by saturation, so red signs keep gradation instead of a
        flat 255 plateau.
 ``compress``: steps 1-2 only. ``clip``: step 1 then a hard clip (the naive chain).
 
@@ -30,7 +30,8 @@ References
   threshold, parametrised so the source boundary maps to the target boundary.
 - ITU-R BT.2407 (2017) Annex 2 (gamut mapping BT.2020 -> BT.709 at constant luminance).
 - CIE 15:2004 (CIELAB hue angle, used by the skin-hue window).
-- seed 000 §4 (skin guard, single-channel knee for saturated neon).
+- E. Reinhard, M. Stark, P. Shirley, J. Ferwerda, "Photographic tone reproduction for digital
+  images", ACM SIGGRAPH 2002 (the rational shoulder ``x / (1 + x)`` of the neon knee).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def lab_hue_sat(rgb_linear, primaries: str) -> tuple[np.ndarray, np.ndarray]:
 
 #: Skin window: CIELAB hue 30-80 deg (feathered 10 deg) and saturation C*/L* up to 1.2
 #: (feathered to 0 at 1.6). Measured skin-chart colours span h_ab 50-78 deg and C*/L*
-#: 0.3-1.15; the seed's "25-65 deg" names no colour space and would miss light skin
+#: 0.3-1.15; a "25-65 deg" window (no colour space named) would miss light skin
 #: (78 deg), and a hue window alone would take in saturated reds (h 40, C*/L* 1.9).
 SKIN_HUE = (30.0, 80.0, 10.0)
 SKIN_SAT = (1.2, 1.6)

@@ -41,6 +41,7 @@ from numba import njit, prange
 from ..errors import OptionError
 from .dither import get_dither
 from .gamut import SKIN_HUE, SKIN_SAT, get_gamut_map
+from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
 from .tonemap import curve_lut
 
@@ -57,8 +58,6 @@ _FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 @lru_cache(maxsize=8)
 def encode_lut(transfer: str) -> np.ndarray:
     """Encoded value at display-linear ``x = (i / (n - 1))**2`` (square-root spacing), float64."""
-    from .pipeline import TRANSFER_ENCODERS
-
     u = np.linspace(0.0, 1.0, ENCODE_LUT_SIZE)
     t = np.asarray(TRANSFER_ENCODERS[transfer](u * u), dtype=np.float64)
     t.setflags(write=False)
@@ -388,8 +387,6 @@ def has_kernel(params) -> bool:
 
 
 def _args(rgb, primaries, params, src_peak):
-    from .pipeline import OUTPUT_PRIMARIES
-
     a = np.asarray(rgb)
     if a.ndim != 3 or a.shape[2] != 3:
         raise OptionError(f"expected an (H, W, 3) image, got shape {a.shape}")
@@ -433,7 +430,7 @@ def render_sdr_fast(rgb, primaries, params, src_peak, transfer: str = "srgb", bi
     args = _args(rgb, primaries, params, src_peak)
     out = np.empty(args[0].shape, np.uint8 if bits <= 8 else np.uint16)
     top = float(2**bits - 1)
-    _render_sdr(*args, _code_lut(transfer, top), _dither_rows(params.dither, args[0].shape[1]), top, out)
+    _render_sdr(*args, _code_lut(transfer, top), _rounding_dither_rows(params.dither, args[0].shape[1]), top, out)
     return out
 
 
@@ -444,7 +441,7 @@ def _code_lut(transfer: str, top: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _dither_rows(name: str, width: int) -> np.ndarray:
+def _rounding_dither_rows(name: str, width: int) -> np.ndarray:
     """The dither tile plus 0.5 (round half up), repeated along x to ``width``: (th, width) float32."""
     t = np.asarray(get_dither(name).tile(), dtype=np.float64)
     reps = -(-width // t.shape[1])

@@ -19,19 +19,10 @@ from ..errors import OptionError
 from .dither import DEFAULT_DITHER, get_dither, quantize
 from .gamut import DEFAULT_GAMUT_MAP, get_gamut_map
 from .tonemap import ToneCurve, apply_maxrgb, resolve_curve
-from .transfer import eotf_inverse_bt1886, eotf_inverse_srgb
+from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 
 __all__ = ["RenderParams", "estimate_peak", "render_linear", "render_linear_reference", "encode_transfer",
            "quantize", "render_sdr", "OUTPUT_PRIMARIES", "TRANSFER_ENCODERS"]
-
-#: SDR output gamut of every hdrkit render.
-OUTPUT_PRIMARIES = "bt709"
-
-#: Display-linear [0, 1] -> encoded signal, by name.
-TRANSFER_ENCODERS = {
-    "srgb": eotf_inverse_srgb,  # IEC 61966-2-1: JPEG stills, tagged with an sRGB ICC
-    "bt1886": eotf_inverse_bt1886,  # BT.1886 (L_B = 0, pure 2.4): BT.709-tagged video
-}
 
 
 @dataclass(frozen=True)

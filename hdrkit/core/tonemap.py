@@ -14,11 +14,11 @@ registry and parameter ranges:
 
 The mid-grey anchor is chosen between the two numbers in play: BT.2408 keeps graphics
 white at 203 cd/m^2, so a curve that leaves mid-tones untouched maps 0.18 -> 0.18, which
-sRGB encodes as 0.461; the seed design asks for 0.50 (its PWL defaults, knee 0.25 ->
+sRGB encodes as 0.461; a slightly lifted grey reads 0.50 (the PWL defaults, knee 0.25 ->
 0.30, give exactly 0.502). Both are accepted; everything darker crushes faces, brighter
-flattens contrast. The seed's highlight anchors ("0.95 -> 0.85", "0.99 -> 0.98")
-contradict its own PWL defaults (0.95 -> 0.993 there) and are replaced by the exact
-peak anchor above, which every curve meets by construction.
+flattens contrast. Fixed highlight anchors such as "0.95 -> 0.85" would contradict the
+PWL defaults (0.95 -> 0.993 there); the exact peak anchor above replaces them, and every
+curve meets it by construction.
 
 Curves are applied to a norm of the pixel (max(R, G, B), see :func:`apply_maxrgb`) so that
 RGB ratios, and with them hue and saturation in linear light, are preserved.
@@ -176,14 +176,14 @@ def _bt2390(x, P, D, knee_offset):
 
 # ------------------------------------------------------------------------- PWL
 def _pwl(x, P, D, knee_in, knee_out, shoulder_in, shoulder_out, shoulder_width):
-    """Seed 000 §3.1 three-part curve, made C1 and monotone.
+    """Three-part curve (linear toe, rational mid-section, exponential shoulder), C1 and monotone.
 
     Linear toe ``y = (knee_out/knee_in) x`` up to ``knee_in`` (relative units, so the
     mid-grey anchor does not move with the peak); an exponential shoulder from
     ``xs = shoulder_in * P`` to ``P`` rising from ``ys = shoulder_out * D`` to exactly ``D``
     (time constant ``shoulder_width * P``); between them a Gregory-Delbourgo rational
-    quadratic with the toe's and the shoulder's slopes at its ends. The seed's middle
-    cubic had zero slope at both ends (not C1: kinks at the knee and shoulder).
+    quadratic with the toe's and the shoulder's slopes at its ends (a cubic with zero slope
+    at both ends would not be C1: kinks at the knee and shoulder).
     """
     ki, ko = knee_in, knee_out * 1.0
     xs, ys = max(shoulder_in * P, ki * 1.0001), max(shoulder_out * D, ko * 1.0001)
@@ -207,7 +207,7 @@ def _hable_raw(z):
 
 
 def _hable(x, P, D, exposure):
-    """Hable filmic curve with the seed's constants (A..F = 0.22, 0.30, 0.10, 0.20, 0.01,
+    """Hable filmic curve with the constants of Hable (GDC 2010) (A..F = 0.22, 0.30, 0.10, 0.20, 0.01,
     0.30), exposure-scaled and normalised so the source peak lands on ``D``:
     ``y = D * H(e x) / H(e P)``."""
     return D * _hable_raw(exposure * x) / _hable_raw(exposure * P)
@@ -239,10 +239,10 @@ def _solve_u(r: float) -> float:
 
 
 def _knee_exp(x, P, D, knee, gain):
-    """Seed 000 §3.3 knee + exponential shoulder, made C1 and anchored.
+    """Linear knee + exponential shoulder, C1 and anchored at the source peak.
 
     ``y = g x`` up to ``t``; above, ``y = g t + (D - g t) (1 - e^{-(x-t)/k}) / (1 - e^{-(P-t)/k})``
-    with ``k`` solved so the slope at ``t`` equals ``g`` (the seed's fixed k = 0.10 gave a
+    with ``k`` solved so the slope at ``t`` equals ``g`` (a fixed k = 0.10 would give a
     slope of 7.25 against 1.1: a kink). When ``g P <= D`` the shoulder bends upwards
     (``k < 0``) and stays monotone.
     """
@@ -277,26 +277,26 @@ register_curve(ToneCurve(
     (Param("knee_offset", 0.5, 0.5, 2.0, "KS = (1 + k) maxLum - k; 0.5 per BT.2390, 1.0 as libplacebo"),),
     reference="ITU-R BT.2390-11 §5.4.1"))
 register_curve(ToneCurve(
-    "pwl", "Linear toe, C1 rational mid-section, exponential shoulder (seed 000 §3.1, made C1)",
+    "pwl", "Linear toe, C1 rational mid-section, exponential shoulder",
     "1", _pwl,
     (Param("knee_in", 0.25, 0.05, 0.8, "end of the linear toe, linear relative (1.0 = 203 cd/m^2)"),
      Param("knee_out", 0.30, 0.05, 0.9, "output at the knee, linear relative to SDR white"),
      Param("shoulder_in", 0.85, 0.3, 0.98, "start of the shoulder as a fraction of the source peak"),
      Param("shoulder_out", 0.98, 0.7, 0.995, "output at the shoulder start as a fraction of the display peak"),
      Param("shoulder_width", 0.10, 0.02, 1.0, "shoulder time constant as a fraction of the source peak")),
-    reference="seed 000 §3.1; Gregory & Delbourgo 1982"))
+    reference="Gregory & Delbourgo, IMA J. Numer. Anal. 2 (1982) 123-130 (C1 monotone rational segment)"))
 register_curve(ToneCurve(
     "hable", "Hable filmic (Uncharted 2) with exposure, normalised to the source peak",
     "1", _hable,
     (Param("exposure", 1.85, 0.5, 6.0, "exposure bias before the curve; 1.85 meets the mid-grey anchor for "
            "peaks 2-10 (Hable's own 2.0 gives 0.53 at peak 2)"),),
-    reference="Hable, GDC 2010; seed 000 §3.2 constants"))
+    reference="J. Hable, \"Uncharted 2: HDR Lighting\", GDC 2010 (curve constants)"))
 register_curve(ToneCurve(
-    "knee-exp", "Linear toe with gain, C1 exponential shoulder anchored at the source peak (seed 000 §3.3)",
+    "knee-exp", "Linear toe with gain, C1 exponential shoulder anchored at the source peak",
     "1", _knee_exp,
     (Param("knee", 0.25, 0.05, 0.8, "end of the linear toe, linear relative"),
      Param("gain", 1.1, 0.8, 1.5, "toe gain (slope below the knee)")),
-    reference="seed 000 §3.3 (shoulder constant solved for C1)"))
+    reference="hdrkit (exponential shoulder, constant solved for C1 at the knee)"))
 
 def _st2094_40(x, P, D, **params):
     from .st2094 import st2094_40_relative
@@ -320,7 +320,7 @@ register_curve(ToneCurve(
 DEFAULT_CURVE = "bt2390"
 
 #: Named looks: (curve, parameters). Portrait locks mid-grey and keeps a gentle
-#: shoulder (seed 000 §3.4: PWL for faces); landscape keeps highlight separation (Hable,
+#: shoulder (the PWL curve, whose toe is linear through the skin range); landscape keeps highlight separation (Hable,
 #: more shoulder); night keeps dark areas dark and lamps/neon separated (knee-exp, no
 #: toe gain, so shadows are not lifted).
 PRESETS: dict[str, tuple[str, dict[str, float]]] = {

@@ -73,12 +73,13 @@ def warm_still(first_input) -> bool:
     Returns whether anything was compiled. Never raises for a bad input: the child then
     fails quietly and the export compiles what is missing itself.
     """
-    from ..core import kernels
-    from ..still import render
+    from ..core import kernels, rebuild
 
     if not still_cold():
         return False
-    if all(cached(d) for d in (render._rebuild_kernel, kernels._box_mean, kernels._subsampling_stats)):
+    # the integer map scale is the common case (Ultra HDR writers use 1, 2 or 4); the child
+    # compiles whichever rebuild kernel the first input needs
+    if all(cached(d) for d in (rebuild._integer_scale_kernel, kernels._box_mean, kernels._subsampling_stats)):
         _compile_render_sdr()
     else:
         _split("still", str(Path(first_input)), _compile_render_sdr)

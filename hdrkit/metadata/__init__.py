@@ -7,8 +7,9 @@ HDR10+ dynamic (ST 2094-40), Dolby Vision detection, and the raw side-data parse
 - the ST 2094-40 knee + Bezier tone curve (libplacebo maths) lives in :mod:`hdrkit.core.st2094`;
 - :mod:`.dovi` - Dolby Vision configuration and policy;
 - :mod:`.sidedata` - FFmpeg structs, HEVC SEI scanning, MP4 boxes, per-frame HDR10+;
-- :mod:`.carry` - the notice and record of dynamic metadata an output does not carry;
-- :mod:`.cli_hooks` - ``hdrkit analyze --hdr10 / --hdr10plus``.
+- :mod:`.carry` - the notice and record of dynamic metadata an output does not carry.
+
+``hdrkit analyze --hdr10 / --hdr10plus`` (options and printing) is :mod:`hdrkit.commands.hdr10_outputs`.
 """
 
 from .cll import ContentLightLevel, measure_cll, parse_max_cll

@@ -345,13 +345,10 @@ class SeiScan:
     def frames_with_hdr10plus(self) -> int:
         return sum(1 for a in self.access_units if a.hdr10plus)
 
-    def first_mdcv(self):
-        from .st2086 import MasteringDisplay
-
-        for a in self.access_units:
-            if a.mdcv is not None:
-                return MasteringDisplay.from_sei_payload(a.mdcv)
-        return None
+    def first_mdcv(self) -> bytes | None:
+        """Payload of the first mastering display colour volume SEI (24 bytes; parse it with
+        :meth:`hdrkit.metadata.st2086.MasteringDisplay.from_sei_payload`), or None."""
+        return next((a.mdcv for a in self.access_units if a.mdcv is not None), None)
 
     def first_cll(self) -> tuple[int, int] | None:
         return next((a.cll for a in self.access_units if a.cll is not None), None)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from itertools import permutations
 
 from ..errors import MetadataError
+from .sidedata import parse_mdcv
 
 __all__ = [
     "MasteringDisplay",
@@ -188,8 +189,6 @@ class MasteringDisplay:
         Returns ``None`` when neither primaries nor luminance are flagged present. A part
         flagged absent is returned as zeros (which :func:`sanitize` reports).
         """
-        from .sidedata import parse_mdcv
-
         d = parse_mdcv(b)
         if not d["has_primaries"] and not d["has_luminance"]:
             return None

@@ -30,7 +30,7 @@ separately:
    >= ``min_slope`` = 0.002 codes/px (flat areas cannot show a contour). 0 when the image
    has fewer than ``min_pixels`` = 256 such pixels.
 
-Seed 002 §6.5's ``mean |d2x| + mean |d2y|`` of the picture rises with noise and texture (a
+A whole-picture second difference ``mean |d2x| + mean |d2y|`` rises with noise and texture (a
 noisy gradient scores far higher than a banded one), so it cannot serve as a banding score;
 the plane-fit residual above plays its part of telling smooth areas from busy ones.
 
@@ -58,8 +58,6 @@ overshoot; it shows up in the colour and MAD metrics instead.
 
 References
 ----------
-- seed 000 §7.2 (banding <= 0.05, halo <= 0.04 as targets; formulas not given) and seed 002
-  §6.5 (the second-difference sketch discussed above).
 - Z. Tu, J. Lin, Y. Wang, B. Birkbeck, B. Adsumilli, A. C. Bovik, "BBAND index: a
   no-reference banding artifact predictor", ICASSP 2020 (banding as flat regions bounded by
   small steps in otherwise smooth areas; here made full-reference).

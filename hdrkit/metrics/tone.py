@@ -14,25 +14,25 @@ Definitions
 -----------
 ``mad_8bit(preview, export)``
     Mean over all pixels and channels of ``|255 preview - 255 export|``: the mean absolute
-    error in 8-bit code units ("0.5" means 0.5/255, seed 000 §5.3).
+    error in 8-bit code units ("0.5" means 0.5/255).
 ``highlight_mask(preview)``
-    Pixels whose preview luminance is above its 90th percentile (seed 000 §2.4, ``Y > t90``);
+    Pixels whose preview luminance is above its 90th percentile (``Y > t90``);
     when ties at the top leave that empty (a clipped sky), ``Y >= t90``.
 ``highlight_delta_y(preview, export)``
     Mean and 95th percentile of ``|Y_export - Y_preview|`` (display-linear) over the
-    highlight mask (seed 000 §5.3: ``ΔY_export-preview``).
+    highlight mask (``ΔY_export-preview``).
 ``encoded_level(img, mask)``
     sRGB encoding of the mean display-linear luminance over a mask (the level a patch
     reads at, e.g. the reference-white or mid-grey patch of a chart).
 ``highlight_retention(export, source, mask)``
     ``P95(maxRGB(export)) / P95(min(maxRGB(source in BT.709), D) / D)`` over the highlight
-    ROI: how much of what the SDR display *could* show of the highlights is shown (seed 002
-    §6.4, "P95 of the highlight ROI against the reference", >= 0.9). ``D`` is the display
+    ROI: how much of what the SDR display *could* show of the highlights is shown (the P95
+    of the highlight ROI against the reference; hdrkit's gate asks >= 0.9). ``D`` is the display
     peak (target headroom, 1.0 for SDR).
 ``eotf_rmse(export, source, mask, curve, params, src_peak)``
     RMS difference, in encoded [0, 1] units, between the export's encoded luminance and the
-    curve's intent ``sRGB(curve(source))`` over a grey-ramp ROI. Unlike seed 002's sketch both
-    sides are *not* normalised by their maxima: that would hide a level error.
+    curve's intent ``sRGB(curve(source))`` over a grey-ramp ROI. Neither side is normalised
+    by its maximum: that would hide a level error.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ __all__ = [
     "HIGHLIGHT_PERCENTILE",
 ]
 
-#: Percentile of preview luminance above which a pixel is a highlight (seed 000 §2.4).
+#: Percentile of preview luminance above which a pixel is a highlight.
 HIGHLIGHT_PERCENTILE = 90.0
 
 
@@ -80,7 +80,7 @@ def luminance(linear_rgb, primaries: str = "bt709") -> np.ndarray:
 
 
 def mad_8bit(preview, export, mask=None) -> float:
-    """Mean absolute difference in 8-bit code units between two encoded images (seed 000 §5.3).
+    """Mean absolute difference in 8-bit code units between two encoded images.
 
     ====== ==================== =========================
     in     preview, export      encoded, float [0,1] or uint8, (H, W, 3)
@@ -122,7 +122,7 @@ def encoded_level(img, mask) -> float:
 
 def highlight_retention(export, source_linear, mask, source_primaries: str = "bt709", display_peak: float = 1.0,
                         percentile: float = 95.0) -> float:
-    """Share of the displayable highlight level that the export keeps (seed 002 §6.4, target >= 0.9).
+    """Share of the displayable highlight level that the export keeps (hdrkit's gate: >= 0.9).
 
     ====== ================== ===========================================
     in     export             encoded SDR (float [0,1] or uint8)

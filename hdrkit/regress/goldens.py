@@ -16,7 +16,6 @@ package (an editable install from a clone), unless given explicitly.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,10 +132,3 @@ def load_rois(case: GoldenCase, shape: tuple[int, int] | None = None) -> dict[st
     if shape is not None and bits.shape != tuple(shape):
         raise ContainerError(f"{case.roi_path}: ROI mask {bits.shape} does not match the image {tuple(shape)}")
     return {k: (bits & int(v)) > 0 for k, v in case.roi_bits.items() if ((bits & int(v)) > 0).any()}
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-__all__.append("file_sha256")

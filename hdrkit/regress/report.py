@@ -19,7 +19,7 @@ Layout of ``OUT/`` (every file written atomically, :mod:`hdrkit.io.atomic`):
 ``cases/<case>/flicker.png`` (clips)
     per-frame SDR luma, its in-scene low-pass, the windowed RMSE and the threshold.
 ``curves/curves.png``, ``curves/pack_curves.png``
-    every registered curve and preset (:func:`hdrkit.commands.curves.plot_curves`); the
+    every registered curve and preset (:func:`hdrkit.io.plots.plot_curves`); the
     pack's curve (and the compare pack's) at three source peaks.
 ``exports/<case>.export.jpg``
     every export as written (``<case>.compare.jpg`` for a compare pack); a later run's
@@ -262,7 +262,7 @@ class ReportWriter:
         return index
 
     def _curves(self, result: RegressResult) -> list[str]:
-        from ..commands.curves import plot_curves
+        from ..io.plots import plot_curves
 
         d = self.out / "curves"
         d.mkdir(parents=True, exist_ok=True)

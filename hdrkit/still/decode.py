@@ -18,7 +18,7 @@ Two backends:
 Outputs are uint8, full range (JFIF). ``output="planes"`` gives Y (and Cb, Cr at coded
 size); ``output="samples"`` gives a gray (H, W) array or libjpeg-style RGB (H, W, 3)
 (libjpeg backend: libjpeg's own conversion and fancy upsampling; pyav backend: the
-integer T.871 conversion of :func:`hdrkit.still.render.jfif_ycc_to_rgb`, nearest chroma).
+integer T.871 conversion of :func:`hdrkit.core.gainmap.jfif_ycc_to_rgb`, nearest chroma).
 
 References
 ----------
@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.gainmap import BasePlanes, jfif_ycc_to_rgb
 from ..errors import ContainerError, DecodeError, LimitError, OptionError
 from .jpeg import JpegStructure, scan_jpeg
 
@@ -48,31 +49,6 @@ BACKENDS = ("libjpeg", "pyav")
 
 _PYAV_FORMATS = {"gray", "yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj411p",
                  "yuv420p", "yuv422p", "yuv444p", "yuv440p", "yuv411p"}
-
-
-@dataclass(frozen=True)
-class BasePlanes:
-    """Base image as coded: Y (H, W) and, unless gray, Cb/Cr at their coded size (uint8).
-
-    ``chroma_factors`` = (horizontal, vertical) subsampling factors.
-    """
-
-    y: np.ndarray
-    cb: np.ndarray | None = None
-    cr: np.ndarray | None = None
-    chroma_factors: tuple[int, int] = (1, 1)
-
-    @property
-    def height(self) -> int:
-        return self.y.shape[0]
-
-    @property
-    def width(self) -> int:
-        return self.y.shape[1]
-
-    @property
-    def is_gray(self) -> bool:
-        return self.cb is None
 
 
 @dataclass(frozen=True)
@@ -248,8 +224,6 @@ def decode_jpeg(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, structure:
         if got != factors:
             raise DecodeError(f"{what}: decoded chroma factors {got} differ from the frame header {factors}")
         if output == "samples" and len(planes) == 3:
-            from .render import jfif_ycc_to_rgb
-
             y, cb, cr = planes
             fx, fy = factors
             if factors != (1, 1):

@@ -14,15 +14,14 @@ TIFF), and writes an SDR JPEG (libjpeg-turbo through Pillow) with:
 The file appears atomically (temporary file, then rename). A tag that cannot be made is
 recorded in ``warnings`` (and in the XMP) and the export goes on.
 
-Chroma subsampling ``auto`` follows seed 000 §6.2: 4:4:4 when the picture is detailed (edge
-density > 0.12) or holds saturated colours (99.9th percentile of HSV saturation > 0.95),
-else 4:2:0.
+Chroma subsampling ``auto``: 4:4:4 when the picture is detailed (edge density > 0.12) or
+holds saturated colours (99.9th percentile of HSV saturation > 0.95), where 4:2:0 would
+bleed colour across edges, else 4:2:0 (ITU-T T.81 sampling factors 2x2 for chroma).
 """
 
 from __future__ import annotations
 
 import io
-import logging
 import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -39,11 +38,10 @@ from ..errors import ContainerError, DecodeError, HdrkitError, LimitError, Optio
 from ..io.atomic import atomic_path, check_not_input
 from .exif import build_exif, parse_exif
 from .exif import strip_location as strip_exif_location
+from .gainmap import read_gainmap, resolve_display_boost
 
 __all__ = ["ExportResult", "export_sdr", "export_array", "load_linear", "render_preview", "choose_subsampling",
            "srgb_icc", "XMP_NS", "THUMBNAIL_EDGE"]
-
-log = logging.getLogger("hdrkit.still")
 
 XMP_NS = "http://ns.hdrkit.org/export/1.0/"
 THUMBNAIL_EDGE = 512
@@ -170,32 +168,28 @@ def _decode_rgb48(data: bytes) -> np.ndarray | None:
         return None
 
 
-def load_linear(src, *, headroom: float | None = None, fallback: bool = True, max_pixels: int | None = None) -> LinearImage:
+def load_linear(src, *, display_boost: float | None = None, fallback: bool = True, max_pixels: int | None = None,
+                headroom: float | None = None) -> LinearImage:
     """Decode ``src`` (path or bytes) to linear light, 1.0 = SDR white, in its own gamut.
 
-    Gain-map JPEGs are rebuilt at ``headroom`` (None = full HDR, as libultrahdr); if the
-    gain map is unusable but the base image decodes and ``fallback`` is set, the SDR base
-    is used and the reason is recorded.
+    Gain-map JPEGs are rebuilt for a display of peak ``display_boost`` (None = full HDR, as
+    libultrahdr; ``headroom`` is its former name, still accepted); if the gain map is
+    unusable but the base image decodes and ``fallback`` is set, the SDR base is used and
+    the reason is recorded. A JPEG without any gain map takes that path too.
     """
+    display_boost = check_display_boost(display_boost, headroom)
     data = Path(src).read_bytes() if not isinstance(src, (bytes, bytearray, memoryview)) else bytes(src)
     if len(data) < 4:
         raise ContainerError("file is empty or too short to be an image")
     warnings: list[str] = []
     if data[:2] == b"\xff\xd8":
-        from .gainmap import read_gainmap
-
         kw = {} if max_pixels is None else {"max_pixels": max_pixels}
-        try:
-            gm = read_gainmap(src if not isinstance(src, (bytes, bytearray, memoryview)) else data,
-                              fallback="base" if fallback else None, **kw)
-        except HdrkitError as e:
-            if "no gain map" not in str(e).lower() and "not a gain-map" not in str(e).lower():
-                raise
-            return _load_plain(data, warnings, max_pixels)
+        gm = read_gainmap(src if not isinstance(src, (bytes, bytearray, memoryview)) else data,
+                          fallback="base" if fallback else None, **kw)
         reason = getattr(gm, "fallback_reason", None)
         if reason:
             warnings.append(f"gain map unusable ({reason}); exported the SDR base image")
-        rgb = gm.render(headroom=headroom)
+        rgb = gm.render(display_boost=display_boost)
         return LinearImage(rgb, gm.primaries, gm.exif, "sdr-base" if reason else "gainmap", reason, warnings)
     if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:4] in (b"II*\x00", b"MM\x00*"):
         return _load_plain(data, warnings, max_pixels)
@@ -209,7 +203,7 @@ def render_preview(rgb, primaries: str, params: RenderParams, src_peak: float) -
 
 
 def choose_subsampling(sdr8: np.ndarray) -> str:
-    """Seed 000 §6.2 rule on the 8-bit output: '444' if edge density > 0.12 or P99.9 saturation > 0.95.
+    """Subsampling for the 8-bit output: '444' if edge density > 0.12 or P99.9 saturation > 0.95, else '420'.
 
     One compiled pass (:func:`hdrkit.core.kernels.subsampling_stats`); the numpy form is
     :func:`choose_subsampling_reference`.
@@ -293,10 +287,46 @@ def _thumbnail(rgb, primaries, params, src_peak, warnings) -> bytes | None:
 def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, params: RenderParams | None = None,
                  quality: int = 90, subsampling: str = "auto", progressive: bool = False, exif: bytes | None = None,
                  xmp_extra: dict | None = None, warnings: list[str] | None = None) -> ExportResult:
-    """Render linear ``rgb`` (H, W, 3; 1.0 = SDR white; in ``primaries``) and write an SDR JPEG.
+    """Render linear light and write it as an SDR JPEG with ICC, EXIF (and thumbnail) and XMP.
 
     This is the still export rule set; keyframes of videos use it unchanged, so the same
     pixels give the same bytes whichever path they come from.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) array_like
+        Linear light, 1.0 = SDR white = 203 cd/m^2 (ITU-R BT.2408), in ``primaries``.
+    primaries : {'bt709', 'p3', 'bt2020'}
+        Gamut of ``rgb``.
+    dst : path-like
+        Output JPEG, written atomically.
+    src_peak : float, optional
+        Source peak for the tone curve (linear relative); default :func:`~hdrkit.core.pipeline.estimate_peak`.
+    params : RenderParams, optional
+        Tone curve, gamut map and dither; default ``RenderParams()``.
+    quality, subsampling, progressive :
+        JPEG settings, as :func:`export_sdr`.
+    exif : bytes, optional
+        Source EXIF (TIFF structure) to carry over.
+    xmp_extra : dict, optional
+        More ``hdrkit:`` XMP fields.
+    warnings : list of str, optional
+        Earlier soft warnings to record.
+
+    Returns
+    -------
+    ExportResult
+
+    Raises
+    ------
+    OptionError
+        Bad quality or subsampling.
+    OutputError
+        ``dst`` cannot be written.
+
+    References
+    ----------
+    IEC 61966-2-1 (sRGB); ICC.1:2022 (profile); CIPA DC-008 (Exif 2.32); ISO 16684-1 (XMP).
     """
     t0 = time.perf_counter()
     params = params or RenderParams()
@@ -340,29 +370,96 @@ def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, par
     return ExportResult(dst, w, h, peak, int(quality), sub, tags, warnings, None, len(data), time.perf_counter() - t0)
 
 
-def export_sdr(src, dst, *, curve: str | None = None, preset: str | None = None, curve_params: dict | None = None,
-               gamut_map: str = "perceptual", dither: str = "blue64", headroom: float | None = None,
-               quality: int = 90, subsampling: str = "auto", progressive: bool = False, force: bool = False,
-               fallback: bool = True, max_pixels: int | None = None, strip_location: bool = False) -> ExportResult:
-    """Export one still (path or bytes) as an SDR JPEG at ``dst``.
+def check_display_boost(display_boost: float | None, headroom: float | None) -> float | None:
+    """One checked value from the current keyword and its former name ``headroom``."""
+    display_boost = resolve_display_boost(display_boost, headroom)
+    if display_boost is not None and not (np.isfinite(display_boost) and display_boost >= 1.0):
+        raise OptionError(f"headroom must be >= 1, not {display_boost}")
+    return display_boost
 
-    ``strip_location`` drops the source's EXIF GPS block (:func:`hdrkit.still.exif.strip_location`).
-    ``headroom``: render the gain map as a display with that headroom would show it
-    (libultrahdr's display boost; None = full HDR), then tone map to SDR. The other options
-    select the parameter pack (see :class:`hdrkit.core.pipeline.RenderParams`).
+
+def render_params_from(params: RenderParams | None, **loose) -> RenderParams:
+    """``params``, or one built from its keyword form (``curve``, ``preset``, ``curve_params``,
+    ``gamut_map``, ``dither``); both at once is an :class:`OptionError`."""
+    given = {k: v for k, v in loose.items() if v is not None}
+    if params is None:
+        return RenderParams(**{**given, "curve_params": loose.get("curve_params") or {}})
+    if given:
+        raise OptionError(f"give params or {', '.join(given)}, not both")
+    return params
+
+
+def export_sdr(src, dst, *, params: RenderParams | None = None, display_boost: float | None = None,
+               quality: int = 90, subsampling: str = "auto", progressive: bool = False, force: bool = False,
+               fallback: bool = True, max_pixels: int | None = None, curve: str | None = None,
+               preset: str | None = None, curve_params: dict | None = None, gamut_map: str | None = None,
+               dither: str | None = None, headroom: float | None = None,
+               strip_location: bool = False) -> ExportResult:
+    """Export one still as an SDR JPEG.
+
+    Parameters
+    ----------
+    src : path-like or bytes
+        Ultra HDR / gain-map JPEG, plain JPEG, or 8/16-bit PNG / TIFF.
+    dst : path-like
+        Output JPEG, written atomically.
+    params : RenderParams, optional
+        How HDR becomes SDR (tone curve, gamut map, dither), as every hdrkit job takes it;
+        default ``RenderParams()``.
+    display_boost : float, optional
+        Rebuild the gain map as a display with this peak (relative to SDR white, >= 1)
+        would show it, then tone map to SDR (libultrahdr's ``max_display_boost``; 1.0 =
+        the SDR base). None = full HDR.
+    quality : int
+        JPEG quality 1-100.
+    subsampling : {'auto', '420', '422', '444'}
+        Chroma subsampling; ``auto`` picks 4:4:4 for detailed or saturated pictures.
+    progressive : bool
+        Write a progressive JPEG.
+    force : bool
+        Allow ``dst`` to be the input file.
+    fallback : bool
+        Export the SDR base (with a warning) when the gain map is unusable; else raise.
+    max_pixels : int, optional
+        Refuse larger images, checked from the headers before decoding.
+    curve, preset, curve_params, gamut_map, dither : optional
+        The keyword form of ``params`` (the fields of :class:`~hdrkit.core.pipeline.RenderParams`
+        of the same names), kept; give either these or ``params``.
+    headroom : float, optional
+        Former name of ``display_boost``, kept.
+    strip_location : bool
+        Drop the source's EXIF GPS block (:func:`hdrkit.still.exif.strip_location`).
+
+    Returns
+    -------
+    ExportResult
+        Size, parameters, subsampling, source peak and soft warnings of the export.
+
+    Raises
+    ------
+    OptionError
+        Bad options, both ``params`` and its keyword form, or ``dst`` is the input.
+    ContainerError, DecodeError, MetadataError, LimitError
+        The input cannot be read (one line saying why).
+    OutputError
+        ``dst`` cannot be written.
+
+    References
+    ----------
+    ISO 21496-1:2025 (gain-map application); IEC 61966-2-1 (sRGB output).
     """
     t0 = time.perf_counter()
-    if headroom is not None and not (np.isfinite(headroom) and headroom >= 1.0):
-        raise OptionError(f"headroom must be >= 1, not {headroom}")
-    params = RenderParams(curve=curve, preset=preset, curve_params=curve_params or {}, gamut_map=gamut_map, dither=dither)
+    display_boost = check_display_boost(display_boost, headroom)
+    params = render_params_from(params, curve=curve, preset=preset, curve_params=curve_params, gamut_map=gamut_map,
+                                dither=dither)
     if not isinstance(src, (bytes, bytearray, memoryview)):
         require_file(src)
         check_not_input(src, dst, force)
-    img = load_linear(src, headroom=headroom, fallback=fallback, max_pixels=max_pixels)
+    img = load_linear(src, display_boost=display_boost, fallback=fallback, max_pixels=max_pixels)
     extra = {"source_kind": img.kind}
     exif = strip_exif_location(img.exif) if strip_location else img.exif
-    if headroom is not None:
-        extra["headroom"] = f"{headroom:g}"
+    if display_boost is not None:
+        extra["headroom"] = f"{display_boost:g}"  # the XMP field keeps its name: files already carry it
     res = export_array(img.rgb, img.primaries, dst, params=params, quality=quality, subsampling=subsampling,
                        progressive=progressive, exif=exif, xmp_extra=extra, warnings=img.warnings)
     res.fallback = img.fallback

@@ -36,13 +36,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.gainmap import BasePlanes
 from ..errors import (ContainerError, DecodeError, HdrkitError, InputFileError, LimitError, MetadataError, OptionError,
                       require_file)
+from .decode import check_pixel_limit, decode_jpeg
 from .icc import IccInfo, parse_icc
 from .iso21496 import Iso21496Record, parse_iso21496, parse_iso21496_version
 from .jpeg import DEFAULT_MAX_SEGMENTS, JpegStructure, is_jpeg, scan_jpeg
 from .mpf import MpfIndex, parse_mpf
-from .decode import BasePlanes
 from .xmp import (AppleGainMapXmp, ContainerItem, HdrgmFields, XmpRefusedError, parse_xmp, read_apple,
                   read_container, read_hdrgm)
 
@@ -67,6 +68,21 @@ _DEFAULT_GAMUT = "bt709"
 class GainMapUnavailableError(MetadataError):
     """The base image is fine but the file has no usable gain map (missing, truncated,
     unreadable metadata). ``read_gainmap(..., fallback="base")`` returns the base instead."""
+
+
+def resolve_display_boost(display_boost: float | None, headroom: float | None) -> float | None:
+    """The display boost given under its name or its former name ``headroom`` (kept).
+
+    Raises
+    ------
+    OptionError
+        Both are given, with different values.
+    """
+    if headroom is None:
+        return display_boost
+    if display_boost is not None and display_boost != headroom:
+        raise OptionError("give display_boost or its former name headroom, not both")
+    return headroom
 
 
 def _exp2(v: float, what: str) -> float:
@@ -613,19 +629,43 @@ class GainMapImage:
 
         return rgb_to_rgb_matrix(self.base_primaries, self.primaries)
 
-    def render(self, headroom: float | None = None, *, clamp: bool = True, method: str = "fast") -> np.ndarray:
-        """Linear HDR, float32 (H, W, 3), 1.0 = SDR white (203 cd/m^2), in :attr:`primaries`.
+    def render(self, display_boost: float | None = None, *, clamp: bool = True, method: str = "fast",
+               headroom: float | None = None) -> np.ndarray:
+        """Rebuild linear HDR from the base and the gain map (:func:`hdrkit.core.rebuild.rebuild`).
 
-        ``headroom`` is the display's peak relative to SDR white (libultrahdr's
-        max_display_boost); None applies the full map. ``clamp`` limits to
-        [0, 10000/203] like libultrahdr's linear output (and a fallback base to [0, 1]).
-        ``method`` = 'fast' (compiled kernel) or 'reference' (numpy).
+        Parameters
+        ----------
+        display_boost : float, optional
+            The display's peak relative to SDR white, >= 1 (libultrahdr's
+            ``max_display_boost``); None applies the full map.
+        clamp : bool
+            Limit to [0, 10000/203] like libultrahdr's linear output (a fallback base to [0, 1]).
+        method : {'fast', 'reference'}
+            Compiled kernel or numpy reference (identical results).
+        headroom : float, optional
+            Former name of ``display_boost``, kept.
+
+        Returns
+        -------
+        ndarray
+            float32 (H, W, 3), linear, 1.0 = SDR white (203 cd/m^2), in :attr:`primaries`.
+
+        Raises
+        ------
+        OptionError
+            ``display_boost`` is not a finite number >= 1, or an unknown ``method``.
+
+        References
+        ----------
+        ISO 21496-1:2025 clause 5; google/libultrahdr ``JpegR::applyGainMap``.
         """
-        from .render import rebuild
+        from ..core.rebuild import rebuild  # lazy: numba loads only once a picture is rebuilt (start-up time)
 
-        if headroom is not None and self.metadata is None and not (math.isfinite(headroom) and headroom >= 1):
-            raise OptionError(f"display headroom must be a finite number >= 1, not {headroom}")
-        return rebuild(self.base, self.gainmap, self.metadata, headroom=headroom,
+        display_boost = resolve_display_boost(display_boost, headroom)
+        if display_boost is not None and self.metadata is None and not (math.isfinite(display_boost)
+                                                                        and display_boost >= 1):
+            raise OptionError(f"display headroom must be a finite number >= 1, not {display_boost}")
+        return rebuild(self.base, self.gainmap, self.metadata, display_boost=display_boost,
                        sdr_to_gain=None if self.gainmap is None else self.sdr_to_gain_matrix(), clamp=clamp,
                        method=method)
 
@@ -664,18 +704,44 @@ def _read_source(src, max_bytes: int) -> tuple[bytes, str]:
 
 def read_gainmap(src, *, max_pixels: int = DEFAULT_MAX_PIXELS, fallback: str | None = None,
                  max_bytes: int = DEFAULT_MAX_BYTES, decoder: str = "libjpeg") -> GainMapImage:
-    """Read a gain-map JPEG (path or bytes) and decode base and map.
+    """Read a gain-map JPEG and decode its base image and gain map.
 
-    ``max_pixels`` bounds both images (checked from the frame headers before decoding,
-    :class:`LimitError`). Without a usable gain map this raises
-    :class:`GainMapUnavailableError` (a :class:`MetadataError`), or with
-    ``fallback="base"`` returns the SDR base with ``fallback_reason`` set. A truncated or
-    undecodable primary image always raises (:class:`ContainerError` / :class:`DecodeError`).
-    ``decoder`` picks the JPEG decoder (:data:`hdrkit.still.decode.BACKENDS`): 'libjpeg'
-    (bit-exact with libultrahdr) or 'pyav'.
+    Parameters
+    ----------
+    src : path-like or bytes
+        An Ultra HDR / ISO 21496-1 / Adobe hdrgm / Apple gain-map JPEG.
+    max_pixels : int
+        Largest base or map (width x height), checked from the frame headers before decoding.
+    fallback : {None, 'base'}
+        With ``'base'``, a file without a usable gain map gives the SDR base with
+        ``fallback_reason`` set instead of raising.
+    max_bytes : int
+        Largest file read.
+    decoder : {'libjpeg', 'pyav'}
+        JPEG decoder (:data:`hdrkit.still.decode.BACKENDS`): libjpeg-turbo is bit-exact
+        with libultrahdr; FFmpeg's differs by one code on a few per cent of samples.
+
+    Returns
+    -------
+    GainMapImage
+        Base planes, gain map, metadata and gamuts; :meth:`GainMapImage.render` rebuilds HDR.
+
+    Raises
+    ------
+    LimitError
+        An image or the file is over its limit.
+    GainMapUnavailableError
+        No usable gain map (a :class:`~hdrkit.errors.MetadataError`), unless ``fallback='base'``.
+    ContainerError, DecodeError
+        The primary image is truncated or does not decode (always, whatever ``fallback``).
+    OptionError
+        Unknown ``fallback`` or ``decoder``.
+
+    References
+    ----------
+    ISO 21496-1:2025; Google Ultra HDR Image Format v1.1; Adobe Gain Map Specification 1.0;
+    CIPA DC-007 (MPF); ITU-T T.81 (JPEG).
     """
-    from .decode import check_pixel_limit, decode_jpeg
-
     if fallback not in (None, "base"):
         raise OptionError(f"fallback must be None or 'base', not {fallback!r}")
     data, name = _read_source(src, max_bytes)

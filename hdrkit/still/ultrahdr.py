@@ -44,10 +44,10 @@ import numpy as np
 
 from ..core.gainmap_encode import DEFAULT_OFFSET, GainMapEncoding, encode_gain_map
 from ..core.pipeline import RenderParams, estimate_peak
-from ..errors import OptionError
+from ..errors import OptionError, require_file
 from ..io.atomic import atomic_path, check_not_input
 from .exif import strip_location as strip_exif_location
-from .export import ExportResult, export_array, load_linear
+from .export import ExportResult, check_display_boost, export_array, load_linear, render_params_from
 from .gainmap import GainMapMetadata
 from .iso21496 import URN, write_iso21496
 from .jpeg import APP_SIGNATURES, app_segment, insert_segments, scan_jpeg
@@ -215,38 +215,40 @@ def export_ultrahdr_array(rgb, primaries: str, dst, *, gainmap: GainMapOptions |
     return res
 
 
-def export_ultrahdr(src, dst, *, gainmap: GainMapOptions | None = None, curve: str | None = None,
-                    preset: str | None = None, curve_params: dict | None = None, gamut_map: str = "perceptual",
-                    dither: str = "blue64", headroom: float | None = None, quality: int = 90,
-                    subsampling: str = "auto", progressive: bool = False, force: bool = False,
-                    fallback: bool = True, max_pixels: int | None = None,
-                    strip_location: bool = False) -> ExportResult:
+def export_ultrahdr(src, dst, *, gainmap: GainMapOptions | None = None, params: RenderParams | None = None,
+                    display_boost: float | None = None, quality: int = 90, subsampling: str = "auto",
+                    progressive: bool = False, force: bool = False, fallback: bool = True,
+                    max_pixels: int | None = None, curve: str | None = None, preset: str | None = None,
+                    curve_params: dict | None = None, gamut_map: str | None = None, dither: str | None = None,
+                    headroom: float | None = None, strip_location: bool = False) -> ExportResult:
     """Export one still (path or bytes) as Ultra HDR at ``dst``.
 
     Options as :func:`hdrkit.still.export.export_sdr`, whose output is the base image here,
-    pixel for pixel. For a gain-map JPEG input without ``gainmap.headroom``, the new map
-    is made for the input's own HDR capacity (its ``hdr_capacity_max``), so a re-export
+    pixel for pixel; ``gainmap`` (:class:`GainMapOptions`) shapes the gain map. For a
+    gain-map JPEG input without ``gainmap.headroom``, the new map is made for the input's
+    own HDR capacity (its ``hdr_capacity_max``, at most ``display_boost``), so a re-export
     keeps the headroom.
     """
     from .gainmap import parse_container
 
-    if headroom is not None and not (np.isfinite(headroom) and headroom >= 1.0):
-        raise OptionError(f"headroom must be >= 1, not {headroom}")
+    display_boost = check_display_boost(display_boost, headroom)
+    params = render_params_from(params, curve=curve, preset=preset, curve_params=curve_params, gamut_map=gamut_map,
+                                dither=dither)
     opt = gainmap or GainMapOptions()
-    params = RenderParams(curve=curve, preset=preset, curve_params=curve_params or {}, gamut_map=gamut_map, dither=dither)
     if not isinstance(src, (bytes, bytearray, memoryview)):
+        require_file(src)
         check_not_input(src, dst, force)
-    img = load_linear(src, headroom=headroom, fallback=fallback, max_pixels=max_pixels)
+    img = load_linear(src, display_boost=display_boost, fallback=fallback, max_pixels=max_pixels)
     if opt.headroom is None and img.kind == "gainmap":
         data = bytes(src) if isinstance(src, (bytes, bytearray, memoryview)) else Path(src).read_bytes()
         meta = parse_container(data).metadata
         if meta is not None:
-            cap = meta.hdr_capacity_max if headroom is None else min(headroom, meta.hdr_capacity_max)
+            cap = meta.hdr_capacity_max if display_boost is None else min(display_boost, meta.hdr_capacity_max)
             if cap > 1.0:
                 opt = GainMapOptions(opt.channels, opt.scale, opt.quality, cap, opt.mono)
     extra = {"source_kind": img.kind}
-    if headroom is not None:
-        extra["headroom"] = f"{headroom:g}"
+    if display_boost is not None:
+        extra["headroom"] = f"{display_boost:g}"  # the XMP field's name, as export_sdr writes it
     res = export_ultrahdr_array(img.rgb, img.primaries, dst, gainmap=opt, params=params, quality=quality,
                                 subsampling=subsampling, progressive=progressive,
                                 exif=strip_exif_location(img.exif) if strip_location else img.exif, xmp_extra=extra,

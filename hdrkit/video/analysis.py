@@ -49,8 +49,7 @@ Flicker metric (:func:`flicker_metric`)
     :func:`analyze` predicts ``Y_t`` by rendering a regular grid of about 8192 pixels of
     each frame with the frame's curve state through the core; :func:`video_flicker` measures it on a real
     SDR video (the Y planes of a proxy), for the whole frame and optionally for regions
-    (grey card, skin, sky: seed 002 §6.4 "frame-sequence low-pass RMSE (grey / skin /
-    sky) <= 0.02"). Sensitivity: a flicker alternating frame by frame scores about half
+    (grey card, skin, sky: the same low-pass RMSE <= 0.02 per region). Sensitivity: a flicker alternating frame by frame scores about half
     its peak-to-peak amplitude (0.05 Y' peak-to-peak -> 0.025).
 
 References
@@ -79,6 +78,7 @@ from ..core.stats import FrameStats, detect_active_area, frame_stats, merge_acti
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084
 from ..errors import OptionError
 from ..io.atomic import atomic_write_bytes, save_png
+from ..io.progress import track
 from .decode import Damage, VideoReader, prefetch
 from .render import BLACK_CUTOFF_PQ, HIST_BINS, Measurement, measure_step, sample_linear
 
@@ -435,10 +435,7 @@ def analyze(path, *, params: RenderParams | None = None, step: int | None = None
         chroma = "site" if cll_mode == "site" else "bilinear"
         buf, frame_shape = None, None  # the sampled frame, reused from frame to frame
         frames = prefetch(r.frames)  # decode the next frames while this one is measured
-        if progress:
-            from ..commands.common import progress as bar
-
-            frames = bar(frames, total=r.frame_count or None, unit="frame", desc="analyse", leave=False)
+        frames = track(frames, progress, total=r.frame_count or None, unit="frame", desc="analyse", leave=False)
         for f in frames:
             if f.y.shape != frame_shape:  # a new picture size: a new buffer
                 buf, frame_shape = None, f.y.shape

@@ -372,7 +372,9 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
                         source="HEVC SEI (bitstream)")
             md = scan.first_mdcv()
             if md is not None:
-                mdcv_i = _mdcv_entry(md, "HEVC SEI")
+                from ..metadata.st2086 import MasteringDisplay
+
+                mdcv_i = _mdcv_entry(MasteringDisplay.from_sei_payload(md), "HEVC SEI")
             cl = scan.first_cll()
             if cl is not None:
                 from ..metadata.cll import ContentLightLevel

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..core.pipeline import RenderParams
 from ..errors import OptionError
+from ..io.progress import track
 from .decode import DecodedFrame, VideoReader
 
 __all__ = ["Keyframe", "export_keyframes", "frame_xmp", "upright"]
@@ -87,11 +88,7 @@ def export_keyframes(src, out_dir, *, every: float | None = None, params: Render
     with VideoReader(src, assume_transfer=assume_transfer, assume_primaries=assume_primaries,
                      assume_matrix=assume_matrix, assume_range=assume_range, allow_sdr=allow_sdr, height=height,
                      keyframes_only=every is None) as r:
-        frames = r.frames()
-        if progress:
-            from ..commands.common import progress as bar
-
-            frames = bar(frames, total=r.frame_count or None, unit="frame", desc="keyframes", leave=False)
+        frames = track(r.frames(), progress, total=r.frame_count or None, unit="frame", desc="keyframes", leave=False)
         next_t = r.start_time
         for f in frames:
             if every is None:

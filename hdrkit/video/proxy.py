@@ -46,6 +46,7 @@ from ..core.pipeline import RenderParams, render_linear
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084
 from ..errors import EncodeError, HdrkitError, OptionError
 from ..io.atomic import atomic_path, check_not_input
+from ..io.progress import reporter
 from .analysis import (SCENE_THRESHOLD_HIGH, SCENE_THRESHOLD_LOW, SMOOTHING_PERIOD, CurveState, FrameMeasure,
                        PeakSmoother, frame_measure)
 from .decode import Damage, VideoReader, prefetch, queue_depth
@@ -256,9 +257,7 @@ def _proxy_pyav(src: Path, tmp: Path, reader: VideoReader, params: RenderParams,
                 out.mux(pending)
                 pending = next(a_iter, None)
 
-        from ..commands.common import progress
-
-        bar = progress(total=reader.frame_count or None, unit="frame", desc="proxy", disable=not show_progress)
+        bar = reporter(show_progress, total=reader.frame_count or None, unit="frame", desc="proxy")
         try:
             last_pts = None
             for f, buf in _rendered(reader, ren):

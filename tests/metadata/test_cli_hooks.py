@@ -12,9 +12,10 @@ import numpy as np
 
 from hdrkit.core.stats import frame_stats
 from hdrkit.io.ffmpeg import run_ffmpeg
-from hdrkit.metadata.cli_hooks import add_analyze_options, apply_analyze_outputs
+from hdrkit.commands.hdr10_outputs import add_analyze_options, apply_analyze_outputs
 from hdrkit.metadata.hdr10plus import read_json
 from hdrkit.metadata.sidedata import scan_hevc_sei
+from hdrkit.metadata.st2086 import MasteringDisplay
 
 from .conftest import H, N_FRAMES, W
 
@@ -51,7 +52,7 @@ def test_options_and_outputs(pq_source, tmp_path):
     scan = scan_hevc_sei(out_hevc)
     assert scan.frames_with_hdr10plus == N_FRAMES
     assert scan.first_cll() == (res["max_cll"].max_cll, res["max_cll"].max_fall)
-    assert scan.first_mdcv() == res["mastering_display"]
+    assert MasteringDisplay.from_sei_payload(scan.first_mdcv()) == res["mastering_display"]
     assert json.loads(js.read_text())["ToolInfo"]["Tool"] == "hdrkit"
 
 

@@ -23,7 +23,7 @@ def _fuzz_seed_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def samples() -> Path:
-    from hdrkit.fuzz.corpus import samples_dir
+    from tools.fuzz.corpus import samples_dir
 
     d = samples_dir()
     if d is None:
@@ -38,14 +38,14 @@ def uhdr_sample(samples) -> Path:
 
 @pytest.fixture(scope="session")
 def small_gainmap_jpeg() -> bytes:
-    """A 64x48 gain-map JPEG assembled from hdrkit's writers (see hdrkit.fuzz.corpus)."""
-    from hdrkit.fuzz.corpus import gainmap_jpeg
+    """A 64x48 gain-map JPEG assembled from hdrkit's writers (see tools.fuzz.corpus)."""
+    from tools.fuzz.corpus import gainmap_jpeg
 
     return gainmap_jpeg()
 
 
 def _clip(tmp_path_factory, kind: str, container: str = "mp4") -> Path:
-    from hdrkit.fuzz.corpus import encode_clip
+    from tools.fuzz.corpus import encode_clip
 
     d = tmp_path_factory.mktemp(f"clip-{kind}")
     p = encode_clip(d / f"clip_{kind}.{container}", kind)

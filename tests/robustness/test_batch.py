@@ -28,7 +28,7 @@ def _valid_jpeg(path) -> bool:
 
 @pytest.fixture()
 def batch_dir(tmp_path, samples):
-    from hdrkit.fuzz.corpus import gainmap_jpeg, plain_jpeg
+    from tools.fuzz.corpus import gainmap_jpeg, plain_jpeg
 
     d = tmp_path / "in"
     d.mkdir()
@@ -83,7 +83,7 @@ def test_skip_existing_resumes(batch_dir, tmp_path):
 
 @pytest.mark.slow
 def test_interrupted_batch_resumes(tmp_path):
-    from hdrkit.fuzz.corpus import gainmap_jpeg
+    from tools.fuzz.corpus import gainmap_jpeg
 
     src = tmp_path / "in"
     src.mkdir()

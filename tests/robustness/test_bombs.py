@@ -13,7 +13,7 @@ import zlib
 import pytest
 
 from hdrkit.errors import ContainerError, HdrkitError, LimitError
-from hdrkit.fuzz.corpus import gainmap_jpeg, plain_jpeg
+from tools.fuzz.corpus import gainmap_jpeg, plain_jpeg
 from hdrkit.still.jpeg import scan_jpeg
 
 from .conftest import peak_rss_of
@@ -86,10 +86,10 @@ def test_pixel_limit_is_configurable():
 
 
 def test_jpeg_bomb_memory_is_bounded():
-    base, _ = peak_rss_of("import hdrkit.still.export, hdrkit.fuzz.corpus")
+    base, _ = peak_rss_of("import hdrkit.still.export, tools.fuzz.corpus")
     code = (
         "from hdrkit.errors import LimitError\n"
-        "from hdrkit.fuzz.corpus import plain_jpeg\n"
+        "from tools.fuzz.corpus import plain_jpeg\n"
         "from hdrkit.still.export import load_linear\n"
         "from tests.robustness.test_bombs import set_sof_size\n"
         "for w, h in ((60000, 60000), (65535, 65535), (20000, 20000)):\n"
@@ -256,7 +256,7 @@ def test_gain_map_of_another_aspect_ratio_memory():
     samples (24 bytes per pixel)."""
     code = (
         "import resource, sys\n"
-        "from hdrkit.fuzz.corpus import gainmap_jpeg\n"
+        "from tools.fuzz.corpus import gainmap_jpeg\n"
         "from hdrkit.still.gainmap import read_gainmap\n"
         "d = gainmap_jpeg(h=1800, w=2400, scale=4, channels=3, gray_map=False)\n"
         "if sys.argv[-1] == 'mismatch':\n"

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from hdrkit.fuzz import corpus as corpus_mod
-from hdrkit.fuzz import targets as targets_mod
-from hdrkit.fuzz.runner import FuzzConfig, run_campaign
+from tools.fuzz import corpus as corpus_mod
+from tools.fuzz import targets as targets_mod
+from tools.fuzz.runner import FuzzConfig, run_campaign
 
 SMOKE_CASES = int(os.environ.get("HDRKIT_FUZZ_SMOKE_CASES", "5000"))
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from hdrkit.errors import HdrkitError, LimitError
-from hdrkit.fuzz.corpus import HOSTILE_XMP, gainmap_jpeg
+from tools.fuzz.corpus import HOSTILE_XMP, gainmap_jpeg
 from hdrkit.still.xmp import parse_xmp
 
 from .conftest import peak_rss_of
@@ -96,11 +96,11 @@ def test_declarations_refused_in_every_encoding(encoding, secret):
 
 def test_billion_laughs_bounded_memory_and_time():
     # a fresh interpreter: its peak RSS is the cost of the attempt (the expansion would be ~3 GB)
-    base, _ = peak_rss_of("import hdrkit.fuzz.corpus, hdrkit.still.xmp, hdrkit.errors")
+    base, _ = peak_rss_of("import tools.fuzz.corpus, hdrkit.still.xmp, hdrkit.errors")
     code = (
         "import time\n"
         "from hdrkit.errors import HdrkitError\n"
-        "from hdrkit.fuzz.corpus import HOSTILE_XMP\n"
+        "from tools.fuzz.corpus import HOSTILE_XMP\n"
         "from hdrkit.still.xmp import parse_xmp\n"
         "lol = HOSTILE_XMP['billion_laughs']\n"
         "for enc in ('utf-8', 'utf-16', 'utf-16-be', 'utf-32'):\n"

@@ -109,7 +109,7 @@ def _check_kills(tmp_path, args_for, out: Path, src: Path, complete, previous_ar
 
 @pytest.fixture(scope="module")
 def big_still(tmp_path_factory) -> Path:
-    from hdrkit.fuzz.corpus import gainmap_jpeg
+    from tools.fuzz.corpus import gainmap_jpeg
 
     p = tmp_path_factory.mktemp("kill-still") / "big.jpg"
     p.write_bytes(gainmap_jpeg(h=1800, w=2400, scale=4))
@@ -126,7 +126,7 @@ def test_kill_9_during_still_export(big_still, tmp_path):
 
 
 def test_kill_9_during_proxy(tmp_path):
-    from hdrkit.fuzz.corpus import encode_clip
+    from tools.fuzz.corpus import encode_clip
 
     folder = tmp_path / "p"
     folder.mkdir()

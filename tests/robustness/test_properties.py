@@ -199,9 +199,9 @@ def test_jpeg_scanner_on_generated_segments(data):
                                     "hevc_sei"])
 def test_targets_on_their_seeds(target):
     """Every seed of every target must itself be accepted or refused by name."""
-    from hdrkit.fuzz.corpus import build_corpus
-    from hdrkit.fuzz.runner import replay
-    from hdrkit.fuzz.targets import TARGETS
+    from tools.fuzz.corpus import build_corpus
+    from tools.fuzz.runner import replay
+    from tools.fuzz.targets import TARGETS
 
     t = TARGETS[target]
     if t.unavailable():

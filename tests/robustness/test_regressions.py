@@ -41,7 +41,7 @@ def test_iso21496_huge_log2_values(field):
 
 
 def test_iso21496_huge_values_in_a_whole_file():
-    from hdrkit.fuzz.corpus import gainmap_jpeg
+    from tools.fuzz.corpus import gainmap_jpeg
     from hdrkit.still.gainmap import read_gainmap
 
     data = gainmap_jpeg()
@@ -111,7 +111,7 @@ def test_hdr10plus_deeply_nested_json(tmp_path):
 
 
 def _profile_b() -> dict:
-    from hdrkit.fuzz.corpus import _hdr10plus_json_seeds
+    from tools.fuzz.corpus import _hdr10plus_json_seeds
 
     return json.loads(_hdr10plus_json_seeds()[-3])
 
@@ -239,7 +239,7 @@ def chunk_offset_past_eof(tmp_path, samples):
     """The real phone clip with one byte of the video track's first 64-bit chunk offset
     (``co64``) changed, so the chunk lies far past the end of the file: demuxing raises
     FFmpeg's InvalidDataError mid-stream (found by the fuzzer)."""
-    from hdrkit.fuzz.mutators import split_boxes
+    from tools.fuzz.mutators import split_boxes
 
     data = bytearray((samples / "video" / "hlg10-color-test.mp4").read_bytes())
     after = data.index(b"hvc1")

@@ -53,7 +53,7 @@ def info_of(path: Path):
 @pytest.mark.parametrize("fraction", [0.0, 0.02, 0.2, 0.45, 0.7, 0.9, 0.97])
 @pytest.mark.parametrize("container", ["mp4", "hevc"])
 def test_truncated(tmp_path, hlg_clip, pq_clip, container, fraction):
-    from hdrkit.fuzz.corpus import encode_clip
+    from tools.fuzz.corpus import encode_clip
 
     src = hlg_clip if container == "mp4" else encode_clip(tmp_path / "s.hevc", "pq")
     data = src.read_bytes()
@@ -84,8 +84,8 @@ def test_bit_flipped(tmp_path, hlg_clip, pq_clip, seed):
 
 def test_missing_frames(tmp_path):
     """Annex B stream with access units removed: fewer frames, no exception."""
-    from hdrkit.fuzz.corpus import encode_clip
-    from hdrkit.fuzz.mutators import split_nals
+    from tools.fuzz.corpus import encode_clip
+    from tools.fuzz.mutators import split_nals
 
     src = encode_clip(tmp_path / "s.hevc", "hlg").read_bytes()
     nals = split_nals(src)
@@ -116,7 +116,7 @@ def test_zero_length_and_garbage(tmp_path):
 
 def _set_colr(data: bytes, primaries=None, transfer=None, matrix=None) -> bytes:
     """Rewrite the nclx ``colr`` box (ISO/IEC 14496-12 §12.1.5) of an MP4."""
-    from hdrkit.fuzz.mutators import split_boxes
+    from tools.fuzz.mutators import split_boxes
 
     b = bytearray(data)
     for typ, s, e in split_boxes(data):

@@ -56,7 +56,7 @@ def psnr(a: np.ndarray, ref: np.ndarray) -> float:
 def as_oracle_output(im, headroom=None, method="fast") -> np.ndarray:
     """Our render brought to what the oracle outputs: the HDR gamut, clamped to [0, 10000/203]."""
     from hdrkit.core.primaries import rgb_to_rgb_matrix
-    from hdrkit.still.render import LINEAR_MAX
+    from hdrkit.core.gainmap import LINEAR_MAX
 
     a = im.render(headroom, clamp=False, method=method)
     out = im.container.gainmap_primaries

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from hdrkit import read_gainmap
+from hdrkit.core.gainmap import (display_weight, jfif_ycc_to_rgb, rebuild_reference, resize_map, shepard_tables,
+                                 srgb_decode_lut)
+from hdrkit.core.rebuild import rebuild_fast
 from hdrkit.still.decode import BasePlanes
 from hdrkit.still.gainmap import GainMapMetadata
-from hdrkit.still.render import (display_weight, jfif_ycc_to_rgb, rebuild_fast, rebuild_reference, resize_map,
-                                 shepard_tables, srgb_decode_lut)
 
 from ._uhdr import APPLE, MINNIE, PHOTOSHOP, make, variant
 
@@ -53,8 +54,8 @@ def test_fast_equals_reference_on_random_planes(gray, factors, map_shape, channe
     base, gm, meta = _random_case(rng, gray, factors, map_shape, channels)
     mat = np.array([[0.8, 0.15, 0.05], [0.05, 0.9, 0.05], [0.0, 0.1, 0.9]])
     for hr in (None, 3.0):
-        a = rebuild_reference(base, gm, meta, headroom=hr, sdr_to_gain=mat, clamp=False)
-        b = rebuild_fast(base, gm, meta, headroom=hr, sdr_to_gain=mat, clamp=False)
+        a = rebuild_reference(base, gm, meta, display_boost=hr, sdr_to_gain=mat, clamp=False)
+        b = rebuild_fast(base, gm, meta, display_boost=hr, sdr_to_gain=mat, clamp=False)
         np.testing.assert_allclose(b, a, rtol=0, atol=TOL)
     np.testing.assert_allclose(rebuild_fast(base, None), rebuild_reference(base, None), rtol=0, atol=TOL)
 

@@ -31,7 +31,24 @@ import random
 import re
 import struct
 
-__all__ = ["Mutator", "FAMILIES", "split_jpeg", "split_boxes", "split_nals"]
+
+__all__ = ["Mutator", "FAMILIES", "split_jpeg", "split_boxes", "split_nals", "HOSTILE_XMP"]
+
+#: Hostile XMP packets (the robustness tests use them too): name -> bytes.
+HOSTILE_XMP: dict[str, bytes] = {
+    "doctype": b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x:xmpmeta xmlns:x="adobe:ns:meta/">&a;</x:xmpmeta>',
+    "external_file": (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+                      b'<x:xmpmeta xmlns:x="adobe:ns:meta/">&e;</x:xmpmeta>'),
+    "external_http": (b'<!DOCTYPE x [<!ENTITY e SYSTEM "http://127.0.0.1:9/xmp">]>'
+                      b'<x:xmpmeta xmlns:x="adobe:ns:meta/">&e;</x:xmpmeta>'),
+    "parameter_entity": (b'<!DOCTYPE x [<!ENTITY % p SYSTEM "http://127.0.0.1:9/dtd"> %p;]>'
+                         b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>'),
+    "billion_laughs": (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+                       + b"".join(b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10 if i > 1 else b"&lol;" * 10)
+                                  for i in range(1, 10))
+                       + b']><x:xmpmeta xmlns:x="adobe:ns:meta/">&lol9;</x:xmpmeta>'),
+    "lowercase_doctype": b'<!doctype x [<!entity a "b">]><x:xmpmeta xmlns:x="adobe:ns:meta/">&a;</x:xmpmeta>',
+}
 
 I8 = (0, 1, 0x7F, 0x80, 0xFE, 0xFF, 0x10, 0x20, 0x40, 3, 4)
 I16 = (0, 1, 2, 3, 4, 7, 8, 0x7F, 0x80, 0xFF, 0x100, 0x3FFF, 0x7FFF, 0x8000, 0xFFFE, 0xFFFF, 1000, 4096, 60000, 65533,
@@ -409,8 +426,6 @@ class Mutator:
             seg_payload = b"urn:iso:std:iso:ts:21496:-1\x00" + self._random_bytes(self.r.choice((0, 4, 5, 60)))
             marker = 0xE2
         elif kind == 2:
-            from .corpus import HOSTILE_XMP
-
             seg_payload = b"http://ns.adobe.com/xap/1.0/\x00" + self.r.choice(list(HOSTILE_XMP.values()))
             marker = 0xE1
         elif kind == 3:
@@ -592,8 +607,6 @@ class Mutator:
                                                    "True", "false", "TRUE", "a" * 5000))
                 t = t[:m.start(1)] + v + t[m.end(1):]
         elif what == 2:  # hostile declarations in front
-            from .corpus import HOSTILE_XMP
-
             h = self.r.choice(list(HOSTILE_XMP.values())).decode()
             decl = h[:h.index("<x:xmpmeta")] if "<x:xmpmeta" in h else h
             t = decl + t

@@ -3,7 +3,7 @@
 Contract under test: whatever the bytes, a target returns normally or raises an
 :class:`~hdrkit.errors.HdrkitError` (a named, one-line refusal). Any other exception, a
 hang, a native crash or unbounded memory is a bug in the parser. The targets call the
-real parsers; the runner (:mod:`hdrkit.fuzz.runner`) classifies. A target that runs
+real parsers; the runner (:mod:`tools.fuzz.runner`) classifies. A target that runs
 several readers on the same bytes lets each refuse by name, passes any other exception
 straight through, and re-raises a refusal only when every reader refused.
 
@@ -14,8 +14,8 @@ raises :class:`PropertyViolation` (deliberately not an ``HdrkitError``).
 Each :class:`Target` names the modules (and attributes) it needs; a target whose module
 does not exist (yet) reports itself unavailable with the reason instead of failing.
 
-Seed corpora (:mod:`hdrkit.fuzz.corpus`) and mutation families
-(:mod:`hdrkit.fuzz.mutators`) are named by ``Target.corpus`` and ``Target.mutator``.
+Seed corpora (:mod:`tools.fuzz.corpus`) and mutation families
+(:mod:`tools.fuzz.mutators`) are named by ``Target.corpus`` and ``Target.mutator``.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def _text(data: bytes) -> str:
 
 def _reraise_unless_hdrkit(e: BaseException) -> None:
     """Swallow a refusal (HdrkitError); re-raise anything else for the runner to record."""
-    from ..errors import HdrkitError
+    from hdrkit.errors import HdrkitError
 
     if not isinstance(e, HdrkitError):
         raise e

@@ -1,6 +1,8 @@
-"""Rebuild HDR linear light from an SDR base image and a gain map.
+"""The gain-map rebuild: linear HDR from an SDR base image and a gain map.
 
-Per pixel, in this order (libultrahdr ``JpegR::applyGainMap``, LINEAR output):
+One definition of the ISO 21496-1 / Ultra HDR gain function for every hdrkit path (the
+still decoder today, an encoder tomorrow). Per pixel, in this order (libultrahdr
+``JpegR::applyGainMap``, LINEAR output):
 
 1. base Y'CbCr -> R'G'B' with the BT.601 full-range matrix whatever the gamut (JFIF,
    ITU-T T.871; chroma taken nearest-neighbour, as libultrahdr's ``getYuv4abPixel``),
@@ -20,18 +22,17 @@ Per pixel, in this order (libultrahdr ``JpegR::applyGainMap``, LINEAR output):
 6. ``HDR = (SDR + offset_sdr) * gain - offset_hdr``;
 7. optionally clamp to [0, 10000 / 203] (libultrahdr's linear half-float range).
 
-The display weight (libultrahdr): ``boost = min(max_display_boost, hdr_capacity_max)``;
-``weight = 1`` when ``boost == hdr_capacity_max`` (and for ``headroom=None``), else
+The display weight (libultrahdr): ``boost = min(display_boost, hdr_capacity_max)``;
+``weight = 1`` when ``boost == hdr_capacity_max`` (and for ``display_boost=None``), else
 ``clamp((log2 boost - log2 cap_min) / (log2 cap_max - log2 cap_min), 0, 1)``.
 
 Output: float32 (H, W, 3), linear, 1.0 = SDR white = 203 cd/m^2, in the gain gamut.
 
-:func:`rebuild_reference` is plain numpy; :func:`rebuild_fast` is one fused, row-parallel
-numba kernel doing the same arithmetic in the same order (the tests require identical
-output): steps 1-2 come from per-code tables (R from (Y, Cr), B from (Y, Cb), G from Y
-and the (Cb, Cr) term) evaluated with the reference's expressions. All tables come from
-the core functions (:func:`hdrkit.core.transfer.eotf_srgb`,
-:func:`hdrkit.core.ycbcr.ycbcr_to_rgb_matrix`).
+This module holds the maths in numpy: tables, display weight, map resampling and the
+reference rebuild :func:`rebuild_reference`. :mod:`hdrkit.core.rebuild` holds its compiled
+form (the same arithmetic in the same order, identical output) and :func:`~hdrkit.core.rebuild.rebuild`,
+which picks one. All tables come from the core functions
+(:func:`hdrkit.core.transfer.eotf_srgb`, :func:`hdrkit.core.ycbcr.ycbcr_to_rgb_matrix`).
 
 References
 ----------
@@ -39,30 +40,34 @@ References
   draft 15 (the same formula in the XMP form).
 - google/libultrahdr v2.0 ``lib/src/jpegr.cpp`` (applyGainMap), ``lib/src/gainmapmath.cpp``
   (ShepardsIDW, sampleMap, sampleMap3Channel, applyGainLUT), ``gainmapmath.h`` (GainLUT,
-  kSrgbInvOETFNumEntries = kGainFactorNumEntries = 1024).
+  kSrgbInvOETFNumEntries = kGainFactorNumEntries = 1024), ``editorhelper.cpp``
+  (resize_image).
 - ITU-T T.871 (JFIF) §7 and IJG libjpeg ``jdcolor.c`` (integer Y'CbCr -> RGB used for
   3-channel gain-map JPEGs).
-- Shepard, D. (1968), "A two-dimensional interpolation function for irregularly-spaced data".
+- Shepard, D. (1968), "A two-dimensional interpolation function for irregularly-spaced data",
+  Proc. 23rd ACM National Conference, 517-524.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol, Sequence
 
 import numpy as np
-from numba import njit, prange
 
-from ..core.transfer import PQ_PEAK_NITS, SDR_WHITE_NITS, eotf_srgb
-from ..core.ycbcr import ycbcr_to_rgb_matrix
 from ..errors import OptionError
-from .decode import BasePlanes
+from .transfer import PQ_PEAK_NITS, SDR_WHITE_NITS, eotf_srgb
+from .ycbcr import ycbcr_to_rgb_matrix
 
 __all__ = [
     "SRGB_LUT_SIZE",
     "GAIN_LUT_SIZE",
     "LINEAR_MAX",
+    "ASPECT_TOLERANCE",
     "BasePlanes",
+    "GainMapParams",
     "srgb_decode_lut",
     "display_weight",
     "gain_luts",
@@ -71,8 +76,6 @@ __all__ = [
     "resize_map",
     "prepare_map",
     "rebuild_reference",
-    "rebuild_fast",
-    "rebuild",
 ]
 
 SRGB_LUT_SIZE = 1024
@@ -83,7 +86,46 @@ LINEAR_MAX = PQ_PEAK_NITS / SDR_WHITE_NITS
 ASPECT_TOLERANCE = 0.01
 
 
+@dataclass(frozen=True)
+class BasePlanes:
+    """Base image as coded: Y (H, W) and, unless gray, Cb/Cr at their coded size (uint8).
+
+    ``chroma_factors`` = (horizontal, vertical) subsampling factors.
+    """
+
+    y: np.ndarray
+    cb: np.ndarray | None = None
+    cr: np.ndarray | None = None
+    chroma_factors: tuple[int, int] = (1, 1)
+
+    @property
+    def height(self) -> int:
+        return self.y.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.y.shape[1]
+
+    @property
+    def is_gray(self) -> bool:
+        return self.cb is None
+
+
+class GainMapParams(Protocol):
+    """The gain-map metadata the rebuild reads (ISO 21496-1 clause 5 in libultrahdr's
+    float form; :class:`hdrkit.still.gainmap.GainMapMetadata` is one)."""
+
+    min_content_boost: Sequence[float]  #: linear gain at map value 0, per channel
+    max_content_boost: Sequence[float]  #: linear gain at map value 1, per channel
+    gamma: Sequence[float]  #: map encoding exponent, per channel
+    offset_sdr: Sequence[float]  #: linear offsets, 1.0 = SDR white, per channel
+    offset_hdr: Sequence[float]
+    hdr_capacity_min: float  #: linear display headroom where the map starts to apply
+    hdr_capacity_max: float  #: ... and where it is fully applied
+
+
 # ----------------------------------------------------------------------------- tables
+
 @lru_cache(maxsize=4)
 def srgb_decode_lut(n: int = SRGB_LUT_SIZE) -> np.ndarray:
     """sRGB-encoded ``i / (n - 1)`` -> linear (IEC 61966-2-1), float64, read-only."""
@@ -98,15 +140,39 @@ def _ycc_coefficients() -> tuple[float, float, float, float]:
     return float(m[0, 2]), float(m[1, 1]), float(m[1, 2]), float(m[2, 1])
 
 
-def display_weight(metadata, headroom: float | None) -> float:
-    """Gain-map weight for a display of ``headroom`` (linear, >= 1; None = full HDR)."""
-    if headroom is None:
+def display_weight(metadata: GainMapParams, display_boost: float | None) -> float:
+    """Weight of the gain map for a display of peak ``display_boost``.
+
+    Parameters
+    ----------
+    metadata : GainMapParams
+        ``hdr_capacity_min`` / ``hdr_capacity_max`` (linear headrooms) are read.
+    display_boost : float or None
+        Display peak relative to SDR white, linear, >= 1 (libultrahdr's
+        ``max_display_boost``); None applies the full map.
+
+    Returns
+    -------
+    float
+        Weight in [0, 1]: 1 when ``min(display_boost, hdr_capacity_max)`` reaches the
+        capacity maximum, else ``clamp((log2 boost - log2 cap_min) / (log2 cap_max - log2 cap_min), 0, 1)``.
+
+    Raises
+    ------
+    OptionError
+        ``display_boost`` is not a finite number >= 1.
+
+    References
+    ----------
+    ISO 21496-1:2025 clause 5 (weighting factor); libultrahdr ``applyGainMap``.
+    """
+    if display_boost is None:
         return 1.0
-    headroom = float(headroom)
-    if not (math.isfinite(headroom) and headroom >= 1.0):
-        raise OptionError(f"display headroom must be a finite number >= 1, not {headroom}")
+    display_boost = float(display_boost)
+    if not (math.isfinite(display_boost) and display_boost >= 1.0):
+        raise OptionError(f"display headroom must be a finite number >= 1, not {display_boost}")
     cap_min, cap_max = metadata.hdr_capacity_min, metadata.hdr_capacity_max
-    boost = min(headroom, cap_max)
+    boost = min(display_boost, cap_max)
     if boost == cap_max:
         return 1.0
     w = (math.log2(boost) - math.log2(cap_min)) / (math.log2(cap_max) - math.log2(cap_min))
@@ -287,10 +353,36 @@ def _sample_reference(mp: np.ndarray, scale: float, width: int, height: int) -> 
     return g
 
 
-def rebuild_reference(base: BasePlanes, gainmap: np.ndarray | None, metadata=None, *, headroom: float | None = None,
-                      sdr_to_gain=None, clamp: bool = True) -> np.ndarray:
-    """Numpy reference of the rebuild (see the module docstring). ``gainmap=None`` gives
-    the linearised base only (the SDR fallback). Returns float32 (H, W, 3)."""
+def rebuild_reference(base: BasePlanes, gainmap: np.ndarray | None, metadata: GainMapParams | None = None, *,
+                      display_boost: float | None = None, sdr_to_gain=None, clamp: bool = True) -> np.ndarray:
+    """Numpy reference of the rebuild (steps 1-7 of the module docstring).
+
+    Parameters
+    ----------
+    base : BasePlanes
+        The base image's coded 8-bit Y'CbCr (or gray) planes.
+    gainmap : ndarray or None
+        uint8 gain map (Hm, Wm) or (Hm, Wm, 3); None gives the linearised base only (the
+        SDR fallback, clamped to [0, 1]).
+    metadata : GainMapParams
+        Gain-map metadata (required with a map).
+    display_boost : float or None
+        Display peak relative to SDR white (see :func:`display_weight`); None = full map.
+    sdr_to_gain : (3, 3) array_like or None
+        Linear base-gamut -> gain-gamut matrix (ISO 21496-1 ``use_base_colour_space = 0``).
+    clamp : bool
+        Clamp to [0, :data:`LINEAR_MAX`] as libultrahdr's linear output.
+
+    Returns
+    -------
+    ndarray
+        float32 (H, W, 3), linear, 1.0 = SDR white = 203 cd/m^2, in the gain gamut.
+
+    Raises
+    ------
+    OptionError
+        Bad ``display_boost`` or a map with other than 1 or 3 channels.
+    """
     lin = _base_linear_reference(base, sdr_to_gain)
     if gainmap is None:
         out = lin
@@ -298,7 +390,7 @@ def rebuild_reference(base: BasePlanes, gainmap: np.ndarray | None, metadata=Non
     else:
         mp, scale = prepare_map(gainmap, base.width, base.height)
         g = _sample_reference(mp, scale, base.width, base.height)
-        luts = gain_luts(metadata, display_weight(metadata, headroom))
+        luts = gain_luts(metadata, display_weight(metadata, display_boost))
         inv_gamma = [1.0 / gm for gm in metadata.gamma]
         n = GAIN_LUT_SIZE - 1
         out = np.empty_like(lin)
@@ -313,245 +405,3 @@ def rebuild_reference(base: BasePlanes, gainmap: np.ndarray | None, metadata=Non
     if clamp:
         out = np.clip(out, 0.0, hi)
     return out.astype(np.float32)
-
-
-# ----------------------------------------------------------------------- fused kernel
-@lru_cache(maxsize=1)
-def _tables(sdr_lut_n: int = SRGB_LUT_SIZE):
-    """Per-code tables for the kernel, computed with the reference's own expressions.
-
-    ``r_tab[Y, V]`` and ``b_tab[Y, U]``: linear R and B (clamp, LUT index, sRGB table);
-    ``y_tab[Y]`` = Y / 255; ``guv_tab[U, V]`` = the chroma part of G'; ``gray_tab[Y]``.
-    """
-    cr_r, cb_g, cr_g, cb_b = _ycc_coefficients()
-    lut = srgb_decode_lut(sdr_lut_n)
-    n = sdr_lut_n - 1
-    y = np.arange(256, dtype=np.float64) * (1 / 255.0)
-    c = (np.arange(256, dtype=np.float64) - 128) * (1 / 255.0)
-
-    def lin(t):
-        idx = (np.clip(t, 0.0, 1.0) * n + 0.5).astype(np.int64)
-        return lut[np.clip(idx, 0, n)]
-
-    r_tab = lin(y[:, None] + cr_r * c[None, :])
-    b_tab = lin(y[:, None] + cb_b * c[None, :])
-    guv_tab = cb_g * c[:, None] + cr_g * c[None, :]
-    return r_tab, b_tab, y, guv_tab, lin(y)
-
-
-@njit(cache=True, fastmath=False, inline="always")
-def _apply(lv, gc, off_s, off_h, lut, ng, lo, hi, do_clamp):
-    k = int(gc * ng + 0.5)
-    if k < 0:
-        k = 0
-    elif k > ng:
-        k = ng
-    t = (lv + off_s) * lut[k] - off_h
-    if do_clamp:
-        t = min(max(t, lo), hi)
-    return t
-
-
-@njit(cache=True, parallel=True, fastmath=False)
-def _rebuild_kernel(y, cb, cr, ccol, fy, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, mat, use_mat, mp,
-                    mode, s_float, wrows, xl_a, xu_a, yl_a, yu_a, oy_a, ty_a, luts, inv_gamma, off_sdr, off_hdr, lo, hi,
-                    do_clamp, out):
-    """``inv_gamma`` is None when every gamma is 1: numba then compiles a version without
-    the power (whose mere presence in the loop stops LLVM vectorising it)."""
-    h, w = y.shape
-    hm, wm, nc = mp.shape
-    nl = srgb_lut.shape[0] - 1
-    ng = luts.shape[1] - 1
-    one_ch = nc == 1
-    ch1 = 0 if one_ch else 1
-    ch2 = 0 if one_ch else 2
-    lut0, lut1, lut2 = luts[0], luts[ch1], luts[ch2]
-    os0, os1, os2 = off_sdr[0], off_sdr[ch1], off_sdr[ch2]
-    oh0, oh1, oh2 = off_hdr[0], off_hdr[ch1], off_hdr[ch2]
-    for row in prange(h):
-        yrow = y[row]
-        crow = row // fy
-        cbrow = cb[crow]
-        crrow = cr[crow]
-        orow = out[row]
-        m_lo = mp[0]
-        m_hi = mp[0]
-        wr = wrows[0, 0]
-        if mode == 1:
-            m_lo = mp[yl_a[row]]
-            m_hi = mp[yu_a[row]]
-            wr = wrows[ty_a[row], oy_a[row]]
-        for col in range(w):
-            yv = yrow[col]
-            if gray:
-                r = gray_tab[yv]
-                g = r
-                b = r
-            else:
-                cc = ccol[col]
-                u = cbrow[cc]
-                v = crrow[cc]
-                r = r_tab[yv, v]
-                b = b_tab[yv, u]
-                t = y_tab[yv] + guv_tab[u, v]
-                if t < 0.0:
-                    t = 0.0
-                elif t > 1.0:
-                    t = 1.0
-                k = int(t * nl + 0.5)
-                if k > nl:
-                    k = nl
-                g = srgb_lut[k]
-            if use_mat:
-                r0 = mat[0, 0] * r + mat[0, 1] * g + mat[0, 2] * b
-                r1 = mat[1, 0] * r + mat[1, 1] * g + mat[1, 2] * b
-                r2 = mat[2, 0] * r + mat[2, 1] * g + mat[2, 2] * b
-                r, g, b = r0, r1, r2
-            if mode == 0:
-                if do_clamp:
-                    r = min(max(r, lo), hi)
-                    g = min(max(g, lo), hi)
-                    b = min(max(b, lo), hi)
-                orow[col, 0] = r
-                orow[col, 1] = g
-                orow[col, 2] = b
-                continue
-            if mode == 1:
-                xlo = xl_a[col]
-                xhi = xu_a[col]
-                w1 = wr[col, 0]
-                w2 = wr[col, 1]
-                w3 = wr[col, 2]
-                w4 = wr[col, 3]
-                g0 = m_lo[xlo, 0] * w1 + m_hi[xlo, 0] * w2 + m_lo[xhi, 0] * w3 + m_hi[xhi, 0] * w4
-                if one_ch:
-                    g1 = g0
-                    g2 = g0
-                else:
-                    g1 = m_lo[xlo, 1] * w1 + m_hi[xlo, 1] * w2 + m_lo[xhi, 1] * w3 + m_hi[xhi, 1] * w4
-                    g2 = m_lo[xlo, 2] * w1 + m_hi[xlo, 2] * w2 + m_lo[xhi, 2] * w3 + m_hi[xhi, 2] * w4
-            else:
-                g0 = 0.0
-                g1 = 0.0
-                g2 = 0.0
-                xm = col / s_float
-                ym = row / s_float
-                xlo = min(int(math.floor(xm)), wm - 1)
-                ylo = min(int(math.floor(ym)), hm - 1)
-                xhi = min(xlo + 1, wm - 1)
-                yhi = min(ylo + 1, hm - 1)
-                dx1 = xm - xlo
-                dx3 = xm - xhi
-                dy1 = ym - ylo
-                dy2 = ym - yhi
-                d1 = math.sqrt(dx1 * dx1 + dy1 * dy1)
-                d2 = math.sqrt(dx1 * dx1 + dy2 * dy2)
-                d3 = math.sqrt(dx3 * dx3 + dy1 * dy1)
-                d4 = math.sqrt(dx3 * dx3 + dy2 * dy2)
-                for c in range(nc):
-                    e1 = mp[ylo, xlo, c]
-                    e2 = mp[yhi, xlo, c]
-                    e3 = mp[ylo, xhi, c]
-                    e4 = mp[yhi, xhi, c]
-                    if d1 == 0.0:
-                        gg = e1
-                    elif d2 == 0.0:
-                        gg = e2
-                    elif d3 == 0.0:
-                        gg = e3
-                    elif d4 == 0.0:
-                        gg = e2 if one_ch else e4
-                    else:
-                        a1 = 1.0 / d1
-                        a2 = 1.0 / d2
-                        a3 = 1.0 / d3
-                        a4 = 1.0 / d4
-                        tot = a1 + a2 + a3 + a4
-                        gg = e1 * (a1 / tot) + e2 * (a2 / tot) + e3 * (a3 / tot) + e4 * (a4 / tot)
-                    if c == 0:
-                        g0 = gg
-                    elif c == 1:
-                        g1 = gg
-                    else:
-                        g2 = gg
-                if one_ch:
-                    g1 = g0
-                    g2 = g0
-            if inv_gamma is not None:
-                if inv_gamma[0] != 1.0:
-                    g0 = g0 ** inv_gamma[0]
-                if inv_gamma[ch1] != 1.0:
-                    g1 = g1 ** inv_gamma[ch1]
-                if inv_gamma[ch2] != 1.0:
-                    g2 = g2 ** inv_gamma[ch2]
-            orow[col, 0] = _apply(r, g0, os0, oh0, lut0, ng, lo, hi, do_clamp)
-            orow[col, 1] = _apply(g, g1, os1, oh1, lut1, ng, lo, hi, do_clamp)
-            orow[col, 2] = _apply(b, g2, os2, oh2, lut2, ng, lo, hi, do_clamp)
-
-
-def _read_only(a: np.ndarray) -> np.ndarray:
-    """A read-only C-contiguous view (or copy) of ``a``: the planes' one type for the kernel."""
-    v = np.ascontiguousarray(a).view()
-    v.flags.writeable = False
-    return v
-
-
-def rebuild_fast(base: BasePlanes, gainmap: np.ndarray | None, metadata=None, *, headroom: float | None = None,
-                 sdr_to_gain=None, clamp: bool = True, out: np.ndarray | None = None) -> np.ndarray:
-    """Fused numba kernel of :func:`rebuild_reference` (same arguments, same result)."""
-    h, w = base.height, base.width
-    if out is None:
-        out = np.empty((h, w, 3), np.float32)
-    m = _as_matrix(sdr_to_gain)
-    mat = np.eye(3) if m is None else m
-    r_tab, b_tab, y_tab, guv_tab, gray_tab = _tables()
-    gray = base.is_gray
-    y = _read_only(base.y)  # one compiled form whichever decoder made the planes
-    cb = y if gray else _read_only(base.cb)
-    cr = y if gray else _read_only(base.cr)
-    fx, fy = base.chroma_factors
-    ccol = np.arange(w, dtype=np.int64) // fx
-    empty_i = np.zeros(1, np.int64)
-    wrows = np.zeros((1, 1, 1, 4))
-    xl = xu = yl = yu = oy = ty = empty_i
-    if gainmap is None:
-        mpf = np.zeros((1, 1, 1))
-        mode, s_float = 0, 1.0
-        luts = np.ones((3, 2))
-        off_sdr, off_hdr, inv_gamma = np.zeros(3), np.zeros(3), np.ones(3)
-        hi = 1.0
-    else:
-        mp, scale = prepare_map(gainmap, w, h)
-        hm, wm = mp.shape[:2]
-        mpf = mp / 255.0
-        luts = gain_luts(metadata, display_weight(metadata, headroom))
-        inv_gamma = np.array([1.0 / g for g in metadata.gamma])
-        off_sdr = np.array(metadata.offset_sdr, np.float64)
-        off_hdr = np.array(metadata.offset_hdr, np.float64)
-        hi = LINEAR_MAX
-        if scale == math.floor(scale):
-            mode, s_int, s_float = 1, int(scale), scale
-            xs, ys = np.arange(w), np.arange(h)
-            xl, xu, ox = np.minimum(xs // s_int, wm - 1), np.minimum(xs // s_int + 1, wm - 1), xs % s_int
-            yl, yu, oy = np.minimum(ys // s_int, hm - 1), np.minimum(ys // s_int + 1, hm - 1), ys % s_int
-            ty = (yl == yu).astype(np.int64)
-            # weights per (no-bottom flag, row offset, column): the Shepard table entry of each pixel
-            tab = shepard_tables(s_int)
-            tsel = (xl == xu).astype(np.int64)[None, :] + 2 * np.arange(2)[:, None]  # (2, W)
-            wrows = np.ascontiguousarray(tab[tsel[:, None, :], np.arange(s_int)[None, :, None] * s_int + ox[None, None, :]])
-        else:
-            mode, s_float = 2, float(scale)
-    _rebuild_kernel(y, cb, cr, ccol, fy, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_decode_lut(), mat,
-                    m is not None, mpf, mode, s_float, wrows, xl, xu, yl, yu, oy, ty, luts,
-                    inv_gamma if np.any(inv_gamma != 1.0) else None, off_sdr, off_hdr, 0.0, hi, clamp, out)
-    return out
-
-
-def rebuild(base: BasePlanes, gainmap: np.ndarray | None, metadata=None, *, headroom: float | None = None,
-            sdr_to_gain=None, clamp: bool = True, method: str = "fast") -> np.ndarray:
-    """Dispatch to :func:`rebuild_fast` (default) or :func:`rebuild_reference`."""
-    if method == "fast":
-        return rebuild_fast(base, gainmap, metadata, headroom=headroom, sdr_to_gain=sdr_to_gain, clamp=clamp)
-    if method == "reference":
-        return rebuild_reference(base, gainmap, metadata, headroom=headroom, sdr_to_gain=sdr_to_gain, clamp=clamp)
-    raise OptionError(f"unknown rebuild method {method!r}; choose 'fast' or 'reference'")

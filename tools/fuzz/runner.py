@@ -4,11 +4,11 @@ The main process only schedules and watches; the cases run in worker processes, 
 (a target and a number of cases) at a time. Workers are forked, or spawned when this
 process already runs numba's OpenMP threads (which abort a forked child).
 For every case a worker picks a seed (the corpus, or an input it kept because it
-behaved in a new way), mutates it (:mod:`hdrkit.fuzz.mutators`), stores it in its
+behaved in a new way), mutates it (:mod:`tools.fuzz.mutators`), stores it in its
 "current case" file, and calls the target:
 
 - return or :class:`~hdrkit.errors.HdrkitError` -> fine (counted as accepted / refused);
-- any other exception, including :class:`~hdrkit.fuzz.targets.PropertyViolation`,
+- any other exception, including :class:`~tools.fuzz.targets.PropertyViolation`,
   ``MemoryError`` and ``RecursionError`` -> a failure;
 - longer than ``timeout`` (2 s): SIGALRM in the worker stops it with a traceback (a
   failure of kind ``timeout``); a case stuck in native code past ``timeout`` + 3 s is
@@ -49,13 +49,15 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as mp_wait
 from pathlib import Path
 
-from ..errors import HdrkitError
+import hdrkit
+from hdrkit.errors import HdrkitError
+
 from .targets import TARGETS, Target, available_targets
 
 __all__ = ["FuzzConfig", "Failure", "TargetStats", "FuzzReport", "run_campaign", "replay", "CaseTimeout"]
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-_HDRKIT_DIR = str(Path(__file__).resolve().parents[1])
+_HDRKIT_DIR = str(Path(hdrkit.__file__).resolve().parent)
 _FUZZ_DIR = str(Path(__file__).resolve().parent)
 
 
@@ -227,7 +229,7 @@ def _behaviour(kind: str, e: BaseException | None) -> str:
 
 
 class _LineCoverage:
-    """Lines of hdrkit (outside hdrkit.fuzz) reached; ``new`` says whether the last case added any."""
+    """Lines of hdrkit (the package itself) reached; ``new`` says whether the last case added any."""
 
     def __init__(self):
         self.seen: set = set()

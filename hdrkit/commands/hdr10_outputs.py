@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .st2086 import MDCV_PRESETS
+from ..metadata.st2086 import MDCV_PRESETS
 
 __all__ = ["add_analyze_options", "apply_analyze_outputs", "x265_param_string"]
 
@@ -54,9 +54,9 @@ def apply_analyze_outputs(args, analysis, out=None, params=None) -> dict:
     """
     import sys
 
-    from .cll import measure_cll
-    from .hdr10plus import hdr10plus_from_analysis
-    from .st2086 import parse_master_display
+    from ..metadata.cll import measure_cll
+    from ..metadata.hdr10plus import hdr10plus_from_analysis
+    from ..metadata.st2086 import parse_master_display
 
     out = out or sys.stdout
     want_hdr10 = bool(getattr(args, "hdr10", False))

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .mutators import HOSTILE_XMP, split_nals
+
 __all__ = ["samples_dir", "seed_cache_dir", "build_corpus", "CORPORA", "gainmap_jpeg", "plain_jpeg", "encode_clip",
            "video_seed", "sample_exif", "HOSTILE_XMP"]
 
@@ -118,7 +120,7 @@ _ISO_URN = b"urn:iso:std:iso:ts:21496:-1\x00"
 
 
 def _iso_record(channels: int, gmin, gmax, gamma, off_sdr, off_hdr, cap_min, cap_max, base_cs=True) -> bytes:
-    from ..still.iso21496 import ChannelFractions, Iso21496Record, to_fraction, write_iso21496
+    from hdrkit.still.iso21496 import ChannelFractions, Iso21496Record, to_fraction, write_iso21496
 
     def ch(i):
         pick = lambda v: v[i] if isinstance(v, (tuple, list)) else v  # noqa: E731
@@ -131,7 +133,7 @@ def _iso_record(channels: int, gmin, gmax, gamma, off_sdr, off_hdr, cap_min, cap
 
 
 def _icc_chunks(icc: bytes, n: int) -> list[bytes]:
-    from ..still.jpeg import app_segment
+    from hdrkit.still.jpeg import app_segment
 
     size = -(-len(icc) // n)
     parts = [icc[i:i + size] for i in range(0, len(icc), size)]
@@ -146,8 +148,8 @@ def gainmap_jpeg(*, h=48, w=64, scale=2, channels=1, gray_map=True, iso=True, xm
     Primary: SOI, APP0, [EXIF], [ICC], XMP (hdrgm:Version + GContainer), ISO 21496-1 version
     stub, MPF index, base image. Secondary: SOI, APP0, XMP (hdrgm values), ISO record, map.
     """
-    from ..still.jpeg import app_segment, insert_segments
-    from ..still.mpf import build_mpf
+    from hdrkit.still.jpeg import app_segment, insert_segments
+    from hdrkit.still.mpf import build_mpf
 
     base = _pil_jpeg(_picture(h, w, seed), progressive=progressive)
     mh, mw = max(1, h // scale), max(1, w // scale)
@@ -222,8 +224,8 @@ def _tiff(arr: np.ndarray) -> bytes:
 # ---------------------------------------------------------------- sub-payloads
 def _jpeg_payloads(jpegs: list[bytes]) -> dict[str, list[bytes]]:
     """Cut EXIF / XMP / ICC / MPF / ISO payloads out of every JPEG (and its MPF images)."""
-    from ..errors import HdrkitError
-    from ..still.jpeg import scan_jpeg
+    from hdrkit.errors import HdrkitError
+    from hdrkit.still.jpeg import scan_jpeg
 
     out: dict[str, list[bytes]] = {k: [] for k in ("exif", "xmp", "icc", "mpf", "iso21496")}
     for data in jpegs:
@@ -262,14 +264,14 @@ def _dedupe(items: list[bytes]) -> list[bytes]:
 
 
 def _srgb_icc() -> bytes:
-    from ..still.export import srgb_icc
+    from hdrkit.still.export import srgb_icc
 
     return srgb_icc()
 
 
 def sample_exif() -> bytes:
     """An EXIF block (IFD0, Exif IFD with a MakerNote, GPS IFD, IFD1 thumbnail) built by the export's writer."""
-    from ..still.exif import ExifEntry, build_exif
+    from hdrkit.still.exif import ExifEntry, build_exif
 
     e = ">"
     ifd0 = {0x010F: ExifEntry(0x010F, 2, 6, b"hdrk\x00\x00"), 0x0112: ExifEntry(0x0112, 3, 1, b"\x00\x06"),
@@ -322,23 +324,6 @@ def _xmp_seeds() -> list[bytes]:
     wrapped = b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>' + _hdrgm_xmp(vals) + b'<?xpacket end="w"?>'
     return [_hdrgm_xmp(vals), _hdrgm_xmp(seq, form="seq"), _hdrgm_xmp({}, container_len=1234), apple, wrapped,
             _hdrgm_xmp(vals).decode().encode("utf-16")]
-
-
-#: Hostile XMP packets (the robustness tests use them too): name -> bytes.
-HOSTILE_XMP: dict[str, bytes] = {
-    "doctype": b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x:xmpmeta xmlns:x="adobe:ns:meta/">&a;</x:xmpmeta>',
-    "external_file": (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-                      b'<x:xmpmeta xmlns:x="adobe:ns:meta/">&e;</x:xmpmeta>'),
-    "external_http": (b'<!DOCTYPE x [<!ENTITY e SYSTEM "http://127.0.0.1:9/xmp">]>'
-                      b'<x:xmpmeta xmlns:x="adobe:ns:meta/">&e;</x:xmpmeta>'),
-    "parameter_entity": (b'<!DOCTYPE x [<!ENTITY % p SYSTEM "http://127.0.0.1:9/dtd"> %p;]>'
-                         b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>'),
-    "billion_laughs": (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-                       + b"".join(b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10 if i > 1 else b"&lol;" * 10)
-                                  for i in range(1, 10))
-                       + b']><x:xmpmeta xmlns:x="adobe:ns:meta/">&lol9;</x:xmpmeta>'),
-    "lowercase_doctype": b'<!doctype x [<!entity a "b">]><x:xmpmeta xmlns:x="adobe:ns:meta/">&a;</x:xmpmeta>',
-}
 
 
 def _st2086_seeds() -> list[bytes]:
@@ -394,8 +379,8 @@ def _hdr10plus_json_seeds() -> list[bytes]:
 def encode_clip(path: Path, kind: str, frames: int = 8, size: str = "128x72") -> Path | None:
     """A small HEVC Main10 clip (default 128x72, 8 frames at 24 fps) from FFmpeg's testsrc2
     (x265 of imageio-ffmpeg): kind 'hlg', 'pq' (HDR10 MDCV/CLL + HDR10+ SEIs) or 'untagged'."""
-    from ..errors import HdrkitError
-    from ..io.ffmpeg import run_ffmpeg
+    from hdrkit.errors import HdrkitError
+    from hdrkit.io.ffmpeg import run_ffmpeg
 
     tags = {"hlg": ("bt2020", "arib-std-b67", "bt2020nc"), "pq": ("bt2020", "smpte2084", "bt2020nc")}
     xp = ["log-level=error", "repeat-headers=1", "keyint=4", "bframes=2"]
@@ -484,8 +469,6 @@ def _sidedata_seeds() -> list[bytes]:
 
 def _hevc_sei_seeds() -> list[bytes]:
     """Annex B HEVC (the generated HDR10 + HDR10+ stream) and its SEI NAL units, mode byte first."""
-    from .mutators import split_nals
-
     p = video_seed("pq", "hevc")
     if p is None:
         return [b"\x00\x00\x00\x01\x4e\x01\x89\x18" + bytes(24) + b"\x80"]
@@ -521,7 +504,7 @@ def _payload(kind: str):
 
 
 def _mpf():
-    from ..still.mpf import build_mpf
+    from hdrkit.still.mpf import build_mpf
 
     return _payload("mpf")() + [build_mpf([(0x030000, 1000, 0), (0, 500, 900), (0x010001, 10, 1600)], o)[4:]
                                 for o in ("big", "little")]

@@ -1,0 +1,25 @@
+"""The thin public API: every name in ``hdrkit.__all__`` resolves, importing hdrkit stays
+light (no PyAV, no numba until a job needs them), and the package is marked typed."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import hdrkit
+
+
+def test_every_public_name_resolves():
+    for name in hdrkit.__all__:
+        assert getattr(hdrkit, name) is not None, name
+    assert set(hdrkit.__all__) <= set(dir(hdrkit))
+
+
+def test_import_is_light():
+    code = "import sys, hdrkit; print(sorted(m for m in ('av', 'numba', 'matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_py_typed_ships_with_the_package():
+    assert (Path(hdrkit.__file__).parent / "py.typed").is_file()
+    assert '"py.typed"' in (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()

@@ -1,0 +1,1 @@
+"""Development tools that ship with the repository, not with the hdrkit package."""
