@@ -1,7 +1,7 @@
 """Gain-map encoding: from an SDR base and an HDR rendition to 8-bit map codes and metadata.
 
 The gain function, shared with the decoder (ISO 21496-1 clause 5; libultrahdr
-``applyGain``; the rebuild in :mod:`hdrkit.still.render` uses the same two lines)::
+``applyGain``; the rebuild in :mod:`hdrkit.core.gainmap` uses the same two lines)::
 
     gain = 2 ** (log2_min * (1 - g') + log2_max * g'),   g' = g ** (1 / gamma)
     HDR  = (SDR + offset_sdr) * gain - offset_hdr

@@ -16,7 +16,7 @@ one JPEG file holding two images:
 The gain is computed in the base's gamut (BT.709 primaries, ``use_base_colour_space``,
 libultrahdr's default) against the base *as decoders see it* (the JPEG decoded the way
 libultrahdr decodes it: BT.601 full-range matrix, nearest chroma, sRGB table; see
-:mod:`hdrkit.still.render`), so the JPEG error of the base is corrected by the map too. The
+:mod:`hdrkit.core.rebuild`), so the JPEG error of the base is corrected by the map too. The
 HDR target is the input converted to BT.709 and clipped to [0, headroom]: colours outside
 the sRGB primaries are clipped in the HDR rendition, as libultrahdr does.
 
@@ -159,14 +159,13 @@ def base_linear(base_jpeg: bytes) -> np.ndarray:
     """The base JPEG as Ultra HDR decoders see it: linear float32 (H, W, 3), 1.0 = SDR white.
 
     libjpeg's planes, BT.601 full-range matrix, nearest chroma, the sRGB table
-    (:func:`hdrkit.still.render.rebuild` without a map).
+    (:func:`hdrkit.core.rebuild.rebuild` without a map).
     """
-    from .decode import BasePlanes, decode_jpeg
-    from .render import rebuild
+    from ..core.rebuild import rebuild
+    from .decode import decode_jpeg
+    from .gainmap import _ycc_planes
 
-    dec = decode_jpeg(base_jpeg, what="base image")
-    planes = BasePlanes(dec.planes[0]) if dec.is_gray else BasePlanes(*dec.planes, chroma_factors=dec.chroma_factors)
-    return rebuild(planes, None)
+    return rebuild(_ycc_planes(decode_jpeg(base_jpeg, what="base image")), None)
 
 
 def export_ultrahdr_array(rgb, primaries: str, dst, *, gainmap: GainMapOptions | None = None,
