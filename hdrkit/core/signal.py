@@ -32,7 +32,6 @@ References
   ITU-R BT.2408 (203 cd/m^2 reference white).
 """
 
-from __future__ import annotations
 
 from functools import lru_cache
 from typing import NamedTuple

@@ -37,7 +37,6 @@ References
   sample location type 0; SMPTE ST 2084 (measurement domain).
 """
 
-from __future__ import annotations
 
 from functools import lru_cache
 from typing import NamedTuple

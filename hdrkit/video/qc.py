@@ -370,7 +370,8 @@ def _response(B: _Bounds, frame_lin: np.ndarray, i: int, analysis, params, targe
         grid = np.linspace(0, src, 256)
         curves[name] = (T, grid, st2094_40_curve(grid, src, target, kx, ky, anchors, target_luma=fr.target_nits))
         peaks.append(f"{name} (T {T:g}): ROI peak {float(own.max()):.0f} cd/m^2")
-    mono = all(a >= b for a, b in zip(shares, shares[1:])) and shares[0] > shares[-1]
+    slack = float(B.t["metadata_response_monotone"].get("slack", 0.0))
+    mono = all(a >= b - slack for a, b in zip(shares, shares[1:])) and shares[0] > shares[-1]
     return [B.check("all", "metadata_response_peak", max(errs), f"frame {i}: " + "; ".join(peaks)),
             Check("all", "metadata_response_monotone", mono, detail=f"frame {i} on a {target:g} cd/m^2 display: "
                   + ", ".join(f"{n} {s:.3f}" for (n, _), s in zip(RESPONSE_VARIANTS, shares)))], curves
