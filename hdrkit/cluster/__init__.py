@@ -49,7 +49,8 @@ from pathlib import Path
 from ..errors import HdrkitError, OptionError
 
 __all__ = ["ClusterError", "MEMORY_RESOURCE", "cluster_client", "current_client", "parse_cluster", "check_visible",
-           "memory_requests", "still_memory_mb", "lost_scheduler_error", "is_lost_scheduler", "TASK_RETRIES"]
+           "memory_requests", "still_memory_mb", "run_task", "lost_scheduler_error", "is_lost_scheduler",
+           "TASK_RETRIES"]
 
 #: The Dask worker resource that bounds the memory of the tasks a worker runs at once (MB).
 MEMORY_RESOURCE = "MEMORY_MB"
@@ -150,16 +151,17 @@ def _client(distributed, where: str, n: int | None):
         mem = _machine_memory() // n
         lc = distributed.LocalCluster(n_workers=n, processes=True, threads_per_worker=1, memory_limit=mem,
                                       resources={MEMORY_RESOURCE: int(mem * LOCAL_MEMORY_SHARE / 2**20)},
-                                      dashboard_address=None, scheduler_kwargs={"dashboard": False},
-                                      silence_logs=logging.ERROR)
+                                      dashboard_address=":0",  # its HTTP routes on any free port
+                                      scheduler_kwargs={"dashboard": False},
+                                      silence_logs=logging.CRITICAL)
         try:
-            with distributed.Client(lc) as c:
+            with distributed.Client(lc, set_as_default=False) as c:  # the caller's current client stays theirs
                 yield c
         finally:
             lc.close()
         return
     try:
-        c = distributed.Client(where, timeout=_CONNECT_TIMEOUT)
+        c = distributed.Client(where, timeout=_CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as e:
         raise ClusterError(f"cannot reach the Dask scheduler at {where} ({e})") from None
     try:
@@ -176,6 +178,15 @@ def _machine_memory() -> int:
         return int(psutil.virtual_memory().total)
     except ImportError:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def run_task(func, *args, **kwargs):
+    """On a worker: ``func(*args, **kwargs)``, or the hdrkit / OS error it raised, returned rather
+    than raised (a bad file is an answer, not a reason to run the task again elsewhere)."""
+    try:
+        return func(*args, **kwargs)
+    except (HdrkitError, OSError) as e:
+        return e
 
 
 def _missing(paths: list[str]) -> list[str]:

@@ -11,12 +11,14 @@ written atomically, so a killed worker leaves no partial file.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from ..errors import HdrkitError
-from . import TASK_RETRIES, check_visible, lost_scheduler_error, memory_requests, path_on_workers, still_memory_mb
+from . import (TASK_RETRIES, check_visible, lost_scheduler_error, memory_requests, path_on_workers, run_task,
+               still_memory_mb)
 
 __all__ = ["export_stills", "header_pixels"]
 
@@ -33,15 +35,6 @@ def header_pixels(path) -> int:
             return int(im.width) * int(im.height)
     except Exception:  # unreadable here: the export on the worker reports why
         return _UNKNOWN_PIXELS
-
-
-def _export_task(func: Callable, src: str, dst: str, kwargs: dict):
-    """On a worker: the export's result, or the hdrkit / OS error it raised (returned, not
-    raised: a bad file is an answer, not a reason to retry the task)."""
-    try:
-        return func(src, dst, **kwargs)
-    except (HdrkitError, OSError) as e:
-        return e
 
 
 def _name_as_given(e: BaseException, worker_path: str, given: Path) -> None:
@@ -88,12 +81,13 @@ def export_stills(pairs: Iterable[tuple[Path, Path]], func: Callable, kwargs: di
     outdirs = {d.parent for _, d in pairs if d.parent.is_dir()}
     check_visible(client, sorted(outdirs), "output folder")
     needs = memory_requests(client, [still_memory_mb(header_pixels(s)) for s, _ in pairs])
+    task = functools.partial(func, **kwargs)
     futures = {}
     for i, ((src, dst), need) in enumerate(zip(pairs, needs)):
-        f = client.submit(_export_task, func, path_on_workers(src), path_on_workers(dst), kwargs, pure=False,
+        f = client.submit(run_task, task, path_on_workers(src), path_on_workers(dst), pure=False,
                           key=f"hdrkit-still-{i}-{uuid.uuid4().hex[:8]}", retries=TASK_RETRIES, resources=need)
         futures[f] = (src, dst)
-    for f in as_completed(futures):
+    for f in as_completed(futures, loop=client.loop):
         src, dst = futures.pop(f)
         if f.status == "cancelled":
             raise lost_scheduler_error(len(futures) + 1)
