@@ -61,6 +61,9 @@ LOCAL_MEMORY_SHARE = 0.8
 #: worker dies is rescheduled by Dask itself (``distributed.scheduler.allowed-failures``).
 TASK_RETRIES = 1
 _CONNECT_TIMEOUT = "10s"
+_WORKER_WAIT_SECONDS = 30
+_CHATTY_LOGGERS = ("distributed", "distributed.client", "distributed.utils", "distributed.comm", "tornado",
+                   "tornado.application", "asyncio")
 
 
 class ClusterError(HdrkitError):
@@ -132,14 +135,18 @@ def cluster_client(cluster: str | None = None, client=None):
         return
     where, n = parse_cluster(cluster)
     distributed = _import_distributed()
-    quiet = logging.getLogger("distributed")  # Dask's start / stop chatter is not the command's output
-    level = quiet.level
-    quiet.setLevel(logging.WARNING)
+    # Dask's chatter (start, stop, reconnection tracebacks) is not the command's output: what
+    # matters reaches the caller as an exception or a result
+    quiet = [logging.getLogger(name) for name in _CHATTY_LOGGERS]
+    levels = [q.level for q in quiet]
+    for q in quiet:
+        q.setLevel(logging.CRITICAL + 1)
     try:
         with _client(distributed, where, n) as c:
             yield c
     finally:
-        quiet.setLevel(level)
+        for q, level in zip(quiet, levels):
+            q.setLevel(level)
 
 
 @contextlib.contextmanager
@@ -201,11 +208,15 @@ def check_visible(client, paths, what: str = "input") -> None:
     Raises
     ------
     ClusterError
-        Names the first missing path and the workers that miss it; or no worker at all.
+        Names the first missing path and the workers that miss it; or no worker joined
+        within 30 s.
     """
     paths = [os.path.abspath(os.fspath(p)) for p in paths]
     if not client.scheduler_info().get("workers"):
-        raise ClusterError("the Dask cluster has no worker")
+        try:  # workers of a fresh cluster may still be connecting
+            client.wait_for_workers(1, timeout=_WORKER_WAIT_SECONDS)
+        except (TimeoutError, OSError):
+            raise ClusterError(f"the Dask cluster has no worker (waited {_WORKER_WAIT_SECONDS} s)") from None
     if not paths:
         return
     seen = client.run(_missing, paths)

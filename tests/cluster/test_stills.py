@@ -135,7 +135,8 @@ def test_worker_cannot_see_input(client, tmp_path):
     check_visible(client, [SAMPLES / GOOD[0]])
 
 
-def test_lost_scheduler_is_one_line(tmp_path):
+@pytest.mark.slow  # waits out the 10 s connection timeout
+def test_unreachable_scheduler_is_one_line(tmp_path):
     p = hdrkit_cli("still", SAMPLES / GOOD[0], "-o", tmp_path / "x.jpg", "--cluster", "tcp://127.0.0.1:9")
     assert p.returncode == 2
     assert p.stderr.strip().splitlines() == [p.stderr.strip()]
