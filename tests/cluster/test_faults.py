@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from .conftest import ROOT, hdrkit_cli
 
 SAMPLE = ROOT / "samples" / "ultrahdr" / "photoshop_seine_sdr_gainmap_srgb.jpg"
@@ -21,7 +23,6 @@ def _start(args, **kw):
 
 
 def test_lost_scheduler_then_resume(tmp_path):
-    pytest = __import__("pytest")
     pytest.importorskip("distributed")
     inp, out = tmp_path / "in", tmp_path / "out"
     inp.mkdir()

@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hdrkit.errors import EncodeError
 from hdrkit.video.decode import VideoReader
 from hdrkit.video.proxy import (chunk_sdr_frames, iter_sdr_frames, lut_prime_peaks, make_proxy, measure_chunk,
                                 plan_chunks, smooth_states)
 
 from .clip import make_cut_clip
-from .conftest import hdrkit_cli
+from .conftest import hdrkit_cli, kill_worker_when_running
 
 CUT = 22  # the scene cut, two frames before the first one-second chunk boundary (frame 24)
 
@@ -126,34 +125,16 @@ def _slow_render_chunk(*args, marker: str, **kw):
 def test_killed_worker_loses_no_chunk(client, clip, single, tmp_path, monkeypatch):
     """kill -9 of the worker rendering a chunk: the chunk runs again on another worker, the
     proxy is complete and the same."""
-    import os
-    import signal
-    import threading
-    import time
-
     import hdrkit.video.proxy as vp
 
     marker = tmp_path / "running.pid"
     monkeypatch.setattr(vp, "render_chunk", lambda *a, **kw: _slow_render_chunk(*a, marker=str(marker), **kw))
-    pids = set(client.run(os.getpid).values())
-
-    def kill_when_running():
-        t0 = time.monotonic()
-        while not marker.exists() or not marker.read_text():
-            if time.monotonic() - t0 > 60:
-                return
-            time.sleep(0.05)
-        pid = int(marker.read_text())
-        assert pid in pids
-        os.kill(pid, signal.SIGKILL)
-
-    killer = threading.Thread(target=kill_when_running)
-    killer.start()
+    killer = kill_worker_when_running(client, marker)
     out = tmp_path / "out"
     out.mkdir()
     res = make_proxy(clip, out / "cut.mp4", crf=0, client=client, chunk_seconds=1.0)
     killer.join()
-    assert marker.exists()
+    assert killer.killed  # a worker died mid-chunk
     assert res.frames_out == 72
     a, b = _decoded(single.dst), _decoded(out / "cut.mp4")
     assert [p for p, _ in a[0]] == [p for p, _ in b[0]]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import signal
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from hdrkit.cluster import ClusterError, check_visible, parse_cluster, still_mem
 from hdrkit.errors import OptionError
 from hdrkit.still.export import export_sdr
 
-from .conftest import ROOT, hdrkit_cli
+from .conftest import ROOT, hdrkit_cli, kill_worker_when_running
 
 SAMPLES = ROOT / "samples" / "ultrahdr"
 GOOD = ["apple_gainmap_new.jpg", "libultrahdr_minnie_ultrahdr_sys.jpg", "photoshop_seine_sdr_gainmap_srgb.jpg"]
@@ -106,23 +105,10 @@ def test_killed_worker_loses_no_work(client, batch, reference, tmp_path):
     out.mkdir()
     pairs = [(batch / n, out / n) for n in GOOD]
     it = export_stills(pairs, _slow_export, {"marker": str(marker)}, client=client)
-    worker_pids = set(client.run(os.getpid).values())
-
-    def kill_when_running():
-        t0 = time.monotonic()
-        while not marker.exists() or not marker.read_text():
-            assert time.monotonic() - t0 < 60, "the task never started"
-            time.sleep(0.05)
-        pid = int(marker.read_text())
-        assert pid in worker_pids
-        os.kill(pid, signal.SIGKILL)
-
-    import threading
-
-    killer = threading.Thread(target=kill_when_running)
-    killer.start()
+    killer = kill_worker_when_running(client, marker)
     results = {src.name: r for src, _dst, r in it}
     killer.join()
+    assert killer.killed  # a worker died mid-task
     assert not any(isinstance(r, BaseException) for r in results.values()), results
     assert {n: sha(out / n) for n in GOOD} == reference
     assert sorted(p.name for p in out.iterdir()) == sorted(GOOD)
