@@ -231,7 +231,8 @@ def check_visible(client, paths, what: str = "input") -> None:
 def still_memory_mb(pixels: int) -> int:
     """Peak memory (MB) of one still export of ``pixels`` pixels: 64 MB plus 32 bytes a pixel
     (decoded base and gain map, linear float32 working copies, the rendered 8-bit image and
-    the encoded JPEG: about 450 MB at 12 MP)."""
+    the encoded JPEG): 448 MB at 12 MP, above the 419 MB peak resident size measured for a
+    whole process exporting a 12 MP Ultra HDR JPEG (``scripts/bench.py --only memory``)."""
     return int(math.ceil(64 + 32 * max(int(pixels), 0) / 1e6))
 
 

@@ -29,6 +29,11 @@ HDR10+, Dolby Vision or ambient viewing side data (FFmpeg's naive chain copies M
 CLL from a PQ source into the H.264 output). The output is written atomically: a failure
 leaves nothing at the final path. A source that decodes only in part (truncated, damaged)
 still gives a proxy of what decodes; :attr:`ProxyResult.damage` says what is missing.
+
+On a Dask cluster (``make_proxy(..., client=...)`` or ``cluster=...``) the pyav engine runs in
+chunks split at key frames (:func:`plan_chunks`, :func:`measure_chunk`, :func:`smooth_states`,
+:func:`render_chunk`, :func:`join_chunks`; the orchestration is :mod:`hdrkit.cluster.video`):
+the same rendered frames, each chunk encoded on its own, joined without re-encoding.
 """
 
 from __future__ import annotations
