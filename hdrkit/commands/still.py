@@ -139,7 +139,7 @@ def run(args) -> int:
         make_output_dir(args.output)
     from ..cluster import cluster_client
 
-    with cluster_client(args.cluster) as client:
+    with cluster_client(args.cluster if jobs else None) as client:  # nothing to do: no cluster to start
         if client is None:
             _warm_up(files)
             results = _in_process(jobs, export_sdr, kwargs)
