@@ -11,6 +11,7 @@ Usage:
     python scripts/bench.py --only still     # benchmark groups whose name contains "still" (still, still-ultrahdr)
     python scripts/bench.py --only ultrahdr  # writing Ultra HDR only
     python scripts/bench.py --only deliver   # hdrkit deliver against the separate commands
+    python scripts/bench.py --only cluster   # Dask LocalClusters of 1 and 2 workers (HDRKIT_BENCH_SMALL=1: smoke)
     python scripts/bench.py --runs 5 --json bench.json
 
 Not part of the test suite: timings vary with the machine and never decide pass/fail.
@@ -341,9 +342,71 @@ def bench_memory(runs: int) -> list[Result]:
     return res
 
 
+# ----------------------------------------------------------------- cluster
+def bench_cluster(runs: int) -> list[Result]:
+    """Dask LocalClusters of 1 and 2 worker processes against the in-process run: a batch of
+    stills, a long clip's proxy in chunks, and the cluster's overhead on one file (start-up
+    included, as a user sees it). ``HDRKIT_BENCH_SMALL=1``: the bundled small stills and a
+    short 320x180 clip (a smoke run)."""
+    import shutil
+    import tempfile
+
+    from hdrkit.cluster import cluster_client
+    from hdrkit.cluster.stills import export_stills
+    from hdrkit.still.export import export_sdr
+    from hdrkit.video.proxy import make_proxy
+
+    small = os.environ.get("HDRKIT_BENCH_SMALL") == "1"
+    tmp = Path(tempfile.mkdtemp(prefix="hdrkit-bench-cluster-"))
+    one = ROOT / "samples" / "ultrahdr" / "libultrahdr_minnie_ultrahdr_sys.jpg" if small else ensure_ultrahdr_12mp()
+    batch = tmp / "in"
+    batch.mkdir()
+    n = 4 if small else 16
+    for i in range(n):
+        shutil.copy(one, batch / f"s{i:02d}.jpg")
+    pairs = [(f, tmp / "out" / f.name) for f in sorted(batch.iterdir())]
+    if small:
+        clip = GEN / "pq_small_180p.mp4"
+        if not clip.exists():
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "make_clips.py"), "--size", "320x180",
+                            "--transfer", "pq", "--frames", "96", "--name", clip.stem, "--out", str(GEN)], check=True)
+    else:
+        clip = ensure_looped(ensure_clip("pq", 1080), 8)
+    frames = _frames(clip)
+
+    def in_process():
+        (tmp / "out").mkdir(exist_ok=True)
+        for src, dst in pairs:
+            export_sdr(src, dst, force=True)
+
+    res = []
+    t0 = median_time(in_process, runs)
+    tp = median_time(lambda: make_proxy(clip, tmp / "p.mp4", force=True), runs)
+    for workers in (1, 2):
+        with cluster_client(f"local:{workers}") as client:
+            client.wait_for_workers(workers)
+            tw = median_time(lambda: list(export_stills(pairs, export_sdr, {"force": True}, client=client)), runs)
+            res.append(Result(f"still batch x{n}, cluster {workers} worker(s) (img/s)", n / tw, n / t0,
+                              "in-process loop", "~ workers x in-process", unit="fps"))
+            tc = median_time(lambda: make_proxy(clip, tmp / "c.mp4", force=True, client=client, chunk_seconds=2),
+                             runs)
+            res.append(Result(f"{clip.stem} proxy, {frames} frames, cluster {workers} worker(s) (fps)", frames / tc,
+                              frames / tp, "single-process proxy", "report", unit="fps"))
+
+    def cli(*extra):
+        return lambda: subprocess.run([sys.executable, "-m", "hdrkit", "still", str(one), "-o", str(tmp / "one.jpg"),
+                                       "--force", *extra], check=True, capture_output=True, cwd=ROOT)
+
+    th, tb = paired(cli("--cluster", "local:1"), cli(), runs)
+    res.append(Result("one still, hdrkit still --cluster local:1 (s)", th, tb, "the same command in-process",
+                      "report (cluster start-up)"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return res
+
+
 BENCHES: dict[str, Callable[[int], list[Result]]] = {"still": bench_still, "still-ultrahdr": bench_ultrahdr_write,
                                                       "video": bench_video, "deliver": bench_deliver,
-                                                      "memory": bench_memory}
+                                                      "memory": bench_memory, "cluster": bench_cluster}
 
 
 def main() -> int:

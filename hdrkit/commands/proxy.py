@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .cluster_options import add_cluster_option
 from .common import add_render_options, render_params_from_args
 from .outputs import Console, add_json_option, check_json_target, is_folder, single_output
 from .video_options import add_video_input_options, first_run_warm_up, video_input_kwargs
@@ -38,6 +39,9 @@ def add_parser(sub):
     p.add_argument("--force", action="store_true", help="allow writing over the input")
     add_json_option(p, "a report")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_cluster_option(p, "the pyav engine in chunks split at key frames")
+    p.add_argument("--chunk-seconds", type=float, default=None, metavar="S",
+                   help="with --cluster: chunks of about S seconds (default 30)")
     p.set_defaults(func=run)
     return p
 
@@ -52,16 +56,18 @@ def run(args) -> int:
         raise OptionError("give the output once, as -o OUT")
     out = args.output_opt or args.output
     require_file(args.input, "video file")
+    if args.chunk_seconds is not None and args.cluster is None:
+        raise OptionError("--chunk-seconds needs --cluster")
     dst = single_output(out, args.input, ".mp4", force=args.force)
     check_json_target(args, [args.input])
-    if args.engine == "pyav" and args.mode == "lut":
+    if args.engine == "pyav" and args.mode == "lut" and args.cluster is None:
         first_run_warm_up(args.input, video_input_kwargs(args))
     if is_folder(out):
         make_output_dir(out)
     res = make_proxy(args.input, dst, engine=args.engine, params=render_params_from_args(args),
                      crf=args.crf, x264_preset=args.x264_preset, mode=args.mode, lut_size=args.lut_size,
                      peak_nits=args.peak, force=args.force, progress=not (args.no_progress or con.quiet),
-                     **video_input_kwargs(args))
+                     cluster=args.cluster, chunk_seconds=args.chunk_seconds, **video_input_kwargs(args))
     con.write_json(res.to_dict())
     con.note(f"{res.dst}: {res.frames_out} frames {res.width}x{res.height}, {res.fps:.1f} fps "
              f"({res.engine}/{res.mode})")

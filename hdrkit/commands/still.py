@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import HdrkitError, OptionError, os_error_message
 from ..io.atomic import check_output_dir, check_output_file, make_output_dir
+from .cluster_options import add_cluster_option
 from .common import add_render_options, first_run_note, progress, render_params_from_args
 from .outputs import Console, add_json_option, check_json_target, is_folder
 
@@ -42,6 +43,7 @@ def add_parser(sub):
                    "decoding (default 100)")
     add_json_option(p, "a report of every export")
     add_ultrahdr_options(p)
+    add_cluster_option(p, "one task per file")
     p.set_defaults(func=run)
     return p
 
@@ -122,34 +124,45 @@ def run(args) -> int:
         from ..still.ultrahdr import export_ultrahdr
 
         export_sdr = partial(export_ultrahdr, gainmap=gm)  # same options; the SDR export becomes the base image
-    _warm_up(files)
-    report, failed, skipped = [], [], []
-    made = False
-    for src, dst in progress(zip(files, targets), total=len(files), desc="stills", unit="img",
-                             disable=len(files) < 3 or con.quiet):
+    kwargs = dict(params=params, display_boost=args.display_boost, quality=args.quality, subsampling=args.subsampling,
+                  progressive=args.progressive, force=args.force, fallback=not args.no_fallback,
+                  strip_location=args.strip_location,
+                  max_pixels=None if args.max_pixels is None else int(args.max_pixels * 1e6))
+    report, failed, skipped, jobs = [], [], [], []
+    for src, dst in zip(files, targets):
         if args.skip_existing and dst.exists():
             report.append({"src": str(src), "dst": str(dst), "skipped": True})
             skipped.append(src)
-            continue
-        if folder and not made:  # only once there is something to write
-            made = bool(make_output_dir(args.output))
-        try:
-            r = export_sdr(src, dst, params=params, display_boost=args.display_boost, quality=args.quality,
-                           subsampling=args.subsampling, progressive=args.progressive, force=args.force,
-                           fallback=not args.no_fallback, strip_location=args.strip_location,
-                           max_pixels=None if args.max_pixels is None else int(args.max_pixels * 1e6))
-        except (HdrkitError, OSError) as e:
-            msg = _failure(src, e)
-            failed.append((src, msg))
-            report.append({"src": str(src), "error": msg})
-            con.error(msg)
-            continue
-        report.append({"src": str(src), **r.to_dict()})
-        for w in r.warnings:
-            con.warn(f"{src}: {w}")
-        if not many:
-            con.result(f"{src} -> {dst}  {r.width}x{r.height}  q{r.quality} {r.subsampling}  peak {r.src_peak:.2f}  "
-                       f"{r.size_bytes / 1e6:.2f} MB  {r.seconds * 1000:.0f} ms")
+        else:
+            jobs.append((src, dst))
+    if folder and jobs:  # only when there is something to write
+        make_output_dir(args.output)
+    from ..cluster import cluster_client
+
+    with cluster_client(args.cluster if jobs else None) as client:  # nothing to do: no cluster to start
+        if client is None:
+            _warm_up(files)
+            results = _in_process(jobs, export_sdr, kwargs)
+        else:
+            from ..cluster.stills import export_stills
+
+            results = export_stills(jobs, export_sdr, kwargs, client=client)
+        for src, dst, r in _lost_scheduler_guard(progress(results, total=len(jobs), desc="stills", unit="img",
+                                                          disable=len(files) < 3 or con.quiet), len(jobs)):
+            if isinstance(r, BaseException):
+                msg = _failure(src, r)
+                failed.append((src, msg))
+                report.append({"src": str(src), "error": msg})
+                con.error(msg)
+                continue
+            report.append({"src": str(src), **r.to_dict()})
+            for w in r.warnings:
+                con.warn(f"{src}: {w}")
+            if not many:
+                con.result(f"{src} -> {dst}  {r.width}x{r.height}  q{r.quality} {r.subsampling}  peak "
+                           f"{r.src_peak:.2f}  {r.size_bytes / 1e6:.2f} MB  {r.seconds * 1000:.0f} ms")
+    order = {str(src): i for i, src in enumerate(files)}
+    report.sort(key=lambda e: order.get(e["src"], 0))  # a cluster finishes in any order
     con.write_json(report)
     if many or skipped:
         exported = len(files) - len(failed) - len(skipped)
@@ -161,12 +174,40 @@ def run(args) -> int:
     return 2 if failed else 0
 
 
-def _failure(src: Path, e: Exception) -> str:
+def _in_process(jobs, export, kwargs):
+    """(src, dst, result or the hdrkit / OS error) of every job, one after the other, here."""
+    for src, dst in jobs:
+        try:
+            yield src, dst, export(src, dst, **kwargs)
+        except (HdrkitError, OSError) as e:
+            yield src, dst, e
+
+
+def _lost_scheduler_guard(results, total: int):
+    """``results``, with a lost Dask scheduler turned into one :class:`hdrkit.cluster.ClusterError`."""
+    done = 0
+    try:
+        for item in results:
+            done += 1
+            yield item
+    except HdrkitError:
+        raise
+    except Exception as e:
+        from ..cluster import is_lost_scheduler, lost_scheduler_error
+
+        if is_lost_scheduler(e):
+            raise lost_scheduler_error(total - done) from None
+        raise
+
+
+def _failure(src: Path, e: BaseException) -> str:
     """``<path>: <what happened>`` naming the file that failed (the output when the output did)."""
     if isinstance(e, HdrkitError):
         msg = str(e)
         return msg if getattr(e, "path", None) or msg.startswith(str(src)) else f"{src}: {msg}"
-    return os_error_message(e) if e.filename else f"{src}: {os_error_message(e)}"
+    if isinstance(e, OSError):
+        return os_error_message(e) if e.filename else f"{src}: {os_error_message(e)}"
+    return f"{src}: {type(e).__name__}: {e}"  # the cluster gave up on the task (e.g. its workers kept dying)
 
 
 def _refuse_collisions(files: list[Path], targets: list[Path]) -> None:

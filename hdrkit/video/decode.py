@@ -518,6 +518,13 @@ class VideoReader:
                 keep.append((a, b))
         self.damage.gaps[:] = sorted(keep + [(t0, t1)])
 
+    def seek(self, pts: int) -> None:
+        """Make :meth:`frames` start again from the key frame at or before ``pts`` (in the video
+        stream's time base). Frame indices then count from that key frame; the end-of-stream
+        damage checks see only what follows it."""
+        self.container.seek(int(pts), stream=self.stream, backward=True, any_frame=False)
+        self._first, self._gen = None, None
+
     def _scale(self, f):
         return f.reformat(width=self.width, height=self.height, interpolation="AREA")
 

@@ -138,10 +138,15 @@ class LutCache:
             self._baked.popitem(last=False)
         return lut
 
+    @staticmethod
+    def key(src_peak: float) -> int:
+        """:meth:`get` returns the same LUT for consecutive peaks of one key (1/4096 PQ steps)."""
+        return round(float(eotf_inverse_st2084(max(src_peak, 0.0) * SDR_WHITE_NITS)) * 4096)
+
     def get(self, src_peak: float) -> np.ndarray:
         """The LUT for ``src_peak`` (linear relative, 1.0 = 203 cd/m^2)."""
         pq = float(eotf_inverse_st2084(max(src_peak, 0.0) * SDR_WHITE_NITS))
-        key = round(pq * 4096)
+        key = self.key(src_peak)
         if key == self._last_key:
             return self._last
         u = pq / self.step

@@ -29,10 +29,16 @@ HDR10+, Dolby Vision or ambient viewing side data (FFmpeg's naive chain copies M
 CLL from a PQ source into the H.264 output). The output is written atomically: a failure
 leaves nothing at the final path. A source that decodes only in part (truncated, damaged)
 still gives a proxy of what decodes; :attr:`ProxyResult.damage` says what is missing.
+
+On a Dask cluster (``make_proxy(..., client=...)`` or ``cluster=...``) the pyav engine runs in
+chunks split at key frames (:func:`plan_chunks`, :func:`measure_chunk`, :func:`smooth_states`,
+:func:`render_chunk`, :func:`join_chunks`; the orchestration is :mod:`hdrkit.cluster.video`):
+the same rendered frames, each chunk encoded on its own, joined without re-encoding.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -53,7 +59,9 @@ from .decode import Damage, VideoReader, prefetch, queue_depth
 from .lut3d import LutCache, bake_lut, write_cube
 from .render import even_size, measure_planes, render_lut_yuv420, yuv420_buffer, yuv420_from_display
 
-__all__ = ["ProxyResult", "FrameStamp", "make_proxy", "iter_sdr_frames", "ENGINES", "MODES", "HDR_SIDE_DATA", "static_peak_nits"]
+__all__ = ["ProxyResult", "FrameStamp", "make_proxy", "iter_sdr_frames", "Chunk", "plan_chunks", "measure_chunk",
+           "smooth_states", "lut_prime_peaks", "chunk_sdr_frames", "render_chunk", "join_chunks", "ENGINES", "MODES",
+           "HDR_SIDE_DATA", "static_peak_nits"]
 
 log = logging.getLogger("hdrkit.video")
 
@@ -162,12 +170,15 @@ class _Renderer:
         self.cache = LutCache(self.colour.transfer, params, lut_size, self.colour.primaries) if mode == "lut" else None
         self.states: list[CurveState] = []
 
-    def __call__(self, f):
+    def measure(self, f) -> FrameMeasure:
+        """The peak-detection input of frame ``f`` (the fixed peak replaces the measured one)."""
         fm = frame_measure(measure_planes(f.y, f.u, f.v, self.colour))
         if self.static is not None:
             fm = FrameMeasure(self.static, fm.avg_pq, fm.active)
-        state = self.smoother.update(fm, f.time)
-        self.states.append(state)
+        return fm
+
+    def render(self, f, state: CurveState):
+        """(FrameStamp, yuv420p buffer) of frame ``f`` rendered for ``state``."""
         buf, planes = yuv420_buffer(self.H, self.W)
         if self.mode == "lut":
             render_lut_yuv420(f.y, f.u, f.v, self.colour, self.cache.get(state.peak), self.params.dither,
@@ -178,6 +189,11 @@ class _Renderer:
             yuv420_from_display(disp, self.params.dither, out=planes)
         stamp = FrameStamp(f.index, f.pts, f.time, getattr(f.av_frame, "duration", None) or None)
         return stamp, buf
+
+    def __call__(self, f):
+        state = self.smoother.update(self.measure(f), f.time)
+        self.states.append(state)
+        return self.render(f, state)
 
 
 def _audio_packets(src, stop: threading.Event, keep_discarded: bool = True):
@@ -217,78 +233,347 @@ def _copy_metadata(dst: dict, src: dict, keys=None):
         dst[k] = v
 
 
+class _Output:
+    """The proxy's output file: container and stream tags, rotation, the video stream ``add_video(out)``
+    makes, the source's audio streams copied packet for packet and interleaved by time with the
+    video packets given to :meth:`mux_video`."""
+
+    def __init__(self, src: Path, tmp: Path, reader: VideoReader, add_video):
+        import av
+
+        self.stop = threading.Event()
+        a_streams, self._a_iter, self._a_container = _audio_packets(src, self.stop,
+                                                                    keep_discarded=tmp.suffix.lower() != ".mkv")
+        self.out = av.open(str(tmp), "w")
+        try:
+            _copy_metadata(self.out.metadata, reader.container.metadata)
+            self.ost = add_video(self.out)
+            _copy_metadata(self.ost.metadata, reader.stream.metadata,
+                           {"language", "handler_name", "creation_time", "title"})
+            if reader.rotation:
+                self.ost.set_display_rotation(reader.rotation)
+            self._a_map = {}
+            for s in a_streams:
+                o = self.out.add_stream_from_template(s)
+                _copy_metadata(o.metadata, s.metadata, {"language", "handler_name", "creation_time", "title"})
+                self._a_map[s.index] = o
+            self._pending = next(self._a_iter, None)
+        except BaseException:
+            self.close()
+            raise
+
+    def mux_audio_until(self, t: float | None) -> None:
+        """Mux the audio packets up to ``t`` seconds (all with None)."""
+        while self._pending is not None and (t is None or float(self._pending.dts * self._pending.time_base) <= t):
+            self._pending.stream = self._a_map[self._pending.stream.index]
+            self.out.mux(self._pending)
+            self._pending = next(self._a_iter, None)
+
+    def mux_video(self, packet) -> None:
+        self.mux_audio_until(float(packet.dts * packet.time_base) if packet.dts is not None else None)
+        self.out.mux(packet)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.out.close()
+        self._a_container.close()
+
+
+def _x264_stream(out, reader: VideoReader, *, crf: float, x264_preset: str):
+    """The libx264 stream of a proxy: even size, yuv420p, the source's time base, tagged BT.709."""
+    H, W = even_size(reader.height, reader.width)
+    tb = reader.stream.time_base or Fraction(1, 90000)
+    ost = out.add_stream("libx264", rate=reader.fps if reader.fps else Fraction(25))
+    ost.width, ost.height, ost.pix_fmt = W, H, "yuv420p"
+    ost.time_base = tb
+    cc = ost.codec_context
+    cc.time_base = tb
+    for k, v in _BT709.items():
+        setattr(cc, k, v)
+    ost.options = {"crf": f"{crf:g}", "preset": x264_preset}
+    return ost
+
+
+def _encode(ost, rendered, tb, mux, bar=None) -> int:
+    """Encode the (FrameStamp, yuv420p buffer) pairs of ``rendered`` on ``ost`` at their own
+    timestamps (in ``tb``), give every packet to ``mux``; the number of frames."""
+    import av
+
+    frames_out = 0
+    last_pts = None
+    for f, buf in rendered:
+        frame = av.VideoFrame.from_ndarray(buf, format="yuv420p")
+        pts = f.pts if f.pts is not None else int(round(f.time / float(tb)))
+        if last_pts is not None and pts <= last_pts:  # never feed the muxer non-increasing timestamps
+            pts = last_pts + 1
+        last_pts = pts
+        frame.pts = pts
+        frame.time_base = tb
+        if f.duration_ticks:
+            frame.duration = f.duration_ticks
+        for k, v in _BT709.items():
+            setattr(frame, k, v)
+        for packet in ost.encode(frame):
+            mux(packet)
+        frames_out += 1
+        if bar is not None:
+            bar.update(1)
+    for packet in ost.encode(None):
+        mux(packet)
+    return frames_out
+
+
 def _proxy_pyav(src: Path, tmp: Path, reader: VideoReader, params: RenderParams, *, crf: float, x264_preset: str,
                 mode: str, lut_size: int, peak_nits: float | None, smoothing, show_progress: bool) -> dict:
     import av
 
     ren = _Renderer(reader, params, mode, lut_size, peak_nits, smoothing)
-    H, W = ren.H, ren.W
-    vin = reader.stream
-    tb = vin.time_base or Fraction(1, 90000)
-    rate = reader.fps if reader.fps else Fraction(25)
-    stop = threading.Event()
-    a_streams, a_iter, a_container = _audio_packets(src, stop, keep_discarded=tmp.suffix.lower() != ".mkv")
-    out = av.open(str(tmp), "w")
-    frames_out = 0
+    tb = reader.stream.time_base or Fraction(1, 90000)
+    o = _Output(src, tmp, reader, lambda out: _x264_stream(out, reader, crf=crf, x264_preset=x264_preset))
     try:
-        _copy_metadata(out.metadata, reader.container.metadata)
-        ost = out.add_stream("libx264", rate=rate)
-        ost.width, ost.height, ost.pix_fmt = W, H, "yuv420p"
-        ost.time_base = tb
-        cc = ost.codec_context
-        cc.time_base = tb
-        for k, v in _BT709.items():
-            setattr(cc, k, v)
-        ost.options = {"crf": f"{crf:g}", "preset": x264_preset}
-        _copy_metadata(ost.metadata, vin.metadata, {"language", "handler_name", "creation_time", "title"})
-        if reader.rotation:
-            ost.set_display_rotation(reader.rotation)
-        a_map = {}
-        for s in a_streams:
-            o = out.add_stream_from_template(s)
-            _copy_metadata(o.metadata, s.metadata, {"language", "handler_name", "creation_time", "title"})
-            a_map[s.index] = o
-        pending = next(a_iter, None)
-
-        def mux_audio_until(t: float | None):
-            nonlocal pending
-            while pending is not None and (t is None or float(pending.dts * pending.time_base) <= t):
-                pending.stream = a_map[pending.stream.index]
-                out.mux(pending)
-                pending = next(a_iter, None)
-
         bar = reporter(show_progress, total=reader.frame_count or None, unit="frame", desc="proxy")
         try:
-            last_pts = None
-            for f, buf in _rendered(reader, ren):
-                frame = av.VideoFrame.from_ndarray(buf, format="yuv420p")
-                pts = f.pts if f.pts is not None else int(round(f.time / float(tb)))
-                if last_pts is not None and pts <= last_pts:  # never feed the muxer non-increasing timestamps
-                    pts = last_pts + 1
-                last_pts = pts
-                frame.pts = pts
-                frame.time_base = tb
-                if f.duration_ticks:
-                    frame.duration = f.duration_ticks
-                for k, v in _BT709.items():
-                    setattr(frame, k, v)
-                for packet in ost.encode(frame):
-                    mux_audio_until(float(packet.dts * packet.time_base) if packet.dts is not None else None)
-                    out.mux(packet)
-                frames_out += 1
-                bar.update(1)
-            for packet in ost.encode(None):
-                out.mux(packet)
-            mux_audio_until(None)
+            frames_out = _encode(o.ost, _rendered(reader, ren), tb, o.mux_video, bar)
+            o.mux_audio_until(None)
         finally:
             bar.close()
-            stop.set()
+            o.stop.set()
     except av.FFmpegError as e:
         raise EncodeError(f"libx264 / muxer failed: {e}") from e
     finally:
-        out.close()
-        a_container.close()
+        o.close()
     return {"frames_out": frames_out, "lut_bakes": ren.cache.bakes if ren.cache else 0, "states": ren.states}
+
+
+# ------------------------------------------------------------------- chunks
+@dataclass(frozen=True)
+class Chunk:
+    """A run of frames between two key frames: presentation timestamps ``start_pts`` (None: the
+    start of the stream) up to ``end_pts`` (excluded; None: the end), in the video stream's time base."""
+
+    index: int
+    start_pts: int | None
+    end_pts: int | None
+    start_time: float
+
+
+def plan_chunks(src, seconds: float) -> list[Chunk]:
+    """Split ``src`` at key frames into chunks of at least ``seconds`` (the last may be shorter).
+
+    Reads packets only (no decoding). A stream with a packet lacking a timestamp, or
+    timestamps that do not increase from key frame to key frame, is one chunk.
+    """
+    import av
+
+    if not (seconds > 0):
+        raise OptionError(f"--chunk-seconds must be positive, not {seconds}")
+    with av.open(str(src), metadata_errors="replace") as c:
+        vs = c.streams.video[0]
+        tb = float(vs.time_base or Fraction(1, 90000))
+        keys = []
+        try:
+            for p in c.demux(vs):
+                if not p.size or p.is_discard:
+                    continue
+                if p.pts is None:
+                    return [Chunk(0, None, None, 0.0)]
+                if p.is_keyframe:
+                    keys.append(p.pts)
+        except av.FFmpegError:  # damage: one process copes with it as it always has
+            return [Chunk(0, None, None, 0.0)]
+    if any(b <= a for a, b in zip(keys, keys[1:])):
+        return [Chunk(0, None, None, 0.0)]
+    starts = [None]
+    t0 = keys[0] * tb if keys else 0.0
+    for k in keys[1:]:
+        if k * tb - t0 >= seconds:
+            starts.append(k)
+            t0 = k * tb
+    return [Chunk(i, a, b, (a or 0) * tb) for i, (a, b) in enumerate(zip(starts, starts[1:] + [None]))]
+
+
+def _chunk_frames(reader: VideoReader, chunk: Chunk):
+    """The decoded frames of ``chunk``: from its key frame, those whose timestamps fall inside it."""
+    if chunk.start_pts is not None:
+        reader.seek(chunk.start_pts)
+    for f in reader.frames():
+        if f.pts is None:
+            raise EncodeError(f"frame at {f.time:.3f} s has no timestamp: this clip cannot be split into chunks")
+        if chunk.start_pts is not None and f.pts < chunk.start_pts:
+            continue  # a leading picture of the previous chunk
+        if chunk.end_pts is not None and f.pts >= chunk.end_pts:
+            return
+        yield f
+
+
+def measure_chunk(src, chunk: Chunk, *, peak_nits: float | None = None, reader_kwargs: dict | None = None) -> dict:
+    """The peak-detection inputs of the frames of ``chunk``, as a single-process proxy measures them.
+
+    Returns ``{"pts": [int], "time": [s], "measures": [FrameMeasure], "errors": [str]}`` in
+    presentation order (``errors``: what the decoder reported).
+    """
+    with VideoReader(src, **(reader_kwargs or {})) as reader:
+        ren = _Renderer(reader, RenderParams(), "exact", 2, peak_nits, (SMOOTHING_PERIOD, SCENE_THRESHOLD_LOW,
+                                                                         SCENE_THRESHOLD_HIGH))
+        out = {"pts": [], "time": [], "measures": []}
+        for f, fm in prefetch(lambda: ((f, ren.measure(f)) for f in _chunk_frames(reader, chunk)),
+                              queue_depth(reader.height * reader.width * 3)):
+            out["pts"].append(int(f.pts))
+            out["time"].append(f.time)
+            out["measures"].append(fm)
+        out["errors"] = list(reader.damage.errors)
+    return out
+
+
+def smooth_states(measures: list[FrameMeasure], times: list[float], params: RenderParams | None = None, *,
+                  peak_nits: float | None = None,
+                  smoothing: tuple[float, float, float] = (SMOOTHING_PERIOD, SCENE_THRESHOLD_LOW,
+                                                           SCENE_THRESHOLD_HIGH)) -> list[CurveState]:
+    """The per-frame curve states of a whole clip from its frame measures, as the pyav proxy's
+    single pass smooths them (a fixed ``peak_nits`` turns the smoothing off, as there)."""
+    if peak_nits is not None:
+        smoothing = (0.0, *smoothing[1:])
+    sm = PeakSmoother(*smoothing, params=params or RenderParams())
+    return [sm.update(m, t) for m, t in zip(measures, times)]
+
+
+def lut_prime_peaks(states: list[CurveState], starts: list[int]) -> list[float | None]:
+    """For each chunk starting at frame ``starts[i]``: the peak whose LUT a single pass would still
+    be using there (:meth:`hdrkit.video.lut3d.LutCache.get` keeps the LUT while the peak stays
+    within one key), so a chunk renders its first frames with the very same LUT."""
+    keys = [LutCache.key(s.peak) for s in states]
+    out = []
+    for i in starts:
+        if i <= 0 or i >= len(states):
+            out.append(None)
+            continue
+        j = i
+        while j > 0 and keys[j - 1] == keys[i]:
+            j -= 1
+        out.append(states[j].peak if j < i else None)
+    return out
+
+
+def chunk_sdr_frames(reader: VideoReader, chunk: Chunk, pts: list[int], states: list[CurveState], *,
+                     prime_peak: float | None, params: RenderParams | None = None, mode: str = "lut",
+                     lut_size: int = 33):
+    """(FrameStamp, (1.5 H, W) uint8 yuv420p buffer) of every frame of ``chunk``, rendered with the
+    whole clip's ``states`` (timestamps ``pts``) and a LUT cache primed at ``prime_peak``
+    (:func:`lut_prime_peaks`): the buffers a single pass renders for these frames.
+
+    Raises
+    ------
+    EncodeError
+        The chunk decodes other frames than the whole-clip pass measured.
+    """
+    ren = _Renderer(reader, params or RenderParams(), mode, lut_size, None,
+                    (SMOOTHING_PERIOD, SCENE_THRESHOLD_LOW, SCENE_THRESHOLD_HIGH))
+    if ren.cache is not None and prime_peak is not None:
+        ren.cache.get(prime_peak)
+    want = iter(zip(pts, states))
+
+    def one(f):
+        p, st = next(want, (None, None))
+        if p != f.pts:
+            raise EncodeError(f"chunk {chunk.index} decoded the frame at pts {f.pts}, the whole-clip pass had {p} "
+                              "there")
+        return ren.render(f, st)
+
+    depth = queue_depth(reader.height * reader.width * 3)
+
+    def rendered():
+        decoded = prefetch(lambda: _chunk_frames(reader, chunk), depth)
+        try:
+            for f in decoded:
+                yield one(f)
+        finally:  # a failure stops the decoding thread before anyone closes the reader
+            decoded.close()
+
+    return prefetch(rendered, depth)
+
+
+def render_chunk(src, dst, chunk: Chunk, pts: list[int], states: list[CurveState], *, prime_peak: float | None,
+                 params: RenderParams | None = None, mode: str = "lut", lut_size: int = 33, crf: float = 20,
+                 x264_preset: str = "medium", reader_kwargs: dict | None = None) -> dict:
+    """Render and encode the frames of ``chunk`` with the given per-frame ``states`` (whose
+    timestamps are ``pts``; :func:`chunk_sdr_frames`) into ``dst`` (NUT, H.264 only), atomically.
+
+    The encoder starts afresh, so the chunk is a closed run of pictures starting with an IDR
+    frame. Returns ``{"frames": n, "errors": [str], "timing": [(pts, dts, duration)]}``: every
+    packet's timestamps in the source's time base as the encoder gave them, in file order
+    (the container may shift them; :func:`join_chunks` puts these back).
+
+    Raises
+    ------
+    EncodeError
+        The chunk decoded other frames than the whole-clip pass measured, or libx264 failed.
+    """
+    import av
+
+    with VideoReader(src, **(reader_kwargs or {})) as reader:
+        rendered = chunk_sdr_frames(reader, chunk, pts, states, prime_peak=prime_peak, params=params, mode=mode,
+                                    lut_size=lut_size)
+        tb = reader.stream.time_base or Fraction(1, 90000)
+        timing = []
+
+        def mux(packet):
+            timing.append((packet.pts, packet.dts, packet.duration))
+            out.mux(packet)
+
+        with atomic_path(Path(dst)) as tmp:
+            out = av.open(str(tmp), "w", format="nut")
+            try:
+                ost = _x264_stream(out, reader, crf=crf, x264_preset=x264_preset)
+                n = _encode(ost, rendered, tb, mux)
+            except av.FFmpegError as e:
+                raise EncodeError(f"libx264 / muxer failed: {e}") from e
+            finally:
+                rendered.close()  # the decoding and colour threads end before the reader closes
+                out.close()
+        if n != len(pts):
+            raise EncodeError(f"chunk {chunk.index} decoded {n} frames, the whole-clip pass {len(pts)}")
+        return {"frames": n, "errors": list(reader.damage.errors), "timing": timing}
+
+
+def join_chunks(src, tmp: Path, chunks: list[Path], timings: list[list[tuple]], reader: VideoReader) -> int:
+    """Join the encoded chunks into the proxy at ``tmp`` without re-encoding: video packets copied,
+    with the timestamps the encoder gave them (``timings``, from :func:`render_chunk`), the
+    source's audio, tags and rotation as :func:`make_proxy` writes them. Returns the number of
+    video frames."""
+    import av
+
+    tb = reader.stream.time_base or Fraction(1, 90000)
+    with av.open(str(chunks[0])) as first:
+        template = first.streams.video[0]
+
+        def add_video(out):
+            ost = out.add_stream_from_template(template)
+            ost.time_base = tb
+            ost.codec_context.framerate = reader.fps if reader.fps else Fraction(25)  # as the encoder's stream
+            return ost
+
+        o = _Output(Path(src), tmp, reader, add_video)
+    n = 0
+    try:
+        for path, timing in zip(chunks, timings):
+            with av.open(str(path)) as c:
+                packets = [p for p in c.demux(c.streams.video[0]) if p.size]
+                if len(packets) != len(timing):
+                    raise EncodeError(f"chunk {path.name} holds {len(packets)} packets, its encoder gave "
+                                      f"{len(timing)}")
+                for packet, (pts, dts, duration) in zip(packets, timing):
+                    packet.stream = o.ost
+                    packet.time_base = tb
+                    packet.pts, packet.dts = pts, dts
+                    packet.duration = duration or 0  # 0: the muxer derives it, as for the encoder's packets
+                    o.mux_video(packet)
+                    n += 1
+        o.mux_audio_until(None)
+    except av.FFmpegError as e:
+        raise EncodeError(f"joining the chunks failed: {e}") from e
+    finally:
+        o.close()
+    return n
 
 
 # ------------------------------------------------------------------- ffmpeg
@@ -383,13 +668,17 @@ def make_proxy(src, dst, *, engine: str = "pyav", params: RenderParams | None = 
                assume_primaries: str | None = None, assume_matrix: str | None = None, assume_range: str | None = None,
                allow_sdr: bool = False, force: bool = False, progress: bool = False,
                smoothing_period: float = SMOOTHING_PERIOD, scene_threshold_low: float = SCENE_THRESHOLD_LOW,
-               scene_threshold_high: float = SCENE_THRESHOLD_HIGH) -> ProxyResult:
+               scene_threshold_high: float = SCENE_THRESHOLD_HIGH, client=None, cluster: str | None = None,
+               chunk_seconds: float | None = None) -> ProxyResult:
     """Write an SDR H.264 proxy of ``src`` at ``dst`` (see the module docstring).
 
     ``crf`` / ``x264_preset``: libx264 settings. ``height``: scale before the colour work.
     ``lut_size``: 33 for ``pyav`` (per-peak LUTs), 65 for ``ffmpeg`` by default.
     ``peak_nits``: a fixed source peak (no peak detection). ``assume_*`` / ``allow_sdr``: see
     :class:`hdrkit.video.decode.VideoReader`.
+    ``client`` (a Dask client), ``cluster`` (``"local[:N]"`` or a scheduler address) or a
+    current Dask client: the pyav engine renders chunks of about ``chunk_seconds`` (default
+    30) on the cluster's workers (:mod:`hdrkit.cluster.video`; the same decoded frames).
     """
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)
@@ -406,18 +695,40 @@ def make_proxy(src, dst, *, engine: str = "pyav", params: RenderParams | None = 
     check_not_input(src, dst, force)
     if dst.suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
         raise OptionError(f"output must be .mp4, .mov, .m4v or .mkv, not {dst.name!r}")
-    with VideoReader(src, assume_transfer=assume_transfer, assume_primaries=assume_primaries,
-                     assume_matrix=assume_matrix, assume_range=assume_range, allow_sdr=allow_sdr,
-                     height=height) as reader:
+    if (client is not None or cluster is not None) and engine != "pyav":
+        raise OptionError("the ffmpeg engine is one FFmpeg command: a cluster runs the pyav engine only")
+    if chunk_seconds is not None and not (chunk_seconds > 0):
+        raise OptionError(f"--chunk-seconds must be positive, not {chunk_seconds}")
+    reader_kwargs = dict(assume_transfer=assume_transfer, assume_primaries=assume_primaries,
+                         assume_matrix=assume_matrix, assume_range=assume_range, allow_sdr=allow_sdr, height=height)
+    with contextlib.ExitStack() as stack:
+        if engine == "pyav":
+            from ..cluster import cluster_client
+
+            client = stack.enter_context(cluster_client(cluster, client))
+        return _make_proxy(src, dst, engine, params, crf, x264_preset, mode, lut_size, peak_nits, reader_kwargs,
+                           progress, (smoothing_period, scene_threshold_low, scene_threshold_high), client,
+                           chunk_seconds, t0)
+
+
+def _make_proxy(src, dst, engine, params, crf, x264_preset, mode, lut_size, peak_nits, reader_kwargs, progress,
+                smoothing, client, chunk_seconds, t0) -> ProxyResult:
+    with VideoReader(src, **reader_kwargs) as reader:
         H, W = even_size(reader.height, reader.width)
         if peak_nits is not None:
             peak_nits = static_peak_nits(reader, peak_nits)  # range check
         info = {}
         with atomic_path(dst) as tmp:
-            if engine == "pyav":
+            if engine == "pyav" and client is not None:
+                from ..cluster.video import DEFAULT_CHUNK_SECONDS, proxy_chunks
+
+                info = proxy_chunks(src, tmp, reader, params, client=client,
+                                    chunk_seconds=chunk_seconds or DEFAULT_CHUNK_SECONDS, crf=crf,
+                                    x264_preset=x264_preset, mode=mode, lut_size=lut_size, peak_nits=peak_nits,
+                                    smoothing=smoothing, reader_kwargs=reader_kwargs, show_progress=progress)
+            elif engine == "pyav":
                 info = _proxy_pyav(src, tmp, reader, params, crf=crf, x264_preset=x264_preset, mode=mode,
-                                   lut_size=lut_size, peak_nits=peak_nits,
-                                   smoothing=(smoothing_period, scene_threshold_low, scene_threshold_high),
+                                   lut_size=lut_size, peak_nits=peak_nits, smoothing=smoothing,
                                    show_progress=progress)
             else:
                 info = _proxy_ffmpeg(src, tmp, reader, params, crf=crf, x264_preset=x264_preset, lut_size=lut_size,
