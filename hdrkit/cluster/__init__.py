@@ -50,7 +50,7 @@ from ..errors import HdrkitError, OptionError
 
 __all__ = ["ClusterError", "MEMORY_RESOURCE", "cluster_client", "current_client", "parse_cluster", "check_visible",
            "memory_requests", "still_memory_mb", "run_task", "lost_scheduler_error", "is_lost_scheduler",
-           "TASK_RETRIES"]
+           "gather_as_completed", "TASK_RETRIES"]
 
 #: The Dask worker resource that bounds the memory of the tasks a worker runs at once (MB).
 MEMORY_RESOURCE = "MEMORY_MB"
@@ -267,3 +267,34 @@ def is_lost_scheduler(e: BaseException) -> bool:
 def path_on_workers(p) -> str:
     """``p`` as the absolute path workers are given (they may run in another working folder)."""
     return str(Path(p).absolute())
+
+
+def gather_as_completed(client, futures: dict, bar=None, weight=None) -> dict:
+    """Results of ``futures`` ({future: key}) by key, as they finish (``bar.update`` with
+    ``weight(result)`` or 1 for each). The first failure cancels
+    the rest and is raised: an hdrkit / OS error as the task returned it, a lost scheduler or a
+    task whose workers kept dying as :class:`~hdrkit.cluster.ClusterError`."""
+    from distributed import as_completed
+
+    out = {}
+    try:
+        for f in as_completed(futures, loop=client.loop):
+            if f.status == "cancelled":
+                raise lost_scheduler_error(len(futures) - len(out))
+            r = f.result()
+            if isinstance(r, BaseException):
+                raise r
+            out[futures[f]] = r
+            if bar is not None:
+                bar.update(weight(r) if weight else 1)
+    except BaseException as e:
+        with contextlib.suppress(Exception):
+            client.cancel(list(futures))
+        if isinstance(e, (HdrkitError, OSError)) and not is_lost_scheduler(e):
+            raise
+        if isinstance(e, Exception):
+            if is_lost_scheduler(e):
+                raise lost_scheduler_error(len(futures) - len(out)) from None
+            raise ClusterError(f"{type(e).__name__}: {e}") from None
+        raise
+    return out

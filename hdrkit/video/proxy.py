@@ -32,7 +32,7 @@ still gives a proxy of what decodes; :attr:`ProxyResult.damage` says what is mis
 
 On a Dask cluster (``make_proxy(..., client=...)`` or ``cluster=...``) the pyav engine runs in
 chunks split at key frames (:func:`plan_chunks`, :func:`measure_chunk`, :func:`smooth_states`,
-:func:`render_chunk`, :func:`join_chunks`; the orchestration is :mod:`hdrkit.cluster.video`):
+:func:`render_chunk`, :func:`join_chunks`; the orchestration is :func:`proxy_chunks`):
 the same rendered frames, each chunk encoded on its own, joined without re-encoding.
 """
 
@@ -40,8 +40,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
+import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -52,6 +55,7 @@ from ..core.pipeline import RenderParams, render_linear
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084
 from ..errors import EncodeError, HdrkitError, OptionError
 from ..io.atomic import atomic_path, check_not_input
+from ..cluster import TASK_RETRIES, check_visible, gather_as_completed, path_on_workers, run_task
 from ..io.progress import reporter
 from .analysis import (SCENE_THRESHOLD_HIGH, SCENE_THRESHOLD_LOW, SMOOTHING_PERIOD, CurveState, FrameMeasure,
                        PeakSmoother, frame_measure)
@@ -662,6 +666,76 @@ def iter_sdr_frames(reader: VideoReader, params: RenderParams | None = None, *, 
 
 
 
+#: Default chunk length of a proxy on a cluster (seconds).
+DEFAULT_CHUNK_SECONDS = 30.0
+
+
+def proxy_chunks(src: Path, tmp: Path, reader, params, *, client, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
+                 crf: float, x264_preset: str, mode: str, lut_size: int, peak_nits: float | None, smoothing,
+                 reader_kwargs: dict, show_progress: bool = False) -> dict:
+    """The pyav proxy of ``src`` written at ``tmp`` through ``client``'s workers.
+
+    1. :func:`plan_chunks` splits the clip at key frames into chunks of about
+       ``chunk_seconds``.
+    2. Every chunk's frames are measured on the workers (:func:`measure_chunk`); the temporal
+       peak smoothing then runs once over the whole clip, here (:func:`smooth_states`; a few
+       operations a frame), so it never sees a chunk boundary.
+    3. Every chunk is rendered with the whole clip's per-frame curve states and encoded on its
+       own (:func:`render_chunk`): the decoded SDR frames are those of a single-process
+       proxy, only the encoder's GOPs differ.
+    4. The chunks are joined here without re-encoding, with the source's audio, tags and
+       rotation (:func:`join_chunks`).
+
+    Chunk files live in a temporary folder beside the output (every worker writes there),
+    removed on success and on failure. A task whose worker dies is run again on another
+    worker; a chunk is written atomically, so a killed worker never leaves half a chunk.
+
+    Returns what the single-process engine returns: ``frames_out``, ``lut_bakes`` (0: baked
+    on the workers), ``states``.
+    """
+    chunks = plan_chunks(src, chunk_seconds)
+    wsrc = path_on_workers(src)
+    check_visible(client, [src])
+    work = Path(tempfile.mkdtemp(prefix=f".{tmp.name}.chunks-", dir=tmp.parent))
+    run = uuid.uuid4().hex[:8]
+    try:
+        check_visible(client, [work], "temporary folder beside the output")
+        measured = gather_as_completed(client, {
+            client.submit(run_task, measure_chunk, wsrc, c, peak_nits=peak_nits, reader_kwargs=reader_kwargs,
+                          pure=False, key=f"hdrkit-measure-{run}-{c.index}", retries=TASK_RETRIES): c.index
+            for c in chunks})
+        pts, times, measures, starts = [], [], [], []
+        for c in chunks:
+            m = measured[c.index]
+            starts.append(len(pts))
+            pts += m["pts"]
+            times += m["time"]
+            measures += m["measures"]
+            reader.damage.errors.extend(m["errors"])
+        states = smooth_states(measures, times, params, peak_nits=peak_nits, smoothing=smoothing)
+        primes = lut_prime_peaks(states, starts) if mode == "lut" else [None] * len(chunks)
+        ends = starts[1:] + [len(pts)]
+        paths = [work / f"chunk{c.index:05d}.nut" for c in chunks]
+        bar = reporter(show_progress, total=len(pts) or None, unit="frame", desc="proxy")
+        try:
+            rendered = gather_as_completed(client, {
+                client.submit(run_task, render_chunk, wsrc, path_on_workers(paths[c.index]), c, pts[a:b],
+                              states[a:b], prime_peak=primes[c.index], params=params, mode=mode,
+                              lut_size=lut_size, crf=crf, x264_preset=x264_preset, reader_kwargs=reader_kwargs, pure=False,
+                              key=f"hdrkit-render-{run}-{c.index}", retries=TASK_RETRIES): c.index
+                for c, a, b in zip(chunks, starts, ends) if b > a}, bar, lambda r: r["frames"])
+        finally:
+            bar.close()
+        for i in sorted(rendered):
+            reader.damage.errors.extend(e for e in rendered[i]["errors"] if e not in reader.damage.errors)
+        done = sorted(rendered)
+        frames = join_chunks(src, tmp, [paths[i] for i in done], [rendered[i]["timing"] for i in done],
+                             reader) if done else 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"frames_out": frames, "lut_bakes": 0, "states": states, "chunks": len(chunks)}
+
+
 def make_proxy(src, dst, *, engine: str = "pyav", params: RenderParams | None = None, crf: float = 20,
                x264_preset: str = "medium", height: int | None = None, mode: str = "lut", lut_size: int | None = None,
                peak_nits: float | None = None, assume_transfer: str | None = None,
@@ -678,7 +752,7 @@ def make_proxy(src, dst, *, engine: str = "pyav", params: RenderParams | None = 
     :class:`hdrkit.video.decode.VideoReader`.
     ``client`` (a Dask client), ``cluster`` (``"local[:N]"`` or a scheduler address) or a
     current Dask client: the pyav engine renders chunks of about ``chunk_seconds`` (default
-    30) on the cluster's workers (:mod:`hdrkit.cluster.video`; the same decoded frames).
+    30) on the cluster's workers (:func:`proxy_chunks`; the same decoded frames).
     """
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)
@@ -720,8 +794,6 @@ def _make_proxy(src, dst, engine, params, crf, x264_preset, mode, lut_size, peak
         info = {}
         with atomic_path(dst) as tmp:
             if engine == "pyav" and client is not None:
-                from ..cluster.video import DEFAULT_CHUNK_SECONDS, proxy_chunks
-
                 info = proxy_chunks(src, tmp, reader, params, client=client,
                                     chunk_seconds=chunk_seconds or DEFAULT_CHUNK_SECONDS, crf=crf,
                                     x264_preset=x264_preset, mode=mode, lut_size=lut_size, peak_nits=peak_nits,
