@@ -42,8 +42,19 @@ def add_parser(sub):
                    "decoding (default 100)")
     add_json_option(p, "a report of every export")
     add_ultrahdr_options(p)
+    add_hdr_input_options(p)
     p.set_defaults(func=run)
     return p
+
+
+def add_hdr_input_options(p) -> None:
+    """How to read an untagged HDR PNG / TIFF."""
+    g = p.add_argument_group("HDR input", "16-bit PQ / HLG PNG with a cICP chunk is read as HDR; these read "
+                             "untagged PNG / TIFF as HDR")
+    g.add_argument("--assume-transfer", choices=("pq", "hlg"), default=None,
+                   help="transfer of a PNG / TIFF that does not tag it (a cICP chunk wins)")
+    g.add_argument("--assume-primaries", choices=("bt2020", "p3", "bt709"), default=None,
+                   help="primaries of an untagged PNG / TIFF; default bt2020 with --assume-transfer")
 
 
 def add_ultrahdr_options(p) -> None:
@@ -137,6 +148,7 @@ def run(args) -> int:
             r = export_sdr(src, dst, params=params, display_boost=args.display_boost, quality=args.quality,
                            subsampling=args.subsampling, progressive=args.progressive, force=args.force,
                            fallback=not args.no_fallback, strip_location=args.strip_location,
+                           assume_transfer=args.assume_transfer, assume_primaries=args.assume_primaries,
                            max_pixels=None if args.max_pixels is None else int(args.max_pixels * 1e6))
         except (HdrkitError, OSError) as e:
             msg = _failure(src, e)

@@ -219,7 +219,8 @@ def export_ultrahdr(src, dst, *, gainmap: GainMapOptions | None = None, params: 
                     progressive: bool = False, force: bool = False, fallback: bool = True,
                     max_pixels: int | None = None, curve: str | None = None, preset: str | None = None,
                     curve_params: dict | None = None, gamut_map: str | None = None, dither: str | None = None,
-                    headroom: float | None = None, strip_location: bool = False) -> ExportResult:
+                    headroom: float | None = None, strip_location: bool = False,
+                    assume_transfer: str | None = None, assume_primaries: str | None = None) -> ExportResult:
     """Export one still (path or bytes) as Ultra HDR at ``dst``.
 
     Options as :func:`hdrkit.still.export.export_sdr`, whose output is the base image here,
@@ -237,7 +238,8 @@ def export_ultrahdr(src, dst, *, gainmap: GainMapOptions | None = None, params: 
     if not isinstance(src, (bytes, bytearray, memoryview)):
         require_file(src)
         check_not_input(src, dst, force)
-    img = load_linear(src, display_boost=display_boost, fallback=fallback, max_pixels=max_pixels)
+    img = load_linear(src, display_boost=display_boost, fallback=fallback, max_pixels=max_pixels,
+                      assume_transfer=assume_transfer, assume_primaries=assume_primaries)
     if opt.headroom is None and img.kind == "gainmap":
         data = bytes(src) if isinstance(src, (bytes, bytearray, memoryview)) else Path(src).read_bytes()
         meta = parse_container(data).metadata
