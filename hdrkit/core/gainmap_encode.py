@@ -1,12 +1,13 @@
 """Gain-map encoding: from an SDR base and an HDR rendition to 8-bit map codes and metadata.
 
-The gain function, shared with the decoder (ISO 21496-1 clause 5; libultrahdr
-``applyGain``; the rebuild in :mod:`hdrkit.core.gainmap` uses the same two lines)::
+The gain function is the decoder's (ISO 21496-1 clause 5; libultrahdr ``applyGain``), one
+definition in :mod:`hdrkit.core.gainmap` that the rebuild applies::
 
     gain = 2 ** (log2_min * (1 - g') + log2_max * g'),   g' = g ** (1 / gamma)
     HDR  = (SDR + offset_sdr) * gain - offset_hdr
 
-:func:`gain_function` and :func:`apply_gain` are those lines; the encoder inverts them:
+(:func:`~hdrkit.core.gainmap.log2_gain_of`, :func:`~hdrkit.core.gainmap.gain_function` and
+:func:`~hdrkit.core.gainmap.apply_gain`, re-exported here); the encoder inverts them:
 
 1. :func:`log2_gain`: per pixel ``log2((HDR + offset_hdr) / (SDR + offset_sdr))``, per
    channel (3-channel map) or one value per pixel (1-channel map, see below);
@@ -44,10 +45,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .gainmap import DEFAULT_OFFSET, apply_gain, gain_function, log2_gain_of
+
 __all__ = [
     "DEFAULT_OFFSET",
     "MONO_MODES",
     "GainMapEncoding",
+    "log2_gain_of",
     "gain_function",
     "apply_gain",
     "log2_gain",
@@ -59,49 +63,10 @@ __all__ = [
     "encode_gain_map",
 ]
 
-#: Offset added to both renditions before the ratio (Adobe's default, 1/64 of SDR white):
-#: it bounds the gain of near-black pixels so the map's range is spent on real content.
-DEFAULT_OFFSET = 1.0 / 64.0
 MONO_MODES = ("lsq", "luminance")
 #: Smallest log2 range a channel is given (a flat channel still needs max > min to quantise).
 _MIN_RANGE = 1.0 / 64.0
 _GAMMA_LIMITS = (0.5, 2.0)
-
-
-def gain_function(g, log2_min, log2_max, gamma, weight: float = 1.0) -> np.ndarray:
-    """Linear gain for map values ``g`` in [0, 1] (the decoder's formula).
-
-    Parameters
-    ----------
-    g : array_like
-        Map values, code / 255, shape (..., C).
-    log2_min, log2_max, gamma : array_like
-        Per-channel metadata (C values), stops / stops / exponent.
-    weight : float
-        Display weight in [0, 1] (1 = full HDR).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``2 ** ((log2_min * (1 - g') + log2_max * g') * weight)``, ``g' = g ** (1 / gamma)``.
-
-    References
-    ----------
-    ISO 21496-1:2025 clause 5; libultrahdr ``gainmapmath.cpp`` (``applyGain``).
-    """
-    g = np.asarray(g, np.float64)
-    gp = np.power(g, 1.0 / np.asarray(gamma, np.float64))
-    return np.exp2((np.asarray(log2_min) * (1.0 - gp) + np.asarray(log2_max) * gp) * weight)
-
-
-def apply_gain(sdr, gain, offset_sdr=DEFAULT_OFFSET, offset_hdr=DEFAULT_OFFSET) -> np.ndarray:
-    """``HDR = (SDR + offset_sdr) * gain - offset_hdr`` (linear, 1.0 = SDR white).
-
-    References
-    ----------
-    ISO 21496-1:2025 clause 5; libultrahdr ``gainmapmath.cpp`` (``applyGain``).
-    """
-    return (np.asarray(sdr, np.float64) + offset_sdr) * gain - offset_hdr
 
 
 def log2_gain(sdr, hdr, *, channels: int = 1, offset_sdr: float = DEFAULT_OFFSET,
@@ -257,8 +222,8 @@ def choose_gamma(t: np.ndarray) -> np.ndarray:
 def quantise(texels: np.ndarray, log2_min, log2_max, gamma) -> np.ndarray:
     """8-bit map codes ``round(255 * t ** gamma)``, ``t = clip((L - min) / (max - min), 0, 1)``.
 
-    The inverse of the decoder's ``g = code / 255``, ``g' = g ** (1 / gamma)``,
-    ``log2 gain = min (1 - g') + max g'`` (libultrahdr ``affineMapGain``).
+    The inverse of the decoder's :func:`~hdrkit.core.gainmap.log2_gain_of` of ``g = code / 255``
+    (libultrahdr ``affineMapGain``).
     """
     lo, hi = np.asarray(log2_min, np.float64), np.asarray(log2_max, np.float64)
     t = np.clip((texels - lo) / (hi - lo), 0.0, 1.0)

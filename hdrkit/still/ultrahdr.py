@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.gainmap import LINEAR_MAX
 from ..core.gainmap_encode import DEFAULT_OFFSET, GainMapEncoding, encode_gain_map
 from ..core.pipeline import RenderParams, estimate_peak
 from ..errors import OptionError, require_file
@@ -63,7 +64,6 @@ DEFAULT_GAINMAP_QUALITY = 95
 MP_ATTR_PRIMARY = 0x00030000
 MP_ATTR_GAINMAP = 0x00000000
 _XMP_PREFIX = next(p for m, p, k in APP_SIGNATURES if k == "xmp")
-_MAX_HEADROOM = 10000.0 / 203.0  # PQ peak over SDR white: libultrahdr's linear output range
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ def export_ultrahdr_array(rgb, primaries: str, dst, *, gainmap: GainMapOptions |
     opt = gainmap or GainMapOptions()
     rgb = np.ascontiguousarray(rgb, dtype=np.float32)
     peak = estimate_peak(rgb) if src_peak is None else float(src_peak)
-    headroom = min(opt.headroom if opt.headroom is not None else max(peak, 1.0 + 1 / 64), _MAX_HEADROOM)
+    headroom = min(opt.headroom if opt.headroom is not None else max(peak, 1.0 + 1 / 64), LINEAR_MAX)
     warnings = list(warnings or [])
     if opt.headroom is None and peak <= 1.0:
         warnings.append("the picture has no light above SDR white: its gain map restores nothing")

@@ -111,3 +111,31 @@ def test_bad_arguments():
         ge.encode_gain_map(sdr, hdr, scale=0)
     with pytest.raises(ValueError):
         ge.encode_gain_map(sdr, hdr, channels=2)
+
+
+def test_encoder_and_rebuild_share_one_gain_function():
+    """The encoder inverts the function the rebuild applies: one definition, one offset constant,
+    and a map written by the encoder rebuilds (numpy reference, full map) to the encoder's
+    own reading of its codes."""
+    from types import SimpleNamespace
+
+    from hdrkit.core import gainmap as gm
+
+    assert ge.gain_function is gm.gain_function and ge.apply_gain is gm.apply_gain
+    assert ge.DEFAULT_OFFSET == gm.DEFAULT_OFFSET
+    sdr8 = np.full((8, 8), 160, np.uint8)
+    base = gm.BasePlanes(sdr8, np.full((8, 8), 128, np.uint8), np.full((8, 8), 128, np.uint8))
+    sdr = gm.rebuild_reference(base, None).astype(np.float64)
+    hdr = sdr * np.exp2(np.linspace(0.5, 2.5, 64)).reshape(8, 8, 1)
+    enc = ge.encode_gain_map(sdr, hdr, channels=1, scale=1)
+    meta = SimpleNamespace(min_content_boost=[2.0 ** enc.log2_min[0]] * 3, max_content_boost=[2.0 ** enc.log2_max[0]] * 3,
+                           gamma=[enc.gamma[0]] * 3, offset_sdr=[enc.offset_sdr] * 3, offset_hdr=[enc.offset_hdr] * 3,
+                           hdr_capacity_min=1.0, hdr_capacity_max=2.0 ** enc.hdr_capacity_max)
+    rebuilt = gm.rebuild_reference(base, enc.codes, meta, clamp=False)
+    mine = gm.apply_gain(sdr, gm.gain_function(enc.codes / 255.0, enc.log2_min, enc.log2_max, enc.gamma),
+                         enc.offset_sdr, enc.offset_hdr)
+    # the rebuild reads the gain through a 1024-entry table: within one table step of the exact function
+    step = (enc.log2_max[0] - enc.log2_min[0]) / (gm.GAIN_LUT_SIZE - 1)
+    np.testing.assert_allclose(rebuilt, mine, rtol=np.exp2(step) - 1 + 1e-6)
+    np.testing.assert_allclose(np.log2((mine + ge.DEFAULT_OFFSET) / (sdr + ge.DEFAULT_OFFSET)),
+                               np.log2((hdr + ge.DEFAULT_OFFSET) / (sdr + ge.DEFAULT_OFFSET)), atol=0.01)
