@@ -40,7 +40,7 @@ from .exif import build_exif, parse_exif
 from .exif import strip_location as strip_exif_location
 from .gainmap import read_gainmap, resolve_display_boost
 
-__all__ = ["ExportResult", "export_sdr", "export_array", "load_linear", "render_preview", "choose_subsampling",
+__all__ = ["ExportResult", "export_sdr", "export_array", "export_jpeg", "load_linear", "render_preview", "choose_subsampling",
            "srgb_icc", "XMP_NS", "THUMBNAIL_EDGE"]
 
 XMP_NS = "http://ns.hdrkit.org/export/1.0/"
@@ -342,7 +342,17 @@ def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, par
     """Render linear light and write it as an SDR JPEG with ICC, EXIF (and thumbnail) and XMP.
 
     This is the still export rule set; keyframes of videos use it unchanged, so the same
-    pixels give the same bytes whichever path they come from.
+    pixels give the same bytes whichever path they come from. Arguments, result and errors
+    as :func:`export_jpeg` (which also returns the bytes).
+    """
+    return export_jpeg(rgb, primaries, dst, src_peak=src_peak, params=params, quality=quality, subsampling=subsampling,
+                       progressive=progressive, exif=exif, xmp_extra=xmp_extra, warnings=warnings)[1]
+
+
+def export_jpeg(rgb, primaries: str, dst=None, *, src_peak: float | None = None, params: RenderParams | None = None,
+                quality: int = 90, subsampling: str = "auto", progressive: bool = False, exif: bytes | None = None,
+                xmp_extra: dict | None = None, warnings: list[str] | None = None) -> tuple[bytes, ExportResult]:
+    """The SDR JPEG of :func:`export_array`, as bytes, written to ``dst`` too unless it is None.
 
     Parameters
     ----------
@@ -350,8 +360,8 @@ def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, par
         Linear light, 1.0 = SDR white = 203 cd/m^2 (ITU-R BT.2408), in ``primaries``.
     primaries : {'bt709', 'p3', 'bt2020'}
         Gamut of ``rgb``.
-    dst : path-like
-        Output JPEG, written atomically.
+    dst : path-like or None
+        Output JPEG, written atomically; None writes nothing.
     src_peak : float, optional
         Source peak for the tone curve (linear relative); default :func:`~hdrkit.core.pipeline.estimate_peak`.
     params : RenderParams, optional
@@ -367,7 +377,8 @@ def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, par
 
     Returns
     -------
-    ExportResult
+    (bytes, ExportResult)
+        The JPEG file and what the export did (``dst`` None when nothing was written).
 
     Raises
     ------
@@ -415,11 +426,14 @@ def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, par
     if warnings:
         tags["export_warnings"] = "; ".join(warnings)
     kw["xmp"] = _xmp(tags, xmp_extra)
-    dst = Path(dst)
-    with atomic_path(dst) as tmp:
-        data = _jpeg_bytes(img8, int(quality), sub, progressive, **kw)
-        tmp.write_bytes(data)
-    return ExportResult(dst, w, h, peak, int(quality), sub, tags, warnings, None, len(data), time.perf_counter() - t0)
+    data = _jpeg_bytes(img8, int(quality), sub, progressive, **kw)
+    res = ExportResult(Path(dst) if dst is not None else None, w, h, peak, int(quality), sub, tags, warnings, None,
+                       len(data), 0.0)
+    if dst is not None:
+        with atomic_path(res.dst) as tmp:
+            tmp.write_bytes(data)
+    res.seconds = time.perf_counter() - t0
+    return data, res
 
 
 def check_display_boost(display_boost: float | None, headroom: float | None) -> float | None:
