@@ -16,9 +16,9 @@ definition in :mod:`hdrkit.core.gainmap` that the rebuild applies::
    texel's sampling position (the decoder samples texel ``i`` exactly at base pixel
    ``i * W / W_map``, no half-pixel offset), weighted by each pixel's HDR magnitude
    ``|HDR + offset_hdr|`` so that a texel straddling a highlight's edge keeps the
-   highlight's gain, and step 1 is applied to those means (:func:`texel_means`, one
-   compiled pass over the full-resolution pixels; :func:`texel_means_reference` is its
-   numpy form). :func:`downscale_log2_gain` averages per-pixel log gains instead (kept for
+   highlight's gain, and step 1 is applied to those means (:func:`texel_means`: one
+   compiled pass over the full-resolution pixels and the base's coded planes;
+   :func:`texel_means_reference` is its numpy form). :func:`downscale_log2_gain` averages per-pixel log gains instead (kept for
    analysis);
 3. :func:`choose_range` and :func:`choose_gamma`: ``log2_min``, ``log2_max`` (per channel)
    from the texels, the gamma that puts the median texel at code 128;
@@ -229,34 +229,9 @@ def _store_means(acc, j, sm, hm):
             hm[j, i, ch] = acc[i, 4 + ch] * inv
 
 
-# The two kernels differ only in where a base pixel comes from (a linear array, or the coded
-# planes through the rebuild's own per-pixel steps, which saves writing and reading the
-# full-resolution linear base); the matrix entries are read into locals before the loop.
-@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def _texel_means_kernel(sdr, hdr, mat, use_mat, top, k_h, xs, ys, sm, hm, peaks):  # pragma: no cover - compiled
-    H, W = hdr.shape[0], hdr.shape[1]
-    mh, mw = ys.shape[0], xs.shape[0]
-    m00, m01, m02 = mat[0, 0], mat[0, 1], mat[0, 2]
-    m10, m11, m12 = mat[1, 0], mat[1, 1], mat[1, 2]
-    m20, m21, m22 = mat[2, 0], mat[2, 1], mat[2, 2]
-    for j in prange(mh):
-        r1 = ys[j + 1] if j + 1 < mh else H
-        acc = np.zeros((mw, 7))
-        pk = 0.0
-        for y in range(ys[j], r1):
-            i = 0
-            nxt = xs[1] if mw > 1 else W
-            for x in range(W):
-                if x >= nxt:
-                    i += 1
-                    nxt = xs[i + 1] if i + 1 < mw else W
-                pk = _add_pixel(acc, i, np.float64(sdr[y, x, 0]), np.float64(sdr[y, x, 1]), np.float64(sdr[y, x, 2]),
-                                np.float64(hdr[y, x, 0]), np.float64(hdr[y, x, 1]), np.float64(hdr[y, x, 2]),
-                                use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top, k_h, pk)
-        _store_means(acc, j, sm, hm)
-        peaks[j] = pk
-
-
+# The base comes as its coded planes, linearised per pixel by the rebuild's own steps: no
+# full-resolution linear copy of it is written and read again. Matrix entries and record
+# fields are read into locals before the loop.
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def _texel_means_planes_kernel(p, k, hdr, mat, use_mat, top, k_h, xs, ys, sm, hm, peaks):  # pragma: no cover
     H, W = hdr.shape[0], hdr.shape[1]
@@ -301,7 +276,10 @@ def _texel_windows(w: int, h: int, map_width: int, map_height: int) -> tuple[np.
 
 def texel_means(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None, headroom: float | None = None,
                 offset_hdr: float = DEFAULT_OFFSET) -> tuple[np.ndarray, np.ndarray, float]:
-    """Weighted means of the base and of the HDR target around every texel, in one compiled pass.
+    """Weighted means of the base and of the HDR target around every texel.
+
+    From the base's coded planes: one compiled pass over the pixels; from a linear base
+    array: :func:`texel_means_reference`.
 
     The target is ``clip(hdr_to_gain @ hdr, 0, headroom)`` per pixel; each texel's window is
     that of :func:`downscale_log2_gain`, each pixel weighted by ``|target + offset_hdr|``
@@ -334,6 +312,11 @@ def texel_means(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None, 
     ISO 21496-1:2025 clause 5 (the gain the means feed); libultrahdr ``sampleMap`` (the
     decoder's texel positions).
     """
+    if not isinstance(sdr, BasePlanes):
+        return texel_means_reference(sdr, hdr, map_width, map_height, hdr_to_gain=hdr_to_gain, headroom=headroom,
+                                     offset_hdr=offset_hdr)
+    from .rebuild import base_kernel_inputs
+
     hdr = np.ascontiguousarray(hdr, dtype=np.float32)
     h, w = hdr.shape[:2]
     xs, ys = _texel_windows(w, h, map_width, map_height)
@@ -341,14 +324,9 @@ def texel_means(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None, 
     sm = np.empty((map_height, map_width, 3), np.float32)
     hm = np.empty_like(sm)
     peaks = np.empty(map_height)
-    args = (hdr, mat, hdr_to_gain is not None, np.inf if headroom is None else float(headroom), float(offset_hdr),
-            xs, ys, sm, hm, peaks)
-    if isinstance(sdr, BasePlanes):
-        from .rebuild import base_kernel_inputs
-
-        _texel_means_planes_kernel(*base_kernel_inputs(sdr), *args)
-    else:
-        _texel_means_kernel(np.ascontiguousarray(sdr, dtype=np.float32), *args)
+    _texel_means_planes_kernel(*base_kernel_inputs(sdr), hdr, mat, hdr_to_gain is not None,
+                               np.inf if headroom is None else float(headroom), float(offset_hdr), xs, ys, sm, hm,
+                               peaks)
     return sm, hm, float(peaks.max())
 
 

@@ -144,7 +144,7 @@ def test_encoder_and_rebuild_share_one_gain_function():
 @pytest.mark.parametrize("size,scale,with_matrix,headroom", [((45, 31), 4, True, 3.0), ((64, 48), 4, False, None),
                                                               ((37, 29), 3, True, None), ((20, 16), 1, False, 5.0)])
 def test_texel_means_kernel_matches_the_numpy_form(size, scale, with_matrix, headroom):
-    """The compiled pass (from a linear base and from the coded planes) against the numpy form."""
+    """The compiled pass over the coded planes against the numpy form (from the linear base)."""
     from hdrkit.core.gainmap import BasePlanes
     from hdrkit.core.primaries import rgb_to_rgb_matrix
 

@@ -7,7 +7,6 @@ tagged with a cICP chunk). Oracles: colour-science's EOTFs, and the video decode
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import subprocess
 import sys
@@ -27,17 +26,13 @@ from hdrkit.still.export import export_sdr, load_linear
 from hdrkit.still.ultrahdr import GainMapOptions, export_ultrahdr, export_ultrahdr_array
 from hdrkit.video.decode import ColourInfo
 
-from ._uhdr import ROOT
+from ._uhdr import script as _script
 
 W, H = 96, 64
 
 
-@lru_cache(maxsize=1)
 def script():
-    spec = importlib.util.spec_from_file_location("make_hdr_stills", ROOT / "scripts" / "make_hdr_stills.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return _script("make_hdr_stills")
 
 
 @lru_cache(maxsize=None)
