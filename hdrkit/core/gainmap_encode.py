@@ -9,17 +9,16 @@ definition in :mod:`hdrkit.core.gainmap` that the rebuild applies::
 (:func:`~hdrkit.core.gainmap.log2_gain_of`, :func:`~hdrkit.core.gainmap.gain_function` and
 :func:`~hdrkit.core.gainmap.apply_gain`, re-exported here); the encoder inverts them:
 
-1. :func:`log2_gain`: per pixel ``log2((HDR + offset_hdr) / (SDR + offset_sdr))``, per
-   channel (3-channel map) or one value per pixel (1-channel map, see below);
-2. the map is computed at its own resolution (``1 / scale`` of the base size): each texel
-   takes the means of the base and of the HDR target over the base pixels nearest to the
-   texel's sampling position (the decoder samples texel ``i`` exactly at base pixel
-   ``i * W / W_map``, no half-pixel offset), weighted by each pixel's HDR magnitude
+1. :func:`texel_means`: the map is computed at its own resolution (``1 / scale`` of the
+   base size). Each texel takes the means of the base and of the HDR target over the base
+   pixels nearest to its sampling position (the decoder samples texel ``i`` exactly at base
+   pixel ``i * W / W_map``, no half-pixel offset), weighted by each pixel's HDR magnitude
    ``|HDR + offset_hdr|`` so that a texel straddling a highlight's edge keeps the
-   highlight's gain, and step 1 is applied to those means (:func:`texel_means`: one
-   compiled pass over the full-resolution pixels and the base's coded planes;
-   :func:`texel_means_reference` is its numpy form). :func:`downscale_log2_gain` averages per-pixel log gains instead (kept for
-   analysis);
+   highlight's gain: one compiled pass over the full-resolution pixels and the base's coded
+   planes (:func:`texel_means_reference` is its numpy form);
+2. :func:`log2_gain` of those means: ``log2((HDR + offset_hdr) / (SDR + offset_sdr))``, per
+   channel (3-channel map) or one value per texel (1-channel map, see below).
+   (:func:`downscale_log2_gain` averages per-pixel log gains instead; kept for analysis);
 3. :func:`choose_range` and :func:`choose_gamma`: ``log2_min``, ``log2_max`` (per channel)
    from the texels, the gamma that puts the median texel at code 128;
 4. :func:`quantise`: ``code = round(255 * t ** gamma)``, ``t = (L - log2_min) / (log2_max - log2_min)``.
@@ -51,8 +50,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from .gainmap import DEFAULT_OFFSET, BasePlanes, apply_gain, gain_function, log2_gain_of
-from .rebuild import _base_pixel
+from .gainmap import DEFAULT_OFFSET, BasePlanes, apply_gain, gain_function, log2_gain_of, rebuild_reference
+from .rebuild import _base_pixel, base_kernel_inputs
 
 __all__ = [
     "DEFAULT_OFFSET",
@@ -315,8 +314,6 @@ def texel_means(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None, 
     if not isinstance(sdr, BasePlanes):
         return texel_means_reference(sdr, hdr, map_width, map_height, hdr_to_gain=hdr_to_gain, headroom=headroom,
                                      offset_hdr=offset_hdr)
-    from .rebuild import base_kernel_inputs
-
     hdr = np.ascontiguousarray(hdr, dtype=np.float32)
     h, w = hdr.shape[:2]
     xs, ys = _texel_windows(w, h, map_width, map_height)
@@ -335,8 +332,6 @@ def texel_means_reference(sdr, hdr, map_width: int, map_height: int, *, hdr_to_g
                           offset_hdr: float = DEFAULT_OFFSET) -> tuple[np.ndarray, np.ndarray, float]:
     """Numpy form of :func:`texel_means` (float64 throughout), for the tests."""
     if isinstance(sdr, BasePlanes):
-        from .gainmap import rebuild_reference
-
         sdr = rebuild_reference(sdr, None)
     t = np.asarray(hdr, np.float64)
     if hdr_to_gain is not None:

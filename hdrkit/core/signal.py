@@ -48,8 +48,9 @@ from .transfer import (HLG_REFERENCE_PEAK_NITS, SDR_WHITE_NITS, eotf_bt1886, eot
 from .ycbcr import range_scale, ycbcr_to_rgb, ycbcr_to_rgb_matrix
 
 __all__ = ["TRANSFERS", "HDR_TRANSFERS", "TABLE_SIZE", "SignalConsts", "signal_consts", "transfer_table",
-           "hlg_gain_table", "signal_to_linear", "codes_to_linear", "chroma_row", "chroma_row_site", "signal_row", "signal_row_strided",
-           "table_lerp", "linear_row", "yuv_to_linear", "upsample_chroma_reference", "yuv_to_linear_reference"]
+           "hlg_gain_table", "signal_to_linear", "codes_to_linear", "chroma_row", "chroma_row_site", "signal_row",
+           "signal_row_strided", "table_lerp", "linear_row", "yuv_to_linear", "upsample_chroma_reference",
+           "yuv_to_linear_reference"]
 
 
 def _pq_relative(e):
@@ -198,7 +199,8 @@ def codes_to_linear(codes, bit_depth: int, transfer: str) -> np.ndarray:
     codes = np.asarray(codes)
     top = (1 << int(bit_depth)) - 1
     lut = transfer_table(transfer, top + 1)
-    lin = lut[np.minimum(codes, top) if codes.max(initial=0) > top else codes]
+    wide = codes.dtype.kind not in "ui" or np.iinfo(codes.dtype).max > top or np.iinfo(codes.dtype).min < 0
+    lin = lut[np.clip(codes, 0, top).astype(np.intp) if wide else codes]
     if transfer == "hlg":
         lin = ootf_hlg(lin, HLG_REFERENCE_PEAK_NITS) * np.float32(1.0 / SDR_WHITE_NITS)
     return np.ascontiguousarray(lin, dtype=np.float32)

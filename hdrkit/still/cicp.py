@@ -1,6 +1,6 @@
 """The PNG ``cICP`` chunk: how a PNG says it holds PQ or HLG (or another H.273 colour space).
 
-``cICP`` (PNG Third Edition §11.3.2.6) carries four bytes, the ITU-T H.273 code points
+``cICP`` (PNG Third Edition, the cICP chunk) carries four bytes, the ITU-T H.273 code points
 ColourPrimaries, TransferCharacteristics, MatrixCoefficients (0: RGB, the only value PNG
 allows) and VideoFullRangeFlag. When present it overrides ``iCCP``, ``sRGB``, ``gAMA`` and
 ``cHRM``. Pillow does not read it, so :func:`read_cicp` walks the chunk list itself (the
@@ -9,8 +9,8 @@ data, CRC-32 over type and data: PNG §5.3).
 
 References
 ----------
-- W3C, Portable Network Graphics (PNG) Specification (Third Edition), §5.3 (chunk layout),
-  §11.3.2.6 (cICP).
+- W3C, Portable Network Graphics (PNG) Specification (Third Edition), §5.3 (chunk layout)
+  and the cICP chunk (coding-independent code points).
 - ITU-T H.273 (07/2021): ColourPrimaries (1 BT.709, 9 BT.2020, 12 SMPTE EG 432 P3-D65),
   TransferCharacteristics (16 PQ, 18 HLG, 13 sRGB, 1 / 6 / 14 / 15 BT.709 family).
 """

@@ -40,7 +40,8 @@ from .exif import build_exif, parse_exif
 from .exif import strip_location as strip_exif_location
 from .gainmap import read_gainmap, resolve_display_boost
 
-__all__ = ["ExportResult", "export_sdr", "export_array", "export_jpeg", "load_linear", "render_preview", "choose_subsampling",
+__all__ = ["ExportResult", "export_sdr", "export_array", "export_jpeg", "load_linear", "render_preview",
+           "choose_subsampling",
            "srgb_icc", "XMP_NS", "THUMBNAIL_EDGE"]
 
 XMP_NS = "http://ns.hdrkit.org/export/1.0/"
@@ -138,7 +139,8 @@ def _signal_description(data: bytes, icc: bytes | None, warnings: list[str], ass
     cicp = read_cicp(data)
     if cicp is not None:
         transfer, primaries = cicp.names()
-        for flag, given, tagged in (("transfer", assume_transfer, transfer), ("primaries", assume_primaries, primaries)):
+        for flag, given, tagged in (("transfer", assume_transfer, transfer),
+                                    ("primaries", assume_primaries, primaries)):
             if given is not None and given != tagged:
                 warnings.append(f"the PNG's cICP says {flag} {tagged}; --assume-{flag} {given} ignored")
         return transfer, primaries

@@ -203,8 +203,9 @@ def export_ultrahdr_array(rgb, primaries: str, dst, *, gainmap: GainMapOptions |
         warnings.append("the picture has no light above SDR white: its gain map restores nothing")
     extra = {**(xmp_extra or {}), "ultrahdr": "true", "gainmap_channels": opt.channels,
              "gainmap_scale": opt.scale, "gainmap_q": int(opt.quality), "gainmap_headroom": f"{headroom:.4g}"}
-    base, res = export_jpeg(rgb, primaries, None, src_peak=peak, params=params, quality=quality, subsampling=subsampling,
-                            progressive=progressive, exif=exif, xmp_extra=extra, warnings=warnings)
+    base, res = export_jpeg(rgb, primaries, None, src_peak=peak, params=params, quality=quality,
+                            subsampling=subsampling, progressive=progressive, exif=exif, xmp_extra=extra,
+                            warnings=warnings)
     to_base = None if primaries == "bt709" else rgb_to_rgb_matrix(primaries, "bt709")
     enc = encode_gain_map(base_planes(base), rgb, channels=opt.channels, scale=opt.scale, offset_sdr=DEFAULT_OFFSET,
                           offset_hdr=DEFAULT_OFFSET, mono=opt.mono, headroom=headroom, hdr_to_gain=to_base)

@@ -128,7 +128,8 @@ def test_encoder_and_rebuild_share_one_gain_function():
     sdr = gm.rebuild_reference(base, None).astype(np.float64)
     hdr = sdr * np.exp2(np.linspace(0.5, 2.5, 64)).reshape(8, 8, 1)
     enc = ge.encode_gain_map(sdr, hdr, channels=1, scale=1)
-    meta = SimpleNamespace(min_content_boost=[2.0 ** enc.log2_min[0]] * 3, max_content_boost=[2.0 ** enc.log2_max[0]] * 3,
+    meta = SimpleNamespace(min_content_boost=[2.0 ** enc.log2_min[0]] * 3,
+                           max_content_boost=[2.0 ** enc.log2_max[0]] * 3,
                            gamma=[enc.gamma[0]] * 3, offset_sdr=[enc.offset_sdr] * 3, offset_hdr=[enc.offset_hdr] * 3,
                            hdr_capacity_min=1.0, hdr_capacity_max=2.0 ** enc.hdr_capacity_max)
     rebuilt = gm.rebuild_reference(base, enc.codes, meta, clamp=False)
