@@ -9,6 +9,10 @@ highlights up to 8x SDR white = 1624 cd/m^2), encodes it with the PQ inverse EOT
 signal and its linear light (1.0 = SDR white = 203 cd/m^2), the buffer hdrkit's core holds
 for such a picture.
 
+The PNG carries a ``cICP`` chunk (PNG Third Edition; H.273 primaries, transfer, RGB, full
+range) written by :func:`hdrkit.still.cicp.add_cicp`, since FFmpeg's PNG encoder writes none;
+``--no-cicp`` leaves it out, and a ``.tif`` output is an (untagged) 16-bit TIFF.
+
 Example::
 
     python scripts/make_hdr_stills.py --size 4000x3000 --transfer pq --gamut p3 \\
@@ -28,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from make_ultrahdr import synth_scene  # noqa: E402
 
+from hdrkit.still.cicp import CICP_PRIMARIES, CICP_TRANSFERS, add_cicp  # noqa: E402
 from hdrkit.core.transfer import (SDR_WHITE_NITS, eotf_hlg, eotf_inverse_hlg, eotf_inverse_st2084,  # noqa: E402
                                   eotf_st2084)
 
@@ -50,18 +55,35 @@ def hdr_still(width: int, height: int, transfer: str = "pq", gamut: str = "p3", 
     return code, (lin / SDR_WHITE_NITS).astype(np.float32)
 
 
-def write_png16(code: np.ndarray, dst: Path) -> None:
-    """A 16-bit RGB PNG of ``code`` (FFmpeg's PNG encoder through PyAV)."""
+def encode16(code: np.ndarray, codec: str = "png") -> bytes:
+    """A 16-bit RGB PNG or TIFF of ``code`` (FFmpeg's encoders through PyAV), as bytes."""
+    import io
+
     import av
 
-    with av.open(str(dst), "w", format="image2") as c:
-        s = c.add_stream("png", rate=1)
-        s.width, s.height, s.pix_fmt = code.shape[1], code.shape[0], "rgb48be"  # PNG stores big-endian
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="image2pipe") as c:
+        s = c.add_stream(codec, rate=1)
+        s.width, s.height, s.pix_fmt = code.shape[1], code.shape[0], "rgb48be" if codec == "png" else "rgb48le"
         fr = av.VideoFrame.from_ndarray(np.ascontiguousarray(code), format="rgb48le")
         for pkt in s.encode(fr):
             c.mux(pkt)
         for pkt in s.encode():
             c.mux(pkt)
+    return buf.getvalue()
+
+
+def cicp_png(code: np.ndarray, transfer: str, gamut: str) -> bytes:
+    """A 16-bit PNG of ``code`` tagged with its cICP chunk."""
+    prim = {v: k for k, v in CICP_PRIMARIES.items()}[gamut]
+    trc = {"pq": 16, "hlg": 18}[transfer]
+    assert CICP_TRANSFERS[trc] == transfer
+    return add_cicp(encode16(code, "png"), prim, trc)
+
+
+def write_png16(code: np.ndarray, dst: Path) -> None:
+    """A 16-bit RGB PNG of ``code`` without colour tags."""
+    dst.write_bytes(encode16(code, "png"))
 
 
 def main(argv=None) -> int:
@@ -70,15 +92,21 @@ def main(argv=None) -> int:
     ap.add_argument("--transfer", choices=["pq", "hlg"], default="pq")
     ap.add_argument("--gamut", choices=["bt709", "p3", "bt2020"], default="p3")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, required=True, help="16-bit PNG (or .npy: the linear buffer)")
+    ap.add_argument("--no-cicp", action="store_true", help="write the PNG without its cICP chunk")
+    ap.add_argument("--out", type=Path, required=True,
+                    help="16-bit PNG (.png, with cICP), TIFF (.tif, untagged) or .npy (the linear buffer)")
     a = ap.parse_args(argv)
     w, h = (int(v) for v in a.size.lower().split("x"))
     code, lin = hdr_still(w, h, a.transfer, a.gamut, a.seed)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     if a.out.suffix == ".npy":
         np.save(a.out, lin)
-    else:
+    elif a.out.suffix.lower() in (".tif", ".tiff"):
+        a.out.write_bytes(encode16(code, "tiff"))
+    elif a.no_cicp:
         write_png16(code, a.out)
+    else:
+        a.out.write_bytes(cicp_png(code, a.transfer, a.gamut))
     print(f"{a.out}: {w}x{h} {a.transfer} {a.gamut}, peak {lin.max() * SDR_WHITE_NITS:.0f} cd/m^2")
     return 0
 

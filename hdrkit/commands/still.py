@@ -44,8 +44,21 @@ def add_parser(sub):
     add_json_option(p, "a report of every export")
     add_ultrahdr_options(p)
     add_cluster_option(p, "one task per file")
+    add_hdr_input_options(p)
     p.set_defaults(func=run)
     return p
+
+
+def add_hdr_input_options(p) -> None:
+    """How to read an untagged HDR PNG / TIFF, and ``--time`` for one frame of a video."""
+    g = p.add_argument_group("HDR input", "16-bit PQ / HLG PNG with a cICP chunk is read as HDR; these read "
+                             "untagged PNG / TIFF as HDR, or one frame of a video")
+    g.add_argument("--assume-transfer", choices=("pq", "hlg"), default=None,
+                   help="transfer of a PNG / TIFF (or video) that does not tag it (a cICP chunk wins)")
+    g.add_argument("--assume-primaries", choices=("bt2020", "p3", "bt709"), default=None,
+                   help="primaries of an untagged PNG / TIFF (or video); default bt2020 with --assume-transfer")
+    g.add_argument("--time", type=float, default=None, metavar="T",
+                   help="the input is a video: export the frame displayed at T seconds (keyframe export rules)")
 
 
 def add_ultrahdr_options(p) -> None:
@@ -126,8 +139,11 @@ def run(args) -> int:
         export_sdr = partial(export_ultrahdr, gainmap=gm)  # same options; the SDR export becomes the base image
     kwargs = dict(params=params, display_boost=args.display_boost, quality=args.quality, subsampling=args.subsampling,
                   progressive=args.progressive, force=args.force, fallback=not args.no_fallback,
-                  strip_location=args.strip_location,
+                  strip_location=args.strip_location, assume_transfer=args.assume_transfer,
+                  assume_primaries=args.assume_primaries,
                   max_pixels=None if args.max_pixels is None else int(args.max_pixels * 1e6))
+    if args.time is not None:
+        return _run_video_frame(args, con, files, targets[0], folder, params, gm)
     report, failed, skipped, jobs = [], [], [], []
     for src, dst in zip(files, targets):
         if args.skip_existing and dst.exists():
@@ -198,6 +214,21 @@ def _lost_scheduler_guard(results, total: int):
         if is_lost_scheduler(e):
             raise lost_scheduler_error(total - done) from None
         raise
+
+
+def _run_video_frame(args, con, files: list[Path], dst: Path, folder: bool, params, gm) -> int:
+    """``--time T``: one video frame through the keyframe export (:func:`hdrkit.video.keyframes.export_frame`)."""
+    from ..video.keyframes import export_frame
+
+    if len(files) != 1:
+        raise OptionError("--time takes one video input")
+    if folder:
+        make_output_dir(args.output)
+    k = export_frame(files[0], dst, args.time, params=params, quality=args.quality, subsampling=args.subsampling,
+                     assume_transfer=args.assume_transfer, assume_primaries=args.assume_primaries, gainmap=gm)
+    con.write_json([{"src": str(files[0]), **k.to_dict()}])
+    con.result(f"{files[0]} @ {k.time:.3f} s (frame {k.index}) -> {dst}  {k.width}x{k.height}  peak {k.src_peak:.2f}")
+    return 0
 
 
 def _failure(src: Path, e: BaseException) -> str:

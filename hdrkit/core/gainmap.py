@@ -1,7 +1,8 @@
 """The gain-map rebuild: linear HDR from an SDR base image and a gain map.
 
-One definition of the ISO 21496-1 / Ultra HDR gain function for every hdrkit path (the
-still decoder today, an encoder tomorrow). Per pixel, in this order (libultrahdr
+One definition of the ISO 21496-1 / Ultra HDR gain function for every hdrkit path:
+:func:`log2_gain_of`, :func:`gain_function` and :func:`apply_gain` here are what the rebuild
+applies and what the encoder (:mod:`hdrkit.core.gainmap_encode`) inverts. Per pixel, in this order (libultrahdr
 ``JpegR::applyGainMap``, LINEAR output):
 
 1. base Y'CbCr -> R'G'B' with the BT.601 full-range matrix whatever the gamut (JFIF,
@@ -66,8 +67,12 @@ __all__ = [
     "GAIN_LUT_SIZE",
     "LINEAR_MAX",
     "ASPECT_TOLERANCE",
+    "DEFAULT_OFFSET",
     "BasePlanes",
     "GainMapParams",
+    "log2_gain_of",
+    "gain_function",
+    "apply_gain",
     "srgb_decode_lut",
     "display_weight",
     "gain_luts",
@@ -82,6 +87,9 @@ SRGB_LUT_SIZE = 1024
 GAIN_LUT_SIZE = 1024
 #: Upper clamp of the linear output: 10000 cd/m^2 relative to 203 cd/m^2 (libultrahdr).
 LINEAR_MAX = PQ_PEAK_NITS / SDR_WHITE_NITS
+#: Offset added to both renditions (Adobe's default and libultrahdr's, 1/64 of SDR white):
+#: it bounds the gain of near-black pixels so the map's range is spent on real content.
+DEFAULT_OFFSET = 1.0 / 64.0
 #: Aspect-ratio difference above which the map is resized to the base first (libultrahdr).
 ASPECT_TOLERANCE = 0.01
 
@@ -122,6 +130,64 @@ class GainMapParams(Protocol):
     offset_hdr: Sequence[float]
     hdr_capacity_min: float  #: linear display headroom where the map starts to apply
     hdr_capacity_max: float  #: ... and where it is fully applied
+
+
+# -------------------------------------------------------------------- the gain function
+def log2_gain_of(g, log2_min, log2_max, gamma=1.0) -> np.ndarray:
+    """Log2 gain stored by map values ``g``: ``log2_min (1 - g') + log2_max g'``, ``g' = g ** (1 / gamma)``.
+
+    Parameters
+    ----------
+    g : array_like
+        Map values in [0, 1] (code / 255), shape (..., C).
+    log2_min, log2_max, gamma : array_like
+        Per-channel metadata (C values or scalars): stops, stops, exponent.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, stops.
+
+    References
+    ----------
+    ISO 21496-1:2025 clause 5; libultrahdr ``gainmapmath.cpp`` (``applyGain``, ``affineMapGain``).
+    """
+    gp = np.power(np.asarray(g, np.float64), 1.0 / np.asarray(gamma, np.float64))
+    return np.asarray(log2_min) * (1.0 - gp) + np.asarray(log2_max) * gp
+
+
+def gain_function(g, log2_min, log2_max, gamma=1.0, weight: float = 1.0) -> np.ndarray:
+    """Linear gain for map values ``g`` in [0, 1]: ``2 ** (log2_gain_of(g, ...) * weight)``.
+
+    Parameters
+    ----------
+    g : array_like
+        Map values, code / 255, shape (..., C).
+    log2_min, log2_max, gamma : array_like
+        Per-channel metadata (C values), stops / stops / exponent.
+    weight : float
+        Display weight in [0, 1] (1 = full HDR, :func:`display_weight`).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 linear gain.
+
+    References
+    ----------
+    ISO 21496-1:2025 clause 5; libultrahdr ``gainmapmath.cpp`` (``applyGain``).
+    """
+    return np.exp2(log2_gain_of(g, log2_min, log2_max, gamma) * weight)
+
+
+def apply_gain(sdr, gain, offset_sdr=DEFAULT_OFFSET, offset_hdr=DEFAULT_OFFSET) -> np.ndarray:
+    """``HDR = (SDR + offset_sdr) * gain - offset_hdr`` (linear, 1.0 = SDR white), float64.
+
+    References
+    ----------
+    ISO 21496-1:2025 clause 5; libultrahdr ``gainmapmath.cpp`` (``applyGain``).
+    """
+    return (np.asarray(sdr, np.float64) + offset_sdr) * gain - offset_hdr
 
 
 # ----------------------------------------------------------------------------- tables
@@ -180,12 +246,13 @@ def display_weight(metadata: GainMapParams, display_boost: float | None) -> floa
 
 
 def gain_luts(metadata, weight: float, n: int = GAIN_LUT_SIZE) -> np.ndarray:
-    """(3, n) gain factors ``2 ** (lerp(log2 min, log2 max, i / (n - 1)) * weight)``."""
+    """(3, n) gain factors :func:`gain_function` of ``g' = i / (n - 1)`` (the map value after
+    its gamma), ``2 ** (lerp(log2 min, log2 max, i / (n - 1)) * weight)``."""
     v = np.arange(n, dtype=np.float64) / (n - 1)
     out = np.empty((3, n), np.float64)
     for c in range(3):
         lo, hi = math.log2(metadata.min_content_boost[c]), math.log2(metadata.max_content_boost[c])
-        out[c] = np.exp2((lo * (1.0 - v) + hi * v) * weight)
+        out[c] = gain_function(v, lo, hi, 1.0, weight)
     return out
 
 
@@ -400,7 +467,7 @@ def rebuild_reference(base: BasePlanes, gainmap: np.ndarray | None, metadata: Ga
             if inv_gamma[ch] != 1.0:
                 gc = gc ** inv_gamma[ch]
             idx = np.clip((gc * n + 0.5).astype(np.int64), 0, n)
-            out[..., c] = (lin[..., c] + metadata.offset_sdr[ch]) * luts[ch][idx] - metadata.offset_hdr[ch]
+            out[..., c] = apply_gain(lin[..., c], luts[ch][idx], metadata.offset_sdr[ch], metadata.offset_hdr[ch])
         hi = LINEAR_MAX
     if clamp:
         out = np.clip(out, 0.0, hi)

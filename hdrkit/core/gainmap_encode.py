@@ -1,19 +1,24 @@
 """Gain-map encoding: from an SDR base and an HDR rendition to 8-bit map codes and metadata.
 
-The gain function, shared with the decoder (ISO 21496-1 clause 5; libultrahdr
-``applyGain``; the rebuild in :mod:`hdrkit.core.gainmap` uses the same two lines)::
+The gain function is the decoder's (ISO 21496-1 clause 5; libultrahdr ``applyGain``), one
+definition in :mod:`hdrkit.core.gainmap` that the rebuild applies::
 
     gain = 2 ** (log2_min * (1 - g') + log2_max * g'),   g' = g ** (1 / gamma)
     HDR  = (SDR + offset_sdr) * gain - offset_hdr
 
-:func:`gain_function` and :func:`apply_gain` are those lines; the encoder inverts them:
+(:func:`~hdrkit.core.gainmap.log2_gain_of`, :func:`~hdrkit.core.gainmap.gain_function` and
+:func:`~hdrkit.core.gainmap.apply_gain`, re-exported here); the encoder inverts them:
 
-1. :func:`log2_gain`: per pixel ``log2((HDR + offset_hdr) / (SDR + offset_sdr))``, per
-   channel (3-channel map) or one value per pixel (1-channel map, see below);
-2. :func:`downscale_log2_gain`: the map at ``1 / scale`` of the base size, each texel the
-   mean log gain of the base pixels nearest to the texel's sampling position, weighted by
-   each pixel's HDR magnitude ``|HDR + offset_hdr|`` (the decoder
-   samples texel ``i`` exactly at base pixel ``i * W / W_map``, no half-pixel offset);
+1. :func:`texel_means`: the map is computed at its own resolution (``1 / scale`` of the
+   base size). Each texel takes the means of the base and of the HDR target over the base
+   pixels nearest to its sampling position (the decoder samples texel ``i`` exactly at base
+   pixel ``i * W / W_map``, no half-pixel offset), weighted by each pixel's HDR magnitude
+   ``|HDR + offset_hdr|`` so that a texel straddling a highlight's edge keeps the
+   highlight's gain: one compiled pass over the full-resolution pixels and the base's coded
+   planes (:func:`texel_means_reference` is its numpy form);
+2. :func:`log2_gain` of those means: ``log2((HDR + offset_hdr) / (SDR + offset_sdr))``, per
+   channel (3-channel map) or one value per texel (1-channel map, see below).
+   (:func:`downscale_log2_gain` averages per-pixel log gains instead; kept for analysis);
 3. :func:`choose_range` and :func:`choose_gamma`: ``log2_min``, ``log2_max`` (per channel)
    from the texels, the gamma that puts the median texel at code 128;
 4. :func:`quantise`: ``code = round(255 * t ** gamma)``, ``t = (L - log2_min) / (log2_max - log2_min)``.
@@ -43,65 +48,33 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit, prange
+
+from .gainmap import DEFAULT_OFFSET, BasePlanes, apply_gain, gain_function, log2_gain_of, rebuild_reference
+from .rebuild import _base_pixel, base_kernel_inputs
 
 __all__ = [
     "DEFAULT_OFFSET",
     "MONO_MODES",
     "GainMapEncoding",
+    "log2_gain_of",
     "gain_function",
     "apply_gain",
     "log2_gain",
     "map_size",
     "downscale_log2_gain",
+    "texel_means",
+    "texel_means_reference",
     "choose_range",
     "choose_gamma",
     "quantise",
     "encode_gain_map",
 ]
 
-#: Offset added to both renditions before the ratio (Adobe's default, 1/64 of SDR white):
-#: it bounds the gain of near-black pixels so the map's range is spent on real content.
-DEFAULT_OFFSET = 1.0 / 64.0
 MONO_MODES = ("lsq", "luminance")
 #: Smallest log2 range a channel is given (a flat channel still needs max > min to quantise).
 _MIN_RANGE = 1.0 / 64.0
 _GAMMA_LIMITS = (0.5, 2.0)
-
-
-def gain_function(g, log2_min, log2_max, gamma, weight: float = 1.0) -> np.ndarray:
-    """Linear gain for map values ``g`` in [0, 1] (the decoder's formula).
-
-    Parameters
-    ----------
-    g : array_like
-        Map values, code / 255, shape (..., C).
-    log2_min, log2_max, gamma : array_like
-        Per-channel metadata (C values), stops / stops / exponent.
-    weight : float
-        Display weight in [0, 1] (1 = full HDR).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``2 ** ((log2_min * (1 - g') + log2_max * g') * weight)``, ``g' = g ** (1 / gamma)``.
-
-    References
-    ----------
-    ISO 21496-1:2025 clause 5; libultrahdr ``gainmapmath.cpp`` (``applyGain``).
-    """
-    g = np.asarray(g, np.float64)
-    gp = np.power(g, 1.0 / np.asarray(gamma, np.float64))
-    return np.exp2((np.asarray(log2_min) * (1.0 - gp) + np.asarray(log2_max) * gp) * weight)
-
-
-def apply_gain(sdr, gain, offset_sdr=DEFAULT_OFFSET, offset_hdr=DEFAULT_OFFSET) -> np.ndarray:
-    """``HDR = (SDR + offset_sdr) * gain - offset_hdr`` (linear, 1.0 = SDR white).
-
-    References
-    ----------
-    ISO 21496-1:2025 clause 5; libultrahdr ``gainmapmath.cpp`` (``applyGain``).
-    """
-    return (np.asarray(sdr, np.float64) + offset_sdr) * gain - offset_hdr
 
 
 def log2_gain(sdr, hdr, *, channels: int = 1, offset_sdr: float = DEFAULT_OFFSET,
@@ -222,6 +195,157 @@ def _window_means(values: np.ndarray, weights: np.ndarray | None, xs: np.ndarray
     return sums(values * wt) / sums(wt)
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _add_pixel(acc, i, s0, s1, s2, a, b, c, use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top, k_h, pk):
+    """One pixel into texel ``i``'s sums: the clipped target, its weight; returns the running peak."""
+    if use_mat:
+        t0 = m00 * a + m01 * b + m02 * c
+        t1 = m10 * a + m11 * b + m12 * c
+        t2 = m20 * a + m21 * b + m22 * c
+    else:
+        t0, t1, t2 = a, b, c
+    t0 = min(max(t0, 0.0), top)
+    t1 = min(max(t1, 0.0), top)
+    t2 = min(max(t2, 0.0), top)
+    u0, u1, u2 = t0 + k_h, t1 + k_h, t2 + k_h
+    wt = np.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
+    acc[i, 0] += wt
+    acc[i, 1] += wt * s0
+    acc[i, 2] += wt * s1
+    acc[i, 3] += wt * s2
+    acc[i, 4] += wt * t0
+    acc[i, 5] += wt * t1
+    acc[i, 6] += wt * t2
+    return max(pk, t0, t1, t2)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _store_means(acc, j, sm, hm):
+    for i in range(acc.shape[0]):
+        inv = 1.0 / acc[i, 0]
+        for ch in range(3):
+            sm[j, i, ch] = acc[i, 1 + ch] * inv
+            hm[j, i, ch] = acc[i, 4 + ch] * inv
+
+
+# The base comes as its coded planes, linearised per pixel by the rebuild's own steps: no
+# full-resolution linear copy of it is written and read again. Matrix entries and record
+# fields are read into locals before the loop.
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+def _texel_means_planes_kernel(p, k, hdr, mat, use_mat, top, k_h, xs, ys, sm, hm, peaks):  # pragma: no cover
+    H, W = hdr.shape[0], hdr.shape[1]
+    mh, mw = ys.shape[0], xs.shape[0]
+    m00, m01, m02 = mat[0, 0], mat[0, 1], mat[0, 2]
+    m10, m11, m12 = mat[1, 0], mat[1, 1], mat[1, 2]
+    m20, m21, m22 = mat[2, 0], mat[2, 1], mat[2, 2]
+    y_, cb, cr, ccol, fy, gray = p.y, p.cb, p.cr, p.ccol, p.fy, p.gray
+    r_tab, b_tab, y_tab, guv_tab, gray_tab = k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab
+    srgb_lut, bmat, use_bmat = k.srgb_lut, k.mat, k.use_mat
+    for j in prange(mh):
+        r1 = ys[j + 1] if j + 1 < mh else H
+        acc = np.zeros((mw, 7))
+        pk = 0.0
+        for y in range(ys[j], r1):
+            yrow, cbrow, crrow = y_[y], cb[y // fy], cr[y // fy]
+            i = 0
+            nxt = xs[1] if mw > 1 else W
+            for x in range(W):
+                if x >= nxt:
+                    i += 1
+                    nxt = xs[i + 1] if i + 1 < mw else W
+                cc = ccol[x]
+                r, g, b = _base_pixel(yrow[x], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
+                                      srgb_lut, use_bmat, bmat)
+                # the base as rebuild() returns it: clamped to [0, 1], float32
+                r = np.float64(np.float32(min(max(r, 0.0), 1.0)))
+                g = np.float64(np.float32(min(max(g, 0.0), 1.0)))
+                b = np.float64(np.float32(min(max(b, 0.0), 1.0)))
+                pk = _add_pixel(acc, i, r, g, b, np.float64(hdr[y, x, 0]), np.float64(hdr[y, x, 1]),
+                                np.float64(hdr[y, x, 2]), use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top,
+                                k_h, pk)
+        _store_means(acc, j, sm, hm)
+        peaks[j] = pk
+
+
+def _texel_windows(w: int, h: int, map_width: int, map_height: int) -> tuple[np.ndarray, np.ndarray]:
+    if (map_width, map_height) == (w, h):
+        return np.arange(w, dtype=np.int64), np.arange(h, dtype=np.int64)
+    return _windows(w, h, map_width, map_height)
+
+
+def texel_means(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None, headroom: float | None = None,
+                offset_hdr: float = DEFAULT_OFFSET) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weighted means of the base and of the HDR target around every texel.
+
+    From the base's coded planes: one compiled pass over the pixels; from a linear base
+    array: :func:`texel_means_reference`.
+
+    The target is ``clip(hdr_to_gain @ hdr, 0, headroom)`` per pixel; each texel's window is
+    that of :func:`downscale_log2_gain`, each pixel weighted by ``|target + offset_hdr|``
+    (Euclidean norm of the RGB vector).
+
+    Parameters
+    ----------
+    sdr : numpy.ndarray or BasePlanes
+        (H, W, 3) linear base in the gain gamut, 1.0 = SDR white; or the base's coded planes,
+        linearised on the fly exactly as :func:`hdrkit.core.rebuild.rebuild` without a map
+        does (BT.601 full-range matrix, nearest chroma, sRGB table, clamped to [0, 1]).
+    hdr : numpy.ndarray
+        (H, W, 3) linear HDR, 1.0 = SDR white.
+    map_width, map_height : int
+        Map size (:func:`map_size`); the base size gives one pixel per texel.
+    hdr_to_gain : array_like, optional
+        3x3 linear matrix from the gamut of ``hdr`` to the gain gamut.
+    headroom : float, optional
+        Upper clip of the target (linear); None = no upper clip.
+    offset_hdr : float
+        The weight's offset (linear).
+
+    Returns
+    -------
+    (sdr_means, hdr_means, peak)
+        float32 (map_height, map_width, 3) each, linear; ``peak``: the target's largest value.
+
+    References
+    ----------
+    ISO 21496-1:2025 clause 5 (the gain the means feed); libultrahdr ``sampleMap`` (the
+    decoder's texel positions).
+    """
+    if not isinstance(sdr, BasePlanes):
+        return texel_means_reference(sdr, hdr, map_width, map_height, hdr_to_gain=hdr_to_gain, headroom=headroom,
+                                     offset_hdr=offset_hdr)
+    hdr = np.ascontiguousarray(hdr, dtype=np.float32)
+    h, w = hdr.shape[:2]
+    xs, ys = _texel_windows(w, h, map_width, map_height)
+    mat = np.eye(3) if hdr_to_gain is None else np.asarray(hdr_to_gain, np.float64)
+    sm = np.empty((map_height, map_width, 3), np.float32)
+    hm = np.empty_like(sm)
+    peaks = np.empty(map_height)
+    _texel_means_planes_kernel(*base_kernel_inputs(sdr), hdr, mat, hdr_to_gain is not None,
+                               np.inf if headroom is None else float(headroom), float(offset_hdr), xs, ys, sm, hm,
+                               peaks)
+    return sm, hm, float(peaks.max())
+
+
+def texel_means_reference(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None,
+                          headroom: float | None = None,
+                          offset_hdr: float = DEFAULT_OFFSET) -> tuple[np.ndarray, np.ndarray, float]:
+    """Numpy form of :func:`texel_means` (float64 throughout), for the tests."""
+    if isinstance(sdr, BasePlanes):
+        sdr = rebuild_reference(sdr, None)
+    t = np.asarray(hdr, np.float64)
+    if hdr_to_gain is not None:
+        t = t @ np.asarray(hdr_to_gain, np.float64).T
+    t = np.clip(t, 0.0, np.inf if headroom is None else float(headroom))
+    u = t + offset_hdr
+    wt = np.sqrt(_dot(u, u))
+    h, w = t.shape[:2]
+    xs, ys = _texel_windows(w, h, map_width, map_height)
+    sm = _window_means(np.asarray(sdr, np.float64), wt, xs, ys)
+    hm = _window_means(t, wt, xs, ys)
+    return sm.astype(np.float32), hm.astype(np.float32), float(t.max())
+
+
 def choose_range(texels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(log2_min, log2_max) per channel: the texels' extremes, at least 1/64 stop apart.
 
@@ -257,8 +381,8 @@ def choose_gamma(t: np.ndarray) -> np.ndarray:
 def quantise(texels: np.ndarray, log2_min, log2_max, gamma) -> np.ndarray:
     """8-bit map codes ``round(255 * t ** gamma)``, ``t = clip((L - min) / (max - min), 0, 1)``.
 
-    The inverse of the decoder's ``g = code / 255``, ``g' = g ** (1 / gamma)``,
-    ``log2 gain = min (1 - g') + max g'`` (libultrahdr ``affineMapGain``).
+    The inverse of the decoder's :func:`~hdrkit.core.gainmap.log2_gain_of` of ``g = code / 255``
+    (libultrahdr ``affineMapGain``).
     """
     lo, hi = np.asarray(log2_min, np.float64), np.asarray(log2_max, np.float64)
     t = np.clip((texels - lo) / (hi - lo), 0.0, 1.0)
@@ -297,9 +421,10 @@ def encode_gain_map(sdr, hdr, *, channels: int = 1, scale: int = 4, offset_sdr: 
 
     Parameters
     ----------
-    sdr : numpy.ndarray
+    sdr : numpy.ndarray or BasePlanes
         (H, W, 3) linear SDR as the decoder will see the base (after JPEG coding), 1.0 =
-        SDR white, in the gamut the gain is applied in.
+        SDR white, in the gamut the gain is applied in; or the base's coded planes (see
+        :func:`texel_means`).
     hdr : numpy.ndarray
         (H, W, 3) linear HDR target, in the same gamut unless ``hdr_to_gain`` is given;
         clipped to [0, headroom] here when ``headroom`` is given.
@@ -317,7 +442,7 @@ def encode_gain_map(sdr, hdr, *, channels: int = 1, scale: int = 4, offset_sdr: 
         The HDR rendition's headroom (linear, > 1); None = ``hdr``'s peak (no clipping).
     hdr_to_gain : array_like, optional
         3x3 linear-light matrix taking ``hdr`` to the gamut of ``sdr`` (applied before
-        the clipping, a block of rows at a time).
+        the clipping, per pixel; see :func:`texel_means`).
 
     Returns
     -------
@@ -335,42 +460,23 @@ def encode_gain_map(sdr, hdr, *, channels: int = 1, scale: int = 4, offset_sdr: 
     ISO 21496-1:2025 clauses 5-6; libultrahdr ``JpegR::generateGainMap`` (jpegr.cpp) and
     ``computeGain`` / ``affineMapGain`` (gainmapmath.cpp).
     """
-    sdr = np.asarray(sdr)
     hdr = np.asarray(hdr)
-    if sdr.shape != hdr.shape or sdr.ndim != 3 or sdr.shape[2] != 3:
-        raise ValueError(f"SDR {sdr.shape} and HDR {hdr.shape} must both be (H, W, 3)")
+    if isinstance(sdr, BasePlanes):
+        shape = (sdr.height, sdr.width, 3)
+    else:
+        sdr = np.asarray(sdr)
+        shape = sdr.shape
+    if shape != hdr.shape or hdr.ndim != 3 or hdr.shape[2] != 3:
+        raise ValueError(f"SDR {shape} and HDR {hdr.shape} must both be (H, W, 3)")
     if int(scale) != scale or scale < 1:
         raise ValueError(f"gain-map scale must be a whole number >= 1, not {scale}")
     if not (offset_sdr > 0 and offset_hdr > 0):
         raise ValueError("gain-map offsets must be > 0")
-    h, w = sdr.shape[:2]
+    h, w = hdr.shape[:2]
     mw, mh = map_size(w, h, int(scale))
-    kw = dict(channels=channels, offset_sdr=offset_sdr, offset_hdr=offset_hdr, mono=mono, weights=weights)
-    mat = None if hdr_to_gain is None else np.asarray(hdr_to_gain, np.float32).T
-    top = np.inf if headroom is None else np.float32(headroom)
-    peak = 0.0
-
-    def target(r0, r1):  # the HDR rows in the gain gamut, clipped to [0, headroom]
-        t = np.array(hdr[r0:r1], np.float32) if mat is None else np.asarray(hdr[r0:r1], np.float32) @ mat
-        return np.minimum(np.maximum(t, 0, out=t), top, out=t)
-
-    texels = np.empty((mh, mw, channels), np.float64)
-    xs, ys = _windows(w, h, mw, mh) if (mw, mh) != (w, h) else (None, np.arange(h))
-    bounds = np.append(ys, h)
-    per_block = max(1, (1 << 18) // (w * int(scale)))  # texel rows per block: ~1 MB of pixels each
-    for j in range(0, mh, per_block):  # blocks of texel rows keep the temporaries in cache
-        j1 = min(mh, j + per_block)
-        r0, r1 = bounds[j], bounds[j1]
-        hb = target(r0, r1)
-        peak = max(peak, float(hb.max()))
-        lg = log2_gain(sdr[r0:r1], hb, **kw)
-        if xs is None:
-            texels[j:j1] = lg
-            continue
-        # weighted by the HDR pixel's magnitude: a texel straddling a highlight's edge keeps
-        # the highlight's gain instead of dimming it (a pixel's linear-light error scales with it)
-        hb += np.float32(offset_hdr)
-        texels[j:j1] = _window_means(lg, np.sqrt(_dot(hb, hb)), xs, ys[j:j1] - r0)
+    sm, hm, peak = texel_means(sdr, hdr, mw, mh, hdr_to_gain=hdr_to_gain, headroom=headroom, offset_hdr=offset_hdr)
+    texels = log2_gain(sm, hm, channels=channels, offset_sdr=offset_sdr, offset_hdr=offset_hdr, mono=mono,
+                       weights=weights).astype(np.float64)
     lo, hi = choose_range(texels)
     t = np.clip((texels - lo) / (hi - lo), 0.0, 1.0)
     gam = choose_gamma(t) if gamma is None else np.full(channels, float(gamma))

@@ -32,7 +32,8 @@ from ..errors import OptionError
 from .gainmap import (LINEAR_MAX, SRGB_LUT_SIZE, BasePlanes, GainMapParams, _as_matrix, _ycc_coefficients,
                       display_weight, gain_luts, prepare_map, rebuild_reference, shepard_tables, srgb_decode_lut)
 
-__all__ = ["REBUILD_METHODS", "YccPlanes", "RebuildConstants", "ShepardRows", "rebuild_fast", "rebuild"]
+__all__ = ["REBUILD_METHODS", "YccPlanes", "RebuildConstants", "ShepardRows", "base_kernel_inputs", "rebuild_fast",
+           "rebuild"]
 
 REBUILD_METHODS = ("fast", "reference")
 
@@ -345,6 +346,15 @@ def _shepard_rows(s_int: int, w: int, h: int, wm: int, hm: int) -> ShepardRows:
     return ShepardRows(weights, xl, xu, yl, yu, oy, ty)
 
 
+def base_kernel_inputs(base: BasePlanes, sdr_to_gain=None, clamp: bool = True) -> tuple[YccPlanes, RebuildConstants]:
+    """The planes and constants with which the kernels linearise ``base`` (steps 1-3, no map)."""
+    m = _as_matrix(sdr_to_gain)
+    mat, use_mat = (np.eye(3), False) if m is None else (m, True)
+    r_tab, b_tab, y_tab, guv_tab, gray_tab = _tables()
+    return _planes(base), RebuildConstants(r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_decode_lut(), mat, use_mat,
+                                           np.ones((3, 2)), np.zeros(3), np.zeros(3), 0.0, 1.0, bool(clamp))
+
+
 def rebuild_fast(base: BasePlanes, gainmap: np.ndarray | None, metadata: GainMapParams | None = None, *,
                  display_boost: float | None = None, sdr_to_gain=None, clamp: bool = True,
                  out: np.ndarray | None = None) -> np.ndarray:
@@ -355,15 +365,13 @@ def rebuild_fast(base: BasePlanes, gainmap: np.ndarray | None, metadata: GainMap
     h, w = base.height, base.width
     if out is None:
         out = np.empty((h, w, 3), np.float32)
+    if gainmap is None:
+        _base_kernel(*base_kernel_inputs(base, sdr_to_gain, clamp), out)
+        return out
     m = _as_matrix(sdr_to_gain)
     r_tab, b_tab, y_tab, guv_tab, gray_tab = _tables()
     planes = _planes(base)
     mat, use_mat = (np.eye(3), False) if m is None else (m, True)
-    if gainmap is None:
-        k = RebuildConstants(r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_decode_lut(), mat, use_mat, np.ones((3, 2)),
-                             np.zeros(3), np.zeros(3), 0.0, 1.0, bool(clamp))
-        _base_kernel(planes, k, out)
-        return out
     mp, scale = prepare_map(gainmap, w, h)
     hm, wm = mp.shape[:2]
     k = RebuildConstants(r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_decode_lut(), mat, use_mat,

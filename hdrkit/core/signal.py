@@ -47,8 +47,9 @@ from .transfer import (HLG_REFERENCE_PEAK_NITS, SDR_WHITE_NITS, eotf_bt1886, eot
 from .ycbcr import range_scale, ycbcr_to_rgb, ycbcr_to_rgb_matrix
 
 __all__ = ["TRANSFERS", "HDR_TRANSFERS", "TABLE_SIZE", "SignalConsts", "signal_consts", "transfer_table",
-           "hlg_gain_table", "signal_to_linear", "chroma_row", "chroma_row_site", "signal_row", "signal_row_strided",
-           "table_lerp", "linear_row", "yuv_to_linear", "upsample_chroma_reference", "yuv_to_linear_reference"]
+           "hlg_gain_table", "signal_to_linear", "codes_to_linear", "chroma_row", "chroma_row_site", "signal_row",
+           "signal_row_strided", "table_lerp", "linear_row", "yuv_to_linear", "upsample_chroma_reference",
+           "yuv_to_linear_reference"]
 
 
 def _pq_relative(e):
@@ -158,6 +159,50 @@ def signal_to_linear(signal, transfer: str) -> np.ndarray:
         return TRANSFERS[transfer](e)
     except KeyError:
         raise OptionError(f"unknown transfer {transfer!r}") from None
+
+
+def codes_to_linear(codes, bit_depth: int, transfer: str) -> np.ndarray:
+    """Full-range R'G'B' integer codes (a PNG or TIFF picture) -> hdrkit linear light.
+
+    The same decoding as :func:`signal_to_linear` of ``E' = code / (2^bit_depth - 1)``,
+    looked up per code in a ``2^bit_depth``-entry :func:`transfer_table` (exact at every
+    code, no interpolation); HLG then goes through the OOTF of the 1000 cd/m^2 reference
+    display (:func:`hdrkit.core.transfer.ootf_hlg`, gamma 1.2), as the video path does.
+
+    Parameters
+    ----------
+    codes : array_like of unsigned int
+        (..., 3) code values in [0, 2^bit_depth - 1] (full range, ITU-T H.273 VideoFullRangeFlag 1).
+    bit_depth : int
+        1-16 bits per sample.
+    transfer : str
+        A key of :data:`TRANSFERS`.
+
+    Returns
+    -------
+    numpy.ndarray
+        (..., 3) float32 linear light, 1.0 = 203 cd/m^2 (display light; HLG on the 1000 cd/m^2
+        reference display).
+
+    Raises
+    ------
+    OptionError
+        For an unknown transfer or bit depth.
+
+    References
+    ----------
+    SMPTE ST 2084; ITU-R BT.2100-2 Tables 4, 5 and 9 (full-range code values); ITU-R BT.2408.
+    """
+    if not 1 <= int(bit_depth) <= 16:
+        raise OptionError(f"bit depth must be 1-16, not {bit_depth}")
+    codes = np.asarray(codes)
+    top = (1 << int(bit_depth)) - 1
+    lut = transfer_table(transfer, top + 1)
+    wide = codes.dtype.kind not in "ui" or np.iinfo(codes.dtype).max > top or np.iinfo(codes.dtype).min < 0
+    lin = lut[np.clip(codes, 0, top).astype(np.intp) if wide else codes]
+    if transfer == "hlg":
+        lin = ootf_hlg(lin, HLG_REFERENCE_PEAK_NITS) * np.float32(1.0 / SDR_WHITE_NITS)
+    return np.ascontiguousarray(lin, dtype=np.float32)
 
 
 class SignalConsts(NamedTuple):

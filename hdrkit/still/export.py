@@ -40,7 +40,8 @@ from .exif import build_exif, parse_exif
 from .exif import strip_location as strip_exif_location
 from .gainmap import read_gainmap, resolve_display_boost
 
-__all__ = ["ExportResult", "export_sdr", "export_array", "load_linear", "render_preview", "choose_subsampling",
+__all__ = ["ExportResult", "export_sdr", "export_array", "export_jpeg", "load_linear", "render_preview",
+           "choose_subsampling",
            "srgb_icc", "XMP_NS", "THUMBNAIL_EDGE"]
 
 XMP_NS = "http://ns.hdrkit.org/export/1.0/"
@@ -113,14 +114,55 @@ def _icc_primaries(icc: bytes | None, warnings: list[str]) -> str:
     return found or "bt709"
 
 
-def _load_plain(data: bytes, warnings: list[str], max_pixels: int | None = None) -> LinearImage:
-    """Plain JPEG / PNG / TIFF (8 or 16 bit) with its ICC gamut; sRGB transfer assumed.
+#: ``--assume-transfer`` and ``--assume-primaries`` choices for untagged PNG / TIFF.
+ASSUME_TRANSFERS = ("pq", "hlg")
+ASSUME_PRIMARIES = ("bt2020", "p3", "bt709")
+
+
+def check_assume(assume_transfer: str | None, assume_primaries: str | None) -> None:
+    """Refuse ``assume_*`` values hdrkit cannot decode with (an :class:`OptionError`)."""
+    if assume_transfer is not None and assume_transfer not in ASSUME_TRANSFERS:
+        raise OptionError(f"--assume-transfer must be pq or hlg, not {assume_transfer!r}")
+    if assume_primaries is not None and assume_primaries not in ASSUME_PRIMARIES:
+        raise OptionError(f"--assume-primaries must be bt2020, p3 or bt709, not {assume_primaries!r}")
+
+
+def _signal_description(data: bytes, icc: bytes | None, warnings: list[str], assume_transfer: str | None,
+                        assume_primaries: str | None) -> tuple[str, str]:
+    """(transfer, primaries) of a PNG / TIFF: its cICP chunk, else ``assume_*``, else sRGB with its ICC gamut.
+
+    A cICP tag wins over ``assume_*`` (a disagreement is recorded in ``warnings``); an HDR
+    picture without primaries is taken as BT.2020 (ITU-R BT.2100).
+    """
+    from .cicp import read_cicp
+
+    cicp = read_cicp(data)
+    if cicp is not None:
+        transfer, primaries = cicp.names()
+        for flag, given, tagged in (("transfer", assume_transfer, transfer),
+                                    ("primaries", assume_primaries, primaries)):
+            if given is not None and given != tagged:
+                warnings.append(f"the PNG's cICP says {flag} {tagged}; --assume-{flag} {given} ignored")
+        return transfer, primaries
+    if assume_transfer is not None:
+        return assume_transfer, assume_primaries or "bt2020"
+    if assume_primaries is not None and not icc:
+        return "srgb", assume_primaries
+    return "srgb", _icc_primaries(icc, warnings)
+
+
+def _load_plain(data: bytes, warnings: list[str], max_pixels: int | None = None, assume_transfer: str | None = None,
+                assume_primaries: str | None = None) -> LinearImage:
+    """Plain JPEG / PNG / TIFF (8 or 16 bit): sRGB with its ICC gamut, or PQ / HLG from cICP or ``assume_*``.
 
     The header's size is checked against ``max_pixels`` (default
-    :data:`hdrkit.still.decode.DEFAULT_MAX_PIXELS`) before any decoding.
+    :data:`hdrkit.still.decode.DEFAULT_MAX_PIXELS`) before any decoding. PQ and HLG signals
+    are decoded by :func:`hdrkit.core.signal.codes_to_linear` (the video path's transfer
+    functions, HLG on the 1000 cd/m^2 reference display).
     """
     from PIL import Image
 
+    from ..core.signal import codes_to_linear
     from ..core.transfer import eotf_srgb
     from .decode import DEFAULT_MAX_PIXELS
 
@@ -134,18 +176,21 @@ def _load_plain(data: bytes, warnings: list[str], max_pixels: int | None = None)
             icc = im.info.get("icc_profile")
             exif = im.info.get("exif")
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-                a = np.repeat((np.asarray(im, dtype=np.float32) / 65535.0)[..., None], 3, axis=-1)
+                codes, top = np.repeat(np.asarray(im)[..., None], 3, axis=-1), 65535
             else:
-                a = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+                codes, top = np.asarray(im.convert("RGB")), 255
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
         # Pillow signals a broken PNG chunk with SyntaxError
         raise DecodeError(f"cannot decode image: {e}") from e
     if _is_16bit(data):
         a16 = _decode_rgb48(data)
         if a16 is not None:
-            a = a16
-    return LinearImage(np.ascontiguousarray(eotf_srgb(a), dtype=np.float32), _icc_primaries(icc, warnings), exif,
-                       "sdr", None, warnings)
+            codes, top = a16, 65535
+    transfer, primaries = _signal_description(data, icc, warnings, assume_transfer, assume_primaries)
+    if transfer == "srgb":
+        rgb = np.ascontiguousarray(eotf_srgb(codes.astype(np.float32) / float(top)), dtype=np.float32)
+        return LinearImage(rgb, primaries, exif, "sdr", None, warnings)
+    return LinearImage(codes_to_linear(codes, top.bit_length(), transfer), primaries, exif, transfer, None, warnings)
 
 
 def _is_16bit(data: bytes) -> bool:
@@ -153,7 +198,7 @@ def _is_16bit(data: bytes) -> bool:
 
 
 def _decode_rgb48(data: bytes) -> np.ndarray | None:
-    """16-bit RGB PNG/TIFF through PyAV (Pillow reduces these to 8 bits)."""
+    """16-bit RGB PNG/TIFF codes (uint16) through PyAV (Pillow reduces these to 8 bits)."""
     import av
 
     fmt = "png_pipe" if data[:4] == b"\x89PNG" else "tiff_pipe"
@@ -162,22 +207,31 @@ def _decode_rgb48(data: bytes) -> np.ndarray | None:
             fr = next(c.decode(video=0))
             if fr.format.name not in ("rgb48be", "rgb48le", "rgba64be", "rgba64le"):
                 return None
-            a = fr.to_ndarray(format="rgb48le")
-            return a.astype(np.float32) / 65535.0
+            return fr.to_ndarray(format="rgb48le")
     except (av.FFmpegError, StopIteration, ValueError):
         return None
 
 
 def load_linear(src, *, display_boost: float | None = None, fallback: bool = True, max_pixels: int | None = None,
-                headroom: float | None = None) -> LinearImage:
+                headroom: float | None = None, assume_transfer: str | None = None,
+                assume_primaries: str | None = None) -> LinearImage:
     """Decode ``src`` (path or bytes) to linear light, 1.0 = SDR white, in its own gamut.
 
     Gain-map JPEGs are rebuilt for a display of peak ``display_boost`` (None = full HDR, as
     libultrahdr; ``headroom`` is its former name, still accepted); if the gain map is
     unusable but the base image decodes and ``fallback`` is set, the SDR base is used and
     the reason is recorded. A JPEG without any gain map takes that path too.
+
+    PNG and TIFF are sRGB (gamut from their ICC profile) unless a PNG ``cICP`` chunk says
+    otherwise (:mod:`hdrkit.still.cicp`: PQ or HLG, BT.2020 / P3-D65 / BT.709) or, for an
+    untagged file, ``assume_transfer`` ('pq' | 'hlg') and ``assume_primaries`` ('bt2020',
+    default for PQ / HLG, | 'p3' | 'bt709') say how to read it. PQ is decoded with the
+    ST 2084 EOTF, HLG with the BT.2100 inverse OETF and the OOTF of a 1000 cd/m^2 display,
+    both / 203 cd/m^2, exactly as video frames (:func:`hdrkit.core.signal.codes_to_linear`).
+    JPEG inputs ignore ``assume_*``.
     """
     display_boost = check_display_boost(display_boost, headroom)
+    check_assume(assume_transfer, assume_primaries)
     data = Path(src).read_bytes() if not isinstance(src, (bytes, bytearray, memoryview)) else bytes(src)
     if len(data) < 4:
         raise ContainerError("file is empty or too short to be an image")
@@ -192,7 +246,7 @@ def load_linear(src, *, display_boost: float | None = None, fallback: bool = Tru
         rgb = gm.render(display_boost=display_boost)
         return LinearImage(rgb, gm.primaries, gm.exif, "sdr-base" if reason else "gainmap", reason, warnings)
     if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:4] in (b"II*\x00", b"MM\x00*"):
-        return _load_plain(data, warnings, max_pixels)
+        return _load_plain(data, warnings, max_pixels, assume_transfer, assume_primaries)
     raise ContainerError("not a JPEG, PNG or TIFF file")
 
 
@@ -290,7 +344,17 @@ def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, par
     """Render linear light and write it as an SDR JPEG with ICC, EXIF (and thumbnail) and XMP.
 
     This is the still export rule set; keyframes of videos use it unchanged, so the same
-    pixels give the same bytes whichever path they come from.
+    pixels give the same bytes whichever path they come from. Arguments, result and errors
+    as :func:`export_jpeg` (which also returns the bytes).
+    """
+    return export_jpeg(rgb, primaries, dst, src_peak=src_peak, params=params, quality=quality, subsampling=subsampling,
+                       progressive=progressive, exif=exif, xmp_extra=xmp_extra, warnings=warnings)[1]
+
+
+def export_jpeg(rgb, primaries: str, dst=None, *, src_peak: float | None = None, params: RenderParams | None = None,
+                quality: int = 90, subsampling: str = "auto", progressive: bool = False, exif: bytes | None = None,
+                xmp_extra: dict | None = None, warnings: list[str] | None = None) -> tuple[bytes, ExportResult]:
+    """The SDR JPEG of :func:`export_array`, as bytes, written to ``dst`` too unless it is None.
 
     Parameters
     ----------
@@ -298,8 +362,8 @@ def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, par
         Linear light, 1.0 = SDR white = 203 cd/m^2 (ITU-R BT.2408), in ``primaries``.
     primaries : {'bt709', 'p3', 'bt2020'}
         Gamut of ``rgb``.
-    dst : path-like
-        Output JPEG, written atomically.
+    dst : path-like or None
+        Output JPEG, written atomically; None writes nothing.
     src_peak : float, optional
         Source peak for the tone curve (linear relative); default :func:`~hdrkit.core.pipeline.estimate_peak`.
     params : RenderParams, optional
@@ -315,7 +379,8 @@ def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, par
 
     Returns
     -------
-    ExportResult
+    (bytes, ExportResult)
+        The JPEG file and what the export did (``dst`` None when nothing was written).
 
     Raises
     ------
@@ -363,11 +428,14 @@ def export_array(rgb, primaries: str, dst, *, src_peak: float | None = None, par
     if warnings:
         tags["export_warnings"] = "; ".join(warnings)
     kw["xmp"] = _xmp(tags, xmp_extra)
-    dst = Path(dst)
-    with atomic_path(dst) as tmp:
-        data = _jpeg_bytes(img8, int(quality), sub, progressive, **kw)
-        tmp.write_bytes(data)
-    return ExportResult(dst, w, h, peak, int(quality), sub, tags, warnings, None, len(data), time.perf_counter() - t0)
+    data = _jpeg_bytes(img8, int(quality), sub, progressive, **kw)
+    res = ExportResult(Path(dst) if dst is not None else None, w, h, peak, int(quality), sub, tags, warnings, None,
+                       len(data), 0.0)
+    if dst is not None:
+        with atomic_path(res.dst) as tmp:
+            tmp.write_bytes(data)
+    res.seconds = time.perf_counter() - t0
+    return data, res
 
 
 def check_display_boost(display_boost: float | None, headroom: float | None) -> float | None:
@@ -394,7 +462,8 @@ def export_sdr(src, dst, *, params: RenderParams | None = None, display_boost: f
                fallback: bool = True, max_pixels: int | None = None, curve: str | None = None,
                preset: str | None = None, curve_params: dict | None = None, gamut_map: str | None = None,
                dither: str | None = None, headroom: float | None = None,
-               strip_location: bool = False) -> ExportResult:
+               strip_location: bool = False, assume_transfer: str | None = None,
+               assume_primaries: str | None = None) -> ExportResult:
     """Export one still as an SDR JPEG.
 
     Parameters
@@ -429,6 +498,9 @@ def export_sdr(src, dst, *, params: RenderParams | None = None, display_boost: f
         Former name of ``display_boost``, kept.
     strip_location : bool
         Drop the source's EXIF GPS block (:func:`hdrkit.still.exif.strip_location`).
+    assume_transfer, assume_primaries : str, optional
+        How to read a PNG / TIFF that carries no cICP chunk: 'pq' | 'hlg' and 'bt2020' |
+        'p3' | 'bt709' (see :func:`load_linear`).
 
     Returns
     -------
@@ -455,7 +527,8 @@ def export_sdr(src, dst, *, params: RenderParams | None = None, display_boost: f
     if not isinstance(src, (bytes, bytearray, memoryview)):
         require_file(src)
         check_not_input(src, dst, force)
-    img = load_linear(src, display_boost=display_boost, fallback=fallback, max_pixels=max_pixels)
+    img = load_linear(src, display_boost=display_boost, fallback=fallback, max_pixels=max_pixels,
+                      assume_transfer=assume_transfer, assume_primaries=assume_primaries)
     extra = {"source_kind": img.kind}
     exif = strip_exif_location(img.exif) if strip_location else img.exif
     if display_boost is not None:

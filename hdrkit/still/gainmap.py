@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.gainmap import BasePlanes
+from ..core.gainmap import DEFAULT_OFFSET, BasePlanes
 from ..errors import (ContainerError, DecodeError, HdrkitError, InputFileError, LimitError, MetadataError, OptionError,
                       require_file)
 from .decode import check_pixel_limit, decode_jpeg
@@ -240,7 +240,7 @@ class GainMapMetadata:
             raise MetadataError("hdrgm:HDRCapacityMin/Max take one value")
         return cls(tuple(_exp2(x, "GainMapMin") for x in get("GainMapMin", 0.0)),
                    tuple(_exp2(x, "GainMapMax") for x in v["GainMapMax"]),
-                   get("Gamma", 1.0), get("OffsetSDR", 1 / 64), get("OffsetHDR", 1 / 64),
+                   get("Gamma", 1.0), get("OffsetSDR", DEFAULT_OFFSET), get("OffsetHDR", DEFAULT_OFFSET),
                    _exp2(cap_min[0], "HDRCapacityMin"), _exp2(cap_max[0], "HDRCapacityMax"), True, "xmp")
 
     @classmethod

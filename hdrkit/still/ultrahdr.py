@@ -20,7 +20,11 @@ libultrahdr decodes it: BT.601 full-range matrix, nearest chroma, sRGB table; se
 HDR target is the input converted to BT.709 and clipped to [0, headroom]: colours outside
 the sRGB primaries are clipped in the HDR rendition, as libultrahdr does.
 
-The encoding maths is :mod:`hdrkit.core.gainmap_encode`. The file appears atomically.
+The encoding maths is :mod:`hdrkit.core.gainmap_encode`: the map is computed at its own
+resolution from weighted means of the base and the HDR around each texel, in one compiled
+pass that linearises the base from its decoded planes on the fly (no full-resolution float
+copy of the base, no per-pixel logarithm). The base JPEG is made in memory
+(:func:`hdrkit.still.export.export_jpeg`) and decoded once. The file appears atomically.
 
 References
 ----------
@@ -35,19 +39,19 @@ from __future__ import annotations
 
 import io
 import math
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..core.gainmap import LINEAR_MAX
 from ..core.gainmap_encode import DEFAULT_OFFSET, GainMapEncoding, encode_gain_map
 from ..core.pipeline import RenderParams, estimate_peak
 from ..errors import OptionError, require_file
 from ..io.atomic import atomic_path, check_not_input
 from .exif import strip_location as strip_exif_location
-from .export import ExportResult, check_display_boost, export_array, load_linear, render_params_from
+from .export import ExportResult, check_display_boost, export_jpeg, load_linear, render_params_from
 from .gainmap import GainMapMetadata
 from .iso21496 import URN, write_iso21496
 from .jpeg import APP_SIGNATURES, app_segment, insert_segments, scan_jpeg
@@ -55,7 +59,7 @@ from .mpf import build_mpf
 from .xmp import ContainerItem, add_descriptions, write_container, write_hdrgm, xmp_packet
 
 __all__ = ["GainMapOptions", "DEFAULT_GAINMAP_QUALITY", "gainmap_metadata", "gainmap_jpeg", "assemble",
-           "base_linear", "export_ultrahdr_array", "export_ultrahdr"]
+           "base_planes", "base_linear", "export_ultrahdr_array", "export_ultrahdr"]
 
 #: JPEG quality of the gain-map image (libultrahdr's default for the map).
 DEFAULT_GAINMAP_QUALITY = 95
@@ -63,7 +67,6 @@ DEFAULT_GAINMAP_QUALITY = 95
 MP_ATTR_PRIMARY = 0x00030000
 MP_ATTR_GAINMAP = 0x00000000
 _XMP_PREFIX = next(p for m, p, k in APP_SIGNATURES if k == "xmp")
-_MAX_HEADROOM = 10000.0 / 203.0  # PQ peak over SDR white: libultrahdr's linear output range
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,14 @@ def assemble(primary: bytes, gainmap: bytes) -> bytes:
     return out + gainmap
 
 
+def base_planes(base_jpeg: bytes):
+    """The base JPEG's coded planes (:class:`hdrkit.core.gainmap.BasePlanes`), decoded by libjpeg."""
+    from .decode import decode_jpeg
+    from .gainmap import _ycc_planes
+
+    return _ycc_planes(decode_jpeg(base_jpeg, what="base image"))
+
+
 def base_linear(base_jpeg: bytes) -> np.ndarray:
     """The base JPEG as Ultra HDR decoders see it: linear float32 (H, W, 3), 1.0 = SDR white.
 
@@ -162,10 +173,8 @@ def base_linear(base_jpeg: bytes) -> np.ndarray:
     (:func:`hdrkit.core.rebuild.rebuild` without a map).
     """
     from ..core.rebuild import rebuild
-    from .decode import decode_jpeg
-    from .gainmap import _ycc_planes
 
-    return rebuild(_ycc_planes(decode_jpeg(base_jpeg, what="base image")), None)
+    return rebuild(base_planes(base_jpeg), None)
 
 
 def export_ultrahdr_array(rgb, primaries: str, dst, *, gainmap: GainMapOptions | None = None,
@@ -188,19 +197,17 @@ def export_ultrahdr_array(rgb, primaries: str, dst, *, gainmap: GainMapOptions |
     opt = gainmap or GainMapOptions()
     rgb = np.ascontiguousarray(rgb, dtype=np.float32)
     peak = estimate_peak(rgb) if src_peak is None else float(src_peak)
-    headroom = min(opt.headroom if opt.headroom is not None else max(peak, 1.0 + 1 / 64), _MAX_HEADROOM)
+    headroom = min(opt.headroom if opt.headroom is not None else max(peak, 1.0 + 1 / 64), LINEAR_MAX)
     warnings = list(warnings or [])
     if opt.headroom is None and peak <= 1.0:
         warnings.append("the picture has no light above SDR white: its gain map restores nothing")
     extra = {**(xmp_extra or {}), "ultrahdr": "true", "gainmap_channels": opt.channels,
              "gainmap_scale": opt.scale, "gainmap_q": int(opt.quality), "gainmap_headroom": f"{headroom:.4g}"}
-    with tempfile.TemporaryDirectory(prefix="hdrkit-uhdr-") as tmp:
-        res = export_array(rgb, primaries, Path(tmp) / "base.jpg", src_peak=peak, params=params, quality=quality,
-                           subsampling=subsampling, progressive=progressive, exif=exif, xmp_extra=extra,
-                           warnings=warnings)
-        base = (Path(tmp) / "base.jpg").read_bytes()
+    base, res = export_jpeg(rgb, primaries, None, src_peak=peak, params=params, quality=quality,
+                            subsampling=subsampling, progressive=progressive, exif=exif, xmp_extra=extra,
+                            warnings=warnings)
     to_base = None if primaries == "bt709" else rgb_to_rgb_matrix(primaries, "bt709")
-    enc = encode_gain_map(base_linear(base), rgb, channels=opt.channels, scale=opt.scale, offset_sdr=DEFAULT_OFFSET,
+    enc = encode_gain_map(base_planes(base), rgb, channels=opt.channels, scale=opt.scale, offset_sdr=DEFAULT_OFFSET,
                           offset_hdr=DEFAULT_OFFSET, mono=opt.mono, headroom=headroom, hdr_to_gain=to_base)
     data = assemble(base, gainmap_jpeg(enc, opt.quality))
     dst = Path(dst)
@@ -219,7 +226,8 @@ def export_ultrahdr(src, dst, *, gainmap: GainMapOptions | None = None, params: 
                     progressive: bool = False, force: bool = False, fallback: bool = True,
                     max_pixels: int | None = None, curve: str | None = None, preset: str | None = None,
                     curve_params: dict | None = None, gamut_map: str | None = None, dither: str | None = None,
-                    headroom: float | None = None, strip_location: bool = False) -> ExportResult:
+                    headroom: float | None = None, strip_location: bool = False,
+                    assume_transfer: str | None = None, assume_primaries: str | None = None) -> ExportResult:
     """Export one still (path or bytes) as Ultra HDR at ``dst``.
 
     Options as :func:`hdrkit.still.export.export_sdr`, whose output is the base image here,
@@ -237,7 +245,8 @@ def export_ultrahdr(src, dst, *, gainmap: GainMapOptions | None = None, params: 
     if not isinstance(src, (bytes, bytearray, memoryview)):
         require_file(src)
         check_not_input(src, dst, force)
-    img = load_linear(src, display_boost=display_boost, fallback=fallback, max_pixels=max_pixels)
+    img = load_linear(src, display_boost=display_boost, fallback=fallback, max_pixels=max_pixels,
+                      assume_transfer=assume_transfer, assume_primaries=assume_primaries)
     if opt.headroom is None and img.kind == "gainmap":
         data = bytes(src) if isinstance(src, (bytes, bytearray, memoryview)) else Path(src).read_bytes()
         meta = parse_container(data).metadata

@@ -23,7 +23,7 @@ from ..errors import OptionError
 from ..io.progress import track
 from .decode import DecodedFrame, VideoReader
 
-__all__ = ["Keyframe", "export_keyframes", "frame_xmp", "upright"]
+__all__ = ["Keyframe", "export_keyframes", "export_frame", "frame_xmp", "upright"]
 
 DEFAULT_PATTERN = "{stem}_{time_ms:08d}ms.jpg"
 
@@ -58,6 +58,26 @@ def frame_xmp(src: Path, f: DecodedFrame) -> dict:
             "source_pts": "" if f.pts is None else f.pts}
 
 
+def _exporter(gainmap):
+    """:func:`hdrkit.still.export.export_array`, or its Ultra HDR form with ``gainmap`` options."""
+    if gainmap is None:
+        from ..still.export import export_array
+
+        return export_array
+    from functools import partial
+
+    from ..still.ultrahdr import export_ultrahdr_array
+
+    return partial(export_ultrahdr_array, gainmap=gainmap)  # same arguments, HDR kept
+
+
+def _export_one(export, r: VideoReader, f: DecodedFrame, src: Path, dst: Path, **kw) -> Keyframe:
+    """One decoded frame, upright, through the still export rules."""
+    lin = upright(r.to_linear(f), r.rotation)
+    res = export(lin, r.colour.primaries, dst, xmp_extra=frame_xmp(src, f), **kw)
+    return Keyframe(dst, f.index, f.time, f.pts, f.key_frame, res.src_peak, res.width, res.height)
+
+
 def export_keyframes(src, out_dir, *, every: float | None = None, params: RenderParams | None = None,
                      quality: int = 90, subsampling: str = "auto", height: int | None = None,
                      pattern: str = DEFAULT_PATTERN, assume_transfer: str | None = None,
@@ -71,15 +91,7 @@ def export_keyframes(src, out_dir, *, every: float | None = None, params: Render
     ``gainmap`` (:class:`hdrkit.still.ultrahdr.GainMapOptions`): write Ultra HDR JPEGs whose
     base image is the SDR keyframe and whose gain map restores the frame's linear HDR.
     """
-    from ..still.export import export_array
-
-    if gainmap is not None:
-        from functools import partial
-
-        from ..still.ultrahdr import export_ultrahdr_array
-
-        export_array = partial(export_ultrahdr_array, gainmap=gainmap)  # noqa: F811 - same arguments, HDR kept
-
+    export = _exporter(gainmap)
     src, out_dir = Path(src), Path(out_dir)
     if every is not None and not (every > 0 and np.isfinite(every)):
         raise OptionError(f"--every must be a positive number of seconds, not {every}")
@@ -99,17 +111,48 @@ def export_keyframes(src, out_dir, *, every: float | None = None, params: Render
                     continue
                 while next_t <= f.time + 1e-6:
                     next_t += every
-            lin = upright(r.to_linear(f), r.rotation)
             name = pattern.format(stem=src.stem, index=f.index, time_ms=int(round(f.time * 1000)),
                                   pts=f.pts if f.pts is not None else f.index)
             dst = out_dir / name
             if dst.resolve() == src.resolve():
                 raise OptionError(f"keyframe name {name!r} would overwrite the input")
             out_dir.mkdir(parents=True, exist_ok=True)  # only once there is a frame to write
-            res = export_array(lin, r.colour.primaries, dst, params=params, quality=quality, subsampling=subsampling,
-                               xmp_extra=frame_xmp(src, f))
-            done.append(Keyframe(dst, f.index, f.time, f.pts, f.key_frame, res.src_peak, res.width, res.height))
+            done.append(_export_one(export, r, f, src, dst, params=params, quality=quality, subsampling=subsampling))
             if limit is not None and len(done) >= limit:
                 break
         damage = r.damage
     return done, damage
+
+
+def export_frame(src, dst, time: float, *, params: RenderParams | None = None, quality: int = 90,
+                 subsampling: str = "auto", height: int | None = None, assume_transfer: str | None = None,
+                 assume_primaries: str | None = None, assume_matrix: str | None = None,
+                 assume_range: str | None = None, allow_sdr: bool = False, gainmap=None) -> Keyframe:
+    """Export the frame displayed at ``time`` seconds (the last one presented at or before it) to ``dst``.
+
+    The same export as :func:`export_keyframes` (still rules, XMP naming the source frame;
+    ``gainmap``: Ultra HDR). Frames are decoded from the start of the stream up to ``time``.
+
+    Raises
+    ------
+    OptionError
+        ``time`` is negative, not a number, or past the end of the video.
+    """
+    src, dst = Path(src), Path(dst)
+    if not (np.isfinite(time) and time >= 0):
+        raise OptionError(f"--time must be a number of seconds >= 0, not {time}")
+    with VideoReader(src, assume_transfer=assume_transfer, assume_primaries=assume_primaries,
+                     assume_matrix=assume_matrix, assume_range=assume_range, allow_sdr=allow_sdr, height=height) as r:
+        t = r.start_time + time
+        shown = None
+        for f in r.frames():
+            if f.time > t + 1e-6:
+                break
+            shown = f
+        else:
+            if shown is None or time > r.duration + 1e-6:
+                raise OptionError(f"--time {time:g} s is past the end of {src.name} ({r.duration:.3f} s)")
+        if shown is None:
+            raise OptionError(f"no frame of {src.name} is displayed at {time:g} s")
+        return _export_one(_exporter(gainmap), r, shown, src, dst, params=params or RenderParams(), quality=quality,
+                           subsampling=subsampling)

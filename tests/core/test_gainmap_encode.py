@@ -111,3 +111,69 @@ def test_bad_arguments():
         ge.encode_gain_map(sdr, hdr, scale=0)
     with pytest.raises(ValueError):
         ge.encode_gain_map(sdr, hdr, channels=2)
+
+
+def test_encoder_and_rebuild_share_one_gain_function():
+    """The encoder inverts the function the rebuild applies: one definition, one offset constant,
+    and a map written by the encoder rebuilds (numpy reference, full map) to the encoder's
+    own reading of its codes."""
+    from types import SimpleNamespace
+
+    from hdrkit.core import gainmap as gm
+
+    assert ge.gain_function is gm.gain_function and ge.apply_gain is gm.apply_gain
+    assert ge.DEFAULT_OFFSET == gm.DEFAULT_OFFSET
+    sdr8 = np.full((8, 8), 160, np.uint8)
+    base = gm.BasePlanes(sdr8, np.full((8, 8), 128, np.uint8), np.full((8, 8), 128, np.uint8))
+    sdr = gm.rebuild_reference(base, None).astype(np.float64)
+    hdr = sdr * np.exp2(np.linspace(0.5, 2.5, 64)).reshape(8, 8, 1)
+    enc = ge.encode_gain_map(sdr, hdr, channels=1, scale=1)
+    meta = SimpleNamespace(min_content_boost=[2.0 ** enc.log2_min[0]] * 3,
+                           max_content_boost=[2.0 ** enc.log2_max[0]] * 3,
+                           gamma=[enc.gamma[0]] * 3, offset_sdr=[enc.offset_sdr] * 3, offset_hdr=[enc.offset_hdr] * 3,
+                           hdr_capacity_min=1.0, hdr_capacity_max=2.0 ** enc.hdr_capacity_max)
+    rebuilt = gm.rebuild_reference(base, enc.codes, meta, clamp=False)
+    mine = gm.apply_gain(sdr, gm.gain_function(enc.codes / 255.0, enc.log2_min, enc.log2_max, enc.gamma),
+                         enc.offset_sdr, enc.offset_hdr)
+    # the rebuild reads the gain through a 1024-entry table: within one table step of the exact function
+    step = (enc.log2_max[0] - enc.log2_min[0]) / (gm.GAIN_LUT_SIZE - 1)
+    np.testing.assert_allclose(rebuilt, mine, rtol=np.exp2(step) - 1 + 1e-6)
+    np.testing.assert_allclose(np.log2((mine + ge.DEFAULT_OFFSET) / (sdr + ge.DEFAULT_OFFSET)),
+                               np.log2((hdr + ge.DEFAULT_OFFSET) / (sdr + ge.DEFAULT_OFFSET)), atol=0.01)
+
+
+@pytest.mark.parametrize("size,scale,with_matrix,headroom", [((45, 31), 4, True, 3.0), ((64, 48), 4, False, None),
+                                                              ((37, 29), 3, True, None), ((20, 16), 1, False, 5.0)])
+def test_texel_means_kernel_matches_the_numpy_form(size, scale, with_matrix, headroom):
+    """The compiled pass over the coded planes against the numpy form (from the linear base)."""
+    from hdrkit.core.gainmap import BasePlanes
+    from hdrkit.core.primaries import rgb_to_rgb_matrix
+
+    w, h = size
+    rng = np.random.default_rng(3)
+    base = BasePlanes(rng.integers(0, 256, (h, w), dtype=np.uint8), rng.integers(0, 256, ((h + 1) // 2, (w + 1) // 2),
+                      dtype=np.uint8), rng.integers(0, 256, ((h + 1) // 2, (w + 1) // 2), dtype=np.uint8), (2, 2))
+    hdr = (rng.random((h, w, 3)) ** 3 * 8).astype(np.float32)
+    mw, mh = ge.map_size(w, h, scale)
+    kw = {"hdr_to_gain": rgb_to_rgb_matrix("p3", "bt709") if with_matrix else None, "headroom": headroom}
+    ref = ge.texel_means_reference(base, hdr, mw, mh, **kw)
+    from hdrkit.core.rebuild import rebuild
+
+    for sdr in (base, rebuild(base, None)):
+        got = ge.texel_means(sdr, hdr, mw, mh, **kw)
+        np.testing.assert_allclose(got[0], ref[0], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(got[1], ref[1], rtol=1e-6, atol=1e-7)
+        assert got[2] == pytest.approx(ref[2], rel=1e-6)
+    if scale == 1:  # one pixel per texel: the means are the pixels
+        np.testing.assert_allclose(ref[0], rebuild(base, None), rtol=1e-6)
+
+
+def test_map_resolution_encoding_is_deterministic_and_keeps_highlights():
+    sdr = np.full((16, 16, 3), 0.5, np.float32)
+    hdr = sdr.copy()
+    hdr[:6, :6] = 6.0  # a highlight covering part of texel (0, 0)'s and (1, 1)'s windows
+    a = ge.encode_gain_map(sdr, hdr, scale=4)
+    b = ge.encode_gain_map(sdr, hdr, scale=4)
+    assert np.array_equal(a.codes, b.codes)
+    # the weighted means keep texel (0, 0) (pixels [0, 2) x [0, 2), all highlight) at the highlight's gain
+    assert a.codes[0, 0, 0] == 255

@@ -18,13 +18,18 @@ TRUNCATED = SAMPLES / "NEGATIVE_truncated_pillow_ultrahdr.jpg"
 REAL = (MINNIE, PHOTOSHOP, APPLE, TRUNCATED)
 
 
-@lru_cache(maxsize=1)
-def make():
-    """The generator script ``scripts/make_ultrahdr.py`` as a module."""
-    spec = importlib.util.spec_from_file_location("make_ultrahdr", ROOT / "scripts" / "make_ultrahdr.py")
+@lru_cache(maxsize=None)
+def script(name: str):
+    """The generator script ``scripts/<name>.py`` as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def make():
+    """The generator script ``scripts/make_ultrahdr.py`` as a module."""
+    return script("make_ultrahdr")
 
 
 @lru_cache(maxsize=None)
