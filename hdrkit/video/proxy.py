@@ -337,7 +337,11 @@ def _proxy_pyav(src: Path, tmp: Path, reader: VideoReader, params: RenderParams,
     try:
         bar = reporter(show_progress, total=reader.frame_count or None, unit="frame", desc="proxy")
         try:
-            frames_out = _encode(o.ost, _rendered(reader, ren), tb, o.mux_video, bar)
+            frames = _rendered(reader, ren)
+            try:
+                frames_out = _encode(o.ost, frames, tb, o.mux_video, bar)
+            finally:
+                frames.close()  # stop the decoding threads before the reader's file closes
             o.mux_audio_until(None)
         finally:
             bar.close()
@@ -666,6 +670,9 @@ def iter_sdr_frames(reader: VideoReader, params: RenderParams | None = None, *, 
 
 
 
+#: libx264's presets, fastest first (x264 ``common/base.c`` ``x264_preset_names``).
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
 #: Default chunk length of a proxy on a cluster (seconds).
 DEFAULT_CHUNK_SECONDS = 30.0
 
@@ -764,6 +771,8 @@ def make_proxy(src, dst, *, engine: str = "pyav", params: RenderParams | None = 
         raise OptionError("the ffmpeg engine renders through a 3D LUT only (mode 'lut')")
     if not (0 <= float(crf) <= 51):
         raise OptionError(f"--crf must be within 0-51, not {crf}")
+    if x264_preset not in X264_PRESETS:
+        raise OptionError(f"unknown x264 preset {x264_preset!r}; choose from {', '.join(X264_PRESETS)}")
     lut_size = int(lut_size or (33 if engine == "pyav" else 65))
     params = params or RenderParams()
     check_not_input(src, dst, force)

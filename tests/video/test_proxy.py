@@ -362,3 +362,36 @@ def test_queue_depth_shrinks_with_frame_size_within_bounds():
     assert depths == sorted(depths, reverse=True)  # larger pictures, shorter queues
     assert depths[0] == 4 and depths[-1] == 2
     assert all(d * b <= 64 << 20 for d, b in zip(depths[:-1], sizes[:-1]))  # within the budget until the floor
+
+
+def test_failed_encode_stops_the_decoding_threads_before_the_file_closes(clips, tmp_path, monkeypatch):
+    """An encoder that fails after the first frame must not leave the prefetch threads decoding
+    from a container that is being closed (a libx264 that refused its options crashed the
+    process that way). The failure is injected after one real decoded and rendered frame."""
+    import threading
+
+    import hdrkit.video.proxy as proxy
+
+    def failing_encode(ost, frames, *args):
+        next(iter(frames))
+        raise EncodeError("injected encoder failure")
+
+    at_close = []
+
+    class Reader(proxy.VideoReader):
+        def close(self):
+            at_close.append([t for t in threading.enumerate() if t.name == "hdrkit-prefetch" and t.is_alive()])
+            super().close()
+
+    monkeypatch.setattr(proxy, "_encode", failing_encode)
+    monkeypatch.setattr(proxy, "VideoReader", Reader)
+    with pytest.raises(EncodeError, match="injected"):
+        make_proxy(clips["pq"], tmp_path / "bad.mp4")
+    assert at_close == [[]]
+    assert not (tmp_path / "bad.mp4").exists()
+
+
+def test_cli_refuses_an_unknown_x264_preset_before_decoding(clips, tmp_path):
+    p = _run_cli("proxy", clips["pq"], "-o", tmp_path / "p.mp4", "--x264-preset", "nope")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "nope" in p.stderr and "veryfast" in p.stderr
