@@ -22,7 +22,7 @@ is the plain numpy version the tests hold it to):
 The compiled kernels take their constants as one :class:`SignalConsts` record
 (:func:`signal_consts`). ``colour`` arguments are any object with the attributes
 ``transfer``, ``matrix``, ``bit_depth``, ``full_range`` and ``chroma_shift`` (log2
-subsampling x, y), e.g. :class:`hdrkit.video.decode.ColourInfo`.
+subsampling x, y), e.g. :class:`hdrkit.video.tags.ColourInfo`.
 
 References
 ----------
@@ -32,7 +32,8 @@ References
   ITU-R BT.2408 (203 cd/m^2 reference white).
 """
 
-from __future__ import annotations
+# no "from __future__ import annotations": the NamedTuple records' field types must be real
+# objects for tools that read them (pdoc, typing.get_type_hints)
 
 from functools import lru_cache
 from typing import NamedTuple
@@ -198,7 +199,7 @@ def signal_consts(colour) -> SignalConsts:
     colour : object
         With ``transfer`` (a key of :data:`TRANSFERS`), ``matrix`` ('bt2020' | 'bt709' |
         'bt601'), ``bit_depth``, ``full_range`` and ``chroma_shift`` (log2 subsampling x, y),
-        e.g. :class:`hdrkit.video.decode.ColourInfo`.
+        e.g. :class:`hdrkit.video.tags.ColourInfo`.
 
     Returns
     -------
