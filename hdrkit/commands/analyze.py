@@ -87,7 +87,7 @@ def run(args) -> int:
 def _refuse_non_pq(args) -> None:
     """HDR10 / HDR10+ metadata describe PQ video: refuse another transfer before the analysis
     (``hdrkit encode --hdr10`` converts HLG to PQ first and measures the converted picture)."""
-    from ..video.decode import VideoReader
+    from ..video.reader import VideoReader
 
     with VideoReader(args.input, probe_dolby_vision=False, **video_input_kwargs(args)) as r:
         transfer = r.colour.transfer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..video.decode import TRANSFERS
+from ..video.tags import TRANSFERS
 
 __all__ = ["add_video_input_options", "video_input_kwargs"]
 
@@ -25,7 +25,7 @@ def add_video_input_options(p) -> None:
 
 
 def video_input_kwargs(args) -> dict:
-    """The keyword arguments :class:`hdrkit.video.decode.VideoReader` takes, from parsed options."""
+    """The keyword arguments :class:`hdrkit.video.reader.VideoReader` takes, from parsed options."""
     return {"height": args.height, "assume_transfer": args.assume_transfer, "assume_primaries": args.assume_primaries,
             "assume_matrix": args.assume_matrix, "assume_range": args.assume_range, "allow_sdr": args.allow_sdr}
 

@@ -141,7 +141,7 @@ def _compile_video(path, reader_kwargs: dict, stats: bool) -> None:
     """The measurement and LUT kernels on the clip's first frame (the planes' real types)."""
     import numpy as np
 
-    from ..video.decode import VideoReader
+    from ..video.reader import VideoReader
     from ..video.render import even_size, measure_planes, render_lut_yuv420, yuv420_buffer
 
     with VideoReader(path, **reader_kwargs) as r:

@@ -79,8 +79,10 @@ from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084
 from ..errors import OptionError
 from ..io.atomic import atomic_write_bytes, save_png
 from ..io.progress import track
-from .decode import Damage, VideoReader, prefetch
+from .damage import Damage
+from .reader import VideoReader
 from .render import BLACK_CUTOFF_PQ, HIST_BINS, Measurement, measure_step, sample_linear
+from .threads import prefetch
 
 __all__ = ["FrameMeasure", "frame_measure", "measure_linear", "CurveState", "PeakSmoother", "ClipAnalysis",
            "FlickerReport", "analyze", "flicker_metric", "video_flicker", "plot_analysis", "FLICKER_THRESHOLD",

@@ -104,7 +104,7 @@ def probe_input(path) -> _Input:
     """Transfer, range, frame count, frame rate and audio streams of the input (PyAV)."""
     import av
 
-    from .decode import presented_frames
+    from .timeline import presented_frames
 
     try:
         c = av.open(str(path))

@@ -278,7 +278,7 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
     from ..metadata.hdr10plus import Hdr10PlusFrame
     from ..metadata.sidedata import (collect_frame_side_data, ffmpeg_stream_side_data, mp4_sample_entry_boxes,
                                      scan_hevc_sei)
-    from .decode import presented_frames
+    from .timeline import presented_frames
 
     p = require_file(path)
     tolerate_unknown_side_data()

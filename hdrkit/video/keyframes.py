@@ -1,6 +1,6 @@
 """Stills from HDR videos: every key frame, or one frame every N seconds, as SDR JPEGs.
 
-Each chosen frame is decoded to linear light (:meth:`hdrkit.video.decode.VideoReader.to_linear`),
+Each chosen frame is decoded to linear light (:meth:`hdrkit.video.reader.VideoReader.to_linear`),
 turned upright when the stream carries a display-matrix rotation, and handed to
 :func:`hdrkit.still.export.export_array`: exactly the still export rules (peak estimate,
 tone and gamut map, dither, sRGB ICC, EXIF with thumbnail, hdrkit XMP), so the same linear
@@ -21,7 +21,7 @@ import numpy as np
 from ..core.pipeline import RenderParams
 from ..errors import OptionError
 from ..io.progress import track
-from .decode import DecodedFrame, VideoReader
+from .reader import DecodedFrame, VideoReader
 
 __all__ = ["Keyframe", "export_keyframes", "frame_xmp", "upright"]
 

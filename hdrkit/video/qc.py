@@ -70,7 +70,7 @@ from ..core.pipeline import RenderParams, encode_transfer, render_linear
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084
 from ..errors import HdrkitError
 from ..io.atomic import atomic_write_bytes, save_png
-from .decode import VideoReader
+from .reader import VideoReader
 
 __all__ = ["Check", "QcReport", "load_thresholds", "run_qc", "write_report", "sample_indices", "HDR_VERSIONS",
            "RESPONSE_VARIANTS"]
