@@ -44,8 +44,8 @@ from numba import njit, prange
 from ..errors import DecodeError, OptionError
 from .kernels import lerp_rows
 from .primaries import luminance_weights
-from .transfer import (HLG_REFERENCE_PEAK_NITS, SDR_WHITE_NITS, eotf_bt1886, eotf_srgb, eotf_st2084,
-                       hlg_system_gamma, oetf_inverse_hlg, ootf_hlg)
+from .transfer import (HDR_TRANSFERS, HLG_REFERENCE_PEAK_NITS, SDR_WHITE_NITS, TRANSFERS, hlg_system_gamma,
+                       oetf_inverse_hlg, ootf_hlg)
 from .ycbcr import range_scale, ycbcr_to_rgb, ycbcr_to_rgb_matrix
 
 __all__ = ["TRANSFERS", "HDR_TRANSFERS", "TABLE_SIZE", "SignalConsts", "signal_consts", "transfer_table",
@@ -53,21 +53,8 @@ __all__ = ["TRANSFERS", "HDR_TRANSFERS", "TABLE_SIZE", "SignalConsts", "signal_c
            "table_lerp", "linear_row", "yuv_to_linear", "upsample_chroma_reference", "yuv_to_linear_reference"]
 
 
-def _pq_relative(e):
-    return eotf_st2084(e) / SDR_WHITE_NITS
-
-
-#: The source transfers hdrkit decodes, by name: the per-channel decoding of signal E' [0, 1]
-#: (PQ: display light in hdrkit units; HLG: scene light [0, 1], the OOTF follows per pixel;
-#: SDR: display light, 1.0 = SDR white). H.273 TransferCharacteristics 16, 18, 1 / 6 / 14 / 15, 13.
-TRANSFERS = {
-    "pq": _pq_relative,
-    "hlg": oetf_inverse_hlg,
-    "bt1886": eotf_bt1886,
-    "srgb": eotf_srgb,
-}
-#: Transfers that are HDR (everything else is SDR).
-HDR_TRANSFERS = ("pq", "hlg")
+# TRANSFERS (the source transfer registry) and HDR_TRANSFERS live in :mod:`hdrkit.core.transfer`,
+# which the tag policy and the command line read without loading the kernels.
 
 
 TABLE_SIZE = 16384

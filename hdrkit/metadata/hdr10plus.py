@@ -48,7 +48,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..core.stats import HDR10PLUS_DISTRIBUTION_INDEX, nits_to_hdr10plus_units
+from ..core.st2094 import HDR10PLUS_DISTRIBUTION_INDEX, nits_to_hdr10plus_units  # light: no numba at start-up
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084
 from ..errors import ContainerError, MetadataError, OptionError
 from .sidedata import HDR10PLUS_T35_PREFIX

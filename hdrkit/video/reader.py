@@ -29,7 +29,6 @@ from typing import Iterator
 
 import numpy as np
 
-from ..core.signal import yuv_to_linear
 from ..errors import ContainerError, DecodeError, OptionError, reason, require_file
 from .damage import Damage, GapTracker
 from .tags import fill_unspecified, has_unspecified, read_tags, resolve_colour
@@ -290,4 +289,6 @@ class VideoReader:
     # -------------------------------------------------------------- colour work
     def to_linear(self, frame: DecodedFrame, out: np.ndarray | None = None) -> np.ndarray:
         """Linear light, float32 (H, W, 3), source primaries, 1.0 = 203 cd/m^2."""
+        from ..core.signal import yuv_to_linear  # lazy: numba loads at the first conversion (CLI start-up)
+
         return yuv_to_linear(frame.y, frame.u, frame.v, self.colour, out=out)

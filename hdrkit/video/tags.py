@@ -19,7 +19,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from ..core.signal import HDR_TRANSFERS, TRANSFERS
+from ..core.transfer import HDR_TRANSFERS, TRANSFERS
 from ..errors import DecodeError, OptionError
 
 __all__ = ["ColourInfo", "resolve_colour", "read_tags", "has_unspecified", "fill_unspecified", "TAG_NAMES",
@@ -40,7 +40,7 @@ _PRIM_CODE = {"bt709": 1, "bt2020": 9, "p3": 12}
 _MATRIX_CODE = {"bt2020": 9, "bt709": 1, "bt601": 6}
 
 # TRANSFERS (the source transfers, ``--assume-transfer`` choices) and HDR_TRANSFERS (everything
-# else needs ``allow_sdr``) come from the core registry, :mod:`hdrkit.core.signal`.
+# else needs ``allow_sdr``) come from the core registry, :mod:`hdrkit.core.transfer`.
 _RANGES = {"limited": False, "tv": False, "mpeg": False, "full": True, "pc": True, "jpeg": True}
 _PIXFMT = re.compile(r"^yuvj?(420|422|444)p(?:(9|10|12|14|16)le)?$")
 

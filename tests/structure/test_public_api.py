@@ -20,6 +20,16 @@ def test_import_is_light():
     assert out.strip() == "[]"
 
 
+def test_cli_help_is_light():
+    """``hdrkit --help`` and every ``hdrkit COMMAND --help`` build the whole parser: no PyAV,
+    numba or matplotlib for that."""
+    code = ("import sys; from hdrkit.cli import create_parser; p = create_parser(); p.format_help(); "
+            "[c.format_help() for c in p._subparsers._group_actions[0].choices.values()]; "
+            "print(sorted(m for m in ('av', 'numba', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_py_typed_ships_with_the_package():
     assert (Path(hdrkit.__file__).parent / "py.typed").is_file()
     assert '"py.typed"' in (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
