@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .primaries import luminance_weights
+
 __all__ = [
     "SDR_WHITE_NITS",
     "PQ_PEAK_NITS",
@@ -283,8 +285,6 @@ def hlg_system_gamma(L_W: float = HLG_REFERENCE_PEAK_NITS) -> float:
 
 
 def _luma_2020(rgb: np.ndarray) -> np.ndarray:
-    from .primaries import luminance_weights
-
     w = luminance_weights("bt2020").astype(rgb.dtype)
     return rgb @ w
 

@@ -64,7 +64,6 @@ References
 from __future__ import annotations
 
 import json
-import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -87,8 +86,6 @@ from .threads import prefetch
 __all__ = ["FrameMeasure", "frame_measure", "measure_linear", "CurveState", "PeakSmoother", "ClipAnalysis",
            "FlickerReport", "analyze", "flicker_metric", "video_flicker", "plot_analysis", "FLICKER_THRESHOLD",
            "PERCENTILE", "CLL_MODES", "SMOOTHING_PERIOD", "SCENE_THRESHOLD_LOW", "SCENE_THRESHOLD_HIGH", "SCHEMA"]
-
-log = logging.getLogger("hdrkit.video")
 
 #: Percentile of max(R, G, B) taken as the frame peak.
 PERCENTILE = 99.99

@@ -14,6 +14,7 @@ and ``hdrkit:source_pts`` (presentation timestamp in the stream's time base).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,8 @@ import numpy as np
 from ..core.pipeline import RenderParams
 from ..errors import OptionError
 from ..io.progress import track
+from ..still.export import export_array
+from ..still.ultrahdr import export_ultrahdr_array
 from .reader import DecodedFrame, VideoReader
 
 __all__ = ["Keyframe", "export_keyframes", "frame_xmp", "upright"]
@@ -71,14 +74,7 @@ def export_keyframes(src, out_dir, *, every: float | None = None, params: Render
     ``gainmap`` (:class:`hdrkit.still.ultrahdr.GainMapOptions`): write Ultra HDR JPEGs whose
     base image is the SDR keyframe and whose gain map restores the frame's linear HDR.
     """
-    from ..still.export import export_array
-
-    if gainmap is not None:
-        from functools import partial
-
-        from ..still.ultrahdr import export_ultrahdr_array
-
-        export_array = partial(export_ultrahdr_array, gainmap=gainmap)  # noqa: F811 - same arguments, HDR kept
+    export = export_array if gainmap is None else partial(export_ultrahdr_array, gainmap=gainmap)  # same arguments
 
     src, out_dir = Path(src), Path(out_dir)
     if every is not None and not (every > 0 and np.isfinite(every)):
@@ -106,7 +102,7 @@ def export_keyframes(src, out_dir, *, every: float | None = None, params: Render
             if dst.resolve() == src.resolve():
                 raise OptionError(f"keyframe name {name!r} would overwrite the input")
             out_dir.mkdir(parents=True, exist_ok=True)  # only once there is a frame to write
-            res = export_array(lin, r.colour.primaries, dst, params=params, quality=quality, subsampling=subsampling,
+            res = export(lin, r.colour.primaries, dst, params=params, quality=quality, subsampling=subsampling,
                                xmp_extra=frame_xmp(src, f))
             done.append(Keyframe(dst, f.index, f.time, f.pts, f.key_frame, res.src_peak, res.width, res.height))
             if limit is not None and len(done) >= limit:

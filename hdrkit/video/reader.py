@@ -22,6 +22,8 @@ before any colour work.
 
 from __future__ import annotations
 
+# PyAV, Pillow, matplotlib and the numba kernels are imported in the functions that use them, so
+# "import hdrkit" and "hdrkit --help" start without them.
 import logging
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -30,6 +32,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import ContainerError, DecodeError, OptionError, reason, require_file
+from ..metadata.dovi import DoviConfig, check_dovi, detect_dovi
 from .damage import Damage, GapTracker
 from .tags import fill_unspecified, has_unspecified, read_tags, resolve_colour
 from .threads import usable_cores
@@ -127,12 +130,8 @@ class VideoReader:
                               "pass --allow-sdr to convert it anyway")
         self.dolby_vision = None
         if probe_dv:
-            from ..metadata.dovi import check_dovi, detect_dovi
-
             cfg = detect_dovi(self.path)
             if cfg is None and self._has_dovi_side_data():
-                from ..metadata.dovi import DoviConfig
-
                 cfg = DoviConfig(profile=0, source="rpu")
             check_dovi(cfg)  # refuses profile 5 / non backward-compatible; warns otherwise
             self.dolby_vision = cfg
