@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 __all__ = [
     "HdrkitError",
@@ -110,8 +111,6 @@ def require_file(path, what: str = "file"):
     InputFileError
         ``path`` is a folder, or not readable by this process.
     """
-    from pathlib import Path
-
     p = Path(os.fspath(path))
     if not p.exists():
         raise InputNotFoundError(f"no such {what}", path=p)

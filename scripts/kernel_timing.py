@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     import numpy as np
 
     from hdrkit.core.pipeline import RenderParams
-    from hdrkit.video.decode import VideoReader
+    from hdrkit.video.reader import VideoReader
 
     with VideoReader(args.clip) as r:
         f = next(r.frames())

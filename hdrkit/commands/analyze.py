@@ -6,9 +6,12 @@ The HDR10 / HDR10+ outputs (``--hdr10``, ``--hdr10plus OUT.json``) come from
 
 from __future__ import annotations
 
+# A command's library modules are imported when it runs, so "hdrkit --help" loads none of them.
 from pathlib import Path
 
-from ..errors import OptionError
+from ..errors import OptionError, require_file
+from ..io.atomic import check_output_file
+from ..video.reader import VideoReader
 from .hdr10_outputs import add_analyze_options, apply_analyze_outputs
 from .common import add_render_options, render_params_from_args
 from .outputs import Console, add_json_option, check_json_target
@@ -45,9 +48,6 @@ def add_parser(sub):
 
 def run(args) -> int:
     from ..video.analysis import analyze, plot_analysis
-
-    from ..errors import require_file
-    from ..io.atomic import check_output_file
 
     con = Console(args)
     params = render_params_from_args(args)
@@ -87,8 +87,6 @@ def run(args) -> int:
 def _refuse_non_pq(args) -> None:
     """HDR10 / HDR10+ metadata describe PQ video: refuse another transfer before the analysis
     (``hdrkit encode --hdr10`` converts HLG to PQ first and measures the converted picture)."""
-    from ..video.decode import VideoReader
-
     with VideoReader(args.input, probe_dolby_vision=False, **video_input_kwargs(args)) as r:
         transfer = r.colour.transfer
     if transfer != "pq":

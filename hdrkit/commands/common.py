@@ -6,6 +6,7 @@ import sys
 
 from ..core.dither import DEFAULT_DITHER, DITHERS
 from ..core.gamut import DEFAULT_GAMUT_MAP, GAMUT_MAPS
+from ..core.pipeline import RenderParams
 from ..core.tonemap import DEFAULT_CURVE, PRESETS, TONE_CURVES
 from ..errors import OptionError
 from ..io.progress import terminal_bar as progress
@@ -39,8 +40,6 @@ def curve_params_from_args(args) -> dict[str, float]:
 
 
 def render_params_from_args(args):
-    from ..core.pipeline import RenderParams
-
     return RenderParams(curve=args.curve, preset=args.preset, curve_params=curve_params_from_args(args),
                         gamut_map=args.gamut_map, dither=args.dither)
 

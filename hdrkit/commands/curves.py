@@ -7,6 +7,7 @@ from pathlib import Path
 from ..core.dither import DITHERS
 from ..core.gamut import GAMUT_MAPS
 from ..core.tonemap import DEFAULT_CURVE, PRESETS, TONE_CURVES
+from ..io.atomic import check_output_file
 from .outputs import Console, add_json_option, check_json_target
 from ..io.plots import plot_curves  # noqa: F401 - also this module's name for it
 
@@ -37,8 +38,6 @@ def registry() -> dict:
 
 
 def run(args) -> int:
-    from ..io.atomic import check_output_file
-
     con = Console(args)
     check_json_target(args)
     if args.plot:

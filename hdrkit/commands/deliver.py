@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+# A command's library modules are imported when it runs, so "hdrkit --help" loads none of them.
 import json
 import sys
 from pathlib import Path
 
+from ..errors import OptionError
 from .common import add_render_options, progress, render_params_from_args
 
 
@@ -39,7 +41,6 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from ..errors import OptionError
     from ..video.deliver import deliver, parse_versions
 
     if args.qc_only and args.no_qc:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+# A command's library modules are imported when it runs, so "hdrkit --help" loads none of them.
 import sys
 from pathlib import Path
 
+from ..errors import require_file
+from ..io.atomic import check_output_file, make_output_dir
 from ..metadata.st2086 import MDCV_PRESETS
 from .outputs import Console, add_json_option, check_json_target, is_folder, single_output
 
@@ -54,8 +57,6 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from ..errors import require_file
-    from ..io.atomic import check_output_file, make_output_dir
     from ..video.encode import encode_video
 
     con = Console(args)

@@ -14,9 +14,13 @@ parameters:
 
 from __future__ import annotations
 
+# A command's library modules are imported when it runs, so "hdrkit --help" loads none of them.
+import sys
 from pathlib import Path
 
-from ..metadata.st2086 import MDCV_PRESETS
+from ..metadata.cll import measure_cll
+from ..metadata.hdr10plus import hdr10plus_from_analysis
+from ..metadata.st2086 import MDCV_PRESETS, parse_master_display
 
 __all__ = ["add_analyze_options", "apply_analyze_outputs", "x265_param_string"]
 
@@ -52,12 +56,6 @@ def apply_analyze_outputs(args, analysis, out=None, params=None) -> dict:
     (default stdout). Raises MetadataError / OptionError for bad metadata options before
     anything is written.
     """
-    import sys
-
-    from ..metadata.cll import measure_cll
-    from ..metadata.hdr10plus import hdr10plus_from_analysis
-    from ..metadata.st2086 import parse_master_display
-
     out = out or sys.stdout
     want_hdr10 = bool(getattr(args, "hdr10", False))
     json_path = getattr(args, "hdr10plus", None)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+# A command's library modules are imported when it runs, so "hdrkit --help" loads none of them.
 import sys
 from pathlib import Path
+
+import numpy as np
+
+from ..errors import ContainerError
+from ..io.atomic import save_png
+from ..metadata.hdr10plus import read_json
 
 HELP_EXTRACT = ("write every frame's HDR10+ metadata (display order) as hdr10plus_tool JSON; frames without an "
                 "SEI (x265 --dhdr10-opt) take the previous one in decode order")
@@ -83,8 +90,6 @@ def run_remove(args) -> int:
 
 
 def _load(path: Path):
-    from ..errors import ContainerError
-    from ..metadata.hdr10plus import read_json
     from ..metadata.hdr10plus_stream import extract_hdr10plus
 
     try:
@@ -103,9 +108,6 @@ def plot_hdr10plus(md, dst, title: str | None = None):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
-
-    from ..io.atomic import save_png
 
     n = len(md.frames)
     x = np.arange(n)

@@ -10,6 +10,7 @@ status is 2.
 
 from __future__ import annotations
 
+# A command's library modules are imported when it runs, so "hdrkit --help" loads none of them.
 import importlib
 import importlib.util
 import math

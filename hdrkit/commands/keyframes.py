@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..video.keyframes import DEFAULT_PATTERN
+from ..errors import require_file
+from ..io.atomic import check_output_dir
+from ..video.keyframes import DEFAULT_PATTERN, export_keyframes
 from .common import add_render_options, render_params_from_args
 from .outputs import Console, add_json_option, check_json_target
 from .still import add_ultrahdr_options, gainmap_options
@@ -37,10 +39,6 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from ..errors import require_file
-    from ..io.atomic import check_output_dir
-    from ..video.keyframes import export_keyframes
-
     con = Console(args)
     require_file(args.input, "video file")
     check_output_dir(args.output)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+# A command's library modules are imported when it runs, so "hdrkit --help" loads none of them.
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from ..core.dither import DITHERS
 from ..core.gamut import GAMUT_MAPS
 from ..core.tonemap import PRESETS, TONE_CURVES
 from ..errors import OptionError
+from ..io.atomic import atomic_write_bytes, check_output_dir
 from .common import curve_params_from_args, progress
 
 BASELINE_FILE = "regress/baseline.json"
@@ -117,8 +120,6 @@ def run(args) -> int:
     if args.compare_report and (compare is not None or not args.output):
         raise OptionError("--compare-report needs -o and cannot be combined with --compare-pack")
     if args.output:
-        from ..io.atomic import check_output_dir
-
         check_output_dir(args.output)
     thresholds = load_thresholds(args.thresholds)
     baseline_path = args.baseline or gset.repo_root / BASELINE_FILE
@@ -134,8 +135,6 @@ def run(args) -> int:
     workdir = None
     tmp = None
     if writer is None:
-        import tempfile
-
         tmp = tempfile.TemporaryDirectory(prefix="hdrkit-regress-")
         workdir = Path(tmp.name)
     else:
@@ -189,7 +188,6 @@ def _command_line(args) -> str:
 
 
 def _write_baseline(path: Path, set_name: str, entry: dict) -> None:
-    from ..io.atomic import atomic_write_bytes
     from ..regress.runner import load_baseline
 
     data = load_baseline(path) or {}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..video.decode import TRANSFERS
+# A command's library modules are imported when it runs, so "hdrkit --help" loads none of them.
+from ..video.tags import TRANSFERS
+from .common import first_run_note
 
 __all__ = ["add_video_input_options", "video_input_kwargs"]
 
@@ -25,7 +27,7 @@ def add_video_input_options(p) -> None:
 
 
 def video_input_kwargs(args) -> dict:
-    """The keyword arguments :class:`hdrkit.video.decode.VideoReader` takes, from parsed options."""
+    """The keyword arguments :class:`hdrkit.video.reader.VideoReader` takes, from parsed options."""
     return {"height": args.height, "assume_transfer": args.assume_transfer, "assume_primaries": args.assume_primaries,
             "assume_matrix": args.assume_matrix, "assume_range": args.assume_range, "allow_sdr": args.allow_sdr}
 
@@ -33,7 +35,6 @@ def video_input_kwargs(args) -> dict:
 def first_run_warm_up(path, reader_kwargs: dict, *, stats: bool = False) -> None:
     """First run on this machine: compile the video kernels on two cores (see :mod:`hdrkit.io.warmup`)."""
     from ..io.warmup import video_cold, warm_video
-    from .common import first_run_note
 
     if video_cold():
         first_run_note()

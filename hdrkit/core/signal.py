@@ -22,7 +22,7 @@ is the plain numpy version the tests hold it to):
 The compiled kernels take their constants as one :class:`SignalConsts` record
 (:func:`signal_consts`). ``colour`` arguments are any object with the attributes
 ``transfer``, ``matrix``, ``bit_depth``, ``full_range`` and ``chroma_shift`` (log2
-subsampling x, y), e.g. :class:`hdrkit.video.decode.ColourInfo`.
+subsampling x, y), e.g. :class:`hdrkit.video.tags.ColourInfo`.
 
 References
 ----------
@@ -32,6 +32,8 @@ References
   ITU-R BT.2408 (203 cd/m^2 reference white).
 """
 
+# no "from __future__ import annotations": the NamedTuple records' field types must be real
+# objects for tools that read them (pdoc, typing.get_type_hints)
 
 from functools import lru_cache
 from typing import NamedTuple
@@ -42,8 +44,8 @@ from numba import njit, prange
 from ..errors import DecodeError, OptionError
 from .kernels import lerp_rows
 from .primaries import luminance_weights
-from .transfer import (HLG_REFERENCE_PEAK_NITS, SDR_WHITE_NITS, eotf_bt1886, eotf_srgb, eotf_st2084,
-                       hlg_system_gamma, oetf_inverse_hlg, ootf_hlg)
+from .transfer import (HDR_TRANSFERS, HLG_REFERENCE_PEAK_NITS, SDR_WHITE_NITS, TRANSFERS, hlg_system_gamma,
+                       oetf_inverse_hlg, ootf_hlg)
 from .ycbcr import range_scale, ycbcr_to_rgb, ycbcr_to_rgb_matrix
 
 __all__ = ["TRANSFERS", "HDR_TRANSFERS", "TABLE_SIZE", "SignalConsts", "signal_consts", "transfer_table",
@@ -52,21 +54,8 @@ __all__ = ["TRANSFERS", "HDR_TRANSFERS", "TABLE_SIZE", "SignalConsts", "signal_c
            "yuv_to_linear_reference"]
 
 
-def _pq_relative(e):
-    return eotf_st2084(e) / SDR_WHITE_NITS
-
-
-#: The source transfers hdrkit decodes, by name: the per-channel decoding of signal E' [0, 1]
-#: (PQ: display light in hdrkit units; HLG: scene light [0, 1], the OOTF follows per pixel;
-#: SDR: display light, 1.0 = SDR white). H.273 TransferCharacteristics 16, 18, 1 / 6 / 14 / 15, 13.
-TRANSFERS = {
-    "pq": _pq_relative,
-    "hlg": oetf_inverse_hlg,
-    "bt1886": eotf_bt1886,
-    "srgb": eotf_srgb,
-}
-#: Transfers that are HDR (everything else is SDR).
-HDR_TRANSFERS = ("pq", "hlg")
+# TRANSFERS (the source transfer registry) and HDR_TRANSFERS live in :mod:`hdrkit.core.transfer`,
+# which the tag policy and the command line read without loading the kernels.
 
 
 TABLE_SIZE = 16384
@@ -242,7 +231,7 @@ def signal_consts(colour) -> SignalConsts:
     colour : object
         With ``transfer`` (a key of :data:`TRANSFERS`), ``matrix`` ('bt2020' | 'bt709' |
         'bt601'), ``bit_depth``, ``full_range`` and ``chroma_shift`` (log2 subsampling x, y),
-        e.g. :class:`hdrkit.video.decode.ColourInfo`.
+        e.g. :class:`hdrkit.video.tags.ColourInfo`.
 
     Returns
     -------

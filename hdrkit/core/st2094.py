@@ -41,6 +41,8 @@ from .transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084
 from ..errors import OptionError
 
 __all__ = [
+    "HDR10PLUS_DISTRIBUTION_INDEX",
+    "nits_to_hdr10plus_units",
     "KneeConstants",
     "ST2094Curve",
     "bernstein",
@@ -51,6 +53,18 @@ __all__ = [
 ]
 
 _MAX_ANCHORS = 15
+
+#: ST 2094-40 distribution index list x265 and hdr10plus_tool accept (what each slot holds:
+#: :mod:`hdrkit.core.stats`).
+HDR10PLUS_DISTRIBUTION_INDEX = (1, 5, 10, 25, 50, 75, 90, 95, 99)
+
+
+def nits_to_hdr10plus_units(nits) -> int:
+    """cd/m^2 -> ST 2094-40 / HDR10+ JSON integer in 0.1 cd/m^2 (0..100000), rounded."""
+    v = float(nits)
+    if not math.isfinite(v) or v <= 0:
+        return 0
+    return int(min(100000, math.floor(v * 10.0 + 0.5)))
 
 
 @dataclass(frozen=True)

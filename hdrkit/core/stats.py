@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -55,6 +56,7 @@ from numba import njit
 
 from ..errors import OptionError
 from .primaries import luminance_weights
+from .st2094 import HDR10PLUS_DISTRIBUTION_INDEX, nits_to_hdr10plus_units
 from .transfer import eotf_inverse_st2084
 
 __all__ = [
@@ -71,9 +73,6 @@ __all__ = [
     "hdr10plus_distribution_from",
 ]
 
-#: ST 2094-40 distribution index list x265 and hdr10plus_tool accept (see module doc for
-#: what each slot holds).
-HDR10PLUS_DISTRIBUTION_INDEX = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 #: Percentiles of maxRGB reported in :attr:`FrameStats.percentiles` (percent).
 GENERAL_PERCENTILES = (1.0, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 98.0, 99.0, 99.5, 99.9, 99.98, 99.99, 99.995)
 #: Number of equal-width PQ bins of the coarse histogram summary.
@@ -151,14 +150,6 @@ class FrameStats:
 
 
 # ----------------------------------------------------------------- unit helpers
-def nits_to_hdr10plus_units(nits) -> int:
-    """cd/m^2 -> ST 2094-40 / HDR10+ JSON integer in 0.1 cd/m^2 (0..100000), rounded."""
-    v = float(nits)
-    if not math.isfinite(v) or v <= 0:
-        return 0
-    return int(min(100000, math.floor(v * 10.0 + 0.5)))
-
-
 def hdr10plus_distribution_from(percentile_fn, frac_le_100: float) -> tuple[int, ...]:
     """The nine HDR10+ ``DistributionValues`` from a percentile function (percent -> nits).
 
@@ -186,8 +177,6 @@ _POOL = None
 def _pool():
     global _POOL
     if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-
         _POOL = ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 8)), thread_name_prefix="hdrkit-stats")
     return _POOL
 

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .primaries import luminance_weights
+
 __all__ = [
     "SDR_WHITE_NITS",
     "PQ_PEAK_NITS",
@@ -60,6 +62,8 @@ __all__ = [
     "ootf_inverse_hlg",
     "eotf_hlg",
     "eotf_inverse_hlg",
+    "TRANSFERS",
+    "HDR_TRANSFERS",
 ]
 
 #: HDR Reference White (BT.2408-7 §2.1): linear 1.0 in hdrkit, in cd/m^2.
@@ -281,8 +285,6 @@ def hlg_system_gamma(L_W: float = HLG_REFERENCE_PEAK_NITS) -> float:
 
 
 def _luma_2020(rgb: np.ndarray) -> np.ndarray:
-    from .primaries import luminance_weights
-
     w = luminance_weights("bt2020").astype(rgb.dtype)
     return rgb @ w
 
@@ -347,3 +349,20 @@ def eotf_hlg(E_p, L_W: float = HLG_REFERENCE_PEAK_NITS, L_B: float = 0.0) -> np.
 def eotf_inverse_hlg(F_D, L_W: float = HLG_REFERENCE_PEAK_NITS, L_B: float = 0.0) -> np.ndarray:
     """Inverse HLG EOTF (for ``L_B = 0``): display light cd/m^2 -> signal E' [0, 1]."""
     return oetf_hlg(ootf_inverse_hlg(F_D, L_W, L_B))
+
+
+def _pq_relative(e):
+    return eotf_st2084(e) / SDR_WHITE_NITS
+
+
+#: The source transfers hdrkit decodes, by name: the per-channel decoding of signal E' [0, 1]
+#: (PQ: display light in hdrkit units; HLG: scene light [0, 1], the OOTF follows per pixel;
+#: SDR: display light, 1.0 = SDR white). H.273 TransferCharacteristics 16, 18, 1 / 6 / 14 / 15, 13.
+TRANSFERS = {
+    "pq": _pq_relative,
+    "hlg": oetf_inverse_hlg,
+    "bt1886": eotf_bt1886,
+    "srgb": eotf_srgb,
+}
+#: Transfers that are HDR (everything else is SDR).
+HDR_TRANSFERS = ("pq", "hlg")

@@ -37,6 +37,8 @@ References
   sample location type 0; SMPTE ST 2084 (measurement domain).
 """
 
+# no "from __future__ import annotations": the NamedTuple records' field types must be real
+# objects for tools that read them (pdoc, typing.get_type_hints)
 
 from functools import lru_cache
 from typing import NamedTuple

@@ -80,7 +80,7 @@ def atomic_write_bytes(dst, data: bytes) -> None:
 
 def save_png(fig, dst, dpi: int = 100) -> Path:
     """Write a matplotlib figure as PNG atomically, then close it (frees its memory)."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib takes about a second to import
 
     dst = Path(dst)
     try:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from ..core.tonemap import DEFAULT_CURVE, PRESETS, TONE_CURVES, resolve_curve
+from ..core.transfer import eotf_inverse_srgb
+from .atomic import save_png
+
 __all__ = ["plot_curves"]
 
 
@@ -26,11 +32,6 @@ def plot_curves(path: Path, peak: float) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
-
-    from ..core.tonemap import DEFAULT_CURVE, PRESETS, TONE_CURVES, resolve_curve
-    from ..core.transfer import eotf_inverse_srgb
-    from .atomic import save_png
 
     x = np.linspace(0, peak, 2000)
     fig, ax = plt.subplots(1, 2, figsize=(12, 5))

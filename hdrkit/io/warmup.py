@@ -23,6 +23,12 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
+from ..core.pipeline import RenderParams, render_linear
+from ..still.export import load_linear
+from ..video.reader import VideoReader
+
 __all__ = ["cached", "still_cold", "warm_still", "video_cold", "warm_video", "CHILD_TIMEOUT"]
 
 #: Seconds to wait for the compiling child (it needs a few seconds on a 2-core machine).
@@ -88,20 +94,14 @@ def warm_still(first_input) -> bool:
 
 def _compile_render_sdr() -> None:
     """The SDR kernel for the types :func:`hdrkit.still.export.export_array` passes (float32 C RGB, 8 bits)."""
-    import numpy as np
-
     from ..core.kernels import render_sdr_fast
-    from ..core.pipeline import RenderParams
 
     render_sdr_fast(np.zeros((2, 2, 3), np.float32), "bt2020", RenderParams(), 4.0)
 
 
 def _child_still(path: str) -> None:
     """Run the export's other kernels on ``path``: rebuild (as the export loads it), box filter, statistics."""
-    import numpy as np
-
     from ..core.kernels import box_mean, subsampling_stats
-    from ..still.export import load_linear
 
     try:
         load_linear(path)
@@ -139,9 +139,6 @@ def warm_video(path, reader_kwargs: dict | None = None, *, stats: bool = False) 
 
 def _compile_video(path, reader_kwargs: dict, stats: bool) -> None:
     """The measurement and LUT kernels on the clip's first frame (the planes' real types)."""
-    import numpy as np
-
-    from ..video.decode import VideoReader
     from ..video.render import even_size, measure_planes, render_lut_yuv420, yuv420_buffer
 
     with VideoReader(path, **reader_kwargs) as r:
@@ -160,10 +157,6 @@ def _compile_video(path, reader_kwargs: dict, stats: bool) -> None:
 
 def _compile_render_linear() -> None:
     """The linear render kernel for the types a LUT bake and the SDR luma prediction pass."""
-    import numpy as np
-
-    from ..core.pipeline import RenderParams, render_linear
-
     render_linear(np.zeros((2, 2, 3), np.float32), "bt2020", RenderParams(), 4.0)
 
 

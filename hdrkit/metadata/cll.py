@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from ..errors import MetadataError
+from .sidedata import parse_cll
 
 __all__ = ["ContentLightLevel", "measure_cll", "parse_max_cll"]
 
@@ -93,8 +94,6 @@ class ContentLightLevel:
     @classmethod
     def from_side_data(cls, b: bytes) -> "ContentLightLevel":
         """From FFmpeg ``AVContentLightMetadata`` bytes (PyAV ``bytes(side_data)``)."""
-        from .sidedata import parse_cll
-
         cll, fall = parse_cll(b)
         if cll > 65535 or fall > 65535:
             raise MetadataError(f"content light level side data ({cll}, {fall}) does not fit 16 bits")

@@ -26,6 +26,7 @@ import logging
 from dataclasses import asdict, dataclass
 
 from ..errors import DecodeError, MetadataError
+from .sidedata import collect_frame_side_data, ffmpeg_stream_side_data, mp4_sample_entry_boxes
 
 __all__ = ["DoviConfig", "DoviDecision", "parse_dovi_record", "detect_dovi", "dovi_decision", "check_dovi",
            "COMPATIBILITY"]
@@ -106,8 +107,6 @@ def detect_dovi(path, *, probe_frames: int = 0) -> DoviConfig | None:
     ``probe_frames`` > 0 and no record, decoded frames carrying DOVI side data (RPUs)
     still identify a Dolby Vision stream (profile unknown, reported as 0).
     """
-    from .sidedata import ffmpeg_stream_side_data, mp4_sample_entry_boxes
-
     try:
         boxes = mp4_sample_entry_boxes(path)
     except (OSError, MetadataError) as e:
@@ -124,8 +123,6 @@ def detect_dovi(path, *, probe_frames: int = 0) -> DoviConfig | None:
                               bl_present=d["bl"], compatibility_id=d["compatibility_id"], version=d["version"],
                               source="ffmpeg")
     if probe_frames > 0:
-        from .sidedata import collect_frame_side_data
-
         frames = collect_frame_side_data(path, probe_frames)
         if any(f.dovi_rpu or f.dovi_metadata for f in frames):
             return DoviConfig(profile=0, source="rpu")

@@ -39,6 +39,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -48,10 +49,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..core.stats import HDR10PLUS_DISTRIBUTION_INDEX, nits_to_hdr10plus_units
+from .. import __version__
+from ..core.pipeline import RenderParams
+from ..core.primaries import Primaries, luminance_weights
+from ..core.st2094 import HDR10PLUS_DISTRIBUTION_INDEX, nits_to_hdr10plus_units, st2094_40_curve
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084
 from ..errors import ContainerError, MetadataError, OptionError
-from .sidedata import HDR10PLUS_T35_PREFIX
+from ..io.atomic import atomic_write_bytes
+from .hevc import BitReader, BitWriter
+from .sidedata import HDR10PLUS_T35_PREFIX, parse_dynamic_hdr_plus
 
 __all__ = [
     "BezierCurve",
@@ -80,8 +86,6 @@ _JSON_VERSION = "1.0"
 
 
 def _tool_version() -> str:
-    from .. import __version__
-
     return __version__
 
 
@@ -194,8 +198,6 @@ class Hdr10PlusFrame:
     @classmethod
     def from_side_data(cls, b: bytes, index: int = 0) -> "Hdr10PlusFrame":
         """From FFmpeg ``AVDynamicHDRPlus`` bytes (PyAV ``DYNAMIC_HDR_PLUS`` side data)."""
-        from .sidedata import parse_dynamic_hdr_plus
-
         return cls.from_side_data_dict(parse_dynamic_hdr_plus(b), index)
 
     @classmethod
@@ -284,8 +286,6 @@ class Hdr10PlusMetadata:
     def write_json(self, path, *, validate: bool = True) -> Path:
         """Validate (unless ``validate`` is False: metadata read from a stream as it is),
         then write the JSON atomically."""
-        from ..io.atomic import atomic_write_bytes
-
         if validate:
             self.validate()
         p = Path(path)
@@ -385,8 +385,6 @@ def parse_hdr10plus_t35(payload: bytes, index: int = 0) -> tuple[Hdr10PlusFrame,
     average / percentile, 7-bit percentage, 10-bit fraction, 12-bit knee, 4-bit anchor
     count, 10-bit anchors).
     """
-    from .hevc import BitReader
-
     r = BitReader(payload)
     try:
         country, provider, oriented = r.u(8), r.u(16), r.u(16)
@@ -460,8 +458,6 @@ def hdr10plus_t35(frame: Hdr10PlusFrame) -> bytes:
     does not fit its field or the frame has more than one window (the JSON has no window
     geometry). Field widths as in :func:`parse_hdr10plus_t35`.
     """
-    from .hevc import BitWriter
-
     if frame.num_windows != 1:
         raise MetadataError(f"frame {frame.sequence_frame_index}: only one processing window can be written, "
                             f"not {frame.num_windows}")
@@ -506,8 +502,6 @@ def split_scenes(frames: Sequence[Hdr10PlusFrame]) -> list[Hdr10PlusFrame]:
     only when every frame is profile B - its Bezier curve does. Returns copies with
     ``scene_id``, ``scene_frame_index`` and ``sequence_frame_index`` set.
     """
-    import dataclasses
-
     frames = list(frames)
     all_b = bool(frames) and all(f.profile == "B" for f in frames)
 
@@ -711,8 +705,6 @@ def fit_bezier(curve_nits: Callable[[np.ndarray], np.ndarray], src_peak_nits: fl
     measured through :func:`hdrkit.core.st2094.st2094_40_curve` (the
     libplacebo curve at a display of exactly ``target_nits``).
     """
-    from ..core.st2094 import st2094_40_curve
-
     P, T_meta = float(src_peak_nits), float(target_nits)
     if not (math.isfinite(P) and math.isfinite(T_meta) and P > 0 and T_meta > 0):
         raise OptionError(f"peaks must be finite and positive (source {src_peak_nits}, target {target_nits})")
@@ -762,8 +754,6 @@ def consumer_peak_nits(maxscl_nits: Sequence[float], mastering=None) -> float:
     luminance ``Y = w . MaxScl`` with the Y row of RGB->XYZ of the mastering display
     primaries (BT.2020 when unknown), raised to at least 100 cd/m^2 as libplacebo's
     ``pl_tone_map_params_infer`` does for SDR targets."""
-    from ..core.primaries import Primaries, luminance_weights
-
     if mastering is not None:
         pr = Primaries("mastering", "mastering display", tuple(mastering.red), tuple(mastering.green),
                        tuple(mastering.blue), tuple(mastering.white))
@@ -846,8 +836,6 @@ def hdr10plus_from_stats(frames: Sequence, *, cuts: Sequence[int] = (), profile:
     curve = cp = None
     if profile == "B":
         if params is None:
-            from ..core.pipeline import RenderParams
-
             params = RenderParams()
         curve, cp = params.tone()
     cache: dict[tuple[float, float], BezierFit] = {}

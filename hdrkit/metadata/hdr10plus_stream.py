@@ -32,14 +32,18 @@ References
 
 from __future__ import annotations
 
+# PyAV, Pillow, matplotlib and the numba kernels are imported in the functions that use them, so
+# "import hdrkit" and "hdrkit --help" start without them.
 import dataclasses
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from ..errors import ContainerError, MetadataError, OptionError, OutputError
+from ..io.atomic import atomic_path, check_not_input
 from .hdr10plus import (Hdr10PlusFrame, Hdr10PlusMetadata, hdr10plus_t35, parse_hdr10plus_t35, read_json,
                         split_scenes, t35_problems)
 from .hevc import (NAL_SEI_PREFIX, PocTracker, is_vcl, iter_access_units, iter_annexb_file, join_annexb,
@@ -334,8 +338,6 @@ def _insert_sei(au: list[bytes], payload: bytes) -> list[bytes]:
 
 def check_output(src, dst) -> None:
     """Refuse an output path that is the input (these commands have no in-place mode)."""
-    from ..io.atomic import check_not_input
-
     try:
         check_not_input(src, dst)
     except OutputError:
@@ -359,8 +361,6 @@ def _mux_options(dst: Path, streams) -> dict[str, str]:
     """MP4 / MOV: a movie timescale every stream's time base divides (the least common
     multiple, as FFmpeg's stream copy ends up with), so edit list durations stay exact
     instead of being rounded to the muxer's default of 1/1000 s."""
-    import math
-
     if dst.suffix.lower() not in (".mp4", ".m4v", ".mov"):
         return {}
     ts = 1
@@ -375,8 +375,6 @@ def _rewrite(src, dst, edit: Callable[[list[bytes], int], tuple[list[bytes], int
     """Apply ``edit(nal_units, display_rank) -> (nal_units, removed, inserted)`` to every
     access unit of ``src`` and write ``dst`` atomically (same kind of file);
     ``check_count(access_units)`` runs before anything is written."""
-    from ..io.atomic import atomic_path
-
     src, dst = Path(src), Path(dst)
     raw = _check_paths(src, dst)
     removed = inserted = 0

@@ -24,6 +24,8 @@ Three independent views of a file's HDR signalling, each parsed here from bytes:
 
 from __future__ import annotations
 
+# PyAV, Pillow, matplotlib and the numba kernels are imported in the functions that use them, so
+# "import hdrkit" and "hdrkit --help" start without them.
 import ctypes
 import logging
 import re
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ContainerError, DecodeError, MetadataError
+from ..io.ffmpeg import run_ffmpeg
 
 __all__ = [
     "AVRational",
@@ -695,8 +698,6 @@ def ffmpeg_stream_side_data(path) -> dict:
     (MaxCLL, MaxFALL)|None, 'dovi': dict|None, 'rotation': float|None, 'text': the
     stream's lines}``. MDCV chromaticities come printed with 4 decimals.
     """
-    from ..io.ffmpeg import run_ffmpeg
-
     proc = run_ffmpeg(["-i", str(path)], check=False, timeout=60)
     text = (proc.stderr or b"").decode("utf-8", "replace")
     # keep the first video stream's block: from its "Stream #x:y...: Video:" line to the next Stream line

@@ -37,11 +37,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.gainmap import DEFAULT_OFFSET, BasePlanes
+from ..core.primaries import rgb_to_rgb_matrix
+from ..core.ycbcr import ycbcr_to_rgb
 from ..errors import (ContainerError, DecodeError, HdrkitError, InputFileError, LimitError, MetadataError, OptionError,
                       require_file)
 from .decode import check_pixel_limit, decode_jpeg
 from .icc import IccInfo, parse_icc
-from .iso21496 import Iso21496Record, parse_iso21496, parse_iso21496_version
+from .iso21496 import ChannelFractions, Iso21496Record, parse_iso21496, parse_iso21496_version, to_fraction
 from .jpeg import DEFAULT_MAX_SEGMENTS, JpegStructure, is_jpeg, scan_jpeg
 from .mpf import MpfIndex, parse_mpf
 from .xmp import (AppleGainMapXmp, ContainerItem, HdrgmFields, XmpRefusedError, parse_xmp, read_apple,
@@ -190,8 +192,6 @@ class GainMapMetadata:
         (:func:`hdrkit.still.iso21496.to_fraction`); minimum and writer version 0.
         ``channel_count`` defaults to 1 when the channels are identical, else 3.
         """
-        from .iso21496 import ChannelFractions, to_fraction
-
         n = channel_count or (1 if self.channels_identical else 3)
         chans = tuple(ChannelFractions(to_fraction(math.log2(self.min_content_boost[c])),
                                        to_fraction(math.log2(self.max_content_boost[c])),
@@ -625,7 +625,6 @@ class GainMapImage:
         """Linear base-gamut -> gain-gamut matrix (ISO ``use_base_colour_space = 0``), or None."""
         if self.primaries == self.base_primaries:
             return None
-        from ..core.primaries import rgb_to_rgb_matrix
 
         return rgb_to_rgb_matrix(self.base_primaries, self.primaries)
 
@@ -672,8 +671,6 @@ class GainMapImage:
     def base_rgb(self) -> np.ndarray:
         """The base as sRGB-encoded uint8 RGB (H, W, 3) in :attr:`base_primaries` (BT.601
         full-range matrix from :mod:`hdrkit.core.ycbcr`, nearest chroma, rounded)."""
-        from ..core.ycbcr import ycbcr_to_rgb
-
         b = self.base
         if b.is_gray:
             return np.repeat(b.y[..., None], 3, axis=-1)

@@ -33,6 +33,7 @@ import codecs
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from xml.sax.saxutils import quoteattr
 
 from ..errors import LimitError, MetadataError
 
@@ -311,8 +312,6 @@ def extended_xmp_guid(root: ET.Element) -> str | None:
 
 # ------------------------------------------------------------------------- writers
 def _attr(v: str) -> str:
-    from xml.sax.saxutils import quoteattr
-
     return quoteattr(v)
 
 

@@ -64,7 +64,6 @@ References
 from __future__ import annotations
 
 import json
-import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -79,14 +78,14 @@ from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084
 from ..errors import OptionError
 from ..io.atomic import atomic_write_bytes, save_png
 from ..io.progress import track
-from .decode import Damage, VideoReader, prefetch
+from .damage import Damage
+from .reader import VideoReader
 from .render import BLACK_CUTOFF_PQ, HIST_BINS, Measurement, measure_step, sample_linear
+from .threads import prefetch
 
 __all__ = ["FrameMeasure", "frame_measure", "measure_linear", "CurveState", "PeakSmoother", "ClipAnalysis",
            "FlickerReport", "analyze", "flicker_metric", "video_flicker", "plot_analysis", "FLICKER_THRESHOLD",
            "PERCENTILE", "CLL_MODES", "SMOOTHING_PERIOD", "SCENE_THRESHOLD_LOW", "SCENE_THRESHOLD_HIGH", "SCHEMA"]
-
-log = logging.getLogger("hdrkit.video")
 
 #: Percentile of max(R, G, B) taken as the frame peak.
 PERCENTILE = 99.99

@@ -28,6 +28,8 @@ file either as it was or complete.
 
 from __future__ import annotations
 
+# PyAV, Pillow, matplotlib and the numba kernels are imported in the functions that use them, so
+# "import hdrkit" and "hdrkit --help" start without them.
 import hashlib
 import json
 import logging
@@ -38,9 +40,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .. import __version__
 from ..core.pipeline import RenderParams
 from ..errors import HdrkitError, OptionError
 from ..io.atomic import atomic_write_bytes, check_not_input
+from ..metadata.cll import measure_cll
+from ..metadata.hdr10plus import Hdr10PlusMetadata
+from ..metadata.hdr10plus_stream import extract_hdr10plus
+from ..metadata.sidedata import count_hdr10plus_frames
+from ..metadata.st2086 import parse_master_display
+from . import keyframes  # by module: export_keyframes is looked up at call time
+from .encode import encode_video, probe_input
+from .info import H273_MATRIX, H273_PRIMARIES, H273_RANGE, H273_TRANSFER, video_info
+from .qc import run_qc, write_report
 
 __all__ = ["VERSIONS", "DeliverResult", "deliver", "parse_versions", "read_signalling", "file_sha256",
            "MANIFEST_SCHEMA"]
@@ -99,9 +111,6 @@ def read_signalling(path) -> dict:
     (:func:`hdrkit.metadata.hdr10plus_stream.extract_hdr10plus`).
     """
     import av
-
-    from ..metadata.hdr10plus_stream import extract_hdr10plus
-    from .info import H273_MATRIX, H273_PRIMARIES, H273_RANGE, H273_TRANSFER, video_info
 
     info = video_info(path)
     v, h = info["video"], info["hdr"]
@@ -217,11 +226,7 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
     hdrkit.errors.HdrkitError
         From the decoders and encoders (nothing partial is left at a final path).
     """
-    from .. import __version__
-    from ..metadata.hdr10plus import Hdr10PlusMetadata
-    from ..metadata.sidedata import count_hdr10plus_frames
     from .analysis import ClipAnalysis, analyze
-    from .encode import encode_video, probe_input
 
     t0 = time.perf_counter()
     master, out_dir = Path(master), Path(out_dir)
@@ -266,7 +271,6 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
     if analysis is None:
         analysis = analyze(master, params=params, step=1)
         analysis.write_json(apath)
-    from ..metadata.cll import measure_cll
 
     cll = measure_cll(analysis.frames)
     master_h10p = count_hdr10plus_frames(master)
@@ -321,13 +325,11 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
             entry.update(file=names[v], frames=res.frames_out, dropped_metadata=res.dropped_metadata)
             notes += [d["note"] for d in res.dropped_metadata]
         else:
-            from .keyframes import export_keyframes
-
             kdir = out_dir / names[v]
             tmp = out_dir / f".{names[v]}.tmp-{os.getpid()}"
             shutil.rmtree(tmp, ignore_errors=True)
             try:
-                kfs, _ = export_keyframes(master, tmp, every=keyframe_every, params=params)
+                kfs, _ = keyframes.export_keyframes(master, tmp, every=keyframe_every, params=params)
                 _swap_dir(tmp, kdir)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -350,8 +352,6 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
     report = None
     if qc:
         stage("qc")
-        from ..metadata.st2086 import parse_master_display
-        from .qc import run_qc, write_report
 
         expected = None
         e = entries.get("hdr10plus")

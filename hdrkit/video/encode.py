@@ -39,7 +39,10 @@ frame; x265 builds without HDR10+ only print a warning, so this is the only reli
 
 from __future__ import annotations
 
+# PyAV, Pillow, matplotlib and the numba kernels are imported in the functions that use them, so
+# "import hdrkit" and "hdrkit --help" start without them.
 import collections
+import dataclasses
 import logging
 import math
 import shutil
@@ -52,9 +55,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.pq_hlg import hlg_to_pq, pq_to_hlg
 from ..errors import DecodeError, EncodeError, HdrkitError, MetadataError, OptionError
 from ..io.atomic import atomic_path, atomic_write_bytes, check_not_input
 from ..io.ffmpeg import ffmpeg_exe
+from ..metadata.carry import DOLBY_VISION_RPU, HDR10PLUS, dropped, note_dropped
+from ..metadata.cll import ContentLightLevel, measure_cll, parse_max_cll
+from ..metadata.dovi import check_dovi, detect_dovi
+from ..metadata.hdr10plus import Hdr10PlusFrame, Hdr10PlusMetadata, hdr10plus_from_analysis, read_json, validate_json
+from ..metadata.sidedata import (collect_frame_side_data, count_hdr10plus_frames, ffmpeg_stream_side_data,
+                                 mp4_sample_entry_boxes, read_hdr10plus_frames, scan_hevc_sei)
+from ..metadata.st2086 import MasteringDisplay, parse_master_display, sanitize
+from .timeline import presented_frames
 
 __all__ = ["EncodeResult", "encode_video", "x265_params", "probe_input", "analyze_for_metadata", "PRESETS_X265"]
 
@@ -103,8 +115,6 @@ class _Input:
 def probe_input(path) -> _Input:
     """Transfer, range, frame count, frame rate and audio streams of the input (PyAV)."""
     import av
-
-    from .decode import presented_frames
 
     try:
         c = av.open(str(path))
@@ -175,10 +185,6 @@ def x265_params(mode: str, *, full_range: bool = False, mastering=None, cll=None
 
 def _input_hdr10(path):
     """(MasteringDisplay or None, ContentLightLevel or None) usable from the input's first frame."""
-    from ..metadata.cll import ContentLightLevel
-    from ..metadata.sidedata import collect_frame_side_data
-    from ..metadata.st2086 import MasteringDisplay, sanitize
-
     md = cl = None
     try:
         fr = collect_frame_side_data(path, 1)
@@ -215,11 +221,6 @@ def _input_hdr10plus(path, warnings: list[str]):
     Metadata that fails hdr10plus_tool's validation is carried as it is, with a warning;
     MetadataError only when x265 could not take it (:func:`validate_json` ``strict=False``).
     """
-    import dataclasses
-
-    from ..metadata.hdr10plus import Hdr10PlusFrame, Hdr10PlusMetadata, validate_json
-    from ..metadata.sidedata import read_hdr10plus_frames
-
     per = read_hdr10plus_frames(path)
     lead = next((i for i, d in enumerate(per) if d is not None), None)
     if lead is None:
@@ -316,8 +317,6 @@ def _run(cmd: list[str], total: int, progress: bool) -> str:
 
 
 def _verify(path, *, mode: str, frames: int, mastering, cll, hdr10plus, container: str | None) -> dict:
-    from ..metadata.sidedata import mp4_sample_entry_boxes, scan_hevc_sei
-
     scan = scan_hevc_sei(path)
     aus = scan.access_units
     got: dict = {"frames": len(aus), "hdr10plus_sei_frames": scan.frames_with_hdr10plus}
@@ -357,7 +356,6 @@ def _verify(path, *, mode: str, frames: int, mastering, cll, hdr10plus, containe
                 raise EncodeError("the MP4 lacks the requested clli box")
             got["cll_container"] = True
     elif container == "ffmpeg":  # other containers: FFmpeg's reading of the stream side data
-        from ..metadata.sidedata import ffmpeg_stream_side_data
 
         ff = ffmpeg_stream_side_data(path)
         if mastering is not None:
@@ -395,7 +393,6 @@ def conversion_cube(path, conversion: str, src_peak_nits: float = 1000.0, size: 
     """Write the .cube FFmpeg's ``lut3d`` applies for ``conversion`` ('pq->hlg' | 'hlg->pq'):
     the core's :func:`hdrkit.core.pq_hlg.pq_to_hlg` / :func:`~hdrkit.core.pq_hlg.hlg_to_pq`
     sampled on a ``size^3`` grid of BT.2020 R'G'B' signal."""
-    from ..core.pq_hlg import hlg_to_pq, pq_to_hlg
     from .lut3d import grid_signal, write_cube
 
     grid = grid_signal(size)
@@ -451,13 +448,6 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
     Bad metadata raises :class:`MetadataError` before x265 runs; encoder failures raise
     :class:`EncodeError`; nothing is left at ``dst`` on failure.
     """
-    from ..metadata.carry import DOLBY_VISION_RPU, HDR10PLUS, dropped, note_dropped
-    from ..metadata.cll import measure_cll, parse_max_cll
-    from ..metadata.dovi import check_dovi, detect_dovi
-    from ..metadata.hdr10plus import hdr10plus_from_analysis, read_json
-    from ..metadata.sidedata import count_hdr10plus_frames
-    from ..metadata.st2086 import MasteringDisplay, parse_master_display
-
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise OptionError(f"no such input file: {src}")

@@ -19,17 +19,23 @@
 
 from __future__ import annotations
 
-import logging
+# PyAV, Pillow, matplotlib and the numba kernels are imported in the functions that use them, so
+# "import hdrkit" and "hdrkit --help" start without them.
 import os
+import struct
 from fractions import Fraction
 from pathlib import Path
 
 from ..errors import ContainerError, DecodeError, HdrkitError, reason, require_file
+from ..metadata.cll import ContentLightLevel
+from ..metadata.dovi import DoviConfig, detect_dovi, dovi_decision
+from ..metadata.hdr10plus import Hdr10PlusFrame, read_json
+from ..metadata.sidedata import collect_frame_side_data, ffmpeg_stream_side_data, mp4_sample_entry_boxes, scan_hevc_sei
+from ..metadata.st2086 import MasteringDisplay, sanitize
+from .timeline import presented_frames
 
 __all__ = ["video_info", "format_video_info", "file_kind", "image_info", "hdr10plus_json_info", "H273_PRIMARIES",
            "H273_TRANSFER", "H273_MATRIX"]
-
-log = logging.getLogger("hdrkit.video")
 
 #: ITU-T H.273 code points -> FFmpeg names.
 H273_PRIMARIES = {1: "bt709", 2: "unspecified", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
@@ -99,8 +105,6 @@ def hdr10plus_json_info(path) -> dict:
     the targeted display peaks; :class:`~hdrkit.errors.MetadataError` when the JSON is not
     HDR10+ metadata.
     """
-    from ..metadata.hdr10plus import read_json
-
     md = read_json(path)
     first, _ = md.scene_summary()
     frames = md.frames
@@ -202,8 +206,6 @@ def _code(v) -> int:
 
 
 def _mdcv_entry(md, source: str) -> dict:
-    from ..metadata.st2086 import sanitize
-
     res = sanitize(md)
     d = md.to_dict()
     d["source"] = source
@@ -217,15 +219,11 @@ def _mdcv_entry(md, source: str) -> dict:
 
 def _container_hdr(path, boxes: dict | None, ff: dict) -> tuple[dict | None, dict | None]:
     """(mastering display entry, content light entry) at container level."""
-    from ..metadata.cll import ContentLightLevel
-    from ..metadata.st2086 import MasteringDisplay
-
     mdcv = cll = None
     if boxes is not None:
         if "mdcv" in boxes:
             mdcv = _mdcv_entry(MasteringDisplay.from_sei_payload(boxes["mdcv"]), "mp4 mdcv box")
         elif "SmDm" in boxes and len(boxes["SmDm"]) >= 28:  # full box; u16 0.16 fixed point, u32 24.8 / 18.14
-            import struct
 
             v = struct.unpack(">8HII", boxes["SmDm"][4:28])
             md = MasteringDisplay(red=(v[0] / 65536, v[1] / 65536), green=(v[2] / 65536, v[3] / 65536),
@@ -273,12 +271,6 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
     units are scanned for in-band HDR metadata. Raises :class:`ContainerError` for files
     PyAV cannot open or without a video stream."""
     import av
-
-    from ..metadata.dovi import detect_dovi, dovi_decision
-    from ..metadata.hdr10plus import Hdr10PlusFrame
-    from ..metadata.sidedata import (collect_frame_side_data, ffmpeg_stream_side_data, mp4_sample_entry_boxes,
-                                     scan_hevc_sei)
-    from .decode import presented_frames
 
     p = require_file(path)
     tolerate_unknown_side_data()
@@ -372,13 +364,9 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
                         source="HEVC SEI (bitstream)")
             md = scan.first_mdcv()
             if md is not None:
-                from ..metadata.st2086 import MasteringDisplay
-
                 mdcv_i = _mdcv_entry(MasteringDisplay.from_sei_payload(md), "HEVC SEI")
             cl = scan.first_cll()
             if cl is not None:
-                from ..metadata.cll import ContentLightLevel
-
                 cobj = ContentLightLevel(*cl)
                 cll_i = {**cobj.to_dict(), "source": "HEVC SEI", "problems": cobj.problems()}
             video["dovi_rpu_nals"] = sum(a.dovi_rpu for a in aus)
@@ -403,9 +391,6 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
             h10p.update(frames_checked=len(fsd), frames_with_metadata=sum(1 for f in fsd if f.hdr10plus),
                         source="decoded side data")
     if video["codec"] != "hevc" and fsd:
-        from ..metadata.cll import ContentLightLevel
-        from ..metadata.st2086 import MasteringDisplay
-
         for f in fsd:
             if f.mdcv and mdcv_i is None:
                 raw = f.mdcv
@@ -421,8 +406,6 @@ def video_info(path, *, probe_frames: int = 16) -> dict:
     try:
         cfg = detect_dovi(p)
         if cfg is None and any(f.dovi_rpu or f.dovi_metadata for f in fsd):
-            from ..metadata.dovi import DoviConfig
-
             cfg = DoviConfig(profile=0, source="rpu")
         if cfg is not None:
             dec = dovi_decision(cfg)

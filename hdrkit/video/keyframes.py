@@ -1,6 +1,6 @@
 """Stills from HDR videos: every key frame, or one frame every N seconds, as SDR JPEGs.
 
-Each chosen frame is decoded to linear light (:meth:`hdrkit.video.decode.VideoReader.to_linear`),
+Each chosen frame is decoded to linear light (:meth:`hdrkit.video.reader.VideoReader.to_linear`),
 turned upright when the stream carries a display-matrix rotation, and handed to
 :func:`hdrkit.still.export.export_array`: exactly the still export rules (peak estimate,
 tone and gamut map, dither, sRGB ICC, EXIF with thumbnail, hdrkit XMP), so the same linear
@@ -14,6 +14,7 @@ and ``hdrkit:source_pts`` (presentation timestamp in the stream's time base).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,9 @@ import numpy as np
 from ..core.pipeline import RenderParams
 from ..errors import OptionError
 from ..io.progress import track
-from .decode import DecodedFrame, VideoReader
+from ..still.export import export_array
+from ..still.ultrahdr import export_ultrahdr_array
+from .reader import DecodedFrame, VideoReader
 
 __all__ = ["Keyframe", "export_keyframes", "export_frame", "frame_xmp", "upright"]
 
@@ -61,13 +64,7 @@ def frame_xmp(src: Path, f: DecodedFrame) -> dict:
 def _exporter(gainmap):
     """:func:`hdrkit.still.export.export_array`, or its Ultra HDR form with ``gainmap`` options."""
     if gainmap is None:
-        from ..still.export import export_array
-
         return export_array
-    from functools import partial
-
-    from ..still.ultrahdr import export_ultrahdr_array
-
     return partial(export_ultrahdr_array, gainmap=gainmap)  # same arguments, HDR kept
 
 

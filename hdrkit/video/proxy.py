@@ -59,9 +59,11 @@ from ..cluster import TASK_RETRIES, check_visible, gather_as_completed, path_on_
 from ..io.progress import reporter
 from .analysis import (SCENE_THRESHOLD_HIGH, SCENE_THRESHOLD_LOW, SMOOTHING_PERIOD, CurveState, FrameMeasure,
                        PeakSmoother, frame_measure)
-from .decode import Damage, VideoReader, prefetch, queue_depth
+from .damage import Damage
 from .lut3d import LutCache, bake_lut, write_cube
+from .reader import VideoReader
 from .render import even_size, measure_planes, render_lut_yuv420, yuv420_buffer, yuv420_from_display
+from .threads import prefetch, queue_depth
 
 __all__ = ["ProxyResult", "FrameStamp", "make_proxy", "iter_sdr_frames", "Chunk", "plan_chunks", "measure_chunk",
            "smooth_states", "lut_prime_peaks", "chunk_sdr_frames", "render_chunk", "join_chunks", "ENGINES", "MODES",
@@ -756,7 +758,7 @@ def make_proxy(src, dst, *, engine: str = "pyav", params: RenderParams | None = 
     ``crf`` / ``x264_preset``: libx264 settings. ``height``: scale before the colour work.
     ``lut_size``: 33 for ``pyav`` (per-peak LUTs), 65 for ``ffmpeg`` by default.
     ``peak_nits``: a fixed source peak (no peak detection). ``assume_*`` / ``allow_sdr``: see
-    :class:`hdrkit.video.decode.VideoReader`.
+    :class:`hdrkit.video.reader.VideoReader`.
     ``client`` (a Dask client), ``cluster`` (``"local[:N]"`` or a scheduler address) or a
     current Dask client: the pyav engine renders chunks of about ``chunk_seconds`` (default
     30) on the cluster's workers (:func:`proxy_chunks`; the same decoded frames).

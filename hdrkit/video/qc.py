@@ -57,6 +57,8 @@ References
 
 from __future__ import annotations
 
+# PyAV, Pillow, matplotlib and the numba kernels are imported in the functions that use them, so
+# "import hdrkit" and "hdrkit --help" start without them.
 import html
 import json
 import math
@@ -67,10 +69,19 @@ from pathlib import Path
 import numpy as np
 
 from ..core.pipeline import RenderParams, encode_transfer, render_linear
-from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084
+from ..core.pq_hlg import pq_tone_map_to_hlg_peak
+from ..core.primaries import rgb_to_rgb_matrix
+from ..core.st2094 import st2094_40_curve
+from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_srgb
 from ..errors import HdrkitError
 from ..io.atomic import atomic_write_bytes, save_png
-from .decode import VideoReader
+from ..metadata import hdr10plus  # by module: its functions are looked up at call time
+from ..metadata.cll import measure_cll
+from ..metadata.hdr10plus_stream import extract_hdr10plus
+from ..metrics.artifacts import banding_score
+from ..metrics.color import delta_e_ciede2000, hue_angle, hue_difference, rgb_to_lab
+from ..metrics.tone import eotf_rmse, highlight_retention
+from .reader import VideoReader
 
 __all__ = ["Check", "QcReport", "load_thresholds", "run_qc", "write_report", "sample_indices", "HDR_VERSIONS",
            "RESPONSE_VARIANTS"]
@@ -201,7 +212,6 @@ def _pq(rel) -> np.ndarray:
 def _to_bt2020(lin: np.ndarray, primaries: str) -> np.ndarray:
     if primaries == "bt2020":
         return lin
-    from ..core.primaries import rgb_to_rgb_matrix
 
     return lin @ rgb_to_rgb_matrix(primaries, "bt2020").T.astype(lin.dtype)
 
@@ -250,8 +260,6 @@ BLOCK = 8
 
 def _blocks(lin: np.ndarray, k: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
     """(CIELAB of the k x k block means of display-linear BT.709 ``lin``, per-block spread of a*, b*)."""
-    from ..metrics.color import rgb_to_lab
-
     h, w = lin.shape[0] // k * k, lin.shape[1] // k * k
     b = lin[:h, :w].reshape(h // k, k, w // k, k, 3)
     lab_px = rgb_to_lab(b)
@@ -263,8 +271,6 @@ def _skin_mask(lab: np.ndarray, spread: np.ndarray) -> np.ndarray:
     """Skin-coloured, uniform blocks: hue 20-75 deg, C*ab 15-60, L* 35-90, a*/b* spread below 4
     (a block across an edge is no skin sample, whatever its mean; dark, nearly grey warm areas
     are not skin and their hue angle is noise)."""
-    from ..metrics.color import hue_angle
-
     C = np.hypot(lab[..., 1], lab[..., 2])
     h = hue_angle(lab)
     return ((C >= 15) & (C <= 60) & (h >= 20) & (h <= 75) & (lab[..., 0] >= 35) & (lab[..., 0] <= 90)
@@ -273,9 +279,6 @@ def _skin_mask(lab: np.ndarray, spread: np.ndarray) -> np.ndarray:
 
 def _sdr_checks(B: _Bounds, master: dict, prim: str, proxy: dict, analysis, params: RenderParams, flicker,
                 refs: dict) -> list[Check]:
-    from ..metrics.artifacts import banding_score
-    from ..metrics.color import delta_e_ciede2000, hue_difference
-    from ..metrics.tone import eotf_rmse, highlight_retention
     curve, cp = params.tone()
     de, dh, band, ret, rm = [], [], [], [], []
     for i, lin in master.items():
@@ -330,16 +333,12 @@ def _sdr_checks(B: _Bounds, master: dict, prim: str, proxy: dict, analysis, para
 def _hdr_expected(version: str, lin: np.ndarray, conv_peak: float) -> np.ndarray:
     if version != "hlg":
         return lin
-    from ..core.pq_hlg import pq_tone_map_to_hlg_peak
 
     return pq_tone_map_to_hlg_peak(lin.astype(np.float64) * SDR_WHITE_NITS, conv_peak) / SDR_WHITE_NITS
 
 
 def _response(B: _Bounds, frame_lin: np.ndarray, i: int, analysis, params, target: float, mastering):
     """The metadata response test on one frame; returns (checks, curves for the plot)."""
-    from ..core.st2094 import st2094_40_curve
-    from ..metadata.hdr10plus import consumer_peak_nits, hdr10plus_from_stats
-
     m = frame_lin.max(axis=-1).astype(np.float64) * SDR_WHITE_NITS
     thr = max(float(np.percentile(m, 99.0)), SDR_WHITE_NITS)
     roi = m >= thr
@@ -358,11 +357,11 @@ def _response(B: _Bounds, frame_lin: np.ndarray, i: int, analysis, params, targe
     errs, shares, curves, peaks = [], [], {}, []
     for name, k in RESPONSE_VARIANTS:
         T = float(round(target * k))
-        md = hdr10plus_from_stats([analysis.frames[i]], profile="B", target_nits=T, params=params,
-                                  peaks_nits=[peak_nits], mastering=mastering)
+        md = hdr10plus.hdr10plus_from_stats([analysis.frames[i]], profile="B", target_nits=T, params=params,
+                                            peaks_nits=[peak_nits], mastering=mastering)
         fr = md.frames[0]
         kx, ky, anchors = fr.bezier.normalised()
-        src = consumer_peak_nits(fr.maxscl_nits, mastering)
+        src = hdr10plus.consumer_peak_nits(fr.maxscl_nits, mastering)
         own = st2094_40_curve(x, src, T, kx, ky, anchors, target_luma=fr.target_nits)
         errs.append(abs(float(own.max()) / T - 1.0))
         on_d = st2094_40_curve(x, src, target, kx, ky, anchors, target_luma=fr.target_nits)
@@ -379,9 +378,6 @@ def _response(B: _Bounds, frame_lin: np.ndarray, i: int, analysis, params, targe
 
 def _keyframe_checks(B: _Bounds, keyframes: list[dict], proxy_path) -> Check:
     from PIL import Image
-
-    from ..core.transfer import eotf_srgb
-    from ..metrics.color import delta_e_ciede2000
 
     if not keyframes:
         return Check("all", "keyframes_match_sdr", True, detail="no keyframes", skipped=True)
@@ -442,8 +438,6 @@ def run_qc(master, files: dict, signalling: dict, analysis, *, params: RenderPar
     -------
     QcReport
     """
-    from ..metadata.cll import measure_cll
-
     params = params or RenderParams()
     table = thresholds or load_thresholds()
     B = _Bounds(table)
@@ -530,8 +524,6 @@ def run_qc(master, files: dict, signalling: dict, analysis, *, params: RenderPar
 
 
 def _hdr10plus_aligned(path, expected) -> Check:
-    from ..metadata.hdr10plus_stream import extract_hdr10plus
-
     try:
         got = extract_hdr10plus(path)
     except HdrkitError as e:

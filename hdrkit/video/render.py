@@ -37,7 +37,7 @@ from ..core.signal import signal_consts
 from ..core.yuv420 import (LutConsts, MeasureConsts, display_to_yuv420_kernel, encode_table, measure_kernel,
                            output_consts, pq_table, render_lut_kernel)
 from ..errors import OptionError
-from .decode import ColourInfo
+from .tags import ColourInfo
 
 __all__ = ["HIST_BINS", "BLACK_CUTOFF_PQ", "MEASURE_SAMPLES", "Measurement", "measure_step", "render_lut_yuv420",
            "even_size", "yuv420_buffer",

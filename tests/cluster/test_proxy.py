@@ -91,7 +91,7 @@ def test_chunked_proxy_matches_single_process(client, clip, single, tmp_path):
     from tests.video.conftest import ffmpeg_stream_text
 
     ta, tb = ffmpeg_stream_text(single.dst), ffmpeg_stream_text(dst)
-    assert "rotation of 90.00 degrees" in tb and "bt709" in tb
+    assert "rotation of 90.00 degrees" in ta and "rotation of 90.00 degrees" in tb and "bt709" in tb
     for hdr in ("Mastering Display", "Content Light", "HDR10+", "smpte2084", "bt2020"):
         assert hdr.lower() not in tb.lower()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4"]  # no chunk left behind

@@ -20,6 +20,27 @@ def test_import_is_light():
     assert out.strip() == "[]"
 
 
+def test_cli_help_is_light():
+    """``hdrkit --help`` and every ``hdrkit COMMAND --help`` build the whole parser: no PyAV,
+    numba or matplotlib for that."""
+    code = ("import sys; from hdrkit.cli import create_parser; p = create_parser(); p.format_help(); "
+            "[c.format_help() for c in p._subparsers._group_actions[0].choices.values()]; "
+            "print(sorted(m for m in ('av', 'numba', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_py_typed_ships_with_the_package():
     assert (Path(hdrkit.__file__).parent / "py.typed").is_file()
     assert '"py.typed"' in (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+
+
+def test_video_decode_keeps_its_names():
+    """``hdrkit.video.decode`` re-exports the reader, tag, damage, timeline and thread names
+    from the modules that hold them, as the same objects."""
+    from hdrkit.video import damage, decode, reader, tags, threads, timeline
+
+    homes = (damage, reader, tags, threads, timeline)
+    for name in decode.__all__:
+        assert any(getattr(m, name, None) is getattr(decode, name) for m in homes), name
+    assert {"VideoReader", "ColourInfo", "Damage", "prefetch", "presented_frames", "resolve_colour"} <= set(decode.__all__)

@@ -346,7 +346,7 @@ def _tmpdir() -> str:
 
 def fuzz_video(data: bytes) -> None:
     """Open a (mutated) MP4 / HEVC file with :class:`VideoReader`, decode, convert two frames."""
-    vd = _mod("hdrkit.video.decode")
+    vd = _mod("hdrkit.video.reader")
     path = os.path.join(_tmpdir(), "case.mp4" if data[4:8] == b"ftyp" else "case.hevc")
     with open(path, "wb") as f:
         f.write(data)
@@ -406,7 +406,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
     _t("cll", fuzz_cll, "content light level: max-cll string, SEI payload, side data",
        ("hdrkit.metadata.cll:ContentLightLevel",), "cll", "struct16", 0.5, max_len=256),
     _t("video", fuzz_video, "VideoReader on truncated / bit-flipped / re-boxed MP4 and HEVC",
-       ("hdrkit.video.decode:VideoReader",), "video", "video", 0.02, max_len=1 << 21, tags=("decode", "video")),
+       ("hdrkit.video.reader:VideoReader",), "video", "video", 0.02, max_len=1 << 21, tags=("decode", "video")),
     _t("video_info", fuzz_video_info, "video probe of hdrkit info", ("hdrkit.video.info:video_info",), "video", "video", 0.02,
        max_len=1 << 21, tags=("decode", "video")),
 ]}

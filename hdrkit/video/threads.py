@@ -1,0 +1,80 @@
+"""Threads around decoding: how many cores to use, and a prefetching iterator.
+
+Decoding (PyAV), the compiled kernels (``nogil``) and encoding release the GIL, so a chain of
+:func:`prefetch` iterators overlaps them on different cores; :func:`queue_depth` bounds the
+memory the queues hold, and :func:`usable_cores` sizes the decoder's thread pool.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from typing import Callable, Iterable, Iterator
+
+__all__ = ["prefetch", "queue_depth", "usable_cores"]
+
+_END = object()
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def queue_depth(frame_bytes: int, budget: int = 64 << 20, lo: int = 2, hi: int = 4) -> int:
+    """How many decoded pictures of ``frame_bytes`` a prefetch queue holds: ``hi`` for small
+    frames, fewer for large ones (a 2160p 10-bit picture is 25 MB), never under ``lo``."""
+    return int(min(hi, max(lo, budget // max(int(frame_bytes), 1))))
+
+
+class _Failure:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def prefetch(source: Callable[[], Iterable], depth: int = 4) -> Iterator:
+    """Iterate ``source()`` in a background thread, ``depth`` items ahead of the consumer.
+
+    Exceptions raised by the source are re-raised in the consumer; when the consumer stops
+    early (break, exception, garbage collection) the thread is told to stop. Decoding
+    (PyAV), the compiled kernels (``nogil``) and encoding release the GIL, so chained
+    prefetches overlap them on different cores.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run():
+        try:
+            for item in source():
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, re-raised there
+            put(_Failure(e))
+
+    t = threading.Thread(target=run, daemon=True, name="hdrkit-prefetch")
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        t.join(timeout=5)
