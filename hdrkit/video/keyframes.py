@@ -23,7 +23,6 @@ from ..core.pipeline import RenderParams
 from ..errors import OptionError
 from ..io.progress import track
 from ..still.export import export_array
-from ..still.ultrahdr import export_ultrahdr_array
 from .reader import DecodedFrame, VideoReader
 
 __all__ = ["Keyframe", "export_keyframes", "export_frame", "frame_xmp", "upright"]
@@ -65,6 +64,9 @@ def _exporter(gainmap):
     """:func:`hdrkit.still.export.export_array`, or its Ultra HDR form with ``gainmap`` options."""
     if gainmap is None:
         return export_array
+    # lazy: the gain-map encoder's compiled pass loads numba, which `hdrkit keyframes --help` must not
+    from ..still.ultrahdr import export_ultrahdr_array
+
     return partial(export_ultrahdr_array, gainmap=gainmap)  # same arguments, HDR kept
 
 

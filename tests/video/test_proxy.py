@@ -14,7 +14,7 @@ import pytest
 
 from hdrkit.core.pipeline import RenderParams, encode_transfer, render_linear
 from hdrkit.core.primaries import luminance_weights
-from hdrkit.errors import EncodeError
+from hdrkit.errors import EncodeError, OptionError
 from hdrkit.video.analysis import FLICKER_THRESHOLD, analyze, video_flicker
 from hdrkit.video.proxy import make_proxy
 
@@ -303,7 +303,7 @@ def test_failure_mid_encode_leaves_no_output(clips, tmp_path, monkeypatch):
 
 def test_bad_encoder_setting_leaves_no_output(clips, tmp_path):
     dst = tmp_path / "out.mp4"
-    with pytest.raises(EncodeError):
+    with pytest.raises(OptionError, match="x264 preset"):  # refused before decoding
         make_proxy(clips["pq_flat"], dst, x264_preset="no-such-preset")
     assert os.listdir(tmp_path) == []
 
