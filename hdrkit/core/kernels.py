@@ -41,6 +41,7 @@ from numba import njit, prange
 from ..errors import OptionError
 from .dither import get_dither
 from .gamut import SKIN_HUE, SKIN_SAT, get_gamut_map
+from .ipt import IPT_EXPONENT, IPT_FROM_LMS, NEUTRAL, chroma_boundary, ipt_matrices
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
 from .tonemap import curve_lut
@@ -50,7 +51,12 @@ __all__ = ["has_kernel", "render_linear_fast", "render_sdr_fast", "encode_lut", 
 
 TONE_LUT_SIZE = 4096
 ENCODE_LUT_SIZE = 8192
-_MODES = {"clip": 0, "compress": 1, "perceptual": 2}
+_MODES = {"clip": 0, "compress": 1, "perceptual": 2, "hue": 3}
+#: Mode 3 (``hue``) flags pixels whose constant-Y chroma ratio in linear BT.709 passes
+#: ``HUE_GATE * knee`` for the IPT map; below it the IPT chroma ratio stays under the knee, so
+#: the map is the identity there (measured on random colours: nothing changes below 0.41 at
+#: knee 0.7, 0.52 at 0.8; the tests check the gate against the reference).
+HUE_GATE = 0.5
 #: LLVM fast-math flags that keep NaN / inf semantics (so bad pixels still turn black).
 _FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
@@ -315,14 +321,139 @@ def _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_kne
         o2r[j] = s2[k]
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _bilinear(tab, u, v):
+    """``tab`` (ni, nh) read at fractional row ``u`` and column ``v`` (clamped to the table)."""
+    ni, nh = tab.shape[0], tab.shape[1]
+    u = min(max(u, 0.0), ni - 1.0)
+    v = min(max(v, 0.0), nh - 1.0)
+    i = min(int(u), ni - 2)
+    j = min(int(v), nh - 2)
+    fu = u - i
+    fv = v - j
+    a = tab[i, j] * (1.0 - fv) + tab[i, j + 1] * fv
+    b = tab[i + 1, j] * (1.0 - fv) + tab[i + 1, j + 1] * fv
+    return a * (1.0 - fu) + b * fu
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _spow(x, e):
+    return math.pow(x, e) if x >= 0.0 else -math.pow(-x, e)
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _row(src, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, o, gbuf,
-         slow, sb, idx):
+def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
+    """Finish the pixels :func:`_row_fast` flagged with the ``hue`` map of :mod:`hdrkit.core.gamut`
+    (constant IPT lightness and hue, :mod:`hdrkit.core.ipt`), float64 from the source pixel on.
+
+    ``hm`` (4, 3, 3): LMS from BT.709, BT.709 from LMS, IPT from L'M'S', L'M'S' from IPT;
+    ``neut`` (3,): IPT of white; ``tabs`` (2, ni, nh): chroma boundaries of BT.709 and of the
+    source gamut (:func:`hdrkit.core.ipt.chroma_boundary`).
+    """
+    W = src.shape[0]
+    n1 = tone64.shape[0] - 1
+    ni, nh = tabs.shape[1], tabs.shape[2]
+    e = IPT_EXPONENT
+    ie = 1.0 / e
+    invD = 1.0 / D
+    tw = 1.0 / (2.0 * math.pi) * (nh - 1)
+    for j in range(W):
+        if not slow[j]:
+            continue
+        r = max(np.float64(src[j, 0]), 0.0)
+        g = max(np.float64(src[j, 1]), 0.0)
+        b = max(np.float64(src[j, 2]), 0.0)
+        m = max(r, max(g, b))
+        u = math.sqrt(m / P) * n1
+        if u >= n1:
+            gain = D / m
+        else:
+            i = int(u)
+            f = u - i
+            gain = tone64[i] * (1 - f) + tone64[i + 1] * f
+        gain *= invD
+        r *= gain
+        g *= gain
+        b *= gain
+        v0 = M[0, 0] * r + M[0, 1] * g + M[0, 2] * b
+        v1 = M[1, 0] * r + M[1, 1] * g + M[1, 2] * b
+        v2 = M[2, 0] * r + M[2, 1] * g + M[2, 2] * b
+        A = hm[0]
+        l0 = _spow(A[0, 0] * v0 + A[0, 1] * v1 + A[0, 2] * v2, e)
+        l1 = _spow(A[1, 0] * v0 + A[1, 1] * v1 + A[1, 2] * v2, e)
+        l2 = _spow(A[2, 0] * v0 + A[2, 1] * v1 + A[2, 2] * v2, e)
+        A = hm[2]
+        I = A[0, 0] * l0 + A[0, 1] * l1 + A[0, 2] * l2
+        Pp = A[1, 0] * l0 + A[1, 1] * l1 + A[1, 2] * l2
+        Tt = A[2, 0] * l0 + A[2, 1] * l1 + A[2, 2] * l2
+        In = I / neut[0]
+        dP = Pp - In * neut[1]
+        dT = Tt - In * neut[2]
+        C = math.sqrt(dP * dP + dT * dT)
+        h = math.atan2(dT, dP)
+        uu = min(max(In, 0.0), 1.0) * (ni - 1)
+        vv = (h + math.pi) * tw
+        cd = _bilinear(tabs[0], uu, vv)
+        cs = _bilinear(tabs[1], uu, vv)
+        sc = 1.0
+        if C > 0.0:
+            if cd > 0.0:
+                rr = C / cd
+                rmax = max(cs / cd, rr)
+                if rr > knee and rmax > 1.0:
+                    span = max(rmax - knee, 1e-12)
+                    t = min(max((rr - knee) / span, 0.0), 1.0)
+                    a = max(span / (1.0 - knee), 1.0)
+                    tt = t * (1.0 - t)
+                    y = (t * t + a * tt) / (1.0 + (a + 1.0 / a - 2.0) * tt)
+                    sc = (knee + (1.0 - knee) * y) / rr
+            else:
+                sc = 0.0
+        if sc == 1.0:  # inside the knee: the colour as it is (the reference's round trip gives it back)
+            o[0, j] = min(max(v0, 0.0), 1.0) * D
+            o[1, j] = min(max(v1, 0.0), 1.0) * D
+            o[2, j] = min(max(v2, 0.0), 1.0) * D
+            continue
+        dP *= sc
+        dT *= sc
+        A = hm[3]
+        i0 = In * neut[0]
+        i1 = dP + In * neut[1]
+        i2 = dT + In * neut[2]
+        l0 = _spow(A[0, 0] * i0 + A[0, 1] * i1 + A[0, 2] * i2, ie)
+        l1 = _spow(A[1, 0] * i0 + A[1, 1] * i1 + A[1, 2] * i2, ie)
+        l2 = _spow(A[2, 0] * i0 + A[2, 1] * i1 + A[2, 2] * i2, ie)
+        A = hm[1]
+        o0 = A[0, 0] * l0 + A[0, 1] * l1 + A[0, 2] * l2
+        o1 = A[1, 0] * l0 + A[1, 1] * l1 + A[1, 2] * l2
+        o2 = A[2, 0] * l0 + A[2, 1] * l1 + A[2, 2] * l2
+        # pull an overshoot back along the line to the grey of the same lightness
+        gy = math.pow(min(max(In, 0.0), 1.0), ie)
+        c0 = o0 - gy
+        c1 = o1 - gy
+        c2 = o2 - gy
+        t = 1.0
+        t = min(t, (1.0 - gy) / c0) if c0 > 0.0 else (min(t, gy / -c0) if c0 < 0.0 else t)
+        t = min(t, (1.0 - gy) / c1) if c1 > 0.0 else (min(t, gy / -c1) if c1 < 0.0 else t)
+        t = min(t, (1.0 - gy) / c2) if c2 > 0.0 else (min(t, gy / -c2) if c2 < 0.0 else t)
+        t = max(t, 0.0)
+        o[0, j] = min(max(gy + c0 * t, 0.0), 1.0) * D
+        o[1, j] = min(max(gy + c1 * t, 0.0), 1.0) * D
+        o[2, j] = min(max(gy + c2 * t, 0.0), 1.0) * D
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _row(src, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm, neut, tabs,
+         o, gbuf, slow, sb, idx):
     """One row of display light into ``o`` (3, W): vectorised common case, then the flagged pixels.
     Scratch: ``gbuf`` (W,) float32, ``slow`` (W,) bool, ``sb`` (4, W) float64, ``idx`` (W,) int32."""
-    if _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, slow) > 0:
-        _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, slow, o,
-                  sb, idx)
+    fk = HUE_GATE * knee if mode == 3 else knee
+    if _row_fast(src, P, tone, M, w, D, mode, fk, neon_knee, neon_roll, o, gbuf, slow) > 0:
+        if mode == 3:
+            _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx)
+        else:
+            _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, slow,
+                      o, sb, idx)
 
 
 @njit(cache=True)
@@ -334,15 +465,15 @@ def _row_buffers(W):
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _render_linear(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll,
-                   out):
+                   hm, neut, tabs, out):
     H, W = rgb.shape[0], rgb.shape[1]
     invD = np.float32(1.0 / D)
     ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
     for t in prange(ntask):
         o, gbuf, slow, sb, idx = _row_buffers(W)
         for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
-            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, o,
-                 gbuf, slow, sb, idx)
+            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm,
+                 neut, tabs, o, gbuf, slow, sb, idx)
             dst = out[i]
             for j in range(W):
                 dst[j, 0] = o[0, j] * invD
@@ -351,8 +482,8 @@ def _render_linear(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, kne
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, enc,
-                dtile, top, out):
+def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm,
+                neut, tabs, enc, dtile, top, out):
     """Render + encode + dither + round. ``enc`` float32 table of code values (encoded x ``top``,
     square-root spaced, see :func:`encode_lut`); ``dtile`` (th, W) float32 dither offsets
     already tiled to the row width, 0.5 added."""
@@ -368,8 +499,8 @@ def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, 
     for t in prange(ntask):
         o, gbuf, slow, sb, idx = _row_buffers(W)
         for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
-            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, o,
-                 gbuf, slow, sb, idx)
+            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm,
+                 neut, tabs, o, gbuf, slow, sb, idx)
             drow = dtile[i % th]
             dst = out[i]
             for c in range(3):
@@ -409,8 +540,21 @@ def _args(rgb, primaries, params, src_peak):
     XYZ = np.ascontiguousarray(rgb_to_xyz_matrix(OUTPUT_PRIMARIES))
     wn = XYZ.sum(axis=1)
     skin = np.array([*SKIN_HUE, *SKIN_SAT], dtype=np.float64)
+    hm, neut, tabs = _hue_tables(primaries) if g.name == "hue" else _NO_HUE
     return (a, Peff, tone.astype(np.float32), tone, M, Minv, w, XYZ, wn, skin, D, _MODES[g.name], gp.get("knee", 0.8),
-            gp.get("skin_knee", 0.8), gp.get("neon_knee", 1.0), gp.get("neon_roll", 0.08))
+            gp.get("skin_knee", 0.8), gp.get("neon_knee", 1.0), gp.get("neon_roll", 0.08), hm, neut, tabs)
+
+
+_NO_HUE = (np.zeros((4, 3, 3)), np.zeros(3), np.zeros((2, 2, 2)))
+
+
+@lru_cache(maxsize=8)
+def _hue_tables(primaries: str):
+    """Matrices, neutral and boundary tables of the ``hue`` map for a source gamut (see :func:`_row_slow_hue`)."""
+    lms, ilms = ipt_matrices(OUTPUT_PRIMARIES)
+    hm = np.ascontiguousarray(np.stack([lms, ilms, IPT_FROM_LMS, np.linalg.inv(IPT_FROM_LMS)]))
+    tabs = np.ascontiguousarray(np.stack([chroma_boundary(OUTPUT_PRIMARIES), chroma_boundary(primaries)]))
+    return hm, np.array(NEUTRAL, np.float64), tabs
 
 
 def render_linear_fast(rgb, primaries, params, src_peak) -> np.ndarray:
