@@ -207,6 +207,15 @@ def _centre(img, b):
     return img[y0 + dy:y1 - dy, x0 + dx:x1 - dx].reshape(-1, img.shape[-1] if img.ndim == 3 else 1).mean(0)
 
 
+def source_light(nits, transfer: str) -> np.ndarray:
+    """What the renderers receive: the colour through the transfer's signal range (an HLG signal
+    holds at most 1.0, so a saturated 1000 cd/m^2 colour is clipped in the source itself)."""
+    from hdrkit.core.transfer import eotf_hlg, eotf_st2084
+
+    sig = np.clip(encode_signal(np.asarray(nits, np.float64), transfer), 0.0, 1.0)
+    return eotf_st2084(sig) if transfer == "pq" else eotf_hlg(sig, 1000.0)
+
+
 def measure_chart(path: Path, transfer: str) -> dict:
     import colour
 
@@ -219,6 +228,7 @@ def measure_chart(path: Path, transfer: str) -> dict:
     skins = []
     for kind, b, src in chart_patches(transfer):
         o = _centre(lin, b)
+        src = source_light(src, transfer)
         if kind in dh:
             d = (ipt_hue(o @ x709.T) - ipt_hue(src @ x2020.T) + 180) % 360 - 180
             dh[kind].append(float(d))

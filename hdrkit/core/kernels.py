@@ -44,7 +44,7 @@ from .gamut import SKIN_HUE, SKIN_SAT, get_gamut_map
 from .ipt import IPT_EXPONENT, IPT_FROM_LMS, NEUTRAL, chroma_boundary, ipt_matrices
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
-from .tonemap import curve_lut
+from .tonemap import curve_lut, tone_peaks
 
 __all__ = ["has_kernel", "render_linear_fast", "render_sdr_fast", "encode_lut", "box_mean", "subsampling_stats", "lerp_rows",
            "TONE_LUT_SIZE", "ENCODE_LUT_SIZE"]
@@ -517,7 +517,7 @@ def has_kernel(params) -> bool:
     return get_gamut_map(params.gamut_map).name in _MODES
 
 
-def _args(rgb, primaries, params, src_peak):
+def _args(rgb, primaries, params, src_peak, anchor_peak=None):
     a = np.asarray(rgb)
     if a.ndim != 3 or a.shape[2] != 3:
         raise OptionError(f"expected an (H, W, 3) image, got shape {a.shape}")
@@ -528,8 +528,9 @@ def _args(rgb, primaries, params, src_peak):
         raise OptionError(f"source peak must be finite and positive, not {src_peak}")
     curve, cp = params.tone()
     D = float(params.target_headroom)
+    P, A = tone_peaks(curve, cp, D, P, anchor_peak)
     Peff = max(P, D)
-    tone = curve_lut(curve, cp, Peff, D, TONE_LUT_SIZE).astype(np.float64)
+    tone = curve_lut(curve, cp, Peff, D, TONE_LUT_SIZE, anchor_peak=A).astype(np.float64)
     g = get_gamut_map(params.gamut_map)
     gp = g.check_params(params.gamut_params)
     if g.name not in _MODES:
@@ -557,21 +558,22 @@ def _hue_tables(primaries: str):
     return hm, np.array(NEUTRAL, np.float64), tabs
 
 
-def render_linear_fast(rgb, primaries, params, src_peak) -> np.ndarray:
+def render_linear_fast(rgb, primaries, params, src_peak, anchor_peak=None) -> np.ndarray:
     """Compiled :func:`hdrkit.core.pipeline.render_linear`: display-linear BT.709 [0, 1] float32."""
-    args = _args(rgb, primaries, params, src_peak)
+    args = _args(rgb, primaries, params, src_peak, anchor_peak)
     out = np.empty(args[0].shape, np.float32)
     _render_linear(*args, out)
     return out
 
 
-def render_sdr_fast(rgb, primaries, params, src_peak, transfer: str = "srgb", bits: int = 8) -> np.ndarray:
+def render_sdr_fast(rgb, primaries, params, src_peak, transfer: str = "srgb", bits: int = 8,
+                    anchor_peak=None) -> np.ndarray:
     """Compiled render + transfer + dither + rounding: (H, W, 3) uint8 (bits <= 8) or uint16."""
     if transfer not in ("srgb", "bt1886"):
         raise OptionError(f"unknown output transfer {transfer!r}")
     if not 1 <= bits <= 16:
         raise OptionError(f"bits must be 1-16, not {bits}")
-    args = _args(rgb, primaries, params, src_peak)
+    args = _args(rgb, primaries, params, src_peak, anchor_peak)
     out = np.empty(args[0].shape, np.uint8 if bits <= 8 else np.uint16)
     top = float(2**bits - 1)
     _render_sdr(*args, _code_lut(transfer, top), _rounding_dither_rows(params.dither, args[0].shape[1]), top, out)

@@ -18,10 +18,10 @@ import numpy as np
 from ..errors import OptionError
 from .dither import DEFAULT_DITHER, get_dither, quantize
 from .gamut import DEFAULT_GAMUT_MAP, get_gamut_map
-from .tonemap import ToneCurve, apply_maxrgb, resolve_curve
+from .tonemap import ToneCurve, apply_maxrgb, resolve_curve, tone_peaks
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 
-__all__ = ["RenderParams", "estimate_peak", "render_linear", "render_linear_reference", "encode_transfer",
+__all__ = ["RenderParams", "estimate_peak", "tone_peaks", "render_linear", "render_linear_reference", "encode_transfer",
            "quantize", "render_sdr", "OUTPUT_PRIMARIES", "TRANSFER_ENCODERS"]
 
 
@@ -87,32 +87,37 @@ def estimate_peak(rgb, percentile: float = 99.99, floor: float = 1.0, max_sample
     return float(max(np.partition(m, k)[k], floor))
 
 
-def render_linear_reference(rgb, primaries: str, params: RenderParams, src_peak: float) -> np.ndarray:
+def render_linear_reference(rgb, primaries: str, params: RenderParams, src_peak: float,
+                            anchor_peak: float | None = None) -> np.ndarray:
     """Plain numpy reference of :func:`render_linear` (exact curve, float64 inside)."""
     curve, cp = params.tone()
     D = params.target_headroom
-    t = apply_maxrgb(rgb, curve, cp, src_peak, D)
+    P, A = tone_peaks(curve, cp, D, src_peak, anchor_peak)
+    t = apply_maxrgb(rgb, curve, cp, P, D, anchor_peak=A)
     g = get_gamut_map(params.gamut_map)
     out = g.apply(t, primaries, OUTPUT_PRIMARIES, D, **g.check_params(params.gamut_params))
     return (out / D).astype(np.float32)
 
 
-def render_linear(rgb, primaries: str, params: RenderParams, src_peak: float) -> np.ndarray:
+def render_linear(rgb, primaries: str, params: RenderParams, src_peak: float,
+                  anchor_peak: float | None = None) -> np.ndarray:
     """Tone map + gamut map: linear relative ``rgb`` (H, W, 3) in ``primaries`` -> display-linear
     BT.709 in [0, 1], float32.
 
-    The curve's per-frame context is ``(src_peak, dst_peak)``: the source peak (linear
-    relative), e.g. from :func:`estimate_peak` or smoothed per video frame, and the tone
+    The curve's per-frame context is ``(src_peak, dst_peak, anchor_peak)``: the source peak
+    (linear relative), e.g. from :func:`estimate_peak` or smoothed per video frame, the tone
     target ``params.target_headroom`` (libplacebo ``pl_tone_map_params`` ``input_max`` /
-    ``output_max``). No registered curve reads the scene average, so none is passed: the
+    ``output_max``), and the static peak of the source description that fixes everything up
+    to reference white (``None``: ``src_peak``, as for a still; see
+    :func:`hdrkit.core.tonemap.apply_anchored`). No registered curve reads the scene average, so none is passed: the
     video analysis measures and smooths it for reports only
     (:class:`hdrkit.video.analysis.CurveState`).
     """
     from . import kernels
 
     if not kernels.has_kernel(params):  # a registered map without a compiled form: the exact path
-        return render_linear_reference(rgb, primaries, params, src_peak)
-    return kernels.render_linear_fast(rgb, primaries, params, src_peak)
+        return render_linear_reference(rgb, primaries, params, src_peak, anchor_peak)
+    return kernels.render_linear_fast(rgb, primaries, params, src_peak, anchor_peak)
 
 
 def encode_transfer(display_linear, transfer: str = "srgb") -> np.ndarray:
@@ -125,7 +130,7 @@ def encode_transfer(display_linear, transfer: str = "srgb") -> np.ndarray:
 
 
 def render_sdr(rgb, primaries: str, params: RenderParams, src_peak: float, transfer: str = "srgb",
-               bits: int = 8) -> np.ndarray:
+               bits: int = 8, anchor_peak: float | None = None) -> np.ndarray:
     """The whole path: linear HDR -> N-bit SDR codes (H, W, 3), deterministic.
 
     Gamut maps with a compiled form (:func:`hdrkit.core.kernels.has_kernel`) run fused;
@@ -134,6 +139,7 @@ def render_sdr(rgb, primaries: str, params: RenderParams, src_peak: float, trans
     from . import kernels
 
     if not kernels.has_kernel(params):
-        lin = render_linear_reference(rgb, primaries, params, src_peak)
+        lin = render_linear_reference(rgb, primaries, params, src_peak, anchor_peak)
         return quantize(encode_transfer(lin, transfer), bits, params.dither)
-    return kernels.render_sdr_fast(rgb, primaries, params, src_peak, transfer=transfer, bits=bits)
+    return kernels.render_sdr_fast(rgb, primaries, params, src_peak, transfer=transfer, bits=bits,
+                                   anchor_peak=anchor_peak)

@@ -123,9 +123,22 @@ def static_peak_nits(reader: VideoReader, peak_nits: float | None = None) -> flo
         cll = ffmpeg_stream_side_data(reader.path).get("cll")
     except HdrkitError:
         cll = None
+    if not (cll and SDR_WHITE_NITS <= cll[0] <= 10000):
+        cll = _in_band_cll(reader.path)
     if cll and SDR_WHITE_NITS <= cll[0] <= 10000:
         return float(cll[0])
     return 1000.0
+
+
+def _in_band_cll(path) -> tuple[int, int] | None:
+    """(MaxCLL, MaxFALL) of the first content light level SEI of an HEVC stream (what
+    ``hdrkit info`` reports as in-band), or None."""
+    from ..metadata.sidedata import scan_hevc_sei
+
+    try:
+        return scan_hevc_sei(path, max_packets=8).first_cll()
+    except HdrkitError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -159,7 +172,11 @@ class _Renderer:
         if self.static is not None:
             smoothing = (0.0, *smoothing[1:])  # a fixed peak: no smoothing to do
         self.smoother = PeakSmoother(*smoothing, params=params)
-        self.cache = LutCache(self.colour.transfer, params, lut_size, self.colour.primaries) if mode == "lut" else None
+        # the source description's peak fixes reference white and below; the smoothed frame
+        # peak moves only the highlights above it (no pumping when a light switches on)
+        self.anchor = static_peak_nits(reader, peak_nits) / SDR_WHITE_NITS
+        self.cache = (LutCache(self.colour.transfer, params, lut_size, self.colour.primaries, anchor_peak=self.anchor)
+                      if mode == "lut" else None)
         self.states: list[CurveState] = []
 
     def __call__(self, f):
@@ -174,7 +191,7 @@ class _Renderer:
                               out=planes, measure=False)
         else:
             lin = self.reader.to_linear(f)[:self.H, :self.W]
-            disp = render_linear(lin, self.colour.primaries, self.params, state.peak)
+            disp = render_linear(lin, self.colour.primaries, self.params, state.peak, self.anchor)
             yuv420_from_display(disp, self.params.dither, out=planes)
         stamp = FrameStamp(f.index, f.pts, f.time, getattr(f.av_frame, "duration", None) or None)
         return stamp, buf
