@@ -47,6 +47,7 @@ from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084
 from ..errors import EncodeError, HdrkitError, OptionError
 from ..io.atomic import atomic_path, check_not_input
 from ..io.progress import reporter
+from .analysis import static_peak_nits  # noqa: F401 (the proxy's static peak; re-exported)
 from .analysis import (SCENE_THRESHOLD_HIGH, SCENE_THRESHOLD_LOW, SMOOTHING_PERIOD, CurveState, FrameMeasure,
                        PeakSmoother, frame_measure)
 from .decode import Damage, VideoReader, prefetch, queue_depth
@@ -104,41 +105,6 @@ class ProxyResult:
                 "fps": round(self.fps, 2), "lut_size": self.lut_size, "lut_bakes": self.lut_bakes,
                 "static_peak_nits": self.static_peak_nits, "complete": self.complete,
                 "damage": self.damage.to_dict(), "dropped_metadata": self.dropped_metadata}
-
-
-def static_peak_nits(reader: VideoReader, peak_nits: float | None = None) -> float:
-    """The one source peak (cd/m^2) of a static tone map: ``peak_nits``, else MaxCLL (when
-    within 203-10000), else 1000 (HLG: its 1000 cd/m^2 reference display; SDR: 203)."""
-    if peak_nits is not None:
-        if not (np.isfinite(peak_nits) and 1.0 <= peak_nits <= 10000.0):
-            raise OptionError(f"--peak must be within 1-10000 cd/m^2, not {peak_nits}")
-        return float(peak_nits)
-    if reader.colour.transfer == "hlg":
-        return 1000.0
-    if reader.colour.transfer != "pq":
-        return SDR_WHITE_NITS
-    try:
-        from ..metadata.sidedata import ffmpeg_stream_side_data
-
-        cll = ffmpeg_stream_side_data(reader.path).get("cll")
-    except HdrkitError:
-        cll = None
-    if not (cll and SDR_WHITE_NITS <= cll[0] <= 10000):
-        cll = _in_band_cll(reader.path)
-    if cll and SDR_WHITE_NITS <= cll[0] <= 10000:
-        return float(cll[0])
-    return 1000.0
-
-
-def _in_band_cll(path) -> tuple[int, int] | None:
-    """(MaxCLL, MaxFALL) of the first content light level SEI of an HEVC stream (what
-    ``hdrkit info`` reports as in-band), or None."""
-    from ..metadata.sidedata import scan_hevc_sei
-
-    try:
-        return scan_hevc_sei(path, max_packets=8).first_cll()
-    except HdrkitError:
-        return None
 
 
 @dataclass(frozen=True)
