@@ -3,7 +3,7 @@
 All maps work in linear light on display-referred RGB whose peak is ``peak`` (1.0 for
 SDR), after tone mapping. Registry :data:`GAMUT_MAPS`:
 
-``perceptual`` (default)
+``perceptual``
     1. Linear-light matrix to the target primaries (derived in :mod:`.primaries`).
     2. Soft compression toward the achromatic axis at constant luminance
        Y (target luminance weights): the chroma vector ``c = v - Y`` is scaled by a
@@ -19,7 +19,7 @@ SDR), after tone mapping. Registry :data:`GAMUT_MAPS`:
        (a Reinhard-style rational roll-off), weighted by saturation, so red signs keep gradation instead of a
        flat 255 plateau.
 ``compress``: steps 1-2 only. ``clip``: step 1 then a hard clip (the naive chain).
-``hue``
+``hue`` (default)
     Chroma compression along lines of constant lightness and hue in IPT
     (:mod:`hdrkit.core.ipt`): the colour's IPT lightness ``I`` and hue ``h`` stay, its chroma
     ``C`` (distance from the achromatic axis) is compared with the largest chroma the target
@@ -249,7 +249,7 @@ register_gamut_map(GamutMap("hue", "Chroma compression along lines of constant I
                                              "(IPT chroma at the same lightness and hue) left untouched"),)))
 register_gamut_map(GamutMap("clip", "Matrix to the target primaries, then clip each channel", "1", _clip))
 
-DEFAULT_GAMUT_MAP = "perceptual"
+DEFAULT_GAMUT_MAP = "hue"
 
 
 def get_gamut_map(name: str) -> GamutMap:

@@ -528,9 +528,12 @@ def _args(rgb, primaries, params, src_peak, anchor_peak=None):
         raise OptionError(f"source peak must be finite and positive, not {src_peak}")
     curve, cp = params.tone()
     D = float(params.target_headroom)
-    P, A = tone_peaks(curve, cp, D, P, anchor_peak)
+    A = None
+    if params.white_anchor:
+        P, A = tone_peaks(curve, cp, D, P, anchor_peak)
     Peff = max(P, D)
-    tone = curve_lut(curve, cp, Peff, D, TONE_LUT_SIZE, anchor_peak=A).astype(np.float64)
+    tone = curve_lut(curve, cp, Peff, D, TONE_LUT_SIZE, anchor_peak=A, end_slope=params.shoulder_end_slope)
+    tone = tone.astype(np.float64)
     g = get_gamut_map(params.gamut_map)
     gp = g.check_params(params.gamut_params)
     if g.name not in _MODES:

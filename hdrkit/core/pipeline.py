@@ -18,10 +18,10 @@ import numpy as np
 from ..errors import OptionError
 from .dither import DEFAULT_DITHER, get_dither, quantize
 from .gamut import DEFAULT_GAMUT_MAP, get_gamut_map
-from .tonemap import ToneCurve, apply_maxrgb, resolve_curve, tone_peaks
+from .tonemap import SHOULDER_END_SLOPE, ToneCurve, apply_maxrgb, resolve_curve, tone_peaks
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 
-__all__ = ["RenderParams", "estimate_peak", "tone_peaks", "render_linear", "render_linear_reference", "encode_transfer",
+__all__ = ["RenderParams", "estimate_peak", "tone_map_reference", "render_linear", "render_linear_reference", "encode_transfer",
            "quantize", "render_sdr", "OUTPUT_PRIMARIES", "TRANSFER_ENCODERS"]
 
 
@@ -42,10 +42,17 @@ class RenderParams:
     gamut_map: str = DEFAULT_GAMUT_MAP
     gamut_params: Mapping[str, float] = field(default_factory=dict)
     dither: str = DEFAULT_DITHER
+    #: anchor reference white and below at the static peak, with the rational highlight shoulder
+    #: (:func:`hdrkit.core.tonemap.apply_anchored`); False: the curve as it is at the frame peak
+    white_anchor: bool = True
+    #: end slope of that shoulder, a multiple of its mean slope in PQ (0 = flat at the peak)
+    shoulder_end_slope: float = SHOULDER_END_SLOPE
 
     def __post_init__(self):
         if not (np.isfinite(self.target_headroom) and 1.0 <= self.target_headroom <= 100.0):
             raise OptionError(f"target headroom must be within [1, 100], not {self.target_headroom}")
+        if not (np.isfinite(self.shoulder_end_slope) and 0.0 <= self.shoulder_end_slope <= 5.0):
+            raise OptionError(f"shoulder end slope must be within [0, 5], not {self.shoulder_end_slope}")
         self.tone()  # validate names and ranges early
         get_gamut_map(self.gamut_map).check_params(self.gamut_params)
         get_dither(self.dither)
@@ -60,7 +67,8 @@ class RenderParams:
         gp = g.check_params(self.gamut_params)
         fmt = lambda d: ",".join(f"{k}={v:g}" for k, v in sorted(d.items()))  # noqa: E731
         return {
-            "tonemap_v": f"{c.tag}({fmt(p)})" + (f";preset={self.preset}" if self.preset else ""),
+            "tonemap_v": f"{c.tag}({fmt(p)})" + (f";preset={self.preset}" if self.preset else "")
+            + (f";anchor=white,end={self.shoulder_end_slope:g}" if self.white_anchor else ""),
             "gamut_v": f"{g.tag}({fmt(gp)})",
             "dither": self.dither,
             "target_headroom": f"{self.target_headroom:g}",
@@ -87,13 +95,22 @@ def estimate_peak(rgb, percentile: float = 99.99, floor: float = 1.0, max_sample
     return float(max(np.partition(m, k)[k], floor))
 
 
+def tone_map_reference(rgb, params: RenderParams, src_peak: float, anchor_peak: float | None = None) -> np.ndarray:
+    """The tone step of :func:`render_linear_reference` alone: display light (0..target
+    headroom) in the source primaries, float64 (exact curve, the render's anchoring)."""
+    curve, cp = params.tone()
+    D = params.target_headroom
+    if not params.white_anchor:
+        return apply_maxrgb(rgb, curve, cp, src_peak, D)
+    P, A = tone_peaks(curve, cp, D, src_peak, anchor_peak)
+    return apply_maxrgb(rgb, curve, cp, P, D, anchor_peak=A, end_slope=params.shoulder_end_slope)
+
+
 def render_linear_reference(rgb, primaries: str, params: RenderParams, src_peak: float,
                             anchor_peak: float | None = None) -> np.ndarray:
     """Plain numpy reference of :func:`render_linear` (exact curve, float64 inside)."""
-    curve, cp = params.tone()
     D = params.target_headroom
-    P, A = tone_peaks(curve, cp, D, src_peak, anchor_peak)
-    t = apply_maxrgb(rgb, curve, cp, P, D, anchor_peak=A)
+    t = tone_map_reference(rgb, params, src_peak, anchor_peak)
     g = get_gamut_map(params.gamut_map)
     out = g.apply(t, primaries, OUTPUT_PRIMARIES, D, **g.check_params(params.gamut_params))
     return (out / D).astype(np.float32)

@@ -358,7 +358,7 @@ def resolve_curve(curve: str | None, preset: str | None, params: Mapping[str, fl
 
 # ------------------------------------------------------------------ evaluation
 def curve_lut(curve: ToneCurve, params: Mapping[str, float], src_peak: float, dst_peak: float = 1.0,
-              size: int = 4096, anchor_peak: float | None = None) -> np.ndarray:
+              size: int = 4096, anchor_peak: float | None = None, end_slope: float | None = None) -> np.ndarray:
     """Gain table ``f(m)/m`` sampled at ``m = src_peak * (i/(size-1))**2`` (square-root spacing).
 
     Index with ``u = sqrt(m / src_peak) * (size - 1)`` and interpolate linearly. The
@@ -373,12 +373,12 @@ def curve_lut(curve: ToneCurve, params: Mapping[str, float], src_peak: float, ds
     if anchor_peak is None:
         y = curve.apply(m, src_peak, dst_peak, **params)
     else:
-        y = apply_anchored(curve, params, m, src_peak, dst_peak, anchor_peak)
+        y = apply_anchored(curve, params, m, src_peak, dst_peak, anchor_peak, end_slope)
     return (y / m).astype(np.float32)
 
 
 def apply_maxrgb(rgb, curve: ToneCurve, params: Mapping[str, float], src_peak: float, dst_peak: float = 1.0,
-                 anchor_peak: float | None = None) -> np.ndarray:
+                 anchor_peak: float | None = None, end_slope: float | None = None) -> np.ndarray:
     """Reference tone mapping: ``rgb * f(m)/m`` with ``m = max(R, G, B)`` (exact curve, no LUT).
 
     ``rgb``: linear relative (..., 3), negatives clamped to 0. Keeps RGB ratios, so hue
@@ -391,7 +391,7 @@ def apply_maxrgb(rgb, curve: ToneCurve, params: Mapping[str, float], src_peak: f
     if anchor_peak is None:
         y = curve.apply(m, src_peak, dst_peak, **params)
     else:
-        y = apply_anchored(curve, params, m, src_peak, dst_peak, anchor_peak)
+        y = apply_anchored(curve, params, m, src_peak, dst_peak, anchor_peak, end_slope)
     gain = np.divide(y, m, out=np.zeros_like(m), where=m > 0)
     return rgb * gain[..., None]
 
@@ -448,7 +448,7 @@ def anchored_peak(curve: ToneCurve, params: Mapping[str, float], src_peak: float
 
 
 def apply_anchored(curve: ToneCurve, params: Mapping[str, float], x, src_peak: float, dst_peak: float = 1.0,
-                   anchor_peak: float | None = None) -> np.ndarray:
+                   anchor_peak: float | None = None, end_slope: float | None = None) -> np.ndarray:
     """The curve with reference white anchored: everything up to reference white (x <= 1,
     203 cd/m^2) follows the curve at the static ``anchor_peak`` (the source description:
     MaxCLL, mastering peak, or for a still its measured peak), and only the highlights above
@@ -456,8 +456,8 @@ def apply_anchored(curve: ToneCurve, params: Mapping[str, float], x, src_peak: f
 
     Above white, in the PQ domain (in and out), a Gregory-Delbourgo rational segment
     (:func:`rational_quadratic`) runs from white's output with the curve's own slope there
-    (C1) to the display peak at :func:`anchored_peak` with :data:`SHOULDER_END_SLOPE` times
-    its mean slope: monotone, and distinct levels up to the peak. When the highlights alone
+    (C1) to the display peak at :func:`anchored_peak` with ``end_slope`` (default
+    :data:`SHOULDER_END_SLOPE`) times its mean slope: monotone, and distinct levels up to the peak. When the highlights alone
     change, reference white, grey and skin do not move (no pumping). Curves that reproduce
     another system (``mid_grey_anchored=False``) and curves that leave white at the display
     peak are used as they are, at ``src_peak``.
@@ -478,7 +478,8 @@ def apply_anchored(curve: ToneCurve, params: Mapping[str, float], x, src_peak: f
     e_w, e_p, q_d = float(_pq_rel(1.0)), float(_pq_rel(P)), float(_pq_rel(dst_peak))
     h = e_p - e_w
     t = np.clip((_pq_rel(np.clip(x, 1.0, P)) - e_w) / h, 0.0, 1.0)
-    q = rational_quadratic(t, q_w, q_d, d0, SHOULDER_END_SLOPE * (q_d - q_w) / h, h)
+    k = SHOULDER_END_SLOPE if end_slope is None else float(end_slope)
+    q = rational_quadratic(t, q_w, q_d, d0, k * (q_d - q_w) / h, h)
     hi = eotf_st2084(q) / SDR_WHITE_NITS
     return np.clip(np.where(x <= 1.0, base, np.where(x >= P, dst_peak, hi)), 0.0, dst_peak)
 
