@@ -52,7 +52,7 @@ def test_params_validation_and_tags():
         RenderParams(gamut_map="perceptual", gamut_params={"knee": 3})
     t = RenderParams(preset="portrait").tags()
     assert t["tonemap_v"].startswith("pwl@1(") and "preset=portrait" in t["tonemap_v"]
-    assert t["gamut_v"].startswith("perceptual@1(")
+    assert t["gamut_v"].startswith("hue@1(")
 
 
 def test_estimate_peak():

@@ -50,9 +50,11 @@ def test_lut_matches_core_delta_e(transfer, size):
     print(f"{transfer} {size}^3: dE00 mean {de.mean():.3f}, p99 {np.percentile(de, 99):.3f}, max {de.max():.3f}")
     assert de.mean() < 0.15
     assert np.percentile(de, 99) < 1.0
-    # the highlight shoulder meets the display peak with a non-zero slope (distinct levels up to
-    # the source peak), a corner a 33^3 cell straddling the peak cuts: measured max 3.9 (PQ 33^3)
-    assert de.max() < (4.5 if size == 33 else 3.0)
+    # The worst off-grid points sit where the render bends sharply inside one cell: the highlight
+    # shoulder meets the display peak with a non-zero slope (distinct levels up to the source
+    # peak), and the hue map lands saturated blues on the BT.709 boundary along curved
+    # constant-hue lines. Measured max 8.9 / 5.4 (PQ / HLG 33^3), 3.0 / 3.3 (65^3); p99 <= 0.71.
+    assert de.max() < (10.0 if size == 33 else 3.5)
 
 
 def test_trilinear_is_worse_than_tetrahedral_but_close():
