@@ -218,6 +218,23 @@ def _skin_weight(v0, v1, v2, XYZ, wn, skin):
     return wh * min(max((skin[4] - sat) / (skin[4] - skin[3]), 0.0), 1.0)
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _tone64(src, j, P, tone64, D):
+    """Pixel ``j`` of a row clamped at 0, in float64, and its tone gain ``f(m)/m`` (m = max(R, G, B)
+    > 0) from the float64 gain table (beyond it: onto the display peak ``D``)."""
+    n1 = tone64.shape[0] - 1
+    r = max(np.float64(src[j, 0]), 0.0)
+    g = max(np.float64(src[j, 1]), 0.0)
+    b = max(np.float64(src[j, 2]), 0.0)
+    m = max(r, max(g, b))
+    u = math.sqrt(m / P) * n1
+    if u >= n1:
+        return r, g, b, D / m
+    i = int(u)
+    f = u - i
+    return r, g, b, tone64[i] * (1 - f) + tone64[i + 1] * f
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, slow, o, sb,
               idx):
@@ -235,21 +252,10 @@ def _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_kne
     """
     W = src.shape[0]
     s0, s1, s2, wsk = sb[0], sb[1], sb[2], sb[3]
-    n1 = tone64.shape[0] - 1
     n = 0
     for j in range(W):  # pack, with the tone curve and matrix in float64
         if slow[j]:
-            r = max(np.float64(src[j, 0]), 0.0)
-            g = max(np.float64(src[j, 1]), 0.0)
-            b = max(np.float64(src[j, 2]), 0.0)
-            m = max(r, max(g, b))  # > 0: a black pixel is never flagged
-            u = math.sqrt(m / P) * n1
-            if u >= n1:
-                gain = D / m
-            else:
-                i = int(u)
-                f = u - i
-                gain = tone64[i] * (1 - f) + tone64[i + 1] * f
+            r, g, b, gain = _tone64(src, j, P, tone64, D)  # m > 0: a black pixel is never flagged
             r *= gain
             g *= gain
             b *= gain
@@ -341,6 +347,16 @@ def _spow(x, e):
     return math.pow(x, e) if x >= 0.0 else -math.pow(-x, e)
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _mat_pow_mat(A, e, B, x0, x1, x2):
+    """``B @ spow(A @ x, e)`` for a 3-vector (the two halves of RGB <-> IPT)."""
+    l0 = _spow(A[0, 0] * x0 + A[0, 1] * x1 + A[0, 2] * x2, e)
+    l1 = _spow(A[1, 0] * x0 + A[1, 1] * x1 + A[1, 2] * x2, e)
+    l2 = _spow(A[2, 0] * x0 + A[2, 1] * x1 + A[2, 2] * x2, e)
+    return (B[0, 0] * l0 + B[0, 1] * l1 + B[0, 2] * l2, B[1, 0] * l0 + B[1, 1] * l1 + B[1, 2] * l2,
+            B[2, 0] * l0 + B[2, 1] * l1 + B[2, 2] * l2)
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
     """Finish the pixels :func:`_row_fast` flagged with the ``hue`` map of :mod:`hdrkit.core.gamut`
@@ -351,7 +367,6 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
     source gamut (:func:`hdrkit.core.ipt.chroma_boundary`).
     """
     W = src.shape[0]
-    n1 = tone64.shape[0] - 1
     ni, nh = tabs.shape[1], tabs.shape[2]
     e = IPT_EXPONENT
     ie = 1.0 / e
@@ -360,17 +375,7 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
     for j in range(W):
         if not slow[j]:
             continue
-        r = max(np.float64(src[j, 0]), 0.0)
-        g = max(np.float64(src[j, 1]), 0.0)
-        b = max(np.float64(src[j, 2]), 0.0)
-        m = max(r, max(g, b))
-        u = math.sqrt(m / P) * n1
-        if u >= n1:
-            gain = D / m
-        else:
-            i = int(u)
-            f = u - i
-            gain = tone64[i] * (1 - f) + tone64[i + 1] * f
+        r, g, b, gain = _tone64(src, j, P, tone64, D)
         gain *= invD
         r *= gain
         g *= gain
@@ -378,14 +383,7 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
         v0 = M[0, 0] * r + M[0, 1] * g + M[0, 2] * b
         v1 = M[1, 0] * r + M[1, 1] * g + M[1, 2] * b
         v2 = M[2, 0] * r + M[2, 1] * g + M[2, 2] * b
-        A = hm[0]
-        l0 = _spow(A[0, 0] * v0 + A[0, 1] * v1 + A[0, 2] * v2, e)
-        l1 = _spow(A[1, 0] * v0 + A[1, 1] * v1 + A[1, 2] * v2, e)
-        l2 = _spow(A[2, 0] * v0 + A[2, 1] * v1 + A[2, 2] * v2, e)
-        A = hm[2]
-        I = A[0, 0] * l0 + A[0, 1] * l1 + A[0, 2] * l2
-        Pp = A[1, 0] * l0 + A[1, 1] * l1 + A[1, 2] * l2
-        Tt = A[2, 0] * l0 + A[2, 1] * l1 + A[2, 2] * l2
+        I, Pp, Tt = _mat_pow_mat(hm[0], e, hm[2], v0, v1, v2)
         In = I / neut[0]
         dP = Pp - In * neut[1]
         dT = Tt - In * neut[2]
@@ -416,17 +414,7 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
             continue
         dP *= sc
         dT *= sc
-        A = hm[3]
-        i0 = In * neut[0]
-        i1 = dP + In * neut[1]
-        i2 = dT + In * neut[2]
-        l0 = _spow(A[0, 0] * i0 + A[0, 1] * i1 + A[0, 2] * i2, ie)
-        l1 = _spow(A[1, 0] * i0 + A[1, 1] * i1 + A[1, 2] * i2, ie)
-        l2 = _spow(A[2, 0] * i0 + A[2, 1] * i1 + A[2, 2] * i2, ie)
-        A = hm[1]
-        o0 = A[0, 0] * l0 + A[0, 1] * l1 + A[0, 2] * l2
-        o1 = A[1, 0] * l0 + A[1, 1] * l1 + A[1, 2] * l2
-        o2 = A[2, 0] * l0 + A[2, 1] * l1 + A[2, 2] * l2
+        o0, o1, o2 = _mat_pow_mat(hm[3], ie, hm[1], In * neut[0], dP + In * neut[1], dT + In * neut[2])
         # pull an overshoot back along the line to the grey of the same lightness
         gy = math.pow(min(max(In, 0.0), 1.0), ie)
         c0 = o0 - gy
