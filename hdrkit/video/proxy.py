@@ -16,10 +16,10 @@ Two engines, both rendering with :mod:`hdrkit.core`:
     One FFmpeg command (built with ffmpeg-python, run with the imageio-ffmpeg binary):
     ``setparams`` (the validated source colour description) -> ``zscale`` to full-range
     16-bit R'G'B' (still PQ / HLG) -> ``lut3d`` with a .cube baked from the core for one
-    static source peak -> ``setparams`` BT.709 -> ``zscale`` to limited BT.709 Y'CbCr ->
-    ``format=yuv420p`` -> ``sidedata=delete`` of every HDR side-data type -> libx264. The
-    static peak: ``peak_nits`` if given, else the stream's MaxCLL (when plausible), else
-    1000 cd/m^2 (HLG: the 1000 cd/m^2 reference display).
+    static source peak -> ``setparams`` BT.709 -> ``zscale`` to limited BT.709 Y'CbCr, 8-bit
+    with zscale's ordered dither -> ``format=yuv420p`` -> ``sidedata=delete`` of every HDR
+    side-data type -> libx264. The static peak: ``peak_nits`` if given, else the stream's MaxCLL (container, else in-band
+    HEVC SEI; when plausible), else 1000 cd/m^2 (HLG: the 1000 cd/m^2 reference display).
 
 Both: the frame count, timestamps (variable frame rate included) and duration of the
 source are kept, audio streams are copied packet for packet, container metadata
@@ -287,7 +287,9 @@ def _ffmpeg_command(src: Path, tmp: Path, cube: Path, reader: VideoReader, *, cr
     v = v.filter("format", "gbrp16le")
     v = v.filter("lut3d", file=str(cube), interp="tetrahedral")
     v = v.filter("setparams", color_primaries="bt709", color_trc="bt709", colorspace="bt709", range="pc")
-    v = v.filter("zscale", m="bt709", r="limited")
+    # 16-bit to 8-bit in zscale with an ordered (fixed-pattern, so temporally stable) dither:
+    # rounding alone writes an 8-bit staircase on smooth gradients
+    v = v.filter("zscale", m="bt709", r="limited", dither="ordered")
     v = v.filter("format", "yuv420p")
     for t in HDR_SIDE_DATA:
         v = v.filter("sidedata", mode="delete", type=t)
