@@ -96,9 +96,9 @@ def chroma_boundary(primaries: str) -> np.ndarray:
 
     Rows: lightness ``In = i / (BOUNDARY_I - 1)`` (of :func:`to_ich`); columns: hue
     ``h = -pi + 2 pi j / (BOUNDARY_H - 1)``. Found by bisection (48 halvings) along each
-    constant-(In, h) ray from the achromatic axis, which is inside for 0 <= In <= 1. Near black the boundary is a cone (the faces
-    ``channel = 0`` pass through black), so the chroma there is proportional to I and
-    linear interpolation in I is exact.
+    constant-(In, h) ray from the achromatic axis, which is inside for 0 <= In <= 1. Near
+    black the boundary is a cone (the faces ``channel = 0`` pass through black), so the
+    chroma there is proportional to I and linear interpolation in I is exact.
     """
     I = np.linspace(0.0, 1.0, BOUNDARY_I)[:, None]
     h = np.linspace(-np.pi, np.pi, BOUNDARY_H)[None, :]

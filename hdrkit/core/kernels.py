@@ -431,8 +431,8 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _row(src, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm, neut, tabs,
-         o, gbuf, slow, sb, idx):
+def _row(src, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm, neut,
+         tabs, o, gbuf, slow, sb, idx):
     """One row of display light into ``o`` (3, W): vectorised common case, then the flagged pixels.
     Scratch: ``gbuf`` (W,) float32, ``slow`` (W,) bool, ``sb`` (4, W) float64, ``idx`` (W,) int32."""
     fk = HUE_GATE * knee if mode == 3 else knee

@@ -21,8 +21,8 @@ from .gamut import DEFAULT_GAMUT_MAP, get_gamut_map
 from .tonemap import SHOULDER_END_SLOPE, ToneCurve, apply_maxrgb, resolve_curve, tone_peaks
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 
-__all__ = ["RenderParams", "estimate_peak", "tone_map_reference", "render_linear", "render_linear_reference", "encode_transfer",
-           "quantize", "render_sdr", "OUTPUT_PRIMARIES", "TRANSFER_ENCODERS"]
+__all__ = ["RenderParams", "estimate_peak", "tone_map_reference", "render_linear", "render_linear_reference",
+           "encode_transfer", "quantize", "render_sdr", "OUTPUT_PRIMARIES", "TRANSFER_ENCODERS"]
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,8 @@ def render_linear(rgb, primaries: str, params: RenderParams, src_peak: float,
     target ``params.target_headroom`` (libplacebo ``pl_tone_map_params`` ``input_max`` /
     ``output_max``), and the static peak of the source description that fixes everything up
     to reference white (``None``: ``src_peak``, as for a still; see
-    :func:`hdrkit.core.tonemap.apply_anchored`). No registered curve reads the scene average, so none is passed: the
-    video analysis measures and smooths it for reports only
+    :func:`hdrkit.core.tonemap.apply_anchored`). No registered curve reads the scene average,
+    so none is passed: the video analysis measures and smooths it for reports only
     (:class:`hdrkit.video.analysis.CurveState`).
     """
     from . import kernels

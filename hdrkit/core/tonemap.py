@@ -457,8 +457,9 @@ def apply_anchored(curve: ToneCurve, params: Mapping[str, float], x, src_peak: f
     Above white, in the PQ domain (in and out), a Gregory-Delbourgo rational segment
     (:func:`rational_quadratic`) runs from white's output with the curve's own slope there
     (C1) to the display peak at :func:`anchored_peak` with ``end_slope`` (default
-    :data:`SHOULDER_END_SLOPE`) times its mean slope: monotone, and distinct levels up to the peak. When the highlights alone
-    change, reference white, grey and skin do not move (no pumping). Curves that reproduce
+    :data:`SHOULDER_END_SLOPE`) times its mean slope: monotone, and distinct levels up to the
+    peak. When the highlights alone change, reference white, grey and skin do not move (no
+    pumping). Curves that reproduce
     another system (``mid_grey_anchored=False``) and curves that leave white at the display
     peak are used as they are, at ``src_peak``.
 

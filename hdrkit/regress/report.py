@@ -404,7 +404,8 @@ def _html(result: RegressResult, curves: list[str]) -> str:
                            f"<td>{_fmt(cm.get(n), f)}</td></tr>" for n, h, f in COLUMNS if n in cm)
             mad = c.compare.get("export_mad_8bit")  # probes have no export file to compare
             out.append(f"<table><tr><th>metric</th><th>this run</th><th>{e(str(c.compare['pack']))}</th></tr>{rows}</table>"
-                       + ("" if mad is None else f"<p class='small'>mean |Δ| between the two exports: {mad:.3f} codes</p>"))
+                       + ("" if mad is None
+                          else f"<p class='small'>mean |Δ| between the two exports: {mad:.3f} codes</p>"))
         for key in ("compare", "before_after", "thumbnail", "flicker"):
             if key in c.files:
                 out.append(f"<div><img src='{e(c.files[key])}' alt='{key}'></div>")

@@ -82,8 +82,8 @@ from ..io.progress import track
 from .decode import Damage, VideoReader, prefetch
 from .render import BLACK_CUTOFF_PQ, HIST_BINS, Measurement, measure_step, sample_linear
 
-__all__ = ["static_peak_nits", "FrameMeasure", "frame_measure", "measure_linear", "CurveState", "PeakSmoother", "ClipAnalysis",
-           "FlickerReport", "analyze", "flicker_metric", "video_flicker", "plot_analysis", "FLICKER_THRESHOLD",
+__all__ = ["static_peak_nits", "FrameMeasure", "frame_measure", "measure_linear", "CurveState", "PeakSmoother",
+           "ClipAnalysis", "FlickerReport", "analyze", "flicker_metric", "video_flicker", "plot_analysis", "FLICKER_THRESHOLD",
            "PERCENTILE", "CLL_MODES", "SMOOTHING_PERIOD", "SCENE_THRESHOLD_LOW", "SCENE_THRESHOLD_HIGH", "SCHEMA"]
 
 log = logging.getLogger("hdrkit.video")

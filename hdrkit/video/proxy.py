@@ -18,8 +18,9 @@ Two engines, both rendering with :mod:`hdrkit.core`:
     16-bit R'G'B' (still PQ / HLG) -> ``lut3d`` with a .cube baked from the core for one
     static source peak -> ``setparams`` BT.709 -> ``zscale`` to limited BT.709 Y'CbCr, 8-bit
     with zscale's ordered dither -> ``format=yuv420p`` -> ``sidedata=delete`` of every HDR
-    side-data type -> libx264. The static peak: ``peak_nits`` if given, else the stream's MaxCLL (container, else in-band
-    HEVC SEI; when plausible), else 1000 cd/m^2 (HLG: the 1000 cd/m^2 reference display).
+    side-data type -> libx264. The static peak: ``peak_nits`` if given, else the stream's
+    MaxCLL (container, else in-band HEVC SEI; when plausible), else 1000 cd/m^2 (HLG: the
+    1000 cd/m^2 reference display).
 
 Both: the frame count, timestamps (variable frame rate included) and duration of the
 source are kept, audio streams are copied packet for packet, container metadata
@@ -40,16 +41,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
-
 from ..core.pipeline import RenderParams, render_linear
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084
-from ..errors import EncodeError, HdrkitError, OptionError
+from ..errors import EncodeError, OptionError
 from ..io.atomic import atomic_path, check_not_input
 from ..io.progress import reporter
-from .analysis import static_peak_nits  # noqa: F401 (the proxy's static peak; re-exported)
 from .analysis import (SCENE_THRESHOLD_HIGH, SCENE_THRESHOLD_LOW, SMOOTHING_PERIOD, CurveState, FrameMeasure,
-                       PeakSmoother, frame_measure)
+                       PeakSmoother, frame_measure, static_peak_nits)
 from .decode import Damage, VideoReader, prefetch, queue_depth
 from .lut3d import LutCache, bake_lut, write_cube
 from .render import even_size, measure_planes, render_lut_yuv420, yuv420_buffer, yuv420_from_display
