@@ -41,16 +41,22 @@ from numba import njit, prange
 from ..errors import OptionError
 from .dither import get_dither
 from .gamut import SKIN_HUE, SKIN_SAT, get_gamut_map
+from .ipt import IPT_EXPONENT, IPT_FROM_LMS, NEUTRAL, chroma_boundary, ipt_matrices
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
-from .tonemap import curve_lut
+from .tonemap import curve_lut, tone_peaks
 
 __all__ = ["has_kernel", "render_linear_fast", "render_sdr_fast", "encode_lut", "box_mean", "subsampling_stats", "lerp_rows",
            "TONE_LUT_SIZE", "ENCODE_LUT_SIZE"]
 
 TONE_LUT_SIZE = 4096
 ENCODE_LUT_SIZE = 8192
-_MODES = {"clip": 0, "compress": 1, "perceptual": 2}
+_MODES = {"clip": 0, "compress": 1, "perceptual": 2, "hue": 3}
+#: Mode 3 (``hue``) flags pixels whose constant-Y chroma ratio in linear BT.709 passes
+#: ``HUE_GATE * knee`` for the IPT map; below it the IPT chroma ratio stays under the knee, so
+#: the map is the identity there (measured on random colours: nothing changes below 0.41 at
+#: knee 0.7, 0.52 at 0.8; the tests check the gate against the reference).
+HUE_GATE = 0.5
 #: LLVM fast-math flags that keep NaN / inf semantics (so bad pixels still turn black).
 _FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
@@ -212,6 +218,23 @@ def _skin_weight(v0, v1, v2, XYZ, wn, skin):
     return wh * min(max((skin[4] - sat) / (skin[4] - skin[3]), 0.0), 1.0)
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _tone64(src, j, P, tone64, D):
+    """Pixel ``j`` of a row clamped at 0, in float64, and its tone gain ``f(m)/m`` (m = max(R, G, B)
+    > 0) from the float64 gain table (beyond it: onto the display peak ``D``)."""
+    n1 = tone64.shape[0] - 1
+    r = max(np.float64(src[j, 0]), 0.0)
+    g = max(np.float64(src[j, 1]), 0.0)
+    b = max(np.float64(src[j, 2]), 0.0)
+    m = max(r, max(g, b))
+    u = math.sqrt(m / P) * n1
+    if u >= n1:
+        return r, g, b, D / m
+    i = int(u)
+    f = u - i
+    return r, g, b, tone64[i] * (1 - f) + tone64[i + 1] * f
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, slow, o, sb,
               idx):
@@ -229,21 +252,10 @@ def _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_kne
     """
     W = src.shape[0]
     s0, s1, s2, wsk = sb[0], sb[1], sb[2], sb[3]
-    n1 = tone64.shape[0] - 1
     n = 0
     for j in range(W):  # pack, with the tone curve and matrix in float64
         if slow[j]:
-            r = max(np.float64(src[j, 0]), 0.0)
-            g = max(np.float64(src[j, 1]), 0.0)
-            b = max(np.float64(src[j, 2]), 0.0)
-            m = max(r, max(g, b))  # > 0: a black pixel is never flagged
-            u = math.sqrt(m / P) * n1
-            if u >= n1:
-                gain = D / m
-            else:
-                i = int(u)
-                f = u - i
-                gain = tone64[i] * (1 - f) + tone64[i + 1] * f
+            r, g, b, gain = _tone64(src, j, P, tone64, D)  # m > 0: a black pixel is never flagged
             r *= gain
             g *= gain
             b *= gain
@@ -315,14 +327,121 @@ def _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_kne
         o2r[j] = s2[k]
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _bilinear(tab, u, v):
+    """``tab`` (ni, nh) read at fractional row ``u`` and column ``v`` (clamped to the table)."""
+    ni, nh = tab.shape[0], tab.shape[1]
+    u = min(max(u, 0.0), ni - 1.0)
+    v = min(max(v, 0.0), nh - 1.0)
+    i = min(int(u), ni - 2)
+    j = min(int(v), nh - 2)
+    fu = u - i
+    fv = v - j
+    a = tab[i, j] * (1.0 - fv) + tab[i, j + 1] * fv
+    b = tab[i + 1, j] * (1.0 - fv) + tab[i + 1, j + 1] * fv
+    return a * (1.0 - fu) + b * fu
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _spow(x, e):
+    return math.pow(x, e) if x >= 0.0 else -math.pow(-x, e)
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _mat_pow_mat(A, e, B, x0, x1, x2):
+    """``B @ spow(A @ x, e)`` for a 3-vector (the two halves of RGB <-> IPT)."""
+    l0 = _spow(A[0, 0] * x0 + A[0, 1] * x1 + A[0, 2] * x2, e)
+    l1 = _spow(A[1, 0] * x0 + A[1, 1] * x1 + A[1, 2] * x2, e)
+    l2 = _spow(A[2, 0] * x0 + A[2, 1] * x1 + A[2, 2] * x2, e)
+    return (B[0, 0] * l0 + B[0, 1] * l1 + B[0, 2] * l2, B[1, 0] * l0 + B[1, 1] * l1 + B[1, 2] * l2,
+            B[2, 0] * l0 + B[2, 1] * l1 + B[2, 2] * l2)
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _row(src, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, o, gbuf,
-         slow, sb, idx):
+def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
+    """Finish the pixels :func:`_row_fast` flagged with the ``hue`` map of :mod:`hdrkit.core.gamut`
+    (constant IPT lightness and hue, :mod:`hdrkit.core.ipt`), float64 from the source pixel on.
+
+    ``hm`` (4, 3, 3): LMS from BT.709, BT.709 from LMS, IPT from L'M'S', L'M'S' from IPT;
+    ``neut`` (3,): IPT of white; ``tabs`` (2, ni, nh): chroma boundaries of BT.709 and of the
+    source gamut (:func:`hdrkit.core.ipt.chroma_boundary`).
+    """
+    W = src.shape[0]
+    ni, nh = tabs.shape[1], tabs.shape[2]
+    e = IPT_EXPONENT
+    ie = 1.0 / e
+    invD = 1.0 / D
+    tw = 1.0 / (2.0 * math.pi) * (nh - 1)
+    for j in range(W):
+        if not slow[j]:
+            continue
+        r, g, b, gain = _tone64(src, j, P, tone64, D)
+        gain *= invD
+        r *= gain
+        g *= gain
+        b *= gain
+        v0 = M[0, 0] * r + M[0, 1] * g + M[0, 2] * b
+        v1 = M[1, 0] * r + M[1, 1] * g + M[1, 2] * b
+        v2 = M[2, 0] * r + M[2, 1] * g + M[2, 2] * b
+        I, Pp, Tt = _mat_pow_mat(hm[0], e, hm[2], v0, v1, v2)
+        In = I / neut[0]
+        dP = Pp - In * neut[1]
+        dT = Tt - In * neut[2]
+        C = math.sqrt(dP * dP + dT * dT)
+        h = math.atan2(dT, dP)
+        uu = min(max(In, 0.0), 1.0) * (ni - 1)
+        vv = (h + math.pi) * tw
+        cd = _bilinear(tabs[0], uu, vv)
+        cs = _bilinear(tabs[1], uu, vv)
+        sc = 1.0
+        if C > 0.0:
+            if cd > 0.0:
+                rr = C / cd
+                rmax = max(cs / cd, rr)
+                if rr > knee and rmax > 1.0:
+                    span = max(rmax - knee, 1e-12)
+                    t = min(max((rr - knee) / span, 0.0), 1.0)
+                    a = max(span / (1.0 - knee), 1.0)
+                    tt = t * (1.0 - t)
+                    y = (t * t + a * tt) / (1.0 + (a + 1.0 / a - 2.0) * tt)
+                    sc = (knee + (1.0 - knee) * y) / rr
+            else:
+                sc = 0.0
+        if sc == 1.0:  # inside the knee: the colour as it is (the reference's round trip gives it back)
+            o[0, j] = min(max(v0, 0.0), 1.0) * D
+            o[1, j] = min(max(v1, 0.0), 1.0) * D
+            o[2, j] = min(max(v2, 0.0), 1.0) * D
+            continue
+        dP *= sc
+        dT *= sc
+        o0, o1, o2 = _mat_pow_mat(hm[3], ie, hm[1], In * neut[0], dP + In * neut[1], dT + In * neut[2])
+        # pull an overshoot back along the line to the grey of the same lightness
+        gy = math.pow(min(max(In, 0.0), 1.0), ie)
+        c0 = o0 - gy
+        c1 = o1 - gy
+        c2 = o2 - gy
+        t = 1.0
+        t = min(t, (1.0 - gy) / c0) if c0 > 0.0 else (min(t, gy / -c0) if c0 < 0.0 else t)
+        t = min(t, (1.0 - gy) / c1) if c1 > 0.0 else (min(t, gy / -c1) if c1 < 0.0 else t)
+        t = min(t, (1.0 - gy) / c2) if c2 > 0.0 else (min(t, gy / -c2) if c2 < 0.0 else t)
+        t = max(t, 0.0)
+        o[0, j] = min(max(gy + c0 * t, 0.0), 1.0) * D
+        o[1, j] = min(max(gy + c1 * t, 0.0), 1.0) * D
+        o[2, j] = min(max(gy + c2 * t, 0.0), 1.0) * D
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _row(src, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm, neut,
+         tabs, o, gbuf, slow, sb, idx):
     """One row of display light into ``o`` (3, W): vectorised common case, then the flagged pixels.
     Scratch: ``gbuf`` (W,) float32, ``slow`` (W,) bool, ``sb`` (4, W) float64, ``idx`` (W,) int32."""
-    if _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, slow) > 0:
-        _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, slow, o,
-                  sb, idx)
+    fk = HUE_GATE * knee if mode == 3 else knee
+    if _row_fast(src, P, tone, M, w, D, mode, fk, neon_knee, neon_roll, o, gbuf, slow) > 0:
+        if mode == 3:
+            _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx)
+        else:
+            _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, slow,
+                      o, sb, idx)
 
 
 @njit(cache=True)
@@ -334,15 +453,15 @@ def _row_buffers(W):
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _render_linear(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll,
-                   out):
+                   hm, neut, tabs, out):
     H, W = rgb.shape[0], rgb.shape[1]
     invD = np.float32(1.0 / D)
     ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
     for t in prange(ntask):
         o, gbuf, slow, sb, idx = _row_buffers(W)
         for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
-            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, o,
-                 gbuf, slow, sb, idx)
+            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm,
+                 neut, tabs, o, gbuf, slow, sb, idx)
             dst = out[i]
             for j in range(W):
                 dst[j, 0] = o[0, j] * invD
@@ -351,8 +470,8 @@ def _render_linear(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, kne
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, enc,
-                dtile, top, out):
+def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm,
+                neut, tabs, enc, dtile, top, out):
     """Render + encode + dither + round. ``enc`` float32 table of code values (encoded x ``top``,
     square-root spaced, see :func:`encode_lut`); ``dtile`` (th, W) float32 dither offsets
     already tiled to the row width, 0.5 added."""
@@ -368,8 +487,8 @@ def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, 
     for t in prange(ntask):
         o, gbuf, slow, sb, idx = _row_buffers(W)
         for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
-            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, o,
-                 gbuf, slow, sb, idx)
+            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm,
+                 neut, tabs, o, gbuf, slow, sb, idx)
             drow = dtile[i % th]
             dst = out[i]
             for c in range(3):
@@ -386,7 +505,7 @@ def has_kernel(params) -> bool:
     return get_gamut_map(params.gamut_map).name in _MODES
 
 
-def _args(rgb, primaries, params, src_peak):
+def _args(rgb, primaries, params, src_peak, anchor_peak=None):
     a = np.asarray(rgb)
     if a.ndim != 3 or a.shape[2] != 3:
         raise OptionError(f"expected an (H, W, 3) image, got shape {a.shape}")
@@ -397,8 +516,12 @@ def _args(rgb, primaries, params, src_peak):
         raise OptionError(f"source peak must be finite and positive, not {src_peak}")
     curve, cp = params.tone()
     D = float(params.target_headroom)
+    A = None
+    if params.white_anchor:
+        P, A = tone_peaks(curve, cp, D, P, anchor_peak)
     Peff = max(P, D)
-    tone = curve_lut(curve, cp, Peff, D, TONE_LUT_SIZE).astype(np.float64)
+    tone = curve_lut(curve, cp, Peff, D, TONE_LUT_SIZE, anchor_peak=A, end_slope=params.shoulder_end_slope)
+    tone = tone.astype(np.float64)
     g = get_gamut_map(params.gamut_map)
     gp = g.check_params(params.gamut_params)
     if g.name not in _MODES:
@@ -409,25 +532,39 @@ def _args(rgb, primaries, params, src_peak):
     XYZ = np.ascontiguousarray(rgb_to_xyz_matrix(OUTPUT_PRIMARIES))
     wn = XYZ.sum(axis=1)
     skin = np.array([*SKIN_HUE, *SKIN_SAT], dtype=np.float64)
+    hm, neut, tabs = _hue_tables(primaries) if g.name == "hue" else _NO_HUE
     return (a, Peff, tone.astype(np.float32), tone, M, Minv, w, XYZ, wn, skin, D, _MODES[g.name], gp.get("knee", 0.8),
-            gp.get("skin_knee", 0.8), gp.get("neon_knee", 1.0), gp.get("neon_roll", 0.08))
+            gp.get("skin_knee", 0.8), gp.get("neon_knee", 1.0), gp.get("neon_roll", 0.08), hm, neut, tabs)
 
 
-def render_linear_fast(rgb, primaries, params, src_peak) -> np.ndarray:
+_NO_HUE = (np.zeros((4, 3, 3)), np.zeros(3), np.zeros((2, 2, 2)))
+
+
+@lru_cache(maxsize=8)
+def _hue_tables(primaries: str):
+    """Matrices, neutral and boundary tables of the ``hue`` map for a source gamut (see :func:`_row_slow_hue`)."""
+    lms, ilms = ipt_matrices(OUTPUT_PRIMARIES)
+    hm = np.ascontiguousarray(np.stack([lms, ilms, IPT_FROM_LMS, np.linalg.inv(IPT_FROM_LMS)]))
+    tabs = np.ascontiguousarray(np.stack([chroma_boundary(OUTPUT_PRIMARIES), chroma_boundary(primaries)]))
+    return hm, np.array(NEUTRAL, np.float64), tabs
+
+
+def render_linear_fast(rgb, primaries, params, src_peak, anchor_peak=None) -> np.ndarray:
     """Compiled :func:`hdrkit.core.pipeline.render_linear`: display-linear BT.709 [0, 1] float32."""
-    args = _args(rgb, primaries, params, src_peak)
+    args = _args(rgb, primaries, params, src_peak, anchor_peak)
     out = np.empty(args[0].shape, np.float32)
     _render_linear(*args, out)
     return out
 
 
-def render_sdr_fast(rgb, primaries, params, src_peak, transfer: str = "srgb", bits: int = 8) -> np.ndarray:
+def render_sdr_fast(rgb, primaries, params, src_peak, transfer: str = "srgb", bits: int = 8,
+                    anchor_peak=None) -> np.ndarray:
     """Compiled render + transfer + dither + rounding: (H, W, 3) uint8 (bits <= 8) or uint16."""
     if transfer not in ("srgb", "bt1886"):
         raise OptionError(f"unknown output transfer {transfer!r}")
     if not 1 <= bits <= 16:
         raise OptionError(f"bits must be 1-16, not {bits}")
-    args = _args(rgb, primaries, params, src_peak)
+    args = _args(rgb, primaries, params, src_peak, anchor_peak)
     out = np.empty(args[0].shape, np.uint8 if bits <= 8 else np.uint16)
     top = float(2**bits - 1)
     _render_sdr(*args, _code_lut(transfer, top), _rounding_dither_rows(params.dither, args[0].shape[1]), top, out)

@@ -18,11 +18,11 @@ import numpy as np
 from ..errors import OptionError
 from .dither import DEFAULT_DITHER, get_dither, quantize
 from .gamut import DEFAULT_GAMUT_MAP, get_gamut_map
-from .tonemap import ToneCurve, apply_maxrgb, resolve_curve
+from .tonemap import SHOULDER_END_SLOPE, ToneCurve, apply_maxrgb, resolve_curve, tone_peaks
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 
-__all__ = ["RenderParams", "estimate_peak", "render_linear", "render_linear_reference", "encode_transfer",
-           "quantize", "render_sdr", "OUTPUT_PRIMARIES", "TRANSFER_ENCODERS"]
+__all__ = ["RenderParams", "estimate_peak", "tone_map_reference", "render_linear", "render_linear_reference",
+           "encode_transfer", "quantize", "render_sdr", "OUTPUT_PRIMARIES", "TRANSFER_ENCODERS"]
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,17 @@ class RenderParams:
     gamut_map: str = DEFAULT_GAMUT_MAP
     gamut_params: Mapping[str, float] = field(default_factory=dict)
     dither: str = DEFAULT_DITHER
+    #: anchor reference white and below at the static peak, with the rational highlight shoulder
+    #: (:func:`hdrkit.core.tonemap.apply_anchored`); False: the curve as it is at the frame peak
+    white_anchor: bool = True
+    #: end slope of that shoulder, a multiple of its mean slope in PQ (0 = flat at the peak)
+    shoulder_end_slope: float = SHOULDER_END_SLOPE
 
     def __post_init__(self):
         if not (np.isfinite(self.target_headroom) and 1.0 <= self.target_headroom <= 100.0):
             raise OptionError(f"target headroom must be within [1, 100], not {self.target_headroom}")
+        if not (np.isfinite(self.shoulder_end_slope) and 0.0 <= self.shoulder_end_slope <= 5.0):
+            raise OptionError(f"shoulder end slope must be within [0, 5], not {self.shoulder_end_slope}")
         self.tone()  # validate names and ranges early
         get_gamut_map(self.gamut_map).check_params(self.gamut_params)
         get_dither(self.dither)
@@ -60,7 +67,8 @@ class RenderParams:
         gp = g.check_params(self.gamut_params)
         fmt = lambda d: ",".join(f"{k}={v:g}" for k, v in sorted(d.items()))  # noqa: E731
         return {
-            "tonemap_v": f"{c.tag}({fmt(p)})" + (f";preset={self.preset}" if self.preset else ""),
+            "tonemap_v": f"{c.tag}({fmt(p)})" + (f";preset={self.preset}" if self.preset else "")
+            + (f";anchor=white,end={self.shoulder_end_slope:g}" if self.white_anchor else ""),
             "gamut_v": f"{g.tag}({fmt(gp)})",
             "dither": self.dither,
             "target_headroom": f"{self.target_headroom:g}",
@@ -87,32 +95,46 @@ def estimate_peak(rgb, percentile: float = 99.99, floor: float = 1.0, max_sample
     return float(max(np.partition(m, k)[k], floor))
 
 
-def render_linear_reference(rgb, primaries: str, params: RenderParams, src_peak: float) -> np.ndarray:
-    """Plain numpy reference of :func:`render_linear` (exact curve, float64 inside)."""
+def tone_map_reference(rgb, params: RenderParams, src_peak: float, anchor_peak: float | None = None) -> np.ndarray:
+    """The tone step of :func:`render_linear_reference` alone: display light (0..target
+    headroom) in the source primaries, float64 (exact curve, the render's anchoring)."""
     curve, cp = params.tone()
     D = params.target_headroom
-    t = apply_maxrgb(rgb, curve, cp, src_peak, D)
+    if not params.white_anchor:
+        return apply_maxrgb(rgb, curve, cp, src_peak, D)
+    P, A = tone_peaks(curve, cp, D, src_peak, anchor_peak)
+    return apply_maxrgb(rgb, curve, cp, P, D, anchor_peak=A, end_slope=params.shoulder_end_slope)
+
+
+def render_linear_reference(rgb, primaries: str, params: RenderParams, src_peak: float,
+                            anchor_peak: float | None = None) -> np.ndarray:
+    """Plain numpy reference of :func:`render_linear` (exact curve, float64 inside)."""
+    D = params.target_headroom
+    t = tone_map_reference(rgb, params, src_peak, anchor_peak)
     g = get_gamut_map(params.gamut_map)
     out = g.apply(t, primaries, OUTPUT_PRIMARIES, D, **g.check_params(params.gamut_params))
     return (out / D).astype(np.float32)
 
 
-def render_linear(rgb, primaries: str, params: RenderParams, src_peak: float) -> np.ndarray:
+def render_linear(rgb, primaries: str, params: RenderParams, src_peak: float,
+                  anchor_peak: float | None = None) -> np.ndarray:
     """Tone map + gamut map: linear relative ``rgb`` (H, W, 3) in ``primaries`` -> display-linear
     BT.709 in [0, 1], float32.
 
-    The curve's per-frame context is ``(src_peak, dst_peak)``: the source peak (linear
-    relative), e.g. from :func:`estimate_peak` or smoothed per video frame, and the tone
+    The curve's per-frame context is ``(src_peak, dst_peak, anchor_peak)``: the source peak
+    (linear relative), e.g. from :func:`estimate_peak` or smoothed per video frame, the tone
     target ``params.target_headroom`` (libplacebo ``pl_tone_map_params`` ``input_max`` /
-    ``output_max``). No registered curve reads the scene average, so none is passed: the
-    video analysis measures and smooths it for reports only
+    ``output_max``), and the static peak of the source description that fixes everything up
+    to reference white (``None``: ``src_peak``, as for a still; see
+    :func:`hdrkit.core.tonemap.apply_anchored`). No registered curve reads the scene average,
+    so none is passed: the video analysis measures and smooths it for reports only
     (:class:`hdrkit.video.analysis.CurveState`).
     """
     from . import kernels
 
     if not kernels.has_kernel(params):  # a registered map without a compiled form: the exact path
-        return render_linear_reference(rgb, primaries, params, src_peak)
-    return kernels.render_linear_fast(rgb, primaries, params, src_peak)
+        return render_linear_reference(rgb, primaries, params, src_peak, anchor_peak)
+    return kernels.render_linear_fast(rgb, primaries, params, src_peak, anchor_peak)
 
 
 def encode_transfer(display_linear, transfer: str = "srgb") -> np.ndarray:
@@ -125,7 +147,7 @@ def encode_transfer(display_linear, transfer: str = "srgb") -> np.ndarray:
 
 
 def render_sdr(rgb, primaries: str, params: RenderParams, src_peak: float, transfer: str = "srgb",
-               bits: int = 8) -> np.ndarray:
+               bits: int = 8, anchor_peak: float | None = None) -> np.ndarray:
     """The whole path: linear HDR -> N-bit SDR codes (H, W, 3), deterministic.
 
     Gamut maps with a compiled form (:func:`hdrkit.core.kernels.has_kernel`) run fused;
@@ -134,6 +156,7 @@ def render_sdr(rgb, primaries: str, params: RenderParams, src_peak: float, trans
     from . import kernels
 
     if not kernels.has_kernel(params):
-        lin = render_linear_reference(rgb, primaries, params, src_peak)
+        lin = render_linear_reference(rgb, primaries, params, src_peak, anchor_peak)
         return quantize(encode_transfer(lin, transfer), bits, params.dither)
-    return kernels.render_sdr_fast(rgb, primaries, params, src_peak, transfer=transfer, bits=bits)
+    return kernels.render_sdr_fast(rgb, primaries, params, src_peak, transfer=transfer, bits=bits,
+                                   anchor_peak=anchor_peak)

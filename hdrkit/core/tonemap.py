@@ -358,30 +358,40 @@ def resolve_curve(curve: str | None, preset: str | None, params: Mapping[str, fl
 
 # ------------------------------------------------------------------ evaluation
 def curve_lut(curve: ToneCurve, params: Mapping[str, float], src_peak: float, dst_peak: float = 1.0,
-              size: int = 4096) -> np.ndarray:
+              size: int = 4096, anchor_peak: float | None = None, end_slope: float | None = None) -> np.ndarray:
     """Gain table ``f(m)/m`` sampled at ``m = src_peak * (i/(size-1))**2`` (square-root spacing).
 
     Index with ``u = sqrt(m / src_peak) * (size - 1)`` and interpolate linearly. The
     square-root spacing gives fine steps in the shadows where the gain changes fastest
-    in relative terms. Entry 0 holds the limit of f(m)/m at 0 (the toe slope).
+    in relative terms. Entry 0 holds the limit of f(m)/m at 0 (the toe slope). With
+    ``anchor_peak``, ``src_peak`` must be :func:`anchored_peak`'s (the curve reaches the
+    display peak there).
     """
     u = np.linspace(0.0, 1.0, size)
     m = src_peak * u * u
     m[0] = src_peak * (0.25 / (size - 1)) ** 2  # slope at 0 from a tiny positive sample
-    y = curve.apply(m, src_peak, dst_peak, **params)
+    if anchor_peak is None:
+        y = curve.apply(m, src_peak, dst_peak, **params)
+    else:
+        y = apply_anchored(curve, params, m, src_peak, dst_peak, anchor_peak, end_slope)
     return (y / m).astype(np.float32)
 
 
-def apply_maxrgb(rgb, curve: ToneCurve, params: Mapping[str, float], src_peak: float, dst_peak: float = 1.0) -> np.ndarray:
+def apply_maxrgb(rgb, curve: ToneCurve, params: Mapping[str, float], src_peak: float, dst_peak: float = 1.0,
+                 anchor_peak: float | None = None, end_slope: float | None = None) -> np.ndarray:
     """Reference tone mapping: ``rgb * f(m)/m`` with ``m = max(R, G, B)`` (exact curve, no LUT).
 
     ``rgb``: linear relative (..., 3), negatives clamped to 0. Keeps RGB ratios, so hue
     and saturation in linear light are unchanged; a pixel at the source peak lands on
-    the display peak.
+    the display peak. With ``anchor_peak`` the curve is :func:`apply_anchored` (reference
+    white fixed by ``anchor_peak``, highlights by ``src_peak``).
     """
     rgb = np.clip(np.asarray(rgb, dtype=np.float64), 0, None)
     m = rgb.max(axis=-1)
-    y = curve.apply(m, src_peak, dst_peak, **params)
+    if anchor_peak is None:
+        y = curve.apply(m, src_peak, dst_peak, **params)
+    else:
+        y = apply_anchored(curve, params, m, src_peak, dst_peak, anchor_peak, end_slope)
     gain = np.divide(y, m, out=np.zeros_like(m), where=m > 0)
     return rgb * gain[..., None]
 
@@ -393,3 +403,96 @@ def encoded_mid_grey(curve: ToneCurve, params: Mapping[str, float], src_peak: fl
 
 __all__.append("encoded_mid_grey")
 
+
+
+# ------------------------------------------------------- reference-white anchor
+#: End slope of the highlight shoulder of :func:`apply_anchored`, as a multiple of the
+#: shoulder's mean slope in PQ: above zero so the brightest highlights keep distinct levels
+#: (the BT.2390 Hermite ends flat: 1000 and 4000 cd/m^2 4 codes apart at a 4000 cd/m^2 peak;
+#: 2.5 gives 18, 1.0 gives 12.7 BT.1886 8-bit codes).
+SHOULDER_END_SLOPE = 2.5
+
+
+def _pq_rel(x):
+    return eotf_inverse_st2084(np.asarray(x, np.float64) * SDR_WHITE_NITS)
+
+
+def _anchor(curve: ToneCurve, params: Mapping[str, float], dst_peak: float, anchor_peak: float):
+    """(PQ of white's output, slope at white in PQ in / PQ out) of the curve at ``anchor_peak``,
+    or None when the curve leaves reference white at or above the display peak (nothing to anchor)."""
+    if anchor_peak <= dst_peak or not curve.mid_grey_anchored:
+        return None
+    d = 1e-4
+    y = curve.apply(np.array([1.0 - d, 1.0, 1.0 + d]), anchor_peak, dst_peak, **params)
+    if y[1] >= dst_peak * (1 - 1e-6):
+        return None
+    q = _pq_rel(y)
+    e = _pq_rel(np.array([1.0 - d, 1.0 + d]))
+    return float(q[1]), float(max((q[2] - q[0]) / (e[1] - e[0]), 1e-6))
+
+
+def anchored_peak(curve: ToneCurve, params: Mapping[str, float], src_peak: float, dst_peak: float,
+                  anchor_peak: float) -> float:
+    """The source peak :func:`apply_anchored` maps onto ``dst_peak``: ``src_peak``, raised where
+    needed so the highlight shoulder never expands PQ (its mean slope in PQ stays at most 1:
+    a frame whose highlights barely pass reference white is not stretched to the display peak)."""
+    a = _anchor(curve, params, dst_peak, anchor_peak)
+    if a is None:
+        return float(src_peak)
+    q_w, _ = a
+    e_w = float(_pq_rel(1.0))
+    e_min = e_w + (float(_pq_rel(dst_peak)) - q_w)
+    if float(_pq_rel(src_peak)) >= e_min:
+        return float(src_peak)
+    return float(eotf_st2084(min(e_min, 1.0)) / SDR_WHITE_NITS)
+
+
+def apply_anchored(curve: ToneCurve, params: Mapping[str, float], x, src_peak: float, dst_peak: float = 1.0,
+                   anchor_peak: float | None = None, end_slope: float | None = None) -> np.ndarray:
+    """The curve with reference white anchored: everything up to reference white (x <= 1,
+    203 cd/m^2) follows the curve at the static ``anchor_peak`` (the source description:
+    MaxCLL, mastering peak, or for a still its measured peak), and only the highlights above
+    it follow the (per-frame, smoothed) ``src_peak``.
+
+    Above white, in the PQ domain (in and out), a Gregory-Delbourgo rational segment
+    (:func:`rational_quadratic`) runs from white's output with the curve's own slope there
+    (C1) to the display peak at :func:`anchored_peak` with ``end_slope`` (default
+    :data:`SHOULDER_END_SLOPE`) times its mean slope: monotone, and distinct levels up to the
+    peak. When the highlights alone change, reference white, grey and skin do not move (no
+    pumping). Curves that reproduce
+    another system (``mid_grey_anchored=False``) and curves that leave white at the display
+    peak are used as they are, at ``src_peak``.
+
+    References
+    ----------
+    - ITU-R BT.2408-7 §2.1 (reference white 203 cd/m^2); ITU-R BT.2100-2 Table 4 (PQ).
+    - Gregory & Delbourgo (1982) (monotone C1 rational segment).
+    """
+    A = src_peak if anchor_peak is None else float(anchor_peak)
+    a = _anchor(curve, params, dst_peak, A)
+    if a is None:
+        return curve.apply(x, src_peak, dst_peak, **params)
+    q_w, d0 = a
+    P = anchored_peak(curve, params, src_peak, dst_peak, A)
+    x = np.clip(np.asarray(x, np.float64), 0.0, None)
+    base = curve.apply(np.minimum(x, 1.0), A, dst_peak, **params)
+    e_w, e_p, q_d = float(_pq_rel(1.0)), float(_pq_rel(P)), float(_pq_rel(dst_peak))
+    h = e_p - e_w
+    t = np.clip((_pq_rel(np.clip(x, 1.0, P)) - e_w) / h, 0.0, 1.0)
+    k = SHOULDER_END_SLOPE if end_slope is None else float(end_slope)
+    q = rational_quadratic(t, q_w, q_d, d0, k * (q_d - q_w) / h, h)
+    hi = eotf_st2084(q) / SDR_WHITE_NITS
+    return np.clip(np.where(x <= 1.0, base, np.where(x >= P, dst_peak, hi)), 0.0, dst_peak)
+
+
+def tone_peaks(curve: ToneCurve, params: Mapping[str, float], dst_peak: float, src_peak: float,
+               anchor_peak: float | None = None) -> tuple[float, float]:
+    """(peak the curve maps onto ``dst_peak``, anchor peak) of a render: the anchor is
+    ``anchor_peak`` or, for a still, ``src_peak`` itself (:func:`apply_anchored`)."""
+    A = float(src_peak if anchor_peak is None else anchor_peak)
+    if not (np.isfinite(A) and A > 0):
+        raise OptionError(f"anchor peak must be finite and positive, not {anchor_peak}")
+    return anchored_peak(curve, params, float(src_peak), dst_peak, A), A
+
+
+__all__ += ["SHOULDER_END_SLOPE", "anchored_peak", "apply_anchored", "tone_peaks"]

@@ -147,7 +147,7 @@ def highlight_retention(export, source_linear, mask, source_primaries: str = "bt
 
 
 def eotf_rmse(export, source_linear, mask, curve, params: Mapping[str, float], src_peak: float,
-              display_peak: float = 1.0) -> float:
+              display_peak: float = 1.0, tone=None) -> float:
     """RMS error (encoded units) of the export against the tone curve's own intent on a grey ROI.
 
     ====== ================== ===========================================
@@ -157,13 +157,15 @@ def eotf_rmse(export, source_linear, mask, curve, params: Mapping[str, float], s
     out    RMSE               encoded [0, 1] units (0.01 ~ 2.6 codes)
     ====== ================== ===========================================
 
-    Intent: ``eotf_inverse_srgb(curve.apply(maxRGB(source), src_peak, D) / D)``; measured:
-    ``eotf_inverse_srgb(Y(display_linear(export)))``.
+    Intent: ``eotf_inverse_srgb(curve.apply(maxRGB(source), src_peak, D) / D)``, or with
+    ``tone`` (a function of max(R, G, B) giving display light 0..D, e.g. the render's anchored
+    curve) ``tone(maxRGB(source)) / D``; measured: ``eotf_inverse_srgb(Y(display_linear(export)))``.
     """
     mask = np.asarray(mask, bool)
     if not mask.any():
         return float("nan")
     m = np.clip(np.asarray(source_linear, dtype=np.float64)[mask], 0, None).max(axis=-1)
-    intent = eotf_inverse_srgb(np.clip(curve.apply(m, src_peak, display_peak, **dict(params)) / display_peak, 0, 1))
+    y = curve.apply(m, src_peak, display_peak, **dict(params)) if tone is None else tone(m)
+    intent = eotf_inverse_srgb(np.clip(y / display_peak, 0, 1))
     got = eotf_inverse_srgb(np.clip(luminance(display_linear(export)[mask]), 0, 1))
     return float(np.sqrt(np.mean((got - intent) ** 2)))

@@ -29,7 +29,7 @@ from ..errors import HdrkitError, OptionError
 __all__ = ["ParameterPack", "CURRENT_PACK", "PACK_FORMAT_VERSION", "list_packs", "load_pack", "pack_from_dict"]
 
 #: The pack ``hdrkit regress`` uses unless told otherwise.
-CURRENT_PACK = "v1"
+CURRENT_PACK = "v2"
 PACK_FORMAT_VERSION = 1
 _SUBSAMPLING = ("auto", "420", "422", "444")
 
@@ -57,7 +57,8 @@ class ParameterPack:
             "previous": self.previous,
             "render": {"curve": p.tone()[0].name, "curve_params": dict(p.tone()[1]), "preset": p.preset,
                        "target_headroom": p.target_headroom, "gamut_map": p.gamut_map,
-                       "gamut_params": dict(p.gamut_params), "dither": p.dither},
+                       "gamut_params": dict(p.gamut_params), "dither": p.dither,
+                       "white_anchor": p.white_anchor, "shoulder_end_slope": p.shoulder_end_slope},
             "jpeg": {"subsampling": self.subsampling, "quality": self.quality},
             **({"overrides": self.overrides} if self.overrides else {}),
         }
@@ -86,7 +87,8 @@ class ParameterPack:
         new_params = RenderParams(curve=c, curve_params=cp, preset=pr, target_headroom=p.target_headroom,
                                   gamut_map=new_gamut,
                                   gamut_params=dict(p.gamut_params) if new_gamut == p.gamut_map else {},
-                                  dither=dither or p.dither)
+                                  dither=dither or p.dither, white_anchor=p.white_anchor,
+                                  shoulder_end_slope=p.shoulder_end_slope)
         if subsampling is not None and subsampling not in _SUBSAMPLING:
             raise OptionError(f"subsampling must be one of {', '.join(_SUBSAMPLING)}, not {subsampling!r}")
         if quality is not None and not 1 <= int(quality) <= 100:
@@ -105,7 +107,10 @@ def pack_from_dict(d: dict, where: str = "pack") -> ParameterPack:
         params = RenderParams(curve=r.get("curve"), curve_params=dict(r.get("curve_params") or {}),
                               preset=r.get("preset"), target_headroom=float(r.get("target_headroom", 1.0)),
                               gamut_map=r.get("gamut_map", "perceptual"),
-                              gamut_params=dict(r.get("gamut_params") or {}), dither=r.get("dither", "blue64"))
+                              gamut_params=dict(r.get("gamut_params") or {}), dither=r.get("dither", "blue64"),
+                              # packs before v2 rendered the curve as is at the frame peak
+                              white_anchor=bool(r.get("white_anchor", False)),
+                              shoulder_end_slope=float(r.get("shoulder_end_slope", 0.0)))
         sub = str(j.get("subsampling", "auto"))
         q = int(j.get("quality", 90))
         name = str(d["pack"])

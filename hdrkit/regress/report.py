@@ -59,6 +59,8 @@ COLUMNS = [
     ("ref_white", "ref white", "{:.3f}"), ("highlight_retention", "HL ret.", "{:.3f}"),
     ("eotf_rmse", "EOTF RMSE", "{:.4f}"), ("thumb_de00_mean", "thumb ΔE00", "{:.2f}"),
     ("bits_per_pixel", "bpp", "{:.2f}"), ("export_ms", "ms", "{:.0f}"), ("flicker", "flicker", "{:.4f}"),
+    ("hue_2020_max", "hue 2020 max", "{:.2f}"), ("hue_p3_max", "hue P3 max", "{:.2f}"),
+    ("highlight_4000_1000", "Y'4000-1000", "{:.0f}"), ("card_swing", "card swing", "{:.1f}"),
 ]
 
 
@@ -400,8 +402,10 @@ def _html(result: RegressResult, curves: list[str]) -> str:
             cm = c.compare["metrics"]
             rows = "".join(f"<tr><td class='name'>{e(h)}</td><td>{_fmt(c.metrics.get(n), f)}</td>"
                            f"<td>{_fmt(cm.get(n), f)}</td></tr>" for n, h, f in COLUMNS if n in cm)
+            mad = c.compare.get("export_mad_8bit")  # probes have no export file to compare
             out.append(f"<table><tr><th>metric</th><th>this run</th><th>{e(str(c.compare['pack']))}</th></tr>{rows}</table>"
-                       f"<p class='small'>mean |Δ| between the two exports: {c.compare['export_mad_8bit']:.3f} codes</p>")
+                       + ("" if mad is None
+                          else f"<p class='small'>mean |Δ| between the two exports: {mad:.3f} codes</p>"))
         for key in ("compare", "before_after", "thumbnail", "flicker"):
             if key in c.files:
                 out.append(f"<div><img src='{e(c.files[key])}' alt='{key}'></div>")

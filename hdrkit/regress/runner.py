@@ -24,10 +24,17 @@ thumb_dl_mean          same, mean |ΔL*|
 size_mb                file size (MB); bits_per_pixel counts the coded picture only (no APPn / COM)
 export_ms(_per_mp)     :func:`export_array` wall time (render, JPEG, thumbnail, tags, write)
 flicker                clips: max windowed RMSE of per-frame SDR luma vs its in-scene low-pass
+hue_2020/p3_mean/_max  probes: IPT hue error of BT.2020 / P3 primaries and secondaries, 100-1000 cd/m^2 (deg)
+highlight_levels       probes: distinct 8-bit codes above 203 cd/m^2 on a ramp to 4000 (source peak 4000)
+highlight_4000_1000    probes: code of 4000 minus code of 1000 cd/m^2 on that ramp
+card_swing             probes: 203 cd/m^2 card, codes moved when a 2000 cd/m^2 light sets the frame peak
 =====================  ==========================================================================
 
+Besides the golden cases every run measures the synthetic probes of :mod:`hdrkit.regress.probes`
+(exact charts made in memory, kind ``probe``).
+
 The *colorimetric reference* is the source tone-mapped by the pack's curve and nothing else
-(:func:`hdrkit.core.tonemap.apply_maxrgb`, no gamut map, no quantisation): what the export
+(:func:`hdrkit.core.pipeline.tone_map_reference`, no gamut map, no quantisation): what the export
 would show on a display with the source's gamut. Colour metrics therefore measure gamut
 mapping, dither, chroma subsampling and JPEG, not the curve's choice of brightness (that is
 the tone metrics' job). The *artefact reference* is the core's exact numpy render
@@ -54,10 +61,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.pipeline import encode_transfer, estimate_peak, render_linear_reference
-from ..core.tonemap import apply_maxrgb
+from ..core.pipeline import encode_transfer, estimate_peak, render_linear_reference, tone_map_reference
 from ..errors import HdrkitError, OptionError
 from ..metrics import artifacts, color, tone
+from .probes import PROBES
 from .goldens import GoldenCase, GoldenSet, load_rois
 from .packs import ParameterPack
 
@@ -257,13 +264,12 @@ def colour_reference(source_linear, pack: ParameterPack, src_peak: float, rows: 
     """The colorimetric reference, per pixel: the source tone-mapped by the pack's curve on
     max(R, G, B) and divided by the target headroom, still in the source's primaries (no
     gamut map). float32, computed in bands of ``rows`` rows to bound memory."""
-    curve, cp = pack.params.tone()
     D = pack.params.target_headroom
     src = np.asarray(source_linear)
     out = np.empty(src.shape, np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
         for i in range(0, src.shape[0], rows):
-            out[i:i + rows] = apply_maxrgb(src[i:i + rows], curve, cp, src_peak, D) / D
+            out[i:i + rows] = tone_map_reference(src[i:i + rows], pack.params, src_peak) / D
     return out
 
 
@@ -333,7 +339,8 @@ def measure_still(source_linear, primaries: str, preview, export, pack: Paramete
     if "highlight" in rois:
         m["highlight_retention"] = tone.highlight_retention(export, src, rois["highlight"], primaries, D)
     if "ramp" in rois:
-        m["eotf_rmse"] = tone.eotf_rmse(export, src, rois["ramp"], curve, cp, src_peak, D)
+        grey = lambda v: tone_map_reference(np.repeat(v[:, None], 3, axis=1), pack.params, src_peak)[:, 0]  # noqa: E731
+        m["eotf_rmse"] = tone.eotf_rmse(export, src, rois["ramp"], curve, cp, src_peak, D, tone=grey)
     if thumb is not None:
         th, tw = thumb.shape[:2]
         s = min(1.0, THUMB_COMPARE_EDGE / max(th, tw))
@@ -456,6 +463,22 @@ def run_clip(case: GoldenCase, pack: ParameterPack, workdir: Path, r: CaseResult
     return r
 
 
+def run_probes(pack: ParameterPack, compare: ParameterPack | None = None) -> list[tuple[GoldenCase, CaseResult]]:
+    """The synthetic colour probes (:mod:`hdrkit.regress.probes`: hue chart, highlight ramp,
+    pumping card) measured with ``pack`` (and ``compare``), as cases of kind ``probe``."""
+    out = []
+    for name, fn in PROBES.items():
+        case = GoldenCase(name, "probe", Path(name), category="probe", description=(fn.__doc__ or "").strip())
+        r = CaseResult(name, "probe", "probe", source="hdrkit.regress.probes")
+        t0 = time.perf_counter()
+        r.metrics = {**fn(pack.params), "probe_ms": round((time.perf_counter() - t0) * 1000, 1)}
+        r.export_tags = pack.tags()
+        if compare is not None:
+            r.compare = {"pack": compare.name, "metrics": fn(compare.params)}
+        out.append((case, r))
+    return out
+
+
 # -------------------------------------------------------------------- judging
 def _mean(values) -> float | None:
     v = [x for x in values if isinstance(x, (int, float)) and math.isfinite(x)]
@@ -546,6 +569,11 @@ def run(gset: GoldenSet, pack: ParameterPack, thresholds: Thresholds, *, baselin
             results.append(r)
             if on_case is not None:
                 on_case(case, r, arrays)
+        for case, r in run_probes(pack, compare):
+            apply_vetoes(r, thresholds)
+            results.append(r)
+            if on_case is not None:
+                on_case(case, r, None)
     finally:
         if tmp is not None:
             tmp.cleanup()

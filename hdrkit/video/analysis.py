@@ -75,7 +75,7 @@ from ..core.pipeline import RenderParams, encode_transfer, render_linear
 from ..core.primaries import luminance_weights, rgb_to_rgb_matrix
 from ..core.stats import FrameStats, detect_active_area, frame_stats, merge_active_areas
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084
-from ..errors import OptionError
+from ..errors import HdrkitError, OptionError
 from ..io.atomic import atomic_write_bytes, save_png
 from ..io.progress import track
 from .damage import Damage
@@ -83,8 +83,8 @@ from .reader import VideoReader
 from .render import BLACK_CUTOFF_PQ, HIST_BINS, Measurement, measure_step, sample_linear
 from .threads import prefetch
 
-__all__ = ["FrameMeasure", "frame_measure", "measure_linear", "CurveState", "PeakSmoother", "ClipAnalysis",
-           "FlickerReport", "analyze", "flicker_metric", "video_flicker", "plot_analysis", "FLICKER_THRESHOLD",
+__all__ = ["static_peak_nits", "FrameMeasure", "frame_measure", "measure_linear", "CurveState", "PeakSmoother",
+           "ClipAnalysis", "FlickerReport", "analyze", "flicker_metric", "video_flicker", "plot_analysis", "FLICKER_THRESHOLD",
            "PERCENTILE", "CLL_MODES", "SMOOTHING_PERIOD", "SCENE_THRESHOLD_LOW", "SCENE_THRESHOLD_HIGH", "SCHEMA"]
 
 #: Percentile of max(R, G, B) taken as the frame peak.
@@ -391,9 +391,47 @@ class ClipAnalysis:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 
-def _sdr_luma(lin_rel, primaries: str, params: RenderParams, state: CurveState) -> float:
-    """Mean normalised BT.709 Y' of the SDR render of ``lin_rel`` at ``state`` (through the core)."""
-    disp = render_linear(lin_rel, primaries, params, state.peak)
+def static_peak_nits(reader: VideoReader, peak_nits: float | None = None) -> float:
+    """The one source peak (cd/m^2) of a static tone map, and the anchor of the dynamic one
+    (:func:`hdrkit.core.tonemap.apply_anchored`): ``peak_nits``, else MaxCLL (when within
+    203-10000; the container's, else the in-band HEVC SEI), else 1000 (HLG: its 1000 cd/m^2
+    reference display; SDR: 203)."""
+    if peak_nits is not None:
+        if not (np.isfinite(peak_nits) and 1.0 <= peak_nits <= 10000.0):
+            raise OptionError(f"--peak must be within 1-10000 cd/m^2, not {peak_nits}")
+        return float(peak_nits)
+    if reader.colour.transfer == "hlg":
+        return 1000.0
+    if reader.colour.transfer != "pq":
+        return SDR_WHITE_NITS
+    try:
+        from ..metadata.sidedata import ffmpeg_stream_side_data
+
+        cll = ffmpeg_stream_side_data(reader.path).get("cll")
+    except HdrkitError:
+        cll = None
+    if not (cll and SDR_WHITE_NITS <= cll[0] <= 10000):
+        cll = _in_band_cll(reader.path)
+    if cll and SDR_WHITE_NITS <= cll[0] <= 10000:
+        return float(cll[0])
+    return 1000.0
+
+
+def _in_band_cll(path) -> tuple[int, int] | None:
+    """(MaxCLL, MaxFALL) of the first content light level SEI of an HEVC stream (what
+    ``hdrkit info`` reports as in-band), or None."""
+    from ..metadata.sidedata import scan_hevc_sei
+
+    try:
+        return scan_hevc_sei(path, max_packets=8).first_cll()
+    except HdrkitError:
+        return None
+
+
+def _sdr_luma(lin_rel, primaries: str, params: RenderParams, state: CurveState, anchor_peak: float) -> float:
+    """Mean normalised BT.709 Y' of the SDR render of ``lin_rel`` at ``state`` (through the core, with
+    the proxy's anchor: the static peak of the source description, linear relative)."""
+    disp = render_linear(lin_rel, primaries, params, state.peak, anchor_peak)
     enc = encode_transfer(disp, "bt1886")
     return float(np.mean(enc @ luminance_weights("bt709").astype(np.float32)))
 
@@ -429,6 +467,7 @@ def analyze(path, *, params: RenderParams | None = None, step: int | None = None
                          transfer=col.transfer, primaries=col.primaries, step=st, render=params.tags(),
                          frame_count=r.frame_count, duration=r.duration, cll_mode=cll_mode)
         smoother = PeakSmoother(smoothing_period, scene_threshold_low, scene_threshold_high, params)
+        anchor = static_peak_nits(r) / SDR_WHITE_NITS
         to2020 = None if col.primaries == "bt2020" else rgb_to_rgb_matrix(col.primaries, "bt2020").astype(np.float32)
         area = None
         chroma = "site" if cll_mode == "site" else "bilinear"
@@ -456,7 +495,7 @@ def analyze(path, *, params: RenderParams | None = None, step: int | None = None
             a.times.append(f.time)
             if state.scene_mix >= 1.0:
                 a.cuts.append(f.index)
-            a.sdr_luma.append(_sdr_luma(luma_in, col.primaries, params, state))
+            a.sdr_luma.append(_sdr_luma(luma_in, col.primaries, params, state, anchor))
         a.damage = r.damage
     a.flicker = flicker_metric(a.sdr_luma, a.cuts)
     a.elapsed = time.perf_counter() - t0

@@ -50,17 +50,17 @@ def _grid_linear(transfer: str, size: int) -> np.ndarray:
 
 
 def bake_lut(transfer: str, params: RenderParams, src_peak: float, size: int = 65, *,
-             primaries: str = "bt2020", out_transfer: str = "bt1886") -> np.ndarray:
+             primaries: str = "bt2020", out_transfer: str = "bt1886", anchor_peak: float | None = None) -> np.ndarray:
     """Sample the core on an ``size^3`` grid of ``transfer`` signal in ``primaries``.
 
-    ``src_peak``: linear relative (1.0 = 203 cd/m^2), as
-    :func:`hdrkit.core.pipeline.render_linear` takes it. Returns float32 (N, N, N, 3),
+    ``src_peak``, ``anchor_peak``: linear relative (1.0 = 203 cd/m^2), as
+    :func:`hdrkit.core.pipeline.render_linear` takes them. Returns float32 (N, N, N, 3),
     ``out_transfer``-encoded BT.709 R'G'B' in [0, 1].
     """
     if not 2 <= size <= 129:
         raise OptionError(f"LUT size must be within 2-129, not {size}")
     # a writable copy: a read-only array would make numba compile another specialisation of the core kernel
-    disp = render_linear(_grid_linear(transfer, size).copy(), primaries, params, float(src_peak))
+    disp = render_linear(_grid_linear(transfer, size).copy(), primaries, params, float(src_peak), anchor_peak)
     out = encode_transfer(disp, out_transfer).reshape(size, size, size, 3)
     return np.ascontiguousarray(out, dtype=np.float32)
 
@@ -114,12 +114,17 @@ class LutCache:
     PQ, so the LUT follows the smoothed peak continuously. The blend differs from a LUT
     baked at the exact peak by at most about 1.7 8-bit codes (99.9 % of entries: < 0.01),
     at the few grid points whose input is near the peak (measured 250-4000 cd/m^2, 33^3);
-    a peak change of 1/4096 PQ alone moves those points by 1.4 codes.
+    a peak change of 1/4096 PQ alone moves those points by 1.4 codes. With ``anchor_peak``
+    (the proxy's static peak) only the highlights above reference white differ between the
+    LUTs; the shoulder's corner at the peak makes the blend's worst grid points larger when
+    the frame peak is far below the anchor (anchor 1000 cd/m^2: max 1.4 codes; anchor 4000,
+    frame peak 350 or 1400: max 6-7 codes at a handful of entries, 99.9 % under 0.4).
     """
 
     def __init__(self, transfer: str, params: RenderParams, size: int = 65, primaries: str = "bt2020",
-                 keep: int = 16, step: float = PEAK_STEP_PQ):
+                 keep: int = 16, step: float = PEAK_STEP_PQ, anchor_peak: float | None = None):
         self.transfer, self.params, self.size, self.primaries = transfer, params, size, primaries
+        self.anchor_peak = anchor_peak  # the static peak fixing reference white and below (None: each LUT's own)
         self.keep, self.step = keep, step
         self._baked: OrderedDict[int, np.ndarray] = OrderedDict()
         self._last_key = None
@@ -131,7 +136,8 @@ class LutCache:
             self._baked.move_to_end(k)
             return self._baked[k]
         peak = float(eotf_st2084(min(k * self.step, 1.0))) / SDR_WHITE_NITS
-        lut = bake_lut(self.transfer, self.params, max(peak, 1e-6), self.size, primaries=self.primaries)
+        lut = bake_lut(self.transfer, self.params, max(peak, 1e-6), self.size, primaries=self.primaries,
+                       anchor_peak=self.anchor_peak)
         self.bakes += 1
         self._baked[k] = lut
         while len(self._baked) > self.keep:

@@ -16,10 +16,11 @@ Two engines, both rendering with :mod:`hdrkit.core`:
     One FFmpeg command (built with ffmpeg-python, run with the imageio-ffmpeg binary):
     ``setparams`` (the validated source colour description) -> ``zscale`` to full-range
     16-bit R'G'B' (still PQ / HLG) -> ``lut3d`` with a .cube baked from the core for one
-    static source peak -> ``setparams`` BT.709 -> ``zscale`` to limited BT.709 Y'CbCr ->
-    ``format=yuv420p`` -> ``sidedata=delete`` of every HDR side-data type -> libx264. The
-    static peak: ``peak_nits`` if given, else the stream's MaxCLL (when plausible), else
-    1000 cd/m^2 (HLG: the 1000 cd/m^2 reference display).
+    static source peak -> ``setparams`` BT.709 -> ``zscale`` to limited BT.709 Y'CbCr, 8-bit
+    with zscale's ordered dither -> ``format=yuv420p`` -> ``sidedata=delete`` of every HDR
+    side-data type -> libx264. The static peak: ``peak_nits`` if given, else the stream's
+    MaxCLL (container, else in-band HEVC SEI; when plausible), else 1000 cd/m^2 (HLG: the
+    1000 cd/m^2 reference display).
 
 Both: the frame count, timestamps (variable frame rate included) and duration of the
 source are kept, audio streams are copied packet for packet, container metadata
@@ -49,16 +50,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
-
+from ..cluster import TASK_RETRIES, check_visible, gather_as_completed, path_on_workers, run_task
 from ..core.pipeline import RenderParams, render_linear
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084
-from ..errors import EncodeError, HdrkitError, OptionError
+from ..errors import EncodeError, OptionError
 from ..io.atomic import atomic_path, check_not_input
-from ..cluster import TASK_RETRIES, check_visible, gather_as_completed, path_on_workers, run_task
 from ..io.progress import reporter
 from .analysis import (SCENE_THRESHOLD_HIGH, SCENE_THRESHOLD_LOW, SMOOTHING_PERIOD, CurveState, FrameMeasure,
-                       PeakSmoother, frame_measure)
+                       PeakSmoother, frame_measure, static_peak_nits)
 from .damage import Damage
 from .lut3d import LutCache, bake_lut, write_cube
 from .reader import VideoReader
@@ -120,28 +119,6 @@ class ProxyResult:
                 "damage": self.damage.to_dict(), "dropped_metadata": self.dropped_metadata}
 
 
-def static_peak_nits(reader: VideoReader, peak_nits: float | None = None) -> float:
-    """The one source peak (cd/m^2) of a static tone map: ``peak_nits``, else MaxCLL (when
-    within 203-10000), else 1000 (HLG: its 1000 cd/m^2 reference display; SDR: 203)."""
-    if peak_nits is not None:
-        if not (np.isfinite(peak_nits) and 1.0 <= peak_nits <= 10000.0):
-            raise OptionError(f"--peak must be within 1-10000 cd/m^2, not {peak_nits}")
-        return float(peak_nits)
-    if reader.colour.transfer == "hlg":
-        return 1000.0
-    if reader.colour.transfer != "pq":
-        return SDR_WHITE_NITS
-    try:
-        from ..metadata.sidedata import ffmpeg_stream_side_data
-
-        cll = ffmpeg_stream_side_data(reader.path).get("cll")
-    except HdrkitError:
-        cll = None
-    if cll and SDR_WHITE_NITS <= cll[0] <= 10000:
-        return float(cll[0])
-    return 1000.0
-
-
 @dataclass(frozen=True)
 class FrameStamp:
     """When a rendered frame is shown: what the encoder needs of the decoded picture, which is
@@ -173,7 +150,11 @@ class _Renderer:
         if self.static is not None:
             smoothing = (0.0, *smoothing[1:])  # a fixed peak: no smoothing to do
         self.smoother = PeakSmoother(*smoothing, params=params)
-        self.cache = LutCache(self.colour.transfer, params, lut_size, self.colour.primaries) if mode == "lut" else None
+        # the source description's peak fixes reference white and below; the smoothed frame
+        # peak moves only the highlights above it (no pumping when a light switches on)
+        self.anchor = static_peak_nits(reader, peak_nits) / SDR_WHITE_NITS
+        self.cache = (LutCache(self.colour.transfer, params, lut_size, self.colour.primaries, anchor_peak=self.anchor)
+                      if mode == "lut" else None)
         self.states: list[CurveState] = []
 
     def measure(self, f) -> FrameMeasure:
@@ -191,7 +172,7 @@ class _Renderer:
                               out=planes, measure=False)
         else:
             lin = self.reader.to_linear(f)[:self.H, :self.W]
-            disp = render_linear(lin, self.colour.primaries, self.params, state.peak)
+            disp = render_linear(lin, self.colour.primaries, self.params, state.peak, self.anchor)
             yuv420_from_display(disp, self.params.dither, out=planes)
         stamp = FrameStamp(f.index, f.pts, f.time, getattr(f.av_frame, "duration", None) or None)
         return stamp, buf
@@ -599,7 +580,9 @@ def _ffmpeg_command(src: Path, tmp: Path, cube: Path, reader: VideoReader, *, cr
     v = v.filter("format", "gbrp16le")
     v = v.filter("lut3d", file=str(cube), interp="tetrahedral")
     v = v.filter("setparams", color_primaries="bt709", color_trc="bt709", colorspace="bt709", range="pc")
-    v = v.filter("zscale", m="bt709", r="limited")
+    # 16-bit to 8-bit in zscale with an ordered (fixed-pattern, so temporally stable) dither:
+    # rounding alone writes an 8-bit staircase on smooth gradients
+    v = v.filter("zscale", m="bt709", r="limited", dither="ordered")
     v = v.filter("format", "yuv420p")
     for t in HDR_SIDE_DATA:
         v = v.filter("sidedata", mode="delete", type=t)

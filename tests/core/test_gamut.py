@@ -99,3 +99,80 @@ def test_neon_knee_keeps_gradation():
     out = GAMUT_MAPS["perceptual"].apply(ramp, "bt709")
     assert np.all(np.diff(out[:, 0]) > 0)
     assert out[-1, 0] < 1.0
+
+
+# ------------------------------------------------------------------ the hue map (IPT)
+def _ipt_hue_chroma(rgb, primaries):
+    """IPT hue (deg) and chroma from colour-science (an independent IPT implementation)."""
+    from hdrkit.core.primaries import rgb_to_xyz_matrix
+
+    ipt = colour.XYZ_to_IPT(np.asarray(rgb, np.float64) @ rgb_to_xyz_matrix(primaries).T)
+    return np.degrees(np.arctan2(ipt[..., 2], ipt[..., 1])), np.hypot(ipt[..., 1], ipt[..., 2])
+
+
+@pytest.mark.parametrize("src", ["p3", "bt2020"])
+def test_hue_map_keeps_ipt_hue(src):
+    """Every colour of the source gamut, BT.709 out: IPT hue kept (the goal of the map), and
+    the ICtCp hue error (another space, an independent check) well below constant-Y compression's."""
+    rng = np.random.default_rng(5)
+    rgb = rng.random((30000, 3)) ** 2
+    out = GAMUT_MAPS["hue"].apply(rgb, src)
+    assert out.min() >= 0 and out.max() <= 1
+    h0, _ = _ipt_hue_chroma(rgb, src)
+    h1, c1 = _ipt_hue_chroma(out, "bt709")
+    dh = np.abs((h1 - h0 + 180) % 360 - 180)[c1 > 0.02]
+    # measured: P95 < 1e-3 deg, max 1.1 deg (the few colours the boundary-table overshoot pulls in)
+    assert np.percentile(dh, 95) < 0.01 and dh.max() < 1.5, (np.percentile(dh, 95), dh.max())
+    v = rgb @ rgb_to_rgb_matrix(src, "bt709").T  # out of BT.709: the reference hue comes from the source itself
+    ictcp = colour.RGB_to_ICtCp(rgb @ rgb_to_rgb_matrix(src, "bt2020").T * 203 / 10000 * 100,
+                                method="ITU-R BT.2100-2 PQ")
+    h_ref, c_ref = np.degrees(np.arctan2(ictcp[..., 2], ictcp[..., 1])), np.hypot(ictcp[..., 1], ictcp[..., 2])
+    assert ((v < 0) | (v > 1)).any(-1).mean() > 0.3
+    e_hue = np.abs((_ictcp_hue(out)[0] - h_ref + 180) % 360 - 180)[c_ref > 0.01]
+    e_cmp = np.abs((_ictcp_hue(GAMUT_MAPS["compress"].apply(rgb, src))[0] - h_ref + 180) % 360 - 180)[c_ref > 0.01]
+    p_hue, p_cmp = np.percentile(e_hue, 95), np.percentile(e_cmp, 95)
+    assert p_hue < 0.5 * p_cmp, (p_hue, p_cmp)
+
+
+@pytest.mark.parametrize("knee", [0.7, 0.8])
+@pytest.mark.parametrize("src", ["p3", "bt2020"])
+def test_hue_map_gate_of_the_kernel_is_exact(src, knee):
+    """The compiled form sends only pixels whose constant-Y chroma ratio passes ``HUE_GATE * knee``
+    to the IPT map: every colour the map changes must lie beyond the gate (lowest knee 0.7)."""
+    from hdrkit.core.gamut import boundary_factor
+    from hdrkit.core.kernels import HUE_GATE
+
+    rng = np.random.default_rng(9)
+    rgb = np.concatenate([rng.random((100000, 3)) ** 2, 1 - 0.3 * rng.random((50000, 3)) ** 3])
+    v = rgb @ rgb_to_rgb_matrix(src, "bt709").T
+    Y = np.clip(v @ luminance_weights("bt709"), 0, 1)
+    s = boundary_factor(Y, v - Y[:, None], 1.0)
+    r = np.where(np.isfinite(s) & (s > 0), 1 / s, 0)
+    out = GAMUT_MAPS["hue"].apply(rgb, src, knee=knee)
+    changed = np.abs(out - np.clip(v, 0, 1)).max(-1) > 1e-7
+    assert changed.any() and r[changed].min() > HUE_GATE * knee + 0.04, r[changed].min()
+
+
+def test_hue_map_skin_and_saturated_gradation():
+    """Without a skin guard, saturated skin keeps within dE00 2 (better than constant-Y compression
+    and than ``perceptual`` with its guard); a saturated BT.2020 / P3 red ramp keeps rising in
+    IPT lightness at an even pace (the map keeps lightness), so it needs no neon knee."""
+    from hdrkit.core.ipt import rgb_to_ipt
+
+    skins = np.array([[194, 150, 130], [141, 85, 36], [255, 219, 172], [224, 172, 105], [198, 134, 66],
+                      [92, 51, 23], [234, 192, 134], [176, 110, 80]]) / 255
+    p3 = colour.models.eotf_sRGB(skins) @ rgb_to_rgb_matrix("bt709", "p3").T
+    grey = (p3 @ luminance_weights("p3"))[:, None]
+    p3_sat = np.clip(grey + 1.10 * (p3 - grey), 0, 1)
+    src709 = p3_sat @ rgb_to_rgb_matrix("p3", "bt709").T
+    lab = lambda v: colour.XYZ_to_Lab(colour.RGB_to_XYZ(v, "sRGB", apply_cctf_decoding=False))  # noqa: E731
+    de = {n: colour.delta_E(lab(src709), lab(GAMUT_MAPS[n].apply(p3_sat, "p3")), method="CIE 2000")
+          for n in ("hue", "compress", "perceptual")}
+    assert de["hue"].max() <= 2.0 and de["hue"].mean() <= 0.5, de["hue"]  # measured 1.41 / 0.21
+    assert de["hue"].max() < de["compress"].max() and de["hue"].max() <= de["perceptual"].max()
+    for src in ("bt2020", "p3"):
+        ramp = np.linspace(0.3, 1.0, 40)[:, None] * np.array([1.0, 0.02, 0.02])
+        out = GAMUT_MAPS["hue"].apply(ramp, src)
+        d_out = np.diff(rgb_to_ipt(out, "bt709")[:, 0])
+        d_in = np.diff(rgb_to_ipt(ramp, src)[:, 0])
+        np.testing.assert_allclose(d_out, d_in, rtol=0.02)

@@ -11,7 +11,7 @@ RNG = np.random.default_rng(3)
 IMG = (RNG.random((64, 80, 3)) ** 3 * 6).astype(np.float32)
 
 
-@pytest.mark.parametrize("gamut_map", ["perceptual", "compress", "clip"])
+@pytest.mark.parametrize("gamut_map", ["hue", "perceptual", "compress", "clip"])
 @pytest.mark.parametrize("primaries", ["p3", "bt2020", "bt709"])
 @pytest.mark.parametrize("curve", ["bt2390", "pwl", "hable", "knee-exp"])
 def test_fast_equals_reference(gamut_map, primaries, curve):
@@ -52,7 +52,7 @@ def test_params_validation_and_tags():
         RenderParams(gamut_map="perceptual", gamut_params={"knee": 3})
     t = RenderParams(preset="portrait").tags()
     assert t["tonemap_v"].startswith("pwl@1(") and "preset=portrait" in t["tonemap_v"]
-    assert t["gamut_v"].startswith("perceptual@1(")
+    assert t["gamut_v"].startswith("hue@1(")
 
 
 def test_estimate_peak():
@@ -111,7 +111,7 @@ def test_fast_equals_reference_on_saturated_skin_and_neon_pixels():
     img = (np.clip(v2020, 0, None) * rng.uniform(0.05, 8.0, (20000, 1))).astype(np.float32).reshape(100, 200, 3)
     w = skin_weight(img @ rgb_to_rgb_matrix("bt2020", "bt709").T.astype(np.float32), "bt709")
     assert ((w > 0) & (w < 1)).mean() > 0.005 and (w == 1).mean() > 0.005  # feathered and full skin pixels
-    for gm in ("perceptual", "compress"):
+    for gm in ("hue", "perceptual", "compress"):
         p = RenderParams(gamut_map=gm)
         fast = render_linear(img, "bt2020", p, 8.0)
         ref = render_linear_reference(img, "bt2020", p, 8.0)

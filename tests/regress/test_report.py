@@ -31,15 +31,15 @@ def _png(path):
 def test_json_report(failing_report):
     rc, out, rep = failing_report
     assert rc == 1 and rep["passed"] is False
-    assert rep["pack"]["tags"]["tonemap_v"] == "bt2390@1(knee_offset=2)"
-    assert rep["compare_pack"]["pack"] == "v0"
+    assert rep["pack"]["tags"]["tonemap_v"] == "bt2390@1(knee_offset=2);anchor=white,end=2.5"
+    assert rep["compare_pack"]["pack"] == "v1"  # the pack the current one (v2) replaced
     by = {c["name"]: c for c in rep["cases"]}
-    assert set(by) == {"grey_chart", "portrait_indoor", "signage"}
+    assert set(by) == {"grey_chart", "portrait_indoor", "signage", "probe-hue", "probe-ramp", "probe-pumping"}
     g = by["grey_chart"]
     assert g["status"] == "fail" and any(f.startswith("mid_grey") for f in g["failures"])
     assert {"mad_8bit", "dy_p95", "banding", "halo", "mid_grey", "ref_white", "eotf_rmse", "thumb_de00_mean",
             "size_mb", "export_ms"} <= set(g["metrics"])
-    assert g["compare"]["pack"] == "v0" and "mid_grey" in g["compare"]["metrics"]
+    assert g["compare"]["pack"] == "v1" and "mid_grey" in g["compare"]["metrics"]
     assert "skin_de00_mean" in by["portrait_indoor"]["metrics"]
     assert "signage_de00_mean" in by["signage"]["metrics"]
     statuses = [c["status"] for c in rep["cases"]]
@@ -49,6 +49,8 @@ def test_json_report(failing_report):
 def test_case_images(failing_report):
     _, out, rep = failing_report
     for c in rep["cases"]:
+        if c["kind"] == "probe":  # measured charts, no export file
+            continue
         for key in ("compare", "thumbnail", "before_after"):
             img = _png(out / c["files"][key])
             assert img.shape[0] > 100 and img.std() > 5, (c["name"], key)
