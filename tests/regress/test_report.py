@@ -71,8 +71,9 @@ def test_repro_bundle_for_the_failing_case(failing_report):
     with Image.open(d / "export.jpg") as im:
         w, h = im.size
     assert _png(d / "preview.png").shape[:2] == (h, w) == _png(d / "diff.png").shape[:2]
-    assert not (out / "repro" / "signage").exists() or any(
-        c["name"] == "signage" and c["status"] == "fail" for c in rep["cases"])
+    moved = {n for r in rep["regressions"] if r["failed"] for n, inc in r["largest_increases"] if inc > 0}
+    assert not (out / "repro" / "signage").exists() or "signage" in moved or any(
+        c["name"] == "signage" and c["status"] == "fail" for c in rep["cases"])  # bundles: failed or moved
 
 
 def test_index_html_lists_failing_cases_first(failing_report):
