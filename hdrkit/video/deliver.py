@@ -283,6 +283,7 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
     }
     entries: dict[str, dict] = {}
     made, skipped, notes = [], [], []
+    said: set[str] = set()
     for v in versions:
         key = _key(master_sha, v, vparams[v], __version__)
         prev = old_versions.get(v)
@@ -302,11 +303,19 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
             res = encode_video(master, dst, hdr10=v != "hlg", hlg=v == "hlg",
                                hdr10plus={"hdr10": "drop", "hlg": None}.get(v, None if h10p_source == "input"
                                                                             else "auto"),
-                               max_cll="auto" if v != "hlg" else None, crf=crf, preset=x265_preset,
+                               max_cll=None if v == "hlg" else cll.to_x265(), crf=crf,
+                               preset=x265_preset,
                                hdr10plus_target=hdr10plus_target, params=params, analysis=analysis, progress=False)
             entry.update(file=names[v], warnings=res.warnings, dropped_metadata=res.dropped_metadata)
             if res.mastering_display is not None:
                 entry["mastering_display"] = res.mastering_display.to_x265()
+                if cll.max_cll > res.mastering_display.max_luminance:
+                    msg = (f"measured MaxCLL {cll.max_cll} exceeds the mastering display peak "
+                           f"{res.mastering_display.max_luminance:g} cd/m^2")
+                    entry["warnings"] = [*res.warnings, msg]
+                    if msg not in said:  # once per run, not once per HDR10 version
+                        log.warning("%s", msg)
+                        said.add(msg)
             if res.conversion is not None:
                 entry.update(conversion=res.conversion, conversion_peak_nits=res.conversion_peak_nits)
             if v == "hdr10plus" and res.hdr10plus is not None:

@@ -36,12 +36,13 @@ Across versions
     presentation times, HDR10+ equal to what was meant for it frame by frame, keyframes
     close to the proxy frame of the same index.
 ``metadata_response_peak``, ``metadata_response_monotone``
-    Three HDR10+ variants of the brightest sampled frame (weak / medium / strong roll-off:
-    targeted display 1.5x, 1x, 0.5x the delivery target), generated from the same analysis,
-    rendered through the ST 2094-40 curve (:func:`hdrkit.core.st2094.st2094_40_curve`) from
-    the source peak a player derives from their MaxScl: on its own target display each
-    brings the highlight ROI's peak within 10 % of that display's peak; on one display the
-    share of ROI pixels pushed to its peak falls with the roll-off's strength.
+    Three HDR10+ variants of the brightest sampled frame for the delivery's targeted display,
+    made by the delivery's generator with the tone curve set for 0.5x, 1x and 2x the frame's
+    smoothed peak (weak / medium / strong roll-off), each rendered through the ST 2094-40
+    curve (:func:`hdrkit.core.st2094.st2094_40_curve`) on the display it targets, from the
+    source peak a player derives from their MaxScl: each brings the highlight ROI's peak
+    within 10 % of that display's peak, and the share of ROI pixels at the peak falls with
+    the roll-off's strength.
 
 Pictures (PNG, written atomically with :func:`hdrkit.io.atomic.save_png`): a frame strip per
 version, the tracking plots (PQ error per frame, proxy luma against the analysis'
@@ -76,9 +77,9 @@ __all__ = ["Check", "QcReport", "load_thresholds", "run_qc", "write_report", "sa
            "RESPONSE_VARIANTS"]
 
 HDR_VERSIONS = ("hdr10", "hdr10plus", "hlg")
-#: Roll-off strengths of the metadata response test: targeted display as a multiple of the
-#: delivery's HDR10+ target.
-RESPONSE_VARIANTS = (("weak", 1.5), ("medium", 1.0), ("strong", 0.5))
+#: Roll-off strengths of the metadata response test: the source peak the fitted tone curve is
+#: set for, as a multiple of the frame's smoothed peak (the delivery's own curve is 1.0).
+RESPONSE_VARIANTS = (("weak", 0.5), ("medium", 1.0), ("strong", 2.0))
 _SAMPLE_FRAMES = 6
 #: Highlight ROI of the retention check: master pixels whose maxRGB is at least this share of
 #: the frame's smoothed peak (and above SDR white).
@@ -336,45 +337,66 @@ def _hdr_expected(version: str, lin: np.ndarray, conv_peak: float) -> np.ndarray
 
 
 def _response(B: _Bounds, frame_lin: np.ndarray, i: int, analysis, params, target: float, mastering):
-    """The metadata response test on one frame; returns (checks, curves for the plot)."""
+    """The metadata response test on one frame; returns (checks, curves for the plot).
+
+    Three HDR10+ profile B variants for the same targeted display ``target`` (cd/m^2), made
+    by the generator the delivery uses (:func:`hdrkit.metadata.hdr10plus.hdr10plus_from_stats`:
+    knee + Bezier anchors fitted to the tone curve of ``params``) from the frame's measured
+    statistics; they differ only in the source peak the fitted curve is set for, the
+    analysis' smoothed peak times the factors of :data:`RESPONSE_VARIANTS`. Each is rendered
+    through the ST 2094-40 curve on the display it targets, from the source peak a player
+    derives from its MaxScl. Every registered tone curve maps the peak it is set for to the
+    display peak, so one set for a lower peak comes within ``at_peak`` (thresholds) of the
+    display peak at a lower source level (weak roll-off: a hard shoulder, the top of the
+    picture clips) and one set for a higher peak at a higher level (strong roll-off: the
+    shoulder starts lower and keeps the highlights apart). A renderer that follows the
+    metadata therefore shows a share of highlight-ROI pixels at the peak that falls weak ->
+    medium -> strong, and puts each variant's ROI peak on the display's peak (the Bezier
+    ends at 1 at the source peak).
+    """
     from ..core.st2094 import st2094_40_curve
     from ..metadata.hdr10plus import consumer_peak_nits, hdr10plus_from_stats
 
     m = frame_lin.max(axis=-1).astype(np.float64) * SDR_WHITE_NITS
     thr = max(float(np.percentile(m, 99.0)), SDR_WHITE_NITS)
     roi = m >= thr
-    top = max(k for _, k in RESPONSE_VARIANTS) * target
     skip = None
     if roi.sum() < 4:
         skip = "no highlights above 203 cd/m^2 in the sampled frames"
-    elif analysis.frames[i].max_nits <= top:
+    elif analysis.frames[i].max_nits <= target:
         skip = (f"the brightest sampled frame peaks at {analysis.frames[i].max_nits:.0f} cd/m^2, not above the "
-                f"weak variant's target {top:g}: no roll-off to compare")
+                f"targeted display {target:g}: no roll-off to compare")
     if skip:
         return [Check("all", "metadata_response_peak", True, detail=skip, skipped=True),
                 Check("all", "metadata_response_monotone", True, detail=skip, skipped=True)], {}
     x = m[roi]
+    at_peak = float(B.t["metadata_response_monotone"]["at_peak"])
     peak_nits = analysis.smoothed[i].peak_nits
     errs, shares, curves, peaks = [], [], {}, []
     for name, k in RESPONSE_VARIANTS:
-        T = float(round(target * k))
-        md = hdr10plus_from_stats([analysis.frames[i]], profile="B", target_nits=T, params=params,
-                                  peaks_nits=[peak_nits], mastering=mastering)
+        md = hdr10plus_from_stats([analysis.frames[i]], profile="B", target_nits=target, params=params,
+                                  peaks_nits=[peak_nits * k], mastering=mastering)
         fr = md.frames[0]
         kx, ky, anchors = fr.bezier.normalised()
         src = consumer_peak_nits(fr.maxscl_nits, mastering)
-        own = st2094_40_curve(x, src, T, kx, ky, anchors, target_luma=fr.target_nits)
-        errs.append(abs(float(own.max()) / T - 1.0))
-        on_d = st2094_40_curve(x, src, target, kx, ky, anchors, target_luma=fr.target_nits)
-        shares.append(float(np.mean(on_d >= 0.98 * target)))
+        asked = float(fr.target_nits)  # the display the metadata targets, and the one it is shown on
+
+        def render(v, _kx=kx, _ky=ky, _a=anchors, _src=src, _T=asked):
+            return st2094_40_curve(v, _src, _T, _kx, _ky, _a, target_luma=_T)
+
+        y = render(x)
+        errs.append(abs(float(y.max()) / asked - 1.0))
+        shares.append(float(np.mean(y >= at_peak * asked)))
         grid = np.linspace(0, src, 256)
-        curves[name] = (T, grid, st2094_40_curve(grid, src, target, kx, ky, anchors, target_luma=fr.target_nits))
-        peaks.append(f"{name} (T {T:g}): ROI peak {float(own.max()):.0f} cd/m^2")
-    slack = float(B.t["metadata_response_monotone"].get("slack", 0.0))
-    mono = all(a >= b - slack for a, b in zip(shares, shares[1:])) and shares[0] > shares[-1]
-    return [B.check("all", "metadata_response_peak", max(errs), f"frame {i}: " + "; ".join(peaks)),
-            Check("all", "metadata_response_monotone", mono, detail=f"frame {i} on a {target:g} cd/m^2 display: "
-                  + ", ".join(f"{n} {s:.3f}" for (n, _), s in zip(RESPONSE_VARIANTS, shares)))], curves
+        curves[name] = (asked, grid, render(grid))
+        peaks.append(f"{name} (curve for {peak_nits * k:.0f} cd/m^2): ROI peak {float(y.max()):.0f}")
+    mono = all(a >= b for a, b in zip(shares, shares[1:])) and shares[0] > shares[-1]
+    shown = f"on the {target:g} cd/m^2 display they target"
+    return [B.check("all", "metadata_response_peak", max(errs), f"frame {i} {shown}: " + "; ".join(peaks)),
+            Check("all", "metadata_response_monotone", mono,
+                  detail=f"frame {i} {shown}, share of ROI pixels at >= {at_peak:.0%} of its peak: "
+                  + ", ".join(f"{n} {s:.3f}" for (n, _), s in zip(RESPONSE_VARIANTS, shares))
+                  + ("" if mono else " (must fall from weak to strong)"))], curves
 
 
 def _keyframe_checks(B: _Bounds, keyframes: list[dict], proxy_path) -> Check:
