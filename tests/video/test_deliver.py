@@ -147,6 +147,8 @@ def test_curve_change_in_one_version_fails(delivery, tmp_path):
     assert not any(" hdr10 " in s or " hlg " in s for s in fails)  # only the changed version fails
     html = (out / "qc.html").read_text()
     assert html.index("FAIL") < html.index(">pass<")  # failing checks first
+    assert "<td>FAIL</td><td>sdr</td><td>master_sdr.mp4</td>" in html  # the version summary names it
+    assert "href='#sdr_difference'" in html and (out / "qc" / "sdr_difference.png").is_file()  # where it differs
 
 
 def test_refuses_a_non_pq_master(make_clips_module, tmp_path):
@@ -239,7 +241,7 @@ def test_metadata_response_on_a_640x360_master(response_frame):
     assert mono.passed and not mono.skipped, mono.line()
     shares = [float(s) for s in re.findall(r"(?:weak|medium|strong) ([0-9.]+)", mono.detail)]
     assert len(shares) == 3 and shares[0] > shares[1] > shares[2], mono.detail
-    assert {T for T, _, _ in curves.values()} == {400.0}  # one targeted display for all three
+    assert {v[0] for v in curves["variants"].values()} == {400.0}  # one targeted display for all three
 
 
 def test_every_tone_curve_reaches_the_display_peak_later_when_set_for_a_higher_peak():
