@@ -231,7 +231,8 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
     params = params or RenderParams()
     inp = probe_input(master)
     if inp.transfer != "pq":
-        raise OptionError(f"the master must be PQ (HDR10 / HDR10+), not {inp.transfer.upper()}")
+        raise OptionError(f"the master must be PQ (HDR10 / HDR10+), not {inp.transfer.upper()}: convert it first "
+                          "(hdrkit encode MASTER -o PQ.mp4 --hdr10)")
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = master.stem
     names = {v: f"{stem}_{v}.mp4" for v in VIDEO_VERSIONS}

@@ -548,7 +548,7 @@ def run_qc(master, files: dict, signalling: dict, analysis, *, params: RenderPar
     if keyframes is not None and "sdr" in files:
         rep.checks.append(_keyframe_checks(B, keyframes, files["sdr"]))
     curves = {}
-    src_frames = decoded.get("hdr10plus") or decoded.get("hdr10") or master_lin
+    src_frames = decoded.get("hdr10plus") or {}  # the response test is the HDR10+ version's
     bright = max(idx, key=lambda i: analysis.frames[i].max_nits)
     if bright in src_frames:
         checks, curves = _response(B, _to_bt2020(src_frames[bright], "bt2020"), bright, analysis, params,

@@ -151,11 +151,29 @@ def test_curve_change_in_one_version_fails(delivery, tmp_path):
     assert "href='#sdr_difference'" in html and (out / "qc" / "sdr_difference.png").is_file()  # where it differs
 
 
-def test_refuses_a_non_pq_master(make_clips_module, tmp_path):
+def test_a_subset_of_versions(delivery, tmp_path):
+    """HDR10 and SDR only: both made and checked; the HDR10+ checks are not run without it."""
+    master, *_ = delivery
+    res = deliver(master, tmp_path / "out", versions="hdr10,sdr", **FAST)
+    assert res.made == ["hdr10", "sdr"] and list(res.manifest["versions"]) == ["hdr10", "sdr"]
+    assert res.passed, [c.line() for c in res.qc.failures]
+    names = {c.name for c in res.qc.checks}
+    assert {"eotf_tracking_rmse", "tone_tracking_rmse", "content_light_consistent"} <= names
+    assert not names & {"hdr10plus_aligned", "metadata_response_peak", "metadata_response_monotone"}
+
+
+def test_refuses_a_non_pq_master(make_clips_module, tmp_path, capsys):
+    """deliver takes a PQ master; an HLG one is refused in one line (exit 2, no traceback,
+    nothing written), which says how to convert it."""
     hlg = make_clips_module.make_clip(tmp_path / "hlg.mp4", transfer="hlg", width=W, height=H, frames=2,
                                       preset="ultrafast")
     with pytest.raises(OptionError, match="must be PQ"):
         deliver(hlg, tmp_path / "out")
+    assert cli_main(["deliver", str(hlg), "-o", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["hdrkit: error: the master must be PQ (HDR10 / HDR10+), not HLG: convert it first (hdrkit encode "
+                   "MASTER -o PQ.mp4 --hdr10)"]
+    assert not (tmp_path / "out").exists()
     with pytest.raises(OptionError, match="unknown version"):
         parse_versions("hdr10,dolby")
 
