@@ -8,7 +8,11 @@
 2. **Versions**, each through the library function that makes it alone:
    ``hdr10`` and ``hdr10plus`` (:func:`hdrkit.video.encode.encode_video`: measured CLL,
    the master's mastering display; HDR10+ the master's own frame by frame if it has one,
-   else generated from the analysis, and saved as hdr10plus_tool JSON beside the video),
+   else generated from the analysis, and saved as hdr10plus_tool JSON beside the video;
+   when both are made in one run, HDR10 is the HDR10+ file with its ST 2094-40 SEI
+   messages removed by :func:`hdrkit.metadata.hdr10plus_stream.remove_hdr10plus`, every
+   slice byte for byte: x265 codes the same pictures either way, so the second encode,
+   about a quarter of the job, is saved),
    ``hlg`` (the same encoder converting through :mod:`hdrkit.core.pq_hlg`, rolled off from
    the measured peak), ``sdr`` (:func:`hdrkit.video.proxy.make_proxy`) and ``keyframes``
    (:func:`hdrkit.video.keyframes.export_keyframes`, the still rules).
@@ -285,7 +289,8 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
     entries: dict[str, dict] = {}
     made, skipped, notes = [], [], []
     said: set[str] = set()
-    for v in versions:
+    # HDR10+ before HDR10: when both are made, HDR10 is the HDR10+ file without its SEIs
+    for v in sorted(versions, key=lambda x: x != "hdr10plus"):
         key = _key(master_sha, v, vparams[v], __version__)
         prev = old_versions.get(v)
         if qc_only or _unchanged(prev, key, out_dir):
@@ -300,12 +305,19 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
         stage(v)
         entry = {"key": key, "params": vparams[v]}
         dst = out_dir / names[v]
-        if v in ("hdr10", "hdr10plus", "hlg"):
+        if v == "hdr10" and "hdr10plus" in made:
+            from ..metadata.hdr10plus_stream import remove_hdr10plus
+
+            remove_hdr10plus(out_dir / names["hdr10plus"], dst)
+            hp = entries["hdr10plus"]
+            entry.update(file=names[v], warnings=[w for w in hp["warnings"] if "HDR10+" not in w], dropped_metadata=[],
+                         mastering_display=hp.get("mastering_display"),
+                         made_from=f"{names['hdr10plus']} without its ST 2094-40 SEI messages")
+        elif v in ("hdr10", "hdr10plus", "hlg"):
             res = encode_video(master, dst, hdr10=v != "hlg", hlg=v == "hlg",
                                hdr10plus={"hdr10": "drop", "hlg": None}.get(v, None if h10p_source == "input"
                                                                             else "auto"),
-                               max_cll=None if v == "hlg" else cll.to_x265(), crf=crf,
-                               preset=x265_preset,
+                               max_cll=None if v == "hlg" else cll.to_x265(), crf=crf, preset=x265_preset,
                                hdr10plus_target=hdr10plus_target, params=params, analysis=analysis, progress=False)
             entry.update(file=names[v], warnings=res.warnings, dropped_metadata=res.dropped_metadata)
             if res.mastering_display is not None:
@@ -351,6 +363,9 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
         entries[v] = entry
         made.append(v)
 
+    made = [v for v in versions if v in made]
+    entries = {v: entries[v] for v in versions if v in entries}
+    skipped = [v for v in versions if v in skipped]
     stage("read back")
     for v, e in entries.items():
         if "file" in e and (out_dir / e["file"]).is_file():

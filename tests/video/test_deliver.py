@@ -71,6 +71,9 @@ def test_all_versions_and_a_passing_qc(delivery):
     assert sig["sdr"]["vui"] == {"primaries": "bt709", "transfer": "bt709", "matrix": "bt709", "range": "tv"}
     assert all(s["frame_count"] == N for s in sig.values())
     assert v["hlg"]["conversion"] == "pq->hlg"
+    # one x265 encode for both: HDR10 is the HDR10+ file without its ST 2094-40 SEIs
+    assert v["hdr10"]["made_from"].startswith("master_hdr10plus.mp4 without")
+    assert v["hdr10"]["mastering_display"] == v["hdr10plus"]["mastering_display"]
     assert v["keyframes"]["files"] and all((out / f["path"]).is_file() for f in v["keyframes"]["files"])
     assert (out / v["hdr10plus"]["hdr10plus_json"]).is_file()
     qc = json.loads((out / "qc.json").read_text())
