@@ -89,6 +89,27 @@ def test_all_versions_and_a_passing_qc(delivery):
     assert not [p for p in out.rglob(".*")]  # no temporary file left anywhere
 
 
+def test_hdr10_is_what_an_hdr10_encode_of_its_own_writes(delivery, tmp_path):
+    """The HDR10 version comes from the HDR10+ encode without its SEIs: its coded pictures are
+    byte for byte those of a separate HDR10 encode with the same settings (x265 codes the same
+    pictures whether or not it is given HDR10+ metadata)."""
+    import av
+
+    from hdrkit.video.encode import encode_video
+
+    master, out, *_ = delivery
+    m = json.loads((out / "manifest.json").read_text())
+    alone = tmp_path / "alone.mp4"
+    encode_video(master, alone, hdr10=True, hdr10plus="drop", max_cll=f"{m['analysis']['max_cll']},"
+                 f"{m['analysis']['max_fall']}", crf=18.0, preset="ultrafast", progress=False)
+
+    def packets(p):
+        with av.open(str(p)) as c:
+            return [bytes(k) for k in c.demux(c.streams.video[0]) if k.size]
+
+    assert packets(out / "master_hdr10.mp4") == packets(alone)
+
+
 def test_rerun_skips_unchanged_versions(delivery):
     master, out, *_ = delivery
     res = deliver(master, out, **FAST)
