@@ -588,6 +588,20 @@ def _axes(ax, xlabel: str, ylabel: str, title: str) -> None:
     ax.legend(fontsize=7)
 
 
+#: Width (pixels) the frame strip's thumbnails are reduced to at most.
+THUMB_WIDTH = 480
+
+
+def _thumb(lin: np.ndarray, width: int = THUMB_WIDTH) -> np.ndarray:
+    """``lin`` (linear light, H x W x 3) box-filtered by the integer factor that brings it to
+    at most about ``width`` pixels wide (itself when already that small)."""
+    k = lin.shape[1] // width
+    if k <= 1:
+        return lin
+    h, w = lin.shape[0] // k * k, lin.shape[1] // k * k
+    return lin[:h, :w].reshape(h // k, k, w // k, k, lin.shape[2]).mean(axis=(1, 3), dtype=np.float32)
+
+
 def _pictures(d: Path, idx, refs, decoded, tracking, analysis, params, curves, eotf_limit: float,
               proxy_luma: list[float] | None, de_maps: dict | None = None, de_limit: float = 3.0) -> dict[str, str]:
     import matplotlib
@@ -598,16 +612,17 @@ def _pictures(d: Path, idx, refs, decoded, tracking, analysis, params, curves, e
     d.mkdir(parents=True, exist_ok=True)
     out = {}
     # frame strip: the core's render of the master, then each version as an SDR display would show it
-    rows = [("master\n(core render)", {i: refs[i] for i in idx if i in refs})]
+    # (thumbnails: box-filtered in linear light to the strip's size before rendering)
+    rows = [("master\n(core render)", {i: _thumb(refs[i]) for i in idx if i in refs})]
     for v in ("sdr", "hdr10", "hdr10plus", "hlg"):
         if v not in decoded:
             continue
         fr = decoded[v]
         if v == "sdr":
-            rows.append(("sdr proxy\n(as decoded)", {i: np.clip(fr[i], 0, 1) for i in fr}))
+            rows.append(("sdr proxy\n(as decoded)", {i: _thumb(np.clip(fr[i], 0, 1)) for i in fr}))
         else:
-            rows.append((f"{v}\n(core render)", {i: render_linear(fr[i], "bt2020", params, analysis.smoothed[i].peak)
-                                                  for i in fr}))
+            rows.append((f"{v}\n(core render)", {i: render_linear(_thumb(fr[i]), "bt2020", params,
+                                                                   analysis.smoothed[i].peak) for i in fr}))
     fig, axes = plt.subplots(len(rows), len(idx), figsize=(1.2 + 2.0 * len(idx), 1.25 * len(rows) + 0.3),
                              squeeze=False)
     for r, (name, frames) in enumerate(rows):
