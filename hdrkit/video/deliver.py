@@ -179,7 +179,7 @@ def _unchanged(prev: dict | None, key: str, out_dir: Path) -> bool:
 
 
 def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None = None, crf: float = 18.0,
-            x265_preset: str = "medium", sdr_crf: float = 14.0, hdr10plus_target: float = 400.0,
+            x265_preset: str = "medium", sdr_crf: float = 12.0, hdr10plus_target: float = 400.0,
             keyframe_every: float | None = None, qc: bool = True, qc_only: bool = False,
             on_stage: Callable[[str, int, int], None] | None = None) -> DeliverResult:
     """Make and check every version of the PQ ``master`` in ``out_dir`` (see the module docstring).
@@ -197,8 +197,9 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
     crf, x265_preset : float, str
         x265 settings of the HDR versions.
     sdr_crf : float
-        libx264 CRF of the SDR proxy (14: at 18, 8-bit H.264 bands dark gradients, which the
-        QC's banding check reports).
+        libx264 CRF of the SDR proxy (12: at 14 the first frame of a 1080p synthetic master
+        already bands, at 18 the dark gradients of any picture do; the QC's banding check
+        reports it).
     hdr10plus_target : float
         Targeted display peak (cd/m^2) of generated HDR10+ (profile B).
     keyframe_every : float, optional
