@@ -26,7 +26,7 @@ def add_parser(sub):
                    help="comma-separated subset of hdr10,hdr10plus,hlg,sdr,keyframes (default: all)")
     p.add_argument("--crf", type=float, default=18.0, help="x265 CRF of the HDR versions (default 18)")
     p.add_argument("--x265-preset", default="medium", help="x265 preset of the HDR versions (default medium)")
-    p.add_argument("--sdr-crf", type=float, default=14.0, help="libx264 CRF of the SDR proxy (default 14)")
+    p.add_argument("--sdr-crf", type=float, default=12.0, help="libx264 CRF of the SDR proxy (default 12)")
     p.add_argument("--hdr10plus-target", type=float, default=400.0, metavar="NITS",
                    help="targeted display peak of generated HDR10+ in cd/m^2 (default 400)")
     p.add_argument("--keyframe-every", type=float, default=None, metavar="SECONDS",

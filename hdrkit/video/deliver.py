@@ -8,7 +8,11 @@
 2. **Versions**, each through the library function that makes it alone:
    ``hdr10`` and ``hdr10plus`` (:func:`hdrkit.video.encode.encode_video`: measured CLL,
    the master's mastering display; HDR10+ the master's own frame by frame if it has one,
-   else generated from the analysis, and saved as hdr10plus_tool JSON beside the video),
+   else generated from the analysis, and saved as hdr10plus_tool JSON beside the video;
+   when both are made in one run, HDR10 is the HDR10+ file with its ST 2094-40 SEI
+   messages removed by :func:`hdrkit.metadata.hdr10plus_stream.remove_hdr10plus`, every
+   slice byte for byte: x265 codes the same pictures either way, so the second encode,
+   about a quarter of the job, is saved),
    ``hlg`` (the same encoder converting through :mod:`hdrkit.core.pq_hlg`, rolled off from
    the measured peak), ``sdr`` (:func:`hdrkit.video.proxy.make_proxy`) and ``keyframes``
    (:func:`hdrkit.video.keyframes.export_keyframes`, the still rules).
@@ -184,7 +188,7 @@ def _unchanged(prev: dict | None, key: str, out_dir: Path) -> bool:
 
 
 def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None = None, crf: float = 18.0,
-            x265_preset: str = "medium", sdr_crf: float = 14.0, hdr10plus_target: float = 400.0,
+            x265_preset: str = "medium", sdr_crf: float = 12.0, hdr10plus_target: float = 400.0,
             keyframe_every: float | None = None, qc: bool = True, qc_only: bool = False,
             on_stage: Callable[[str, int, int], None] | None = None) -> DeliverResult:
     """Make and check every version of the PQ ``master`` in ``out_dir`` (see the module docstring).
@@ -202,8 +206,9 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
     crf, x265_preset : float, str
         x265 settings of the HDR versions.
     sdr_crf : float
-        libx264 CRF of the SDR proxy (14: at 18, 8-bit H.264 bands dark gradients, which the
-        QC's banding check reports).
+        libx264 CRF of the SDR proxy (12: at 14 the first frame of a 1080p synthetic master
+        already bands, at 18 the dark gradients of any picture do; the QC's banding check
+        reports it).
     hdr10plus_target : float
         Targeted display peak (cd/m^2) of generated HDR10+ (profile B).
     keyframe_every : float, optional
@@ -236,7 +241,8 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
     params = params or RenderParams()
     inp = probe_input(master)
     if inp.transfer != "pq":
-        raise OptionError(f"the master must be PQ (HDR10 / HDR10+), not {inp.transfer.upper()}")
+        raise OptionError(f"the master must be PQ (HDR10 / HDR10+), not {inp.transfer.upper()}: convert it first "
+                          "(hdrkit encode MASTER -o PQ.mp4 --hdr10)")
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = master.stem
     names = {v: f"{stem}_{v}.mp4" for v in VIDEO_VERSIONS}
@@ -287,7 +293,9 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
     }
     entries: dict[str, dict] = {}
     made, skipped, notes = [], [], []
-    for v in versions:
+    said: set[str] = set()
+    # HDR10+ before HDR10: when both are made, HDR10 is the HDR10+ file without its SEIs
+    for v in sorted(versions, key=lambda x: x != "hdr10plus"):
         key = _key(master_sha, v, vparams[v], __version__)
         prev = old_versions.get(v)
         if qc_only or _unchanged(prev, key, out_dir):
@@ -302,15 +310,30 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
         stage(v)
         entry = {"key": key, "params": vparams[v]}
         dst = out_dir / names[v]
-        if v in ("hdr10", "hdr10plus", "hlg"):
+        if v == "hdr10" and "hdr10plus" in made:
+            from ..metadata.hdr10plus_stream import remove_hdr10plus
+
+            remove_hdr10plus(out_dir / names["hdr10plus"], dst)
+            hp = entries["hdr10plus"]
+            entry.update(file=names[v], warnings=[w for w in hp["warnings"] if "HDR10+" not in w], dropped_metadata=[],
+                         mastering_display=hp.get("mastering_display"),
+                         made_from=f"{names['hdr10plus']} without its ST 2094-40 SEI messages")
+        elif v in ("hdr10", "hdr10plus", "hlg"):
             res = encode_video(master, dst, hdr10=v != "hlg", hlg=v == "hlg",
                                hdr10plus={"hdr10": "drop", "hlg": None}.get(v, None if h10p_source == "input"
                                                                             else "auto"),
-                               max_cll="auto" if v != "hlg" else None, crf=crf, preset=x265_preset,
+                               max_cll=None if v == "hlg" else cll.to_x265(), crf=crf, preset=x265_preset,
                                hdr10plus_target=hdr10plus_target, params=params, analysis=analysis, progress=False)
             entry.update(file=names[v], warnings=res.warnings, dropped_metadata=res.dropped_metadata)
             if res.mastering_display is not None:
                 entry["mastering_display"] = res.mastering_display.to_x265()
+                if cll.max_cll > res.mastering_display.max_luminance:
+                    msg = (f"measured MaxCLL {cll.max_cll} exceeds the mastering display peak "
+                           f"{res.mastering_display.max_luminance:g} cd/m^2")
+                    entry["warnings"] = [*res.warnings, msg]
+                    if msg not in said:  # once per run, not once per HDR10 version
+                        log.warning("%s", msg)
+                        said.add(msg)
             if res.conversion is not None:
                 entry.update(conversion=res.conversion, conversion_peak_nits=res.conversion_peak_nits)
             if v == "hdr10plus" and res.hdr10plus is not None:
@@ -343,6 +366,9 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
         entries[v] = entry
         made.append(v)
 
+    made = [v for v in versions if v in made]
+    entries = {v: entries[v] for v in versions if v in entries}
+    skipped = [v for v in versions if v in skipped]
     stage("read back")
     for v, e in entries.items():
         if "file" in e and (out_dir / e["file"]).is_file():

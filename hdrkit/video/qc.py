@@ -36,12 +36,13 @@ Across versions
     presentation times, HDR10+ equal to what was meant for it frame by frame, keyframes
     close to the proxy frame of the same index.
 ``metadata_response_peak``, ``metadata_response_monotone``
-    Three HDR10+ variants of the brightest sampled frame (weak / medium / strong roll-off:
-    targeted display 1.5x, 1x, 0.5x the delivery target), generated from the same analysis,
-    rendered through the ST 2094-40 curve (:func:`hdrkit.core.st2094.st2094_40_curve`) from
-    the source peak a player derives from their MaxScl: on its own target display each
-    brings the highlight ROI's peak within 10 % of that display's peak; on one display the
-    share of ROI pixels pushed to its peak falls with the roll-off's strength.
+    Three HDR10+ variants of the brightest sampled frame for the delivery's targeted display,
+    made by the delivery's generator with the tone curve set for 0.5x, 1x and 2x the frame's
+    smoothed peak (weak / medium / strong roll-off), each rendered through the ST 2094-40
+    curve (:func:`hdrkit.core.st2094.st2094_40_curve`) on the display it targets, from the
+    source peak a player derives from their MaxScl: each brings the highlight ROI's peak
+    within 10 % of that display's peak, and the share of ROI pixels at the peak falls with
+    the roll-off's strength.
 
 Pictures (PNG, written atomically with :func:`hdrkit.io.atomic.save_png`): a frame strip per
 version, the tracking plots (PQ error per frame, proxy luma against the analysis'
@@ -87,9 +88,9 @@ __all__ = ["Check", "QcReport", "load_thresholds", "run_qc", "write_report", "sa
            "RESPONSE_VARIANTS"]
 
 HDR_VERSIONS = ("hdr10", "hdr10plus", "hlg")
-#: Roll-off strengths of the metadata response test: targeted display as a multiple of the
-#: delivery's HDR10+ target.
-RESPONSE_VARIANTS = (("weak", 1.5), ("medium", 1.0), ("strong", 0.5))
+#: Roll-off strengths of the metadata response test: the source peak the fitted tone curve is
+#: set for, as a multiple of the frame's smoothed peak (the delivery's own curve is 1.0).
+RESPONSE_VARIANTS = (("weak", 0.5), ("medium", 1.0), ("strong", 2.0))
 _SAMPLE_FRAMES = 6
 #: Highlight ROI of the retention check: master pixels whose maxRGB is at least this share of
 #: the frame's smoothed peak (and above SDR white).
@@ -129,6 +130,7 @@ class QcReport:
     pictures: dict[str, str] = field(default_factory=dict)
     frames: list[int] = field(default_factory=list)
     thresholds_version: str = ""
+    files: dict[str, str] = field(default_factory=dict)  # version -> file name
 
     @property
     def passed(self) -> bool:
@@ -144,6 +146,7 @@ class QcReport:
 
     def to_dict(self) -> dict:
         return {"passed": self.passed, "thresholds_version": self.thresholds_version, "frames": self.frames,
+                "files": self.files,
                 "failures": [c.line() for c in self.failures],
                 "checks": [_json_safe(asdict(c)) for c in self.ordered()], "pictures": self.pictures}
 
@@ -278,7 +281,7 @@ def _skin_mask(lab: np.ndarray, spread: np.ndarray) -> np.ndarray:
 
 
 def _sdr_checks(B: _Bounds, master: dict, prim: str, proxy: dict, analysis, params: RenderParams, flicker,
-                refs: dict) -> list[Check]:
+                refs: dict, de_maps: dict | None = None) -> list[Check]:
     curve, cp = params.tone()
     de, dh, band, ret, rm = [], [], [], [], []
     for i, lin in master.items():
@@ -288,7 +291,10 @@ def _sdr_checks(B: _Bounds, master: dict, prim: str, proxy: dict, analysis, para
         ref = refs[i]
         got = np.clip(proxy[i], 0, 1)
         (lab_r, spread), (lab_g, _) = _blocks(ref), _blocks(got)
-        de.append(delta_e_ciede2000(lab_r, lab_g).ravel())
+        de_map = delta_e_ciede2000(lab_r, lab_g)
+        de.append(de_map.ravel())
+        if de_maps is not None:
+            de_maps[i] = de_map
         sk = _skin_mask(lab_r, spread)
         if sk.any():
             dh.append(np.abs(hue_difference(lab_r[sk], lab_g[sk])))
@@ -338,42 +344,65 @@ def _hdr_expected(version: str, lin: np.ndarray, conv_peak: float) -> np.ndarray
 
 
 def _response(B: _Bounds, frame_lin: np.ndarray, i: int, analysis, params, target: float, mastering):
-    """The metadata response test on one frame; returns (checks, curves for the plot)."""
+    """The metadata response test on one frame; returns (checks, curves for the plot).
+
+    Three HDR10+ profile B variants for the same targeted display ``target`` (cd/m^2), made
+    by the generator the delivery uses (:func:`hdrkit.metadata.hdr10plus.hdr10plus_from_stats`:
+    knee + Bezier anchors fitted to the tone curve of ``params``) from the frame's measured
+    statistics; they differ only in the source peak the fitted curve is set for, the
+    analysis' smoothed peak times the factors of :data:`RESPONSE_VARIANTS`. Each is rendered
+    through the ST 2094-40 curve on the display it targets, from the source peak a player
+    derives from its MaxScl. Every registered tone curve maps the peak it is set for to the
+    display peak, so one set for a lower peak comes within ``at_peak`` (thresholds) of the
+    display peak at a lower source level (weak roll-off: a hard shoulder, the top of the
+    picture clips) and one set for a higher peak at a higher level (strong roll-off: the
+    shoulder starts lower and keeps the highlights apart). A renderer that follows the
+    metadata therefore shows a share of highlight-ROI pixels at the peak that falls weak ->
+    medium -> strong, and puts each variant's ROI peak on the display's peak (the Bezier
+    ends at 1 at the source peak).
+    """
     m = frame_lin.max(axis=-1).astype(np.float64) * SDR_WHITE_NITS
     thr = max(float(np.percentile(m, 99.0)), SDR_WHITE_NITS)
     roi = m >= thr
-    top = max(k for _, k in RESPONSE_VARIANTS) * target
     skip = None
     if roi.sum() < 4:
         skip = "no highlights above 203 cd/m^2 in the sampled frames"
-    elif analysis.frames[i].max_nits <= top:
+    elif analysis.frames[i].max_nits <= target:
         skip = (f"the brightest sampled frame peaks at {analysis.frames[i].max_nits:.0f} cd/m^2, not above the "
-                f"weak variant's target {top:g}: no roll-off to compare")
+                f"targeted display {target:g}: no roll-off to compare")
     if skip:
         return [Check("all", "metadata_response_peak", True, detail=skip, skipped=True),
                 Check("all", "metadata_response_monotone", True, detail=skip, skipped=True)], {}
     x = m[roi]
+    at_peak = float(B.t["metadata_response_monotone"]["at_peak"])
     peak_nits = analysis.smoothed[i].peak_nits
-    errs, shares, curves, peaks = [], [], {}, []
+    errs, shares, variants, peaks = [], [], {}, []
     for name, k in RESPONSE_VARIANTS:
-        T = float(round(target * k))
-        md = hdr10plus.hdr10plus_from_stats([analysis.frames[i]], profile="B", target_nits=T, params=params,
-                                            peaks_nits=[peak_nits], mastering=mastering)
+        md = hdr10plus.hdr10plus_from_stats([analysis.frames[i]], profile="B", target_nits=target, params=params,
+                                            peaks_nits=[peak_nits * k], mastering=mastering)
         fr = md.frames[0]
         kx, ky, anchors = fr.bezier.normalised()
         src = hdr10plus.consumer_peak_nits(fr.maxscl_nits, mastering)
-        own = st2094_40_curve(x, src, T, kx, ky, anchors, target_luma=fr.target_nits)
-        errs.append(abs(float(own.max()) / T - 1.0))
-        on_d = st2094_40_curve(x, src, target, kx, ky, anchors, target_luma=fr.target_nits)
-        shares.append(float(np.mean(on_d >= 0.98 * target)))
+        asked = float(fr.target_nits)  # the display the metadata targets, and the one it is shown on
+
+        def render(v, _kx=kx, _ky=ky, _a=anchors, _src=src, _T=asked):
+            return st2094_40_curve(v, _src, _T, _kx, _ky, _a, target_luma=_T)
+
+        y = render(x)
+        errs.append(abs(float(y.max()) / asked - 1.0))
+        shares.append(float(np.mean(y >= at_peak * asked)))
         grid = np.linspace(0, src, 256)
-        curves[name] = (T, grid, st2094_40_curve(grid, src, target, kx, ky, anchors, target_luma=fr.target_nits))
-        peaks.append(f"{name} (T {T:g}): ROI peak {float(own.max()):.0f} cd/m^2")
-    slack = float(B.t["metadata_response_monotone"].get("slack", 0.0))
-    mono = all(a >= b - slack for a, b in zip(shares, shares[1:])) and shares[0] > shares[-1]
-    return [B.check("all", "metadata_response_peak", max(errs), f"frame {i}: " + "; ".join(peaks)),
-            Check("all", "metadata_response_monotone", mono, detail=f"frame {i} on a {target:g} cd/m^2 display: "
-                  + ", ".join(f"{n} {s:.3f}" for (n, _), s in zip(RESPONSE_VARIANTS, shares)))], curves
+        variants[name] = (asked, grid, render(grid), f"{name}: curve for {peak_nits * k:.0f} cd/m^2, "
+                          f"{shares[-1]:.0%} of the ROI at the peak")
+        peaks.append(f"{name} (curve for {peak_nits * k:.0f} cd/m^2): ROI peak {float(y.max()):.0f}")
+    mono = all(a >= b for a, b in zip(shares, shares[1:])) and shares[0] > shares[-1]
+    curves = {"variants": variants, "roi": (float(x.min()), float(x.max())), "at_peak": at_peak, "frame": i}
+    shown = f"on the {target:g} cd/m^2 display they target"
+    return [B.check("all", "metadata_response_peak", max(errs), f"frame {i} {shown}: " + "; ".join(peaks)),
+            Check("all", "metadata_response_monotone", mono,
+                  detail=f"frame {i} {shown}, share of ROI pixels at >= {at_peak:.0%} of its peak: "
+                  + ", ".join(f"{n} {s:.3f}" for (n, _), s in zip(RESPONSE_VARIANTS, shares))
+                  + ("" if mono else " (must fall from weak to strong)"))], curves
 
 
 def _keyframe_checks(B: _Bounds, keyframes: list[dict], proxy_path) -> Check:
@@ -451,8 +480,10 @@ def run_qc(master, files: dict, signalling: dict, analysis, *, params: RenderPar
     master_lin = {i: _to_bt2020(v, prim) for i, v in master_lin.items()}
     refs = {i: render_linear(v, "bt2020", params, analysis.smoothed[i].peak)
             for i, v in master_lin.items()}
+    rep.files = {v: Path(p).name for v, p in files.items()}
     decoded: dict[str, dict] = {}
     tracking: dict[str, list] = {}
+    de_maps: dict[int, np.ndarray] = {}
     flicker = None
     # ---- per version
     for version, path in files.items():
@@ -479,7 +510,8 @@ def run_qc(master, files: dict, signalling: dict, analysis, *, params: RenderPar
             from .analysis import video_flicker
 
             flicker = video_flicker(path, cuts=analysis.cuts)
-            rep.checks.extend(_sdr_checks(B, master_lin, "bt2020", frames, analysis, params, flicker, refs))
+            rep.checks.extend(_sdr_checks(B, master_lin, "bt2020", frames, analysis, params, flicker, refs,
+                                          de_maps))
     # ---- across versions
     h10 = [v for v in ("hdr10", "hdr10plus") if v in files]
     if h10:
@@ -510,7 +542,7 @@ def run_qc(master, files: dict, signalling: dict, analysis, *, params: RenderPar
     if keyframes is not None and "sdr" in files:
         rep.checks.append(_keyframe_checks(B, keyframes, files["sdr"]))
     curves = {}
-    src_frames = decoded.get("hdr10plus") or decoded.get("hdr10") or master_lin
+    src_frames = decoded.get("hdr10plus") or {}  # the response test is the HDR10+ version's
     bright = max(idx, key=lambda i: analysis.frames[i].max_nits)
     if bright in src_frames:
         checks, curves = _response(B, _to_bt2020(src_frames[bright], "bt2020"), bright, analysis, params,
@@ -519,7 +551,8 @@ def run_qc(master, files: dict, signalling: dict, analysis, *, params: RenderPar
     if picture_dir is not None:
         rep.pictures = _pictures(Path(picture_dir), idx, refs, decoded, tracking, analysis, params, curves,
                                  float(table["checks"]["eotf_tracking_rmse"]["max"]),
-                                 None if flicker is None else flicker.luma)
+                                 None if flicker is None else flicker.luma, de_maps,
+                                 float(table["checks"]["delta_e00_p95"]["max"]))
     return rep
 
 
@@ -547,8 +580,22 @@ def _axes(ax, xlabel: str, ylabel: str, title: str) -> None:
     ax.legend(fontsize=7)
 
 
+#: Width (pixels) the frame strip's thumbnails are reduced to at most.
+THUMB_WIDTH = 480
+
+
+def _thumb(lin: np.ndarray, width: int = THUMB_WIDTH) -> np.ndarray:
+    """``lin`` (linear light, H x W x 3) box-filtered by the integer factor that brings it to
+    at most about ``width`` pixels wide (itself when already that small)."""
+    k = lin.shape[1] // width
+    if k <= 1:
+        return lin
+    h, w = lin.shape[0] // k * k, lin.shape[1] // k * k
+    return lin[:h, :w].reshape(h // k, k, w // k, k, lin.shape[2]).mean(axis=(1, 3), dtype=np.float32)
+
+
 def _pictures(d: Path, idx, refs, decoded, tracking, analysis, params, curves, eotf_limit: float,
-              proxy_luma: list[float] | None) -> dict[str, str]:
+              proxy_luma: list[float] | None, de_maps: dict | None = None, de_limit: float = 3.0) -> dict[str, str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -557,17 +604,19 @@ def _pictures(d: Path, idx, refs, decoded, tracking, analysis, params, curves, e
     d.mkdir(parents=True, exist_ok=True)
     out = {}
     # frame strip: the core's render of the master, then each version as an SDR display would show it
-    rows = [("master (core render)", {i: refs[i] for i in idx if i in refs})]
+    # (thumbnails: box-filtered in linear light to the strip's size before rendering)
+    rows = [("master\n(core render)", {i: _thumb(refs[i]) for i in idx if i in refs})]
     for v in ("sdr", "hdr10", "hdr10plus", "hlg"):
         if v not in decoded:
             continue
         fr = decoded[v]
         if v == "sdr":
-            rows.append(("sdr proxy", {i: np.clip(fr[i], 0, 1) for i in fr}))
+            rows.append(("sdr proxy\n(as decoded)", {i: _thumb(np.clip(fr[i], 0, 1)) for i in fr}))
         else:
-            rows.append((f"{v} (core render)", {i: render_linear(fr[i], "bt2020", params, analysis.smoothed[i].peak)
-                                                for i in fr}))
-    fig, axes = plt.subplots(len(rows), len(idx), figsize=(2.2 * len(idx), 1.45 * len(rows) + 0.3), squeeze=False)
+            rows.append((f"{v}\n(core render)", {i: render_linear(_thumb(fr[i]), "bt2020", params,
+                                                                   analysis.smoothed[i].peak) for i in fr}))
+    fig, axes = plt.subplots(len(rows), len(idx), figsize=(1.2 + 2.0 * len(idx), 1.25 * len(rows) + 0.3),
+                             squeeze=False)
     for r, (name, frames) in enumerate(rows):
         for c, i in enumerate(idx):
             ax = axes[r][c]
@@ -576,62 +625,153 @@ def _pictures(d: Path, idx, refs, decoded, tracking, analysis, params, curves, e
             if i in frames:
                 ax.imshow(encode_transfer(frames[i], "srgb"))
             if c == 0:
-                ax.set_ylabel(name, fontsize=7)
+                ax.set_ylabel(name, fontsize=9, rotation=0, ha="right", va="center", labelpad=6)
             if r == 0:
-                ax.set_title(f"frame {i}", fontsize=8)
+                ax.set_title(f"frame {i}", fontsize=9)
     fig.tight_layout()
     out["frames"] = str(save_png(fig, d / "frames.png").name)
+    # where the proxy's colour differs from the core's render
+    if de_maps:
+        keys = [i for i in idx if i in de_maps]
+        fig, axes = plt.subplots(1, len(keys), figsize=(1.2 + 2.0 * len(keys), 1.9), squeeze=False)
+        im = None
+        for c, i in enumerate(keys):
+            ax = axes[0][c]
+            im = ax.imshow(de_maps[i], cmap="magma", vmin=0, vmax=2 * de_limit, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"frame {i}: P95 {np.percentile(de_maps[i], 95):.2f}", fontsize=9)
+        cb = fig.colorbar(im, ax=list(axes[0]), fraction=0.02, pad=0.01)
+        cb.set_label("CIEDE2000", fontsize=8)
+        cb.ax.axhline(de_limit, color="c", lw=2)
+        out["sdr_difference"] = str(save_png(fig, d / "sdr_difference.png").name)
     # tracking
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.2))
     for v, per in tracking.items():
         a1.plot(idx[:len(per)], per, marker="o", label=v)
     a1.axhline(eotf_limit, color="r", ls="--", lw=1, label="limit")
+    a1.set_ylim(0, max([eotf_limit * 1.15] + [max(p) * 1.1 for p in tracking.values() if p]))
     _axes(a1, "frame", "RMS error (PQ)", "HDR versions vs the core's intent")
     if proxy_luma:
         a2.plot(proxy_luma, label="proxy (decoded)")
     a2.plot(analysis.sdr_luma, ls="--", label="core render (analysis)")
-    for c in analysis.cuts:
-        a2.axvline(c, color="0.6", lw=0.8)
-    _axes(a2, "frame", "mean luma Y'", "SDR tone tracking")
+    for k, c in enumerate(analysis.cuts):
+        a2.axvline(c, color="0.6", lw=0.8, label="scene cut" if k == 0 else None)
+    _axes(a2, "frame", "mean luma Y'", "SDR proxy: mean luma per frame")
     fig.tight_layout()
     out["tracking"] = str(save_png(fig, d / "tracking.png").name)
     if curves:
-        fig, ax = plt.subplots(figsize=(5, 3.2))
-        for name, (T, x, y) in curves.items():
-            ax.plot(x, y, label=f"{name} (target {T:g})")
-        _axes(ax, "source maxRGB (cd/m^2)", "display (cd/m^2)", "HDR10+ metadata response (st2094-40)")
+        fig, ax = plt.subplots(figsize=(6.5, 3.4))
+        lo, hi = curves["roi"]
+        ax.axvspan(lo, hi, color="0.88", label="highlight ROI (source levels)")
+        T = None
+        for name, (T, x, y, label) in curves["variants"].items():
+            ax.plot(x, y, label=label)
+        if T is not None:
+            ax.axhline(curves["at_peak"] * T, color="0.4", ls=":", lw=1,
+                       label=f"{curves['at_peak']:.0%} of the {T:g} cd/m^2 display peak")
+        _axes(ax, "source maxRGB (cd/m^2)", "display (cd/m^2)",
+              f"HDR10+ roll-off variants through st2094-40, frame {curves['frame']}")
         fig.tight_layout()
         out["response"] = str(save_png(fig, d / "response.png").name)
     return {k: f"{d.name}/{v}" for k, v in out.items()}
 
 
 # ------------------------------------------------------------------------ report
+#: Plain words for each check on the QC page (the names stay the machine-readable key).
+CHECK_TEXT = {
+    "signalling": "tags and HDR metadata read back from the file",
+    "decode": "the file decodes",
+    "eotf_tracking_rmse": "decoded light vs the master",
+    "tone_tracking_rmse": "proxy brightness vs the tone curve",
+    "delta_e00_p95": "proxy colour vs the core's render",
+    "skin_dh_p95": "skin hue vs the core's render",
+    "banding": "contours in smooth gradients",
+    "highlight_retention": "highlights kept bright",
+    "flicker": "brightness pumping from frame to frame",
+    "content_light_consistent": "one MaxCLL / MaxFALL in every HDR10 version",
+    "frame_timing": "the master's frames and times in every version",
+    "hdr10plus_aligned": "HDR10+ frame by frame as meant",
+    "keyframes_match_sdr": "keyframes look like the proxy",
+    "metadata_response_peak": "HDR10+ variants put the highlights at the display peak",
+    "metadata_response_monotone": "stronger HDR10+ roll-off, fewer pixels at the peak",
+}
+#: The picture that shows each check, and what each picture shows.
+_PICTURE_OF = {"eotf_tracking_rmse": "tracking", "tone_tracking_rmse": "tracking", "flicker": "tracking",
+               "delta_e00_p95": "sdr_difference", "skin_dh_p95": "sdr_difference", "banding": "frames",
+               "highlight_retention": "frames", "keyframes_match_sdr": "frames", "metadata_response_peak": "response",
+               "metadata_response_monotone": "response"}
+_PICTURES = {
+    "frames": ("Frames", "The sampled frames of every version as an SDR screen shows them (the HDR versions "
+               "through the core's render): the rows should look alike."),
+    "sdr_difference": ("Where the SDR proxy differs", "CIEDE2000 between the proxy and the core's render of the "
+                       "master, 8x8-pixel blocks; the cyan mark on the scale is the limit for the 95th percentile."),
+    "tracking": ("Tracking", "Left: each HDR version's error against the core's intent per sampled frame, with "
+                 "the limit. Right: the proxy's mean luma per frame and the analysis' prediction; the two lines "
+                 "should lie on each other."),
+    "response": ("HDR10+ metadata response", "Three HDR10+ roll-offs for one display, each rendered through "
+                 "st2094-40: weak reaches the display peak first, strong last. Grey: the source levels of the "
+                 "frame's highlights."),
+}
+
+
 def write_report(rep: QcReport, out_dir, title: str = "hdrkit delivery QC") -> tuple[Path, Path]:
-    """``qc.json`` and ``qc.html`` in ``out_dir`` (atomically); failing checks first."""
+    """``qc.json`` and ``qc.html`` in ``out_dir`` (atomically).
+
+    The page: the verdict, one line per version (file, checks passed, failing checks), the
+    checks with failing ones first (each with plain words and a link to the picture that
+    shows it), then the pictures with a caption saying what to look for.
+    """
     out_dir = Path(out_dir)
     js = out_dir / "qc.json"
     atomic_write_bytes(js, (json.dumps(rep.to_dict(), indent=2) + "\n").encode("utf-8"))
+    esc = html.escape
+    versions = list(rep.files) + sorted({c.version for c in rep.checks} - set(rep.files) - {"all"}) + ["all"]
+    summary = []
+    for v in versions:
+        cs = [c for c in rep.checks if c.version == v]
+        if not cs:
+            continue
+        bad = [c.name for c in cs if not c.passed]
+        ok = len([c for c in cs if c.passed and not c.skipped])
+        state = "FAIL" if bad else "pass"
+        summary.append(f"<tr class='{state.lower()}'><td>{state}</td><td>{esc(v if v != 'all' else 'across versions')}"
+                       f"</td><td>{esc(rep.files.get(v, ''))}</td><td>{ok} of {len(cs)} passed"
+                       + (f", {len(cs) - ok - len(bad)} skipped" if len(cs) - ok - len(bad) else "")
+                       + f"</td><td>{esc(', '.join(bad))}</td></tr>")
     rows = []
     for c in rep.ordered():
         state = "skipped" if c.skipped else ("pass" if c.passed else "FAIL")
-        val = "" if c.value is None or not math.isfinite(c.value) else f"{c.value:.4g}"
-        lim = "" if c.limit is None else f"{c.op} {c.limit:g}"
-        rows.append(f"<tr class='{state.lower()}'><td>{state}</td><td>{html.escape(c.version)}</td>"
-                    f"<td>{html.escape(c.name)}</td><td>{val}</td><td>{lim}</td><td>{html.escape(c.detail)}</td></tr>")
-    pics = "".join(f"<h2>{html.escape(k)}</h2><img src='{html.escape(v)}' alt='{html.escape(k)}'>"
-                   for k, v in rep.pictures.items())
-    verdict = "PASSED" if rep.passed else f"FAILED ({len(rep.failures)} check(s))"
+        val = "" if c.value is None or not math.isfinite(c.value) else f"{c.value:.3g}"
+        lim = "" if c.limit is None else f"{esc(c.op)} {c.limit:g}"
+        pic = _PICTURE_OF.get(c.name)
+        link = f"<a href='#{pic}'>picture</a>" if pic in rep.pictures else ""
+        rows.append(f"<tr class='{state.lower()}'><td>{state}</td><td>{esc(c.version)}</td>"
+                    f"<td><b>{esc(CHECK_TEXT.get(c.name, c.name))}</b><br><code>{esc(c.name)}</code></td>"
+                    f"<td class='n'>{val}</td><td class='n'>{lim}</td><td>{esc(c.detail)}</td><td>{link}</td></tr>")
+    pics = []
+    for k, v in rep.pictures.items():
+        head, cap = _PICTURES.get(k, (k, ""))
+        pics.append(f"<h2 id='{esc(k)}'>{esc(head)}</h2><p>{esc(cap)}</p><img src='{esc(v)}' alt='{esc(head)}'>")
+    n_bad = len(rep.failures)
+    verdict = "PASSED" if rep.passed else f"FAILED: {n_bad} check{'s' if n_bad != 1 else ''}"
     doc = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:1.5em}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}}
-tr.fail td{{background:#fdd}} tr.skipped td{{color:#888}} img{{max-width:100%}}</style></head>
-<body><h1>{html.escape(title)}: {verdict}</h1>
-<p>Sampled frames: {", ".join(map(str, rep.frames))}. Thresholds version {html.escape(rep.thresholds_version)}
+<html><head><meta charset="utf-8"><title>{esc(title)}</title>
+<style>body{{font-family:sans-serif;margin:1.5em;max-width:1400px}} table{{border-collapse:collapse;margin-bottom:1em}}
+td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left;vertical-align:top}}
+td.n{{white-space:nowrap;font-variant-numeric:tabular-nums}} code{{color:#555;font-size:11px}}
+tr.fail td{{background:#fdd}} tr.pass td:first-child{{color:#080}} tr.fail td:first-child{{color:#b00;font-weight:bold}}
+tr.skipped td{{color:#888}} img{{max-width:100%}}
+.verdict{{padding:.4em .8em;border-radius:4px;color:#fff;background:{'#2a7' if rep.passed else '#c33'}}}</style></head>
+<body><h1>{esc(title)} <span class="verdict">{verdict}</span></h1>
+<table><tr><th>result</th><th>version</th><th>file</th><th>checks</th><th>failing</th></tr>
+{"".join(summary)}</table>
+<h2>Checks{" (failing first)" if not rep.passed else ""}</h2>
+<p>On frames {", ".join(map(str, rep.frames))}. Thresholds version {esc(rep.thresholds_version)}
 (hdrkit/data/deliver_thresholds.json gives the reason for each bound).</p>
-<table><tr><th>result</th><th>version</th><th>check</th><th>value</th><th>limit</th><th>detail</th></tr>
+<table><tr><th>result</th><th>version</th><th>check</th><th>value</th><th>limit</th><th>detail</th><th></th></tr>
 {"".join(rows)}</table>
-{pics}
+{"".join(pics)}
 </body></html>
 """
     page = out_dir / "qc.html"

@@ -4,6 +4,8 @@ fail QC with a line naming the check. Real x265 / x264 / FFmpeg, read back with 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import shutil
 import subprocess
 
@@ -27,8 +29,22 @@ def delivery(tmp_path_factory, make_clips_module):
     master = make_clips_module.make_clip(d / "master.mp4", transfer="pq", width=W, height=H, frames=N,
                                          preset="ultrafast")
     out = d / "out"
-    rc = cli_main(["deliver", str(master), "-o", str(out), "--x265-preset", "ultrafast", "--no-progress"])
-    return master, out, rc
+    seen = _Messages()
+    logging.getLogger("hdrkit").addHandler(seen)
+    try:
+        rc = cli_main(["deliver", str(master), "-o", str(out), "--x265-preset", "ultrafast", "--no-progress"])
+    finally:
+        logging.getLogger("hdrkit").removeHandler(seen)
+    return master, out, rc, seen.messages
+
+
+class _Messages(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
 
 
 def _qc_only(master, out):
@@ -36,8 +52,11 @@ def _qc_only(master, out):
 
 
 def test_all_versions_and_a_passing_qc(delivery):
-    master, out, rc = delivery
+    master, out, rc, messages = delivery
     assert rc == 0
+    # the master (256x144, chroma edges of 1000 cd/m^2 speculars) measures above its 1000 cd/m^2 display:
+    # said once per run, not once per HDR10 version
+    assert sum("exceeds the mastering display peak" in m for m in messages) == 1, messages
     m = json.loads((out / "manifest.json").read_text())
     v = m["versions"]
     assert list(v) == ["hdr10", "hdr10plus", "hlg", "sdr", "keyframes"]
@@ -52,6 +71,9 @@ def test_all_versions_and_a_passing_qc(delivery):
     assert sig["sdr"]["vui"] == {"primaries": "bt709", "transfer": "bt709", "matrix": "bt709", "range": "tv"}
     assert all(s["frame_count"] == N for s in sig.values())
     assert v["hlg"]["conversion"] == "pq->hlg"
+    # one x265 encode for both: HDR10 is the HDR10+ file without its ST 2094-40 SEIs
+    assert v["hdr10"]["made_from"].startswith("master_hdr10plus.mp4 without")
+    assert v["hdr10"]["mastering_display"] == v["hdr10plus"]["mastering_display"]
     assert v["keyframes"]["files"] and all((out / f["path"]).is_file() for f in v["keyframes"]["files"])
     assert (out / v["hdr10plus"]["hdr10plus_json"]).is_file()
     qc = json.loads((out / "qc.json").read_text())
@@ -67,15 +89,36 @@ def test_all_versions_and_a_passing_qc(delivery):
     assert not [p for p in out.rglob(".*")]  # no temporary file left anywhere
 
 
+def test_hdr10_is_what_an_hdr10_encode_of_its_own_writes(delivery, tmp_path):
+    """The HDR10 version comes from the HDR10+ encode without its SEIs: its coded pictures are
+    byte for byte those of a separate HDR10 encode with the same settings (x265 codes the same
+    pictures whether or not it is given HDR10+ metadata)."""
+    import av
+
+    from hdrkit.video.encode import encode_video
+
+    master, out, *_ = delivery
+    m = json.loads((out / "manifest.json").read_text())
+    alone = tmp_path / "alone.mp4"
+    encode_video(master, alone, hdr10=True, hdr10plus="drop", max_cll=f"{m['analysis']['max_cll']},"
+                 f"{m['analysis']['max_fall']}", crf=18.0, preset="ultrafast", progress=False)
+
+    def packets(p):
+        with av.open(str(p)) as c:
+            return [bytes(k) for k in c.demux(c.streams.video[0]) if k.size]
+
+    assert packets(out / "master_hdr10.mp4") == packets(alone)
+
+
 def test_rerun_skips_unchanged_versions(delivery):
-    master, out, _ = delivery
+    master, out, *_ = delivery
     res = deliver(master, out, **FAST)
     assert res.made == [] and res.skipped == list(parse_versions("hdr10,hdr10plus,hlg,sdr,keyframes"))
     assert res.passed
 
 
 def _broken(delivery, tmp_path):
-    master, out, _ = delivery
+    master, out, *_ = delivery
     dst = tmp_path / "out"
     shutil.copytree(out, dst)
     return master, dst
@@ -128,13 +171,33 @@ def test_curve_change_in_one_version_fails(delivery, tmp_path):
     assert not any(" hdr10 " in s or " hlg " in s for s in fails)  # only the changed version fails
     html = (out / "qc.html").read_text()
     assert html.index("FAIL") < html.index(">pass<")  # failing checks first
+    assert "<td>FAIL</td><td>sdr</td><td>master_sdr.mp4</td>" in html  # the version summary names it
+    assert "href='#sdr_difference'" in html and (out / "qc" / "sdr_difference.png").is_file()  # where it differs
 
 
-def test_refuses_a_non_pq_master(make_clips_module, tmp_path):
+def test_a_subset_of_versions(delivery, tmp_path):
+    """HDR10 and SDR only: both made and checked; the HDR10+ checks are not run without it."""
+    master, *_ = delivery
+    res = deliver(master, tmp_path / "out", versions="hdr10,sdr", **FAST)
+    assert res.made == ["hdr10", "sdr"] and list(res.manifest["versions"]) == ["hdr10", "sdr"]
+    assert res.passed, [c.line() for c in res.qc.failures]
+    names = {c.name for c in res.qc.checks}
+    assert {"eotf_tracking_rmse", "tone_tracking_rmse", "content_light_consistent"} <= names
+    assert not names & {"hdr10plus_aligned", "metadata_response_peak", "metadata_response_monotone"}
+
+
+def test_refuses_a_non_pq_master(make_clips_module, tmp_path, capsys):
+    """deliver takes a PQ master; an HLG one is refused in one line (exit 2, no traceback,
+    nothing written), which says how to convert it."""
     hlg = make_clips_module.make_clip(tmp_path / "hlg.mp4", transfer="hlg", width=W, height=H, frames=2,
                                       preset="ultrafast")
     with pytest.raises(OptionError, match="must be PQ"):
         deliver(hlg, tmp_path / "out")
+    assert cli_main(["deliver", str(hlg), "-o", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["hdrkit: error: the master must be PQ (HDR10 / HDR10+), not HLG: convert it first (hdrkit encode "
+                   "MASTER -o PQ.mp4 --hdr10)"]
+    assert not (tmp_path / "out").exists()
     with pytest.raises(OptionError, match="unknown version"):
         parse_versions("hdr10,dolby")
 
@@ -170,7 +233,7 @@ def test_metadata_response_fails_on_a_maxscl_that_does_not_describe_the_picture(
     from hdrkit.video.analysis import ClipAnalysis
     from hdrkit.video.qc import _Bounds, _decode, _response, load_thresholds, sample_indices
 
-    master, out, _ = delivery
+    master, out, *_ = delivery
     a = ClipAnalysis.read_json(out / "analysis.json")
     i = max(sample_indices(N), key=lambda k: a.frames[k].max_nits)
     lin = _decode(master, [i])[0][i]
@@ -187,6 +250,86 @@ def test_metadata_response_fails_on_a_maxscl_that_does_not_describe_the_picture(
     monkeypatch.setattr(h10p, "hdr10plus_from_stats", inflated)
     bad, _ = _response(B, lin, i, a, RenderParams(), 400.0, None)
     assert not bad[0].passed and bad[0].name == "metadata_response_peak"
+
+
+@pytest.fixture(scope="module")
+def response_frame(tmp_path_factory, make_clips_module):
+    """Frame 0 of a 640x360 generated master (a sun disc and speculars at the top of the
+    range) with its analysis: the picture the metadata response test runs on in a delivery."""
+    from hdrkit.video.analysis import analyze
+    from hdrkit.video.qc import _decode
+
+    d = tmp_path_factory.mktemp("response")
+    master = make_clips_module.make_clip(d / "master.mp4", transfer="pq", width=640, height=360, frames=2,
+                                         preset="ultrafast")
+    a = analyze(master, step=1)
+    return _decode(master, [0])[0][0], a
+
+
+def _response_checks(frame, analysis):
+    from hdrkit.video.qc import _Bounds, _response, load_thresholds
+
+    checks, curves = _response(_Bounds(load_thresholds()), frame, 0, analysis, RenderParams(), 400.0, None)
+    return {c.name: c for c in checks}, curves
+
+
+def test_metadata_response_on_a_640x360_master(response_frame):
+    """Weak / medium / strong roll-off for one targeted display, each rendered on it: every
+    ROI peak lands on the display peak and the share of ROI pixels at the peak falls
+    strictly from weak to strong."""
+    checks, curves = _response_checks(*response_frame)
+    assert checks["metadata_response_peak"].passed and not checks["metadata_response_peak"].skipped
+    mono = checks["metadata_response_monotone"]
+    assert mono.passed and not mono.skipped, mono.line()
+    shares = [float(s) for s in re.findall(r"(?:weak|medium|strong) ([0-9.]+)", mono.detail)]
+    assert len(shares) == 3 and shares[0] > shares[1] > shares[2], mono.detail
+    assert {v[0] for v in curves["variants"].values()} == {400.0}  # one targeted display for all three
+
+
+def test_every_tone_curve_reaches_the_display_peak_later_when_set_for_a_higher_peak():
+    """What the response test's ordering rests on: for every registered curve and preset,
+    the source level where the curve reaches 98 % of the display peak rises with the peak
+    the curve is set for (weak 0.5x, medium 1x, strong 2x)."""
+    import numpy as np
+
+    from hdrkit.core.tonemap import PRESETS, TONE_CURVES
+    from hdrkit.video.qc import RESPONSE_VARIANTS, load_thresholds
+
+    at_peak = load_thresholds()["checks"]["metadata_response_monotone"]["at_peak"]
+    x = np.linspace(0, 60, 60001)
+    D = 400.0 / 203.0
+    looks = [(c, c.defaults()) for c in TONE_CURVES.values()] + [(TONE_CURVES[n], p) for n, p in PRESETS.values()]
+    for curve, p in looks:
+        for peak in (2.5, 6.0, 24.0):
+            at = [x[np.argmax(curve.apply(x, peak * k, D, **p) >= at_peak * D)] for _, k in RESPONSE_VARIANTS]
+            assert at[0] <= at[1] <= at[2] and at[0] < at[2], (curve.name, peak, at)
+
+
+def test_metadata_response_fails_for_a_renderer_that_ignores_the_metadata(response_frame, monkeypatch):
+    import hdrkit.core.st2094 as st
+
+    real = st.st2094_40_curve
+
+    def ignoring(x, src, dst, *args, **kw):  # libplacebo's no-metadata knee, whatever the metadata says
+        return real(x, src, dst)
+
+    monkeypatch.setattr(st, "st2094_40_curve", ignoring)
+    checks, _ = _response_checks(*response_frame)
+    assert not checks["metadata_response_monotone"].passed
+
+
+def test_metadata_response_fails_for_metadata_whose_curves_do_not_differ(response_frame, monkeypatch):
+    import hdrkit.metadata.hdr10plus as h10p
+
+    real = h10p.hdr10plus_from_stats
+
+    def same_curve(*args, **kw):  # the roll-off strength asked for is not passed on
+        kw.pop("peaks_nits", None)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(h10p, "hdr10plus_from_stats", same_curve)
+    checks, _ = _response_checks(*response_frame)
+    assert not checks["metadata_response_monotone"].passed
 
 
 def test_interrupted_keyframes_leave_the_old_folder_and_no_partial_one(delivery, tmp_path, monkeypatch):
