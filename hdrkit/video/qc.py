@@ -72,7 +72,7 @@ import numpy as np
 from ..core.pipeline import RenderParams, encode_transfer, render_linear
 from ..core.pq_hlg import pq_tone_map_to_hlg_peak
 from ..core.primaries import rgb_to_rgb_matrix
-from ..core.st2094 import st2094_40_curve
+from ..core import st2094  # by module: the curve is looked up at call time
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084, eotf_srgb
 from ..errors import HdrkitError
 from ..io.atomic import atomic_write_bytes, save_png
@@ -386,7 +386,7 @@ def _response(B: _Bounds, frame_lin: np.ndarray, i: int, analysis, params, targe
         asked = float(fr.target_nits)  # the display the metadata targets, and the one it is shown on
 
         def render(v, _kx=kx, _ky=ky, _a=anchors, _src=src, _T=asked):
-            return st2094_40_curve(v, _src, _T, _kx, _ky, _a, target_luma=_T)
+            return st2094.st2094_40_curve(v, _src, _T, _kx, _ky, _a, target_luma=_T)
 
         y = render(x)
         errs.append(abs(float(y.max()) / asked - 1.0))
