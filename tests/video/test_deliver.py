@@ -54,10 +54,11 @@ def _qc_only(master, out):
 def test_all_versions_and_a_passing_qc(delivery):
     master, out, rc, messages = delivery
     assert rc == 0
-    # the master (256x144, chroma edges of 1000 cd/m^2 speculars) measures above its 1000 cd/m^2 display:
-    # said once per run, not once per HDR10 version
-    assert sum("exceeds the mastering display peak" in m for m in messages) == 1, messages
     m = json.loads((out / "manifest.json").read_text())
+    # a master measuring above its 1000 cd/m^2 mastering display (the 1000 cd/m^2 speculars of the
+    # generated clip land within a code or two of it) is said once per run, not once per HDR10 version
+    above = m["analysis"]["max_cll"] > 1000
+    assert sum("exceeds the mastering display peak" in msg for msg in messages) == int(above), messages
     v = m["versions"]
     assert list(v) == ["hdr10", "hdr10plus", "hlg", "sdr", "keyframes"]
     sig = {k: e["signalling"] for k, e in v.items() if "signalling" in e}
