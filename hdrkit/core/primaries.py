@@ -150,3 +150,8 @@ def luminance_weights(primaries: str | Primaries) -> np.ndarray:
     (0.2290/0.6917/0.0793), not BT.2020's.
     """
     return rgb_to_xyz_matrix(primaries)[1].copy()
+
+
+#: ITU-T H.273 ColourPrimaries -> :data:`PRIMARIES` key (12 = SMPTE EG 432 P3-D65). Video tags
+#: and the PNG cICP chunk use the same code points.
+H273_PRIMARIES = {1: "bt709", 9: "bt2020", 12: "p3"}

@@ -366,3 +366,9 @@ TRANSFERS = {
 }
 #: Transfers that are HDR (everything else is SDR).
 HDR_TRANSFERS = ("pq", "hlg")
+
+
+#: ITU-T H.273 TransferCharacteristics -> hdrkit transfer name (the keys of ``TRANSFERS``).
+#: BT.709 (1), BT.601 (6) and BT.2020 10/12-bit (14, 15) share one curve: SDR shown with the
+#: BT.1886 EOTF. Video tags and the PNG cICP chunk use the same code points.
+H273_TRANSFERS = {16: "pq", 18: "hlg", 1: "bt1886", 6: "bt1886", 14: "bt1886", 15: "bt1886", 13: "srgb"}

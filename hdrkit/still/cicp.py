@@ -21,15 +21,17 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from ..core.primaries import H273_PRIMARIES
+from ..core.transfer import H273_TRANSFERS
 from ..errors import DecodeError
 
 __all__ = ["Cicp", "CICP_PRIMARIES", "CICP_TRANSFERS", "read_cicp", "png_chunk", "add_cicp"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: H.273 ColourPrimaries -> hdrkit primaries name.
-CICP_PRIMARIES = {1: "bt709", 9: "bt2020", 12: "p3"}
+CICP_PRIMARIES = H273_PRIMARIES
 #: H.273 TransferCharacteristics -> hdrkit transfer name (:data:`hdrkit.core.signal.TRANSFERS`).
-CICP_TRANSFERS = {16: "pq", 18: "hlg", 13: "srgb", 1: "bt1886", 6: "bt1886", 14: "bt1886", 15: "bt1886"}
+CICP_TRANSFERS = H273_TRANSFERS
 
 
 @dataclass(frozen=True)

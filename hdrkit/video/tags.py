@@ -19,7 +19,8 @@ import logging
 import re
 from dataclasses import dataclass
 
-from ..core.transfer import HDR_TRANSFERS, TRANSFERS
+from ..core.primaries import H273_PRIMARIES
+from ..core.transfer import H273_TRANSFERS, HDR_TRANSFERS, TRANSFERS
 from ..errors import DecodeError, OptionError
 
 __all__ = ["ColourInfo", "resolve_colour", "read_tags", "has_unspecified", "fill_unspecified", "TAG_NAMES",
@@ -29,9 +30,9 @@ log = logging.getLogger("hdrkit.video")
 
 #: H.273 TransferCharacteristics -> hdrkit transfer name. BT.709, BT.601 (6), BT.2020 10/12
 #: bit (14, 15) share one curve: SDR, displayed with the BT.1886 EOTF.
-_TRC = {16: "pq", 18: "hlg", 1: "bt1886", 6: "bt1886", 14: "bt1886", 15: "bt1886", 13: "srgb"}
+_TRC = H273_TRANSFERS
 #: H.273 ColourPrimaries -> :data:`hdrkit.core.primaries.PRIMARIES` key (12 = SMPTE EG 432 P3-D65).
-_PRIM = {1: "bt709", 9: "bt2020", 12: "p3"}
+_PRIM = H273_PRIMARIES
 #: H.273 MatrixCoefficients -> :func:`hdrkit.core.ycbcr.ycbcr_weights` key.
 _MATRIX = {9: "bt2020", 1: "bt709", 5: "bt601", 6: "bt601"}
 _UNSPECIFIED = 2  # H.273 "unspecified" for primaries, transfer and matrix
