@@ -388,13 +388,9 @@ def _yuv_to_linear(Y, U, V, sc, out):
     H, W = Y.shape
     cw = U.shape[1]
     for i in prange(H):
-        cuv = np.empty(cw + 1, np.float32)
-        cvv = np.empty(cw + 1, np.float32)
-        cu = np.empty(W, np.float32)
-        cv = np.empty(W, np.float32)
-        rr = np.empty(W, np.float32)
-        gg = np.empty(W, np.float32)
-        bb = np.empty(W, np.float32)
+        cs = np.empty((2, cw + 1), np.float32)  # Cb, Cr upsampled vertically, at the chroma sites
+        rs = np.empty((5, W), np.float32)  # per pixel: Cb, Cr, then R', G', B'
+        cuv, cvv, cu, cv, rr, gg, bb = cs[0], cs[1], rs[0], rs[1], rs[2], rs[3], rs[4]
         chroma_row(U, V, i, sc, W, cuv, cvv, cu, cv)
         signal_row(Y, i, W, cu, cv, sc, rr, gg, bb)
         linear_row(rr, gg, bb, W, sc, cu)  # cu is free again: scratch

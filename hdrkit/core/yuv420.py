@@ -203,19 +203,17 @@ def _linear_samples(rr, gg, bb, m, stride, sc, lr, lg, lb, s):
 
 
 @njit(cache=True, error_model="numpy", boundscheck=False)
-def _measure_row(n, step, rr, gg, bb, sc, mc, hist, c, lr, lg, lb, s):
-    """Histogram every ``step``-th of the first ``n`` entries of signal rows; returns (sum of active
-    v, active count, count). ``lr``, ``lg``, ``lb``, ``s``: scratch for the linear light of the samples."""
+def _measure_row(n, step, rr, gg, bb, sc, mc, hist, c, lr, lg, lb, s, have_linear, sm, na, nt):
+    """Histogram every ``step``-th of the first ``n`` entries of signal rows; returns the running
+    (sum of active v, active count, count) continued from ``sm``, ``na``, ``nt``. ``lr``, ``lg``,
+    ``lb``, ``s``: the linear light of the samples, computed here unless ``have_linear``."""
     pq_in = mc.pq_in
     pqt = mc.pqt
     black = mc.black
     nb = hist.shape[1]
     m = (n + step - 1) // step
-    if not pq_in:
+    if not pq_in and not have_linear:
         _linear_samples(rr, gg, bb, m, step, sc, lr, lg, lb, s)
-    sm = 0.0
-    na = 0
-    nt = 0
     for q in range(m):
         if pq_in:
             j = q * step
@@ -243,13 +241,9 @@ def render_lut_kernel(Y, U, V, sc, lc, oc, mc, measure, Yp, Up, Vp, hist, asum, 
     cw = U.shape[1]
     nch = hist.shape[0]
     for c in prange(nch):
-        cuv = np.empty(cw + 1, np.float32)
-        cvv = np.empty(cw + 1, np.float32)
-        cu = np.empty(W, np.float32)
-        cv = np.empty(W, np.float32)
-        rr = np.empty(W, np.float32)
-        gg = np.empty(W, np.float32)
-        bb = np.empty(W, np.float32)
+        cs = np.empty((2, cw + 1), np.float32)  # Cb, Cr upsampled vertically, at the chroma sites
+        rs = np.empty((5, W), np.float32)  # per pixel: Cb, Cr, then R', G', B'
+        cuv, cvv, cu, cv, rr, gg, bb = cs[0], cs[1], rs[0], rs[1], rs[2], rs[3], rs[4]
         base = np.empty(W, np.int32)
         o1 = np.empty(W, np.int32)
         o2 = np.empty(W, np.int32)
@@ -272,7 +266,8 @@ def render_lut_kernel(Y, U, V, sc, lc, oc, mc, measure, Yp, Up, Vp, hist, asum, 
                 chroma_row(U, V, i, sc, W, cuv, cvv, cu, cv)
                 signal_row(Y, i, W, cu, cv, sc, rr, gg, bb)
                 if measure and i % mstep == 0:
-                    a, b_, t = _measure_row(W, mstep, rr, gg, bb, sc, mc, hist, c, lin[0], lin[1], lin[2], lin[3])
+                    a, b_, t = _measure_row(W, mstep, rr, gg, bb, sc, mc, hist, c, lin[0], lin[1], lin[2], lin[3],
+                                            False, 0.0, 0, 0)
                     s += a
                     na += b_
                     nt += t
@@ -310,24 +305,16 @@ def measure_kernel(Y, U, V, sc, mc, hist, asum, acnt, tcnt, lin_out, step, site)
     """The measurement of the planes; with a non-empty ``lin_out`` also the linear light at every
     ``step``-th row and column (``site``: each pixel's own chroma site, else bilinear; the
     measurement always sees the bilinear picture)."""
-    pq_in = mc.pq_in
-    pqt = mc.pqt
-    black = mc.black
     mstep = mc.mstep
     H, W = Y.shape
     cw = U.shape[1]
     nch = hist.shape[0]
-    nb = hist.shape[1]
     g = min(step, mstep)  # both steps are powers of two (or 1): visit every row either grid needs
     hs = (H + g - 1) // g
     for c in prange(nch):
-        cuv = np.empty(cw + 1, np.float32)
-        cvv = np.empty(cw + 1, np.float32)
-        cu = np.empty(W, np.float32)
-        cv = np.empty(W, np.float32)
-        rr = np.empty(W, np.float32)
-        gg = np.empty(W, np.float32)
-        bb = np.empty(W, np.float32)
+        cs = np.empty((2, cw + 1), np.float32)  # Cb, Cr upsampled vertically, at the chroma sites
+        rs = np.empty((5, W), np.float32)  # per pixel: Cb, Cr, then R', G', B'
+        cuv, cvv, cu, cv, rr, gg, bb = cs[0], cs[1], rs[0], rs[1], rs[2], rs[3], rs[4]
         lin = np.empty((4, W), np.float32)
         lr, lg, lb = lin[0], lin[1], lin[2]
         sig = np.empty((5, W if site else 0), np.float32)  # site chroma and its signal rows
@@ -357,19 +344,11 @@ def measure_kernel(Y, U, V, sc, mc, hist, asum, acnt, tcnt, lin_out, step, site)
                     orow[q, 1] = lg[q]
                     orow[q, 2] = lb[q]
                 if step == mstep and not site:  # every sampled pixel is measured: one linear conversion for both
-                    for q in range(no):  # ls == 1 here
-                        if pq_in:
-                            v = max(rr[q], max(gg[q], bb[q]))
-                        else:
-                            v = _pq_of_peak(max(lr[q], max(lg[q], lb[q])), pqt)
-                        hist[c, min(np.int64(v * nb), nb - 1)] += 1
-                        nt += 1
-                        if v >= black:
-                            s += v
-                            na += 1
+                    s, na, nt = _measure_row(no, 1, rr, gg, bb, sc, mc, hist, c, lr, lg, lb, lin[3], True, s, na, nt)
                     continue
             if i % mstep == 0:
-                a, b_, t = _measure_row(nc, mstep // g, rr, gg, bb, sc, mc, hist, c, lr, lg, lb, lin[3])
+                a, b_, t = _measure_row(nc, mstep // g, rr, gg, bb, sc, mc, hist, c, lr, lg, lb, lin[3], False,
+                                        0.0, 0, 0)
                 s += a
                 na += b_
                 nt += t
