@@ -44,7 +44,7 @@ from .gamut import SKIN_HUE, SKIN_SAT, get_gamut_map
 from .ipt import IPT_EXPONENT, IPT_FROM_LMS, NEUTRAL, chroma_boundary, ipt_matrices
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
-from .tonemap import curve_lut, tone_peaks
+from .tonemap import curve_lut
 
 __all__ = ["has_kernel", "render_linear_fast", "render_sdr_fast", "encode_lut", "box_mean", "subsampling_stats", "lerp_rows",
            "TONE_LUT_SIZE", "ENCODE_LUT_SIZE"]
@@ -511,16 +511,11 @@ def _args(rgb, primaries, params, src_peak, anchor_peak=None):
         raise OptionError(f"expected an (H, W, 3) image, got shape {a.shape}")
     if a.dtype != np.float32:
         a = a.astype(np.float32)
-    P = float(src_peak)
-    if not (np.isfinite(P) and P > 0):
-        raise OptionError(f"source peak must be finite and positive, not {src_peak}")
+    ctx = params.tone_context(src_peak, anchor_peak)
     curve, cp = params.tone()
-    D = float(params.target_headroom)
-    A = None
-    if params.white_anchor:
-        P, A = tone_peaks(curve, cp, D, P, anchor_peak)
-    Peff = max(P, D)
-    tone = curve_lut(curve, cp, Peff, D, TONE_LUT_SIZE, anchor_peak=A, end_slope=params.shoulder_end_slope)
+    D = ctx.dst_peak
+    Peff = max(ctx.src_peak, D)
+    tone = curve_lut(curve, cp, ctx._replace(src_peak=Peff), TONE_LUT_SIZE)
     tone = tone.astype(np.float64)
     g = get_gamut_map(params.gamut_map)
     gp = g.check_params(params.gamut_params)

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import OptionError
 from .dither import DEFAULT_DITHER, get_dither, quantize
 from .gamut import DEFAULT_GAMUT_MAP, get_gamut_map
-from .tonemap import SHOULDER_END_SLOPE, ToneCurve, apply_maxrgb, resolve_curve, tone_peaks
+from .tonemap import SHOULDER_END_SLOPE, ToneContext, ToneCurve, anchored_context, apply_maxrgb, resolve_curve
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 
 __all__ = ["RenderParams", "estimate_peak", "tone_map_reference", "render_linear", "render_linear_reference",
@@ -60,6 +60,25 @@ class RenderParams:
     def tone(self) -> tuple[ToneCurve, dict]:
         return resolve_curve(self.curve, self.preset, self.curve_params)
 
+    def tone_context(self, src_peak: float, anchor_peak: float | None = None) -> ToneContext:
+        """The curve's context for a picture whose source peak is ``src_peak`` (a still's measured
+        peak, a video frame's smoothed one) and whose source description says ``anchor_peak``
+        (``None``: ``src_peak``, as for a still); linear relative, 1.0 = 203 cd/m^2.
+
+        Raises
+        ------
+        OptionError
+            When a peak is not finite and positive.
+        """
+        P = float(src_peak)
+        if not (np.isfinite(P) and P > 0):
+            raise OptionError(f"source peak must be finite and positive, not {src_peak}")
+        D = float(self.target_headroom)
+        if not self.white_anchor:
+            return ToneContext(P, D)
+        curve, cp = self.tone()
+        return anchored_context(curve, cp, P, D, anchor_peak, self.shoulder_end_slope)
+
     def tags(self) -> dict[str, str]:
         """Version strings recorded in outputs: tonemap_v, gamut_v, dither."""
         c, p = self.tone()
@@ -99,11 +118,7 @@ def tone_map_reference(rgb, params: RenderParams, src_peak: float, anchor_peak: 
     """The tone step of :func:`render_linear_reference` alone: display light (0..target
     headroom) in the source primaries, float64 (exact curve, the render's anchoring)."""
     curve, cp = params.tone()
-    D = params.target_headroom
-    if not params.white_anchor:
-        return apply_maxrgb(rgb, curve, cp, src_peak, D)
-    P, A = tone_peaks(curve, cp, D, src_peak, anchor_peak)
-    return apply_maxrgb(rgb, curve, cp, P, D, anchor_peak=A, end_slope=params.shoulder_end_slope)
+    return apply_maxrgb(rgb, curve, cp, params.tone_context(src_peak, anchor_peak))
 
 
 def render_linear_reference(rgb, primaries: str, params: RenderParams, src_peak: float,
@@ -121,11 +136,12 @@ def render_linear(rgb, primaries: str, params: RenderParams, src_peak: float,
     """Tone map + gamut map: linear relative ``rgb`` (H, W, 3) in ``primaries`` -> display-linear
     BT.709 in [0, 1], float32.
 
-    The curve's per-frame context is ``(src_peak, dst_peak, anchor_peak)``: the source peak
-    (linear relative), e.g. from :func:`estimate_peak` or smoothed per video frame, the tone
-    target ``params.target_headroom`` (libplacebo ``pl_tone_map_params`` ``input_max`` /
-    ``output_max``), and the static peak of the source description that fixes everything up
-    to reference white (``None``: ``src_peak``, as for a still; see
+    The curve's per-frame context (:class:`hdrkit.core.tonemap.ToneContext`, made by
+    :meth:`RenderParams.tone_context`) comes from ``src_peak``, the source peak (linear
+    relative), e.g. from :func:`estimate_peak` or smoothed per video frame, the tone target
+    ``params.target_headroom`` (libplacebo ``pl_tone_map_params`` ``input_max`` /
+    ``output_max``), and ``anchor_peak``, the static peak of the source description that fixes
+    everything up to reference white (``None``: ``src_peak``, as for a still; see
     :func:`hdrkit.core.tonemap.apply_anchored`). No registered curve reads the scene average,
     so none is passed: the video analysis measures and smooths it for reports only
     (:class:`hdrkit.video.analysis.CurveState`).

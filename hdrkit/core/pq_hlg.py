@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tonemap import apply_maxrgb, get_curve
+from .tonemap import ToneContext, apply_maxrgb, get_curve
 from .transfer import (HLG_REFERENCE_PEAK_NITS, SDR_WHITE_NITS, eotf_inverse_st2084, eotf_st2084, oetf_hlg,
                        oetf_inverse_hlg, ootf_hlg, ootf_inverse_hlg)
 
@@ -102,8 +102,8 @@ def pq_tone_map_to_hlg_peak(F_D, src_peak_nits: float | None = None,
     if src_peak_nits is None:
         src_peak_nits = max(float(Fc.max(initial=0.0)), L_W)
     curve = get_curve(EETF_CURVE)
-    rel = apply_maxrgb(Fc / SDR_WHITE_NITS, curve, curve.defaults(), src_peak_nits / SDR_WHITE_NITS,
-                       L_W / SDR_WHITE_NITS)
+    rel = apply_maxrgb(Fc / SDR_WHITE_NITS, curve, curve.defaults(),
+                       ToneContext(src_peak_nits / SDR_WHITE_NITS, L_W / SDR_WHITE_NITS))
     return np.clip(rel * SDR_WHITE_NITS, 0.0, L_W).astype(dtype, copy=False)
 
 

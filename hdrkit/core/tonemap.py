@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -357,41 +357,33 @@ def resolve_curve(curve: str | None, preset: str | None, params: Mapping[str, fl
 
 
 # ------------------------------------------------------------------ evaluation
-def curve_lut(curve: ToneCurve, params: Mapping[str, float], src_peak: float, dst_peak: float = 1.0,
-              size: int = 4096, anchor_peak: float | None = None, end_slope: float | None = None) -> np.ndarray:
-    """Gain table ``f(m)/m`` sampled at ``m = src_peak * (i/(size-1))**2`` (square-root spacing).
+def curve_lut(curve: ToneCurve, params: Mapping[str, float], ctx: ToneContext, size: int = 4096) -> np.ndarray:
+    """Gain table ``f(m)/m`` of :func:`tone` in context ``ctx``, sampled at
+    ``m = ctx.src_peak * (i/(size-1))**2`` (square-root spacing).
 
     Index with ``u = sqrt(m / src_peak) * (size - 1)`` and interpolate linearly. The
     square-root spacing gives fine steps in the shadows where the gain changes fastest
-    in relative terms. Entry 0 holds the limit of f(m)/m at 0 (the toe slope). With
-    ``anchor_peak``, ``src_peak`` must be :func:`anchored_peak`'s (the curve reaches the
-    display peak there).
+    in relative terms. Entry 0 holds the limit of f(m)/m at 0 (the toe slope). An anchored
+    context comes from :func:`anchored_context` (the curve reaches the display peak at its
+    ``src_peak``).
     """
     u = np.linspace(0.0, 1.0, size)
-    m = src_peak * u * u
-    m[0] = src_peak * (0.25 / (size - 1)) ** 2  # slope at 0 from a tiny positive sample
-    if anchor_peak is None:
-        y = curve.apply(m, src_peak, dst_peak, **params)
-    else:
-        y = apply_anchored(curve, params, m, src_peak, dst_peak, anchor_peak, end_slope)
-    return (y / m).astype(np.float32)
+    m = ctx.src_peak * u * u
+    m[0] = ctx.src_peak * (0.25 / (size - 1)) ** 2  # slope at 0 from a tiny positive sample
+    return (tone(curve, params, m, ctx) / m).astype(np.float32)
 
 
-def apply_maxrgb(rgb, curve: ToneCurve, params: Mapping[str, float], src_peak: float, dst_peak: float = 1.0,
-                 anchor_peak: float | None = None, end_slope: float | None = None) -> np.ndarray:
-    """Reference tone mapping: ``rgb * f(m)/m`` with ``m = max(R, G, B)`` (exact curve, no LUT).
+def apply_maxrgb(rgb, curve: ToneCurve, params: Mapping[str, float], ctx: ToneContext) -> np.ndarray:
+    """Reference tone mapping: ``rgb * f(m)/m`` with ``m = max(R, G, B)`` and ``f`` the exact
+    :func:`tone` in context ``ctx`` (no LUT).
 
     ``rgb``: linear relative (..., 3), negatives clamped to 0. Keeps RGB ratios, so hue
     and saturation in linear light are unchanged; a pixel at the source peak lands on
-    the display peak. With ``anchor_peak`` the curve is :func:`apply_anchored` (reference
-    white fixed by ``anchor_peak``, highlights by ``src_peak``).
+    the display peak.
     """
     rgb = np.clip(np.asarray(rgb, dtype=np.float64), 0, None)
     m = rgb.max(axis=-1)
-    if anchor_peak is None:
-        y = curve.apply(m, src_peak, dst_peak, **params)
-    else:
-        y = apply_anchored(curve, params, m, src_peak, dst_peak, anchor_peak, end_slope)
+    y = tone(curve, params, m, ctx)
     gain = np.divide(y, m, out=np.zeros_like(m), where=m > 0)
     return rgb * gain[..., None]
 
@@ -411,6 +403,40 @@ __all__.append("encoded_mid_grey")
 #: (the BT.2390 Hermite ends flat: 1000 and 4000 cd/m^2 4 codes apart at a 4000 cd/m^2 peak;
 #: 2.5 gives 18, 1.0 gives 12.7 BT.1886 8-bit codes).
 SHOULDER_END_SLOPE = 2.5
+
+
+class ToneContext(NamedTuple):
+    """The per-picture context a tone curve is evaluated in, linear relative (1.0 = 203 cd/m^2).
+
+    The counterpart of libplacebo's ``pl_tone_map_params`` (``input_max``, ``output_max``):
+    everything about the picture and the display that the curve's shape depends on, beside the
+    curve's own parameters. One record travels from the render call (a still's measured peak,
+    a video frame's smoothed one) to the curve, so the still and the video paths cannot pass
+    it differently.
+
+    Attributes
+    ----------
+    src_peak : float
+        Source peak the curve maps onto ``dst_peak`` (for an anchored context the one
+        :func:`anchored_peak` gives).
+    dst_peak : float
+        Tone target: the display peak relative to SDR white (1.0 = SDR).
+    anchor_peak : float or None
+        Static peak of the source description that fixes reference white and everything
+        below it (:func:`apply_anchored`); ``None``: the curve as it is at ``src_peak``.
+    end_slope : float
+        End slope of the anchored highlight shoulder, a multiple of its mean slope in PQ.
+
+    Notes
+    -----
+    No scene average: no registered curve reads one (libplacebo's ``input_avg`` serves its
+    ST 2094 knee, which hdrkit takes from the metadata, :mod:`hdrkit.core.st2094`).
+    """
+
+    src_peak: float
+    dst_peak: float = 1.0
+    anchor_peak: float | None = None
+    end_slope: float = SHOULDER_END_SLOPE
 
 
 def _pq_rel(x):
@@ -447,28 +473,27 @@ def anchored_peak(curve: ToneCurve, params: Mapping[str, float], src_peak: float
     return float(eotf_st2084(min(e_min, 1.0)) / SDR_WHITE_NITS)
 
 
-def apply_anchored(curve: ToneCurve, params: Mapping[str, float], x, src_peak: float, dst_peak: float = 1.0,
-                   anchor_peak: float | None = None, end_slope: float | None = None) -> np.ndarray:
+def apply_anchored(curve: ToneCurve, params: Mapping[str, float], x, ctx: ToneContext) -> np.ndarray:
     """The curve with reference white anchored: everything up to reference white (x <= 1,
-    203 cd/m^2) follows the curve at the static ``anchor_peak`` (the source description:
+    203 cd/m^2) follows the curve at the static ``ctx.anchor_peak`` (the source description:
     MaxCLL, mastering peak, or for a still its measured peak), and only the highlights above
-    it follow the (per-frame, smoothed) ``src_peak``.
+    it follow the (per-frame, smoothed) ``ctx.src_peak``.
 
     Above white, in the PQ domain (in and out), a Gregory-Delbourgo rational segment
     (:func:`rational_quadratic`) runs from white's output with the curve's own slope there
-    (C1) to the display peak at :func:`anchored_peak` with ``end_slope`` (default
-    :data:`SHOULDER_END_SLOPE`) times its mean slope: monotone, and distinct levels up to the
-    peak. When the highlights alone change, reference white, grey and skin do not move (no
-    pumping). Curves that reproduce
-    another system (``mid_grey_anchored=False``) and curves that leave white at the display
-    peak are used as they are, at ``src_peak``.
+    (C1) to the display peak at :func:`anchored_peak` with ``ctx.end_slope`` times its mean
+    slope: monotone, and distinct levels up to the peak. When the highlights alone change,
+    reference white, grey and skin do not move (no pumping). Curves that reproduce another
+    system (``mid_grey_anchored=False``) and curves that leave white at the display peak are
+    used as they are, at ``src_peak``.
 
     References
     ----------
     - ITU-R BT.2408-7 §2.1 (reference white 203 cd/m^2); ITU-R BT.2100-2 Table 4 (PQ).
     - Gregory & Delbourgo (1982) (monotone C1 rational segment).
     """
-    A = src_peak if anchor_peak is None else float(anchor_peak)
+    src_peak, dst_peak = ctx.src_peak, ctx.dst_peak
+    A = src_peak if ctx.anchor_peak is None else float(ctx.anchor_peak)
     a = _anchor(curve, params, dst_peak, A)
     if a is None:
         return curve.apply(x, src_peak, dst_peak, **params)
@@ -479,20 +504,36 @@ def apply_anchored(curve: ToneCurve, params: Mapping[str, float], x, src_peak: f
     e_w, e_p, q_d = float(_pq_rel(1.0)), float(_pq_rel(P)), float(_pq_rel(dst_peak))
     h = e_p - e_w
     t = np.clip((_pq_rel(np.clip(x, 1.0, P)) - e_w) / h, 0.0, 1.0)
-    k = SHOULDER_END_SLOPE if end_slope is None else float(end_slope)
+    k = float(ctx.end_slope)
     q = rational_quadratic(t, q_w, q_d, d0, k * (q_d - q_w) / h, h)
     hi = eotf_st2084(q) / SDR_WHITE_NITS
     return np.clip(np.where(x <= 1.0, base, np.where(x >= P, dst_peak, hi)), 0.0, dst_peak)
 
 
-def tone_peaks(curve: ToneCurve, params: Mapping[str, float], dst_peak: float, src_peak: float,
-               anchor_peak: float | None = None) -> tuple[float, float]:
-    """(peak the curve maps onto ``dst_peak``, anchor peak) of a render: the anchor is
-    ``anchor_peak`` or, for a still, ``src_peak`` itself (:func:`apply_anchored`)."""
+def anchored_context(curve: ToneCurve, params: Mapping[str, float], src_peak: float, dst_peak: float = 1.0,
+                     anchor_peak: float | None = None, end_slope: float = SHOULDER_END_SLOPE) -> ToneContext:
+    """The context of an anchored render (:func:`apply_anchored`): the anchor is ``anchor_peak``
+    or, for a still, ``src_peak`` itself; the context's ``src_peak`` is :func:`anchored_peak`'s.
+
+    Raises
+    ------
+    OptionError
+        When the anchor peak is not finite and positive.
+    """
     A = float(src_peak if anchor_peak is None else anchor_peak)
     if not (np.isfinite(A) and A > 0):
         raise OptionError(f"anchor peak must be finite and positive, not {anchor_peak}")
-    return anchored_peak(curve, params, float(src_peak), dst_peak, A), A
+    return ToneContext(anchored_peak(curve, params, float(src_peak), dst_peak, A), float(dst_peak), A,
+                       float(end_slope))
 
 
-__all__ += ["SHOULDER_END_SLOPE", "anchored_peak", "apply_anchored", "tone_peaks"]
+def tone(curve: ToneCurve, params: Mapping[str, float], x, ctx: ToneContext) -> np.ndarray:
+    """Display light of linear relative ``x`` (any shape, float64 out) in context ``ctx``: the
+    anchored curve (:func:`apply_anchored`) when the context has an anchor, else the curve as
+    it is at ``ctx.src_peak``."""
+    if ctx.anchor_peak is None:
+        return curve.apply(x, ctx.src_peak, ctx.dst_peak, **params)
+    return apply_anchored(curve, params, x, ctx)
+
+
+__all__ += ["SHOULDER_END_SLOPE", "ToneContext", "anchored_peak", "apply_anchored", "anchored_context", "tone"]

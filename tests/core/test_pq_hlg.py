@@ -51,13 +51,13 @@ def test_round_trip_within_one_percent():
 
 
 def test_above_1000_is_tone_mapped_with_the_eetf():
-    from hdrkit.core.tonemap import apply_maxrgb, get_curve
+    from hdrkit.core.tonemap import ToneContext, apply_maxrgb, get_curve
 
     nits = np.array([100.0, 500.0, 1000.0, 2000.0, 4000.0])
     F = grey(nits)
     out = C.pq_tone_map_to_hlg_peak(F, src_peak_nits=4000.0)
     c = get_curve("bt2390")
-    want = apply_maxrgb(F / 203.0, c, c.defaults(), 4000 / 203.0, 1000 / 203.0) * 203.0
+    want = apply_maxrgb(F / 203.0, c, c.defaults(), ToneContext(4000 / 203.0, 1000 / 203.0)) * 203.0
     np.testing.assert_allclose(out, want, rtol=1e-12)
     assert out.max() == pytest.approx(1000.0)
     assert out[0, 0] == pytest.approx(100.0)  # below the knee: untouched

@@ -5,8 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from hdrkit.core.tonemap import (MID_GREY_ANCHOR, PRESETS, TONE_CURVES, apply_maxrgb, curve_lut, encoded_mid_grey,
-                                 resolve_curve)
+from hdrkit.core.tonemap import (MID_GREY_ANCHOR, PRESETS, TONE_CURVES, ToneContext, apply_maxrgb, curve_lut,
+                                 encoded_mid_grey, resolve_curve)
 from hdrkit.errors import OptionError
 
 PEAKS = [1.2, 2.0, 4.93, 10.0, 49.26]
@@ -97,7 +97,7 @@ def test_presets_resolve_and_overrides():
 def test_lut_matches_curve(name):
     c = TONE_CURVES[name]
     P = 6.0
-    lut = curve_lut(c, c.defaults(), P)
+    lut = curve_lut(c, c.defaults(), ToneContext(P))
     m = np.geomspace(1e-3, P, 2000)
     u = np.sqrt(m / P) * (lut.size - 1)
     approx = np.interp(u, np.arange(lut.size), lut) * m
@@ -107,7 +107,7 @@ def test_lut_matches_curve(name):
 def test_maxrgb_keeps_ratios():
     c = TONE_CURVES["bt2390"]
     rgb = np.array([[4.0, 2.0, 1.0], [0.1, 0.05, 0.02]])
-    out = apply_maxrgb(rgb, c, c.defaults(), 5.0)
+    out = apply_maxrgb(rgb, c, c.defaults(), ToneContext(5.0))
     np.testing.assert_allclose(out[:, 1] / out[:, 0], rgb[:, 1] / rgb[:, 0])
     np.testing.assert_allclose(out[1], rgb[1])  # below the knee: untouched
 
@@ -122,44 +122,44 @@ def _code(y):
 def test_anchored_curve_keeps_white_and_below_when_the_peak_moves(name):
     """With the anchor (static source peak) fixed, reference white and everything below it do not
     move whatever the frame peak does (a light switching on must not pump a grey card)."""
-    from hdrkit.core.tonemap import apply_anchored, get_curve
+    from hdrkit.core.tonemap import ToneContext, apply_anchored, get_curve
 
     c = get_curve(name)
     p = c.defaults()
     x = np.linspace(0.0, 1.0, 200)
     A = 4000 / 203
-    base = apply_anchored(c, p, x, A, 1.0, A)
+    base = apply_anchored(c, p, x, ToneContext(A, 1.0, A))
     for P in (1.0, 1.5, 2000 / 203, 6000 / 203):
-        np.testing.assert_array_equal(apply_anchored(c, p, x, P, 1.0, A), base)
+        np.testing.assert_array_equal(apply_anchored(c, p, x, ToneContext(P, 1.0, A)), base)
 
 
 @pytest.mark.parametrize("A", [400 / 203, 1000 / 203, 4000 / 203, 10000 / 203])
 @pytest.mark.parametrize("P", [1.0, 1.2, 1000 / 203, 4000 / 203])
 def test_anchored_curve_monotone_c1_and_reaches_the_peak(A, P):
-    from hdrkit.core.tonemap import anchored_peak, apply_anchored, get_curve
+    from hdrkit.core.tonemap import ToneContext, anchored_peak, apply_anchored, get_curve
 
     c = get_curve("bt2390")
     p = c.defaults()
     Pe = anchored_peak(c, p, P, 1.0, A)
     assert Pe >= P
     x = np.geomspace(1e-3, Pe, 20001)
-    y = apply_anchored(c, p, x, P, 1.0, A)
+    y = apply_anchored(c, p, x, ToneContext(P, 1.0, A))
     assert np.all(np.diff(y) >= 0) and y[-1] == pytest.approx(1.0) and y[0] >= 0
     d = np.diff(y) / np.diff(x)
     i = np.searchsorted(x, 1.0)
     assert d[i] == pytest.approx(d[i - 2], rel=0.02)  # C1 at reference white
-    assert np.all(apply_anchored(c, p, np.array([Pe, 2 * Pe]), P, 1.0, A) == 1.0)
+    assert np.all(apply_anchored(c, p, np.array([Pe, 2 * Pe]), ToneContext(P, 1.0, A)) == 1.0)
 
 
 def test_anchored_shoulder_keeps_highlight_levels():
     """A 4000 cd/m^2 source: 1000 and 4000 cd/m^2 at least 16 codes apart (the BT.2390 Hermite
     ends flat: 4), white and grey where BT.2390 puts them."""
-    from hdrkit.core.tonemap import apply_anchored, get_curve
+    from hdrkit.core.tonemap import ToneContext, apply_anchored, get_curve
 
     c = get_curve("bt2390")
     p = c.defaults()
     A = 4000 / 203
-    y = apply_anchored(c, p, np.array([0.18, 1.0, 1000 / 203, 4000 / 203]), A, 1.0, A)
+    y = apply_anchored(c, p, np.array([0.18, 1.0, 1000 / 203, 4000 / 203]), ToneContext(A, 1.0, A))
     old = c.apply(np.array([0.18, 1.0, 1000 / 203, 4000 / 203]), A, 1.0, **p)
     assert _code(y[3]) - _code(y[2]) >= 16 > _code(old[3]) - _code(old[2]) + 10
     np.testing.assert_allclose(y[:2], old[:2], atol=1e-12)
