@@ -36,6 +36,8 @@ __all__ = [
     "xy_to_XYZ",
     "WHITE_D65",
     "chromatic_adaptation_matrix",
+    "H273_PRIMARIES",
+    "H273_PRIMARY_CODES",
 ]
 
 #: CIE D65 as specified in BT.709 / BT.2020 / sRGB (4 decimals, as the standards write it).
@@ -155,3 +157,5 @@ def luminance_weights(primaries: str | Primaries) -> np.ndarray:
 #: ITU-T H.273 ColourPrimaries -> :data:`PRIMARIES` key (12 = SMPTE EG 432 P3-D65). Video tags
 #: and the PNG cICP chunk use the same code points.
 H273_PRIMARIES = {1: "bt709", 9: "bt2020", 12: "p3"}
+#: The code point hdrkit writes for each primaries name (the inverse of :data:`H273_PRIMARIES`).
+H273_PRIMARY_CODES = {name: code for code, name in H273_PRIMARIES.items()}

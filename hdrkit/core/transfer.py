@@ -64,6 +64,8 @@ __all__ = [
     "eotf_inverse_hlg",
     "TRANSFERS",
     "HDR_TRANSFERS",
+    "H273_TRANSFERS",
+    "H273_TRANSFER_CODES",
 ]
 
 #: HDR Reference White (BT.2408-7 §2.1): linear 1.0 in hdrkit, in cd/m^2.
@@ -372,3 +374,6 @@ HDR_TRANSFERS = ("pq", "hlg")
 #: BT.709 (1), BT.601 (6) and BT.2020 10/12-bit (14, 15) share one curve: SDR shown with the
 #: BT.1886 EOTF. Video tags and the PNG cICP chunk use the same code points.
 H273_TRANSFERS = {16: "pq", 18: "hlg", 1: "bt1886", 6: "bt1886", 14: "bt1886", 15: "bt1886", 13: "srgb"}
+#: The code point hdrkit writes for each transfer: SDR video as BT.709 (1), the usual tag of
+#: BT.1886-displayed content.
+H273_TRANSFER_CODES = {"pq": 16, "hlg": 18, "bt1886": 1, "srgb": 13}

@@ -24,7 +24,14 @@ import numpy as np
 from ..errors import OptionError
 from .primaries import luminance_weights
 
-__all__ = ["ycbcr_weights", "ycbcr_to_rgb_matrix", "rgb_to_ycbcr_matrix", "range_scale", "ycbcr_to_rgb", "rgb_to_ycbcr"]
+__all__ = ["ycbcr_weights", "ycbcr_to_rgb_matrix", "rgb_to_ycbcr_matrix", "range_scale", "ycbcr_to_rgb", "rgb_to_ycbcr",
+           "H273_MATRICES", "H273_MATRIX_CODES"]
+
+#: ITU-T H.273 MatrixCoefficients -> :func:`ycbcr_weights` key (9 = BT.2020 non-constant
+#: luminance, 1 = BT.709, 5 and 6 = BT.601 625 and 525 lines, which share their weights).
+H273_MATRICES = {9: "bt2020", 1: "bt709", 5: "bt601", 6: "bt601"}
+#: The code point hdrkit writes for each matrix.
+H273_MATRIX_CODES = {"bt2020": 9, "bt709": 1, "bt601": 6}
 
 
 @lru_cache(maxsize=None)

@@ -71,6 +71,16 @@ class ContentLightLevel:
             p.append(f"MaxFALL {self.max_fall} is above the PQ peak of 10000 cd/m^2")
         return p
 
+    def above_mastering(self, mastering_peak: float) -> str | None:
+        """The notice for a measured MaxCLL above the mastering display's peak (cd/m^2), else None.
+
+        Content brighter than the display it was graded on is legal (ST 2086 describes the
+        display, CTA-861.3 the content) but worth saying: a consumer that trusts the mastering
+        peak clips it."""
+        if self.max_cll <= mastering_peak:
+            return None
+        return f"measured MaxCLL {self.max_cll} exceeds the mastering display peak {mastering_peak:g} cd/m^2"
+
     def require_valid(self) -> "ContentLightLevel":
         p = self.problems()
         if p:

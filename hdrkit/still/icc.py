@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..core.primaries import PRIMARIES, chromatic_adaptation_matrix, rgb_to_xyz_matrix
+from ..core.primaries import H273_PRIMARIES, PRIMARIES, chromatic_adaptation_matrix, rgb_to_xyz_matrix
 from ..errors import MetadataError
 
 __all__ = ["COLORANT_TOLERANCE", "D50_XYZ", "IccInfo", "parse_icc", "icc_primaries", "reference_colorants",
@@ -36,7 +36,7 @@ COLORANT_TOLERANCE = 1e-3
 #: ICC profile connection space illuminant (ICC.1 §7.2.16), as XYZ with Y = 1.
 D50_XYZ = (0.9642, 1.0, 0.8249)
 #: H.273 ColourPrimaries code -> hdrkit primaries name.
-CICP_PRIMARIES = {1: "bt709", 9: "bt2020", 12: "p3"}
+CICP_PRIMARIES = H273_PRIMARIES
 _MAX_TAGS = 1024
 
 

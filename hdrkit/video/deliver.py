@@ -327,9 +327,8 @@ def deliver(master, out_dir, *, versions=VERSIONS, params: RenderParams | None =
             entry.update(file=names[v], warnings=res.warnings, dropped_metadata=res.dropped_metadata)
             if res.mastering_display is not None:
                 entry["mastering_display"] = res.mastering_display.to_x265()
-                if cll.max_cll > res.mastering_display.max_luminance:
-                    msg = (f"measured MaxCLL {cll.max_cll} exceeds the mastering display peak "
-                           f"{res.mastering_display.max_luminance:g} cd/m^2")
+                msg = cll.above_mastering(res.mastering_display.max_luminance)
+                if msg:
                     entry["warnings"] = [*res.warnings, msg]
                     if msg not in said:  # once per run, not once per HDR10 version
                         log.warning("%s", msg)

@@ -519,9 +519,8 @@ def encode_video(src, dst, *, hdr10: bool = False, hlg: bool = False, hdr10plus:
         if max_cll == "auto" or (max_cll is None and in_cll is None and analysis is not None):
             cll = measure_cll(analysis.frames)
             log.info("measured MaxCLL %d cd/m^2, MaxFALL %d cd/m^2", cll.max_cll, cll.max_fall)
-            if cll.max_cll > mastering.max_luminance:
-                msg = (f"measured MaxCLL {cll.max_cll} exceeds the mastering display peak "
-                       f"{mastering.max_luminance:g} cd/m^2")
+            msg = cll.above_mastering(mastering.max_luminance)
+            if msg:
                 log.warning("%s", msg)
                 warnings.append(msg)
         elif max_cll is not None:

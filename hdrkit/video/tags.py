@@ -19,8 +19,9 @@ import logging
 import re
 from dataclasses import dataclass
 
-from ..core.primaries import H273_PRIMARIES
-from ..core.transfer import H273_TRANSFERS, HDR_TRANSFERS, TRANSFERS
+from ..core.primaries import H273_PRIMARIES, H273_PRIMARY_CODES
+from ..core.transfer import H273_TRANSFER_CODES, H273_TRANSFERS, HDR_TRANSFERS, TRANSFERS
+from ..core.ycbcr import H273_MATRICES, H273_MATRIX_CODES
 from ..errors import DecodeError, OptionError
 
 __all__ = ["ColourInfo", "resolve_colour", "read_tags", "has_unspecified", "fill_unspecified", "TAG_NAMES",
@@ -34,11 +35,8 @@ _TRC = H273_TRANSFERS
 #: H.273 ColourPrimaries -> :data:`hdrkit.core.primaries.PRIMARIES` key (12 = SMPTE EG 432 P3-D65).
 _PRIM = H273_PRIMARIES
 #: H.273 MatrixCoefficients -> :func:`hdrkit.core.ycbcr.ycbcr_weights` key.
-_MATRIX = {9: "bt2020", 1: "bt709", 5: "bt601", 6: "bt601"}
+_MATRIX = H273_MATRICES
 _UNSPECIFIED = 2  # H.273 "unspecified" for primaries, transfer and matrix
-_TRC_CODE = {"pq": 16, "hlg": 18, "bt1886": 1, "srgb": 13}
-_PRIM_CODE = {"bt709": 1, "bt2020": 9, "p3": 12}
-_MATRIX_CODE = {"bt2020": 9, "bt709": 1, "bt601": 6}
 
 # TRANSFERS (the source transfers, ``--assume-transfer`` choices) and HDR_TRANSFERS (everything
 # else needs ``allow_sdr``) come from the core registry, :mod:`hdrkit.core.transfer`.
@@ -71,8 +69,8 @@ class ColourInfo:
 
     def h273(self) -> dict[str, int]:
         """The description as H.273 code points (primaries, transfer, matrix, range: 1 tv / 2 pc)."""
-        return {"color_primaries": _PRIM_CODE[self.primaries], "color_trc": _TRC_CODE[self.transfer],
-                "colorspace": _MATRIX_CODE[self.matrix], "color_range": 2 if self.full_range else 1}
+        return {"color_primaries": H273_PRIMARY_CODES[self.primaries], "color_trc": H273_TRANSFER_CODES[self.transfer],
+                "colorspace": H273_MATRIX_CODES[self.matrix], "color_range": 2 if self.full_range else 1}
 
     def ffmpeg_names(self) -> dict[str, str]:
         """The description as FFmpeg option values (``setparams`` / ``-color_*``)."""
