@@ -10,10 +10,10 @@ JSON: the "HDR10+ LLC" layout that x265's ``--dhdr10-info`` reads
 (``JSONInfo``, one ``SceneInfo`` entry **per frame** - x265 maps entry i to input frame
 i -, ``SceneInfoSummary``, ``ToolInfo``), integers only.
 
-Units (reference §5.4, checked end to end by the tests): ``MaxScl[3]`` (R, G, B),
-``AverageRGB`` and ``DistributionValues`` in 0.1 cd/m^2 (0-100000, linear maxRGB);
-``TargetedSystemDisplayMaximumLuminance`` in cd/m^2 (0-10000); ``KneePointX/Y`` in
-1/4095 of the source / target range; ``Anchors`` in 1/1023.
+Units (the value ranges of SMPTE ST 2094-40 and FFmpeg's ``AVDynamicHDRPlus``, checked end to
+end by the tests): ``MaxScl[3]`` (R, G, B), ``AverageRGB`` and ``DistributionValues`` in
+0.1 cd/m^2 (0-100000, linear maxRGB); ``TargetedSystemDisplayMaximumLuminance`` in cd/m^2
+(0-10000); ``KneePointX/Y`` in 1/4095 of the source / target range; ``Anchors`` in 1/1023.
 
 Validation (:func:`validate_json`) implements hdr10plus_tool's rules (serde types
 without defaults, ``TryFrom`` and ``metadata.rs::validate``), stricter than x265, which

@@ -192,8 +192,8 @@ def parse_cll(b: bytes) -> tuple[int, int]:
 def parse_dynamic_hdr_plus(b: bytes) -> dict:
     """``AVDynamicHDRPlus`` bytes -> dict with window 0 converted to HDR10+ JSON integer units.
 
-    Units (reference §5.4): MaxScl, average_maxrgb, distribution values ``v * 100000``
-    (0.1 cd/m^2); targeted luminance ``v`` (cd/m^2); knee ``v * 4095``; anchors
+    Units (the value ranges of SMPTE ST 2094-40 and FFmpeg's ``AVDynamicHDRPlus``): MaxScl,
+    average_maxrgb, distribution values ``v * 100000`` (0.1 cd/m^2); targeted luminance ``v`` (cd/m^2); knee ``v * 4095``; anchors
     ``v * 1023``; fraction_bright_pixels ``v * 1000``. Rationals are converted with
     rounding to the nearest integer unit (FFmpeg stores them as n/100000, n/4095, ...).
     """

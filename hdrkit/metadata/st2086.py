@@ -315,7 +315,9 @@ def _triangle_ok(r, g, b) -> bool:
 
 
 def sanitize(md: MasteringDisplay) -> SanitizedMDCV:
-    """Check a mastering display the way a careful consumer must (reference §3.2).
+    """Check a mastering display the way a careful consumer must (as libplacebo's
+    ``pl_map_hdr_metadata`` does: real files carry primaries in R, G, B order, or luminance
+    written in cd/m^2 instead of 0.0001 cd/m^2 units).
 
     - primaries: each x, y within (0, 1) and x + y <= 1; matched against the known gamuts
       in any order: a permutation of a known set is reordered (and reported); an unknown
