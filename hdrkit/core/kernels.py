@@ -12,11 +12,14 @@ Speed layout of a row (float32):
 2. a separate scalar loop reads the table (LLVM does not vectorise gathers here, and one
    in a loop would keep the whole loop scalar);
 3. a branch-free loop applies the gain, the matrix, the gamut boundary test and the neon
-   knee, and flags the pixels whose chroma passes the compression knee;
+   knee, and flags the pixels whose chroma passes the compression knee (the ``hue`` map has
+   a loop of its own without the neon knee);
 4. the flagged pixels (a few per cent to a sixth of a photograph; they need the CIELAB skin
    test and the roll-off) are packed, their skin weights found one by one (cube roots and
    atan2, only in the skin hue quadrant), and the roll-off runs on them in one more
-   branch-free loop, in float64 (:func:`_row_slow`);
+   branch-free loop, in float64 (:func:`_row_slow`); for the ``hue`` map every step after the
+   packing runs over the packed pixels in vectorised loops, IPT's powers and the hue angle
+   included (:mod:`hdrkit.core.vecmath`, :func:`_row_slow_hue`);
 5. for SDR, per channel: vectorised square root, table read, vectorised dither + floor.
 
 Everything here mirrors a numpy reference: ``pipeline.render_linear_reference`` (tests
@@ -45,6 +48,7 @@ from .ipt import IPT_EXPONENT, IPT_FROM_LMS, NEUTRAL, chroma_boundary, ipt_matri
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
 from .tonemap import curve_lut, tone_peaks
+from .vecmath import atan2_rows, spow_rows
 
 __all__ = ["has_kernel", "render_linear_fast", "render_sdr_fast", "encode_lut", "box_mean", "subsampling_stats", "lerp_rows",
            "TONE_LUT_SIZE", "ENCODE_LUT_SIZE"]
@@ -155,6 +159,34 @@ def _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, 
             o2r[j] = min(max(m20 * r + m21 * g + m22 * b, zero), Df)
             slow[j] = False
         return 0
+    if mode == 3:  # hue: the test alone (it has no neon knee); unflagged pixels keep the matrixed colour
+        for j in range(W):
+            r = o0r[j]
+            g = o1r[j]
+            b = o2r[j]
+            m = max(r, max(g, b))
+            gain = Df / m if m * invP >= one else gbuf[j]
+            r *= gain
+            g *= gain
+            b *= gain
+            v0 = m00 * r + m01 * g + m02 * b
+            v1 = m10 * r + m11 * g + m12 * b
+            v2 = m20 * r + m21 * g + m22 * b
+            Y = min(max(w0 * v0 + w1 * v1 + w2 * v2, zero), Df)
+            c0 = v0 - Y
+            c1 = v1 - Y
+            c2 = v2 - Y
+            l0 = (Df - Y) / c0 if c0 > zero else (Y / -c0 if c0 < zero else inf)
+            l1 = (Df - Y) / c1 if c1 > zero else (Y / -c1 if c1 < zero else inf)
+            l2 = (Df - Y) / c2 if c2 > zero else (Y / -c2 if c2 < zero else inf)
+            s = max(min(l0, min(l1, l2)), zero)
+            sl = (s > zero) & (s < inf) & (one > kn * s)
+            o0r[j] = min(max(Y + c0, zero), Df)
+            o1r[j] = min(max(Y + c1, zero), Df)
+            o2r[j] = min(max(Y + c2, zero), Df)
+            slow[j] = sl
+            nslow += np.int32(sl)
+        return nslow
     neon = np.float32(1.0 if (mode == 2 and kk < Df) else 0.0)
     for j in range(W):
         r = o0r[j]
@@ -342,21 +374,6 @@ def _bilinear(tab, u, v):
     return a * (1.0 - fu) + b * fu
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _spow(x, e):
-    return math.pow(x, e) if x >= 0.0 else -math.pow(-x, e)
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _mat_pow_mat(A, e, B, x0, x1, x2):
-    """``B @ spow(A @ x, e)`` for a 3-vector (the two halves of RGB <-> IPT)."""
-    l0 = _spow(A[0, 0] * x0 + A[0, 1] * x1 + A[0, 2] * x2, e)
-    l1 = _spow(A[1, 0] * x0 + A[1, 1] * x1 + A[1, 2] * x2, e)
-    l2 = _spow(A[2, 0] * x0 + A[2, 1] * x1 + A[2, 2] * x2, e)
-    return (B[0, 0] * l0 + B[0, 1] * l1 + B[0, 2] * l2, B[1, 0] * l0 + B[1, 1] * l1 + B[1, 2] * l2,
-            B[2, 0] * l0 + B[2, 1] * l1 + B[2, 2] * l2)
-
-
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
     """Finish the pixels :func:`_row_fast` flagged with the ``hue`` map of :mod:`hdrkit.core.gamut`
@@ -364,7 +381,13 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
 
     ``hm`` (4, 3, 3): LMS from BT.709, BT.709 from LMS, IPT from L'M'S', L'M'S' from IPT;
     ``neut`` (3,): IPT of white; ``tabs`` (2, ni, nh): chroma boundaries of BT.709 and of the
-    source gamut (:func:`hdrkit.core.ipt.chroma_boundary`).
+    source gamut (:func:`hdrkit.core.ipt.chroma_boundary`). ``sb`` (12, W) float64 scratch.
+
+    The flagged pixels are packed (tone curve and matrix, one by one), then every step runs
+    over the packed arrays in loops LLVM vectorises: the powers and the arc tangent are the
+    array forms of :mod:`hdrkit.core.vecmath`, the boundary tables are read in a loop of
+    their own (gathers), and the roll-off is computed for every packed pixel and selected
+    where it applies (a colour inside the knee keeps its tone-mapped value).
     """
     W = src.shape[0]
     ni, nh = tabs.shape[1], tabs.shape[2]
@@ -372,69 +395,109 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
     ie = 1.0 / e
     invD = 1.0 / D
     tw = 1.0 / (2.0 * math.pi) * (nh - 1)
-    for j in range(W):
-        if not slow[j]:
-            continue
-        r, g, b, gain = _tone64(src, j, P, tone64, D)
-        gain *= invD
-        r *= gain
-        g *= gain
-        b *= gain
-        v0 = M[0, 0] * r + M[0, 1] * g + M[0, 2] * b
-        v1 = M[1, 0] * r + M[1, 1] * g + M[1, 2] * b
-        v2 = M[2, 0] * r + M[2, 1] * g + M[2, 2] * b
-        I, Pp, Tt = _mat_pow_mat(hm[0], e, hm[2], v0, v1, v2)
-        In = I / neut[0]
-        dP = Pp - In * neut[1]
-        dT = Tt - In * neut[2]
+    v0s, v1s, v2s, q0, q1, q2 = sb[0], sb[1], sb[2], sb[3], sb[4], sb[5]
+    ins, dps, dts, hs, cds, css = sb[6], sb[7], sb[8], sb[9], sb[10], sb[11]
+    n = 0
+    for j in range(W):  # pack, with the tone curve and matrix in float64
+        if slow[j]:
+            r, g, b, gain = _tone64(src, j, P, tone64, D)
+            gain *= invD
+            r *= gain
+            g *= gain
+            b *= gain
+            idx[n] = j
+            v0s[n] = M[0, 0] * r + M[0, 1] * g + M[0, 2] * b
+            v1s[n] = M[1, 0] * r + M[1, 1] * g + M[1, 2] * b
+            v2s[n] = M[2, 0] * r + M[2, 1] * g + M[2, 2] * b
+            n += 1
+    if n == 0:
+        return
+    A, B, Bi, Ai = hm[0], hm[2], hm[3], hm[1]
+    a00, a01, a02, a10, a11, a12, a20, a21, a22 = A[0, 0], A[0, 1], A[0, 2], A[1, 0], A[1, 1], A[1, 2], A[2, 0], A[2, 1], A[2, 2]
+    for k in range(n):  # LMS
+        x0, x1, x2 = v0s[k], v1s[k], v2s[k]
+        q0[k] = a00 * x0 + a01 * x1 + a02 * x2
+        q1[k] = a10 * x0 + a11 * x1 + a12 * x2
+        q2[k] = a20 * x0 + a21 * x1 + a22 * x2
+    spow_rows(q0, e, n)
+    spow_rows(q1, e, n)
+    spow_rows(q2, e, n)
+    b00, b01, b02, b10, b11, b12, b20, b21, b22 = B[0, 0], B[0, 1], B[0, 2], B[1, 0], B[1, 1], B[1, 2], B[2, 0], B[2, 1], B[2, 2]
+    n0, n1, n2 = neut[0], neut[1], neut[2]
+    for k in range(n):  # IPT; lightness and chroma vector about the achromatic axis
+        l0, l1, l2 = q0[k], q1[k], q2[k]
+        In = (b00 * l0 + b01 * l1 + b02 * l2) / n0
+        ins[k] = In
+        dps[k] = (b10 * l0 + b11 * l1 + b12 * l2) - In * n1
+        dts[k] = (b20 * l0 + b21 * l1 + b22 * l2) - In * n2
+    atan2_rows(dts, dps, hs, n)
+    td, ts = tabs[0], tabs[1]
+    for k in range(n):  # boundary chroma of the target and the source at (I, h)
+        uu = min(max(ins[k], 0.0), 1.0) * (ni - 1)
+        vv = (hs[k] + math.pi) * tw
+        cds[k] = _bilinear(td, uu, vv)
+        css[k] = _bilinear(ts, uu, vv)
+    c00, c01, c02, c10, c11, c12, c20, c21, c22 = (Bi[0, 0], Bi[0, 1], Bi[0, 2], Bi[1, 0], Bi[1, 1], Bi[1, 2], Bi[2, 0],
+                                                   Bi[2, 1], Bi[2, 2])
+    for k in range(n):  # roll-off factor sc, and the L'M'S' of the compressed colour
+        In = ins[k]
+        dP = dps[k]
+        dT = dts[k]
         C = math.sqrt(dP * dP + dT * dT)
-        h = math.atan2(dT, dP)
-        uu = min(max(In, 0.0), 1.0) * (ni - 1)
-        vv = (h + math.pi) * tw
-        cd = _bilinear(tabs[0], uu, vv)
-        cs = _bilinear(tabs[1], uu, vv)
-        sc = 1.0
-        if C > 0.0:
-            if cd > 0.0:
-                rr = C / cd
-                rmax = max(cs / cd, rr)
-                if rr > knee and rmax > 1.0:
-                    span = max(rmax - knee, 1e-12)
-                    t = min(max((rr - knee) / span, 0.0), 1.0)
-                    a = max(span / (1.0 - knee), 1.0)
-                    tt = t * (1.0 - t)
-                    y = (t * t + a * tt) / (1.0 + (a + 1.0 / a - 2.0) * tt)
-                    sc = (knee + (1.0 - knee) * y) / rr
-            else:
-                sc = 0.0
-        if sc == 1.0:  # inside the knee: the colour as it is (the reference's round trip gives it back)
-            o[0, j] = min(max(v0, 0.0), 1.0) * D
-            o[1, j] = min(max(v1, 0.0), 1.0) * D
-            o[2, j] = min(max(v2, 0.0), 1.0) * D
-            continue
+        cd = cds[k]
+        pos = cd > 0.0
+        rr = C / cd if pos else 0.0
+        rmax = max(css[k] / cd, rr) if pos else 0.0
+        span = max(rmax - knee, 1e-12)
+        t = min(max((rr - knee) / span, 0.0), 1.0)
+        a = max(span / (1.0 - knee), 1.0)
+        tt = t * (1.0 - t)
+        y = (t * t + a * tt) / (1.0 + (a + 1.0 / a - 2.0) * tt)
+        roll = (knee + (1.0 - knee) * y) / rr if (rr > knee) & (rmax > 1.0) else 1.0
+        sc = (roll if pos else 0.0) if C > 0.0 else 1.0
+        hs[k] = sc
         dP *= sc
         dT *= sc
-        o0, o1, o2 = _mat_pow_mat(hm[3], ie, hm[1], In * neut[0], dP + In * neut[1], dT + In * neut[2])
-        # pull an overshoot back along the line to the grey of the same lightness
-        gy = math.pow(min(max(In, 0.0), 1.0), ie)
-        c0 = o0 - gy
-        c1 = o1 - gy
-        c2 = o2 - gy
+        i0 = In * n0
+        i1 = dP + In * n1
+        i2 = dT + In * n2
+        q0[k] = c00 * i0 + c01 * i1 + c02 * i2
+        q1[k] = c10 * i0 + c11 * i1 + c12 * i2
+        q2[k] = c20 * i0 + c21 * i1 + c22 * i2
+        cds[k] = min(max(In, 0.0), 1.0)
+    spow_rows(q0, ie, n)
+    spow_rows(q1, ie, n)
+    spow_rows(q2, ie, n)
+    spow_rows(cds, ie, n)  # the grey of the same lightness
+    d00, d01, d02, d10, d11, d12, d20, d21, d22 = (Ai[0, 0], Ai[0, 1], Ai[0, 2], Ai[1, 0], Ai[1, 1], Ai[1, 2], Ai[2, 0],
+                                                   Ai[2, 1], Ai[2, 2])
+    for k in range(n):  # back to BT.709; pull an overshoot back along the line to the grey
+        l0, l1, l2 = q0[k], q1[k], q2[k]
+        gy = cds[k]
+        c0 = (d00 * l0 + d01 * l1 + d02 * l2) - gy
+        c1 = (d10 * l0 + d11 * l1 + d12 * l2) - gy
+        c2 = (d20 * l0 + d21 * l1 + d22 * l2) - gy
         t = 1.0
         t = min(t, (1.0 - gy) / c0) if c0 > 0.0 else (min(t, gy / -c0) if c0 < 0.0 else t)
         t = min(t, (1.0 - gy) / c1) if c1 > 0.0 else (min(t, gy / -c1) if c1 < 0.0 else t)
         t = min(t, (1.0 - gy) / c2) if c2 > 0.0 else (min(t, gy / -c2) if c2 < 0.0 else t)
         t = max(t, 0.0)
-        o[0, j] = min(max(gy + c0 * t, 0.0), 1.0) * D
-        o[1, j] = min(max(gy + c1 * t, 0.0), 1.0) * D
-        o[2, j] = min(max(gy + c2 * t, 0.0), 1.0) * D
+        inside = hs[k] == 1.0  # inside the knee: the colour as it is (the reference's round trip gives it back)
+        v0s[k] = (min(max(v0s[k], 0.0), 1.0) if inside else min(max(gy + c0 * t, 0.0), 1.0)) * D
+        v1s[k] = (min(max(v1s[k], 0.0), 1.0) if inside else min(max(gy + c1 * t, 0.0), 1.0)) * D
+        v2s[k] = (min(max(v2s[k], 0.0), 1.0) if inside else min(max(gy + c2 * t, 0.0), 1.0)) * D
+    for k in range(n):  # unpack
+        j = idx[k]
+        o[0, j] = v0s[k]
+        o[1, j] = v1s[k]
+        o[2, j] = v2s[k]
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _row(src, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm, neut,
          tabs, o, gbuf, slow, sb, idx):
     """One row of display light into ``o`` (3, W): vectorised common case, then the flagged pixels.
-    Scratch: ``gbuf`` (W,) float32, ``slow`` (W,) bool, ``sb`` (4, W) float64, ``idx`` (W,) int32."""
+    Scratch: ``gbuf`` (W,) float32, ``slow`` (W,) bool, ``sb`` (12, W) float64, ``idx`` (W,) int32."""
     fk = HUE_GATE * knee if mode == 3 else knee
     if _row_fast(src, P, tone, M, w, D, mode, fk, neon_knee, neon_roll, o, gbuf, slow) > 0:
         if mode == 3:
@@ -448,7 +511,7 @@ def _row(src, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_kn
 def _row_buffers(W):
     """Row scratch of :func:`_row` for rows ``W`` wide."""
     return (np.empty((3, W), np.float32), np.empty(W, np.float32), np.empty(W, np.bool_),
-            np.empty((4, W), np.float64), np.empty(W, np.int32))
+            np.empty((12, W), np.float64), np.empty(W, np.int32))
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
