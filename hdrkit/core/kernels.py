@@ -20,7 +20,8 @@ Speed layout of a row (float32):
    branch-free loop, in float64 (:func:`_row_slow`); for the ``hue`` map every step after the
    packing runs over the packed pixels in vectorised loops, IPT's powers and the hue angle
    included (:mod:`hdrkit.core.vecmath`, :func:`_row_slow_hue`);
-5. for SDR, per channel: vectorised square root, table read, vectorised dither + floor.
+5. for SDR, per channel: vectorised square root, table read, vectorised dither + floor into
+   a code plane; then one loop interleaves the three planes into the output row.
 
 Everything here mirrors a numpy reference: ``pipeline.render_linear_reference`` (tests
 compare the two: display light within 3e-4, codes within 1 on under 1 % of pixels), and
@@ -549,18 +550,24 @@ def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, 
     ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
     for t in prange(ntask):
         o, gbuf, slow, sb, idx = _row_buffers(W)
+        q = np.empty((3, W), out.dtype)  # the codes, one plane per channel
         for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
             _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm,
                  neut, tabs, o, gbuf, slow, sb, idx)
             drow = dtile[i % th]
-            dst = out[i]
             for c in range(3):
                 oc = o[c]
                 for j in range(W):
                     oc[j] = math.sqrt(min(max(oc[j] * invD, zero), one)) * fn1
                 lerp_rows(oc, enc)
+                qc = q[c]
                 for j in range(W):
-                    dst[j, c] = min(max(math.floor(oc[j] + drow[j]), zero), ftop)
+                    qc[j] = min(max(math.floor(oc[j] + drow[j]), zero), ftop)
+            dst = out[i]
+            for j in range(W):  # interleave (a channel written with a stride of 3 would keep its loop scalar)
+                dst[j, 0] = q[0, j]
+                dst[j, 1] = q[1, j]
+                dst[j, 2] = q[2, j]
 
 
 def has_kernel(params) -> bool:
