@@ -375,6 +375,12 @@ def _bilinear(tab, u, v):
     return a * (1.0 - fu) + b * fu
 
 
+@njit(cache=True, inline="always")
+def _m33(A):
+    """The nine entries of a 3 x 3 matrix, row by row (locals for a vectorised loop)."""
+    return A[0, 0], A[0, 1], A[0, 2], A[1, 0], A[1, 1], A[1, 2], A[2, 0], A[2, 1], A[2, 2]
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
     """Finish the pixels :func:`_row_fast` flagged with the ``hue`` map of :mod:`hdrkit.core.gamut`
@@ -413,8 +419,7 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
             n += 1
     if n == 0:
         return
-    A, B, Bi, Ai = hm[0], hm[2], hm[3], hm[1]
-    a00, a01, a02, a10, a11, a12, a20, a21, a22 = A[0, 0], A[0, 1], A[0, 2], A[1, 0], A[1, 1], A[1, 2], A[2, 0], A[2, 1], A[2, 2]
+    a00, a01, a02, a10, a11, a12, a20, a21, a22 = _m33(hm[0])
     for k in range(n):  # LMS
         x0, x1, x2 = v0s[k], v1s[k], v2s[k]
         q0[k] = a00 * x0 + a01 * x1 + a02 * x2
@@ -423,7 +428,7 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
     spow_rows(q0, e, n)
     spow_rows(q1, e, n)
     spow_rows(q2, e, n)
-    b00, b01, b02, b10, b11, b12, b20, b21, b22 = B[0, 0], B[0, 1], B[0, 2], B[1, 0], B[1, 1], B[1, 2], B[2, 0], B[2, 1], B[2, 2]
+    b00, b01, b02, b10, b11, b12, b20, b21, b22 = _m33(hm[2])
     n0, n1, n2 = neut[0], neut[1], neut[2]
     for k in range(n):  # IPT; lightness and chroma vector about the achromatic axis
         l0, l1, l2 = q0[k], q1[k], q2[k]
@@ -438,8 +443,7 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
         vv = (hs[k] + math.pi) * tw
         cds[k] = _bilinear(td, uu, vv)
         css[k] = _bilinear(ts, uu, vv)
-    c00, c01, c02, c10, c11, c12, c20, c21, c22 = (Bi[0, 0], Bi[0, 1], Bi[0, 2], Bi[1, 0], Bi[1, 1], Bi[1, 2], Bi[2, 0],
-                                                   Bi[2, 1], Bi[2, 2])
+    c00, c01, c02, c10, c11, c12, c20, c21, c22 = _m33(hm[3])
     for k in range(n):  # roll-off factor sc, and the L'M'S' of the compressed colour
         In = ins[k]
         dP = dps[k]
@@ -470,8 +474,7 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
     spow_rows(q1, ie, n)
     spow_rows(q2, ie, n)
     spow_rows(cds, ie, n)  # the grey of the same lightness
-    d00, d01, d02, d10, d11, d12, d20, d21, d22 = (Ai[0, 0], Ai[0, 1], Ai[0, 2], Ai[1, 0], Ai[1, 1], Ai[1, 2], Ai[2, 0],
-                                                   Ai[2, 1], Ai[2, 2])
+    d00, d01, d02, d10, d11, d12, d20, d21, d22 = _m33(hm[1])
     for k in range(n):  # back to BT.709; pull an overshoot back along the line to the grey
         l0, l1, l2 = q0[k], q1[k], q2[k]
         gy = cds[k]
