@@ -102,6 +102,35 @@ def lerp_rows(u, table):
         u[j] = table[k] * (one - f) + table[k + np.uint32(1)] * f
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _constant_y_test(r, g, b, gtab, invP, Df, mm, ww, kn):
+    """Tone gain (the table's ``gtab``, beyond it onto the peak ``Df``), matrix ``mm`` (9 entries),
+    luminance Y (weights ``ww``), chroma vector ``c = v - Y`` and whether its ratio to the
+    target boundary passes ``kn`` (float32; the gamut maps' common test)."""
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    inf = np.float32(np.inf)
+    m00, m01, m02, m10, m11, m12, m20, m21, m22 = mm
+    w0, w1, w2 = ww
+    m = max(r, max(g, b))
+    gain = Df / m if m * invP >= one else gtab
+    r *= gain
+    g *= gain
+    b *= gain
+    v0 = m00 * r + m01 * g + m02 * b
+    v1 = m10 * r + m11 * g + m12 * b
+    v2 = m20 * r + m21 * g + m22 * b
+    Y = min(max(w0 * v0 + w1 * v1 + w2 * v2, zero), Df)
+    c0 = v0 - Y
+    c1 = v1 - Y
+    c2 = v2 - Y
+    l0 = (Df - Y) / c0 if c0 > zero else (Y / -c0 if c0 < zero else inf)
+    l1 = (Df - Y) / c1 if c1 > zero else (Y / -c1 if c1 < zero else inf)
+    l2 = (Df - Y) / c2 if c2 > zero else (Y / -c2 if c2 < zero else inf)
+    s = max(min(l0, min(l1, l2)), zero)
+    return Y, c0, c1, c2, (s > zero) & (s < inf) & (one > kn * s)
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, slow):
     """The common case of the gamut map for one row, in branch-free loops LLVM vectorises (float32).
@@ -121,7 +150,8 @@ def _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, 
     m00, m01, m02 = np.float32(M[0, 0]), np.float32(M[0, 1]), np.float32(M[0, 2])
     m10, m11, m12 = np.float32(M[1, 0]), np.float32(M[1, 1]), np.float32(M[1, 2])
     m20, m21, m22 = np.float32(M[2, 0]), np.float32(M[2, 1]), np.float32(M[2, 2])
-    w0, w1, w2 = np.float32(w[0]), np.float32(w[1]), np.float32(w[2])
+    mm = (m00, m01, m02, m10, m11, m12, m20, m21, m22)
+    ww = (np.float32(w[0]), np.float32(w[1]), np.float32(w[2]))
     kn = np.float32(knee)
     kk = np.float32(neon_knee * D)
     rl = np.float32(neon_roll * D)
@@ -162,26 +192,7 @@ def _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, 
         return 0
     if mode == 3:  # hue: the test alone (it has no neon knee); unflagged pixels keep the matrixed colour
         for j in range(W):
-            r = o0r[j]
-            g = o1r[j]
-            b = o2r[j]
-            m = max(r, max(g, b))
-            gain = Df / m if m * invP >= one else gbuf[j]
-            r *= gain
-            g *= gain
-            b *= gain
-            v0 = m00 * r + m01 * g + m02 * b
-            v1 = m10 * r + m11 * g + m12 * b
-            v2 = m20 * r + m21 * g + m22 * b
-            Y = min(max(w0 * v0 + w1 * v1 + w2 * v2, zero), Df)
-            c0 = v0 - Y
-            c1 = v1 - Y
-            c2 = v2 - Y
-            l0 = (Df - Y) / c0 if c0 > zero else (Y / -c0 if c0 < zero else inf)
-            l1 = (Df - Y) / c1 if c1 > zero else (Y / -c1 if c1 < zero else inf)
-            l2 = (Df - Y) / c2 if c2 > zero else (Y / -c2 if c2 < zero else inf)
-            s = max(min(l0, min(l1, l2)), zero)
-            sl = (s > zero) & (s < inf) & (one > kn * s)
+            Y, c0, c1, c2, sl = _constant_y_test(o0r[j], o1r[j], o2r[j], gbuf[j], invP, Df, mm, ww, kn)
             o0r[j] = min(max(Y + c0, zero), Df)
             o1r[j] = min(max(Y + c1, zero), Df)
             o2r[j] = min(max(Y + c2, zero), Df)
@@ -190,26 +201,7 @@ def _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, 
         return nslow
     neon = np.float32(1.0 if (mode == 2 and kk < Df) else 0.0)
     for j in range(W):
-        r = o0r[j]
-        g = o1r[j]
-        b = o2r[j]
-        m = max(r, max(g, b))
-        gain = Df / m if m * invP >= one else gbuf[j]
-        r *= gain
-        g *= gain
-        b *= gain
-        v0 = m00 * r + m01 * g + m02 * b
-        v1 = m10 * r + m11 * g + m12 * b
-        v2 = m20 * r + m21 * g + m22 * b
-        Y = min(max(w0 * v0 + w1 * v1 + w2 * v2, zero), Df)
-        c0 = v0 - Y
-        c1 = v1 - Y
-        c2 = v2 - Y
-        l0 = (Df - Y) / c0 if c0 > zero else (Y / -c0 if c0 < zero else inf)
-        l1 = (Df - Y) / c1 if c1 > zero else (Y / -c1 if c1 < zero else inf)
-        l2 = (Df - Y) / c2 if c2 > zero else (Y / -c2 if c2 < zero else inf)
-        s = max(min(l0, min(l1, l2)), zero)
-        sl = (s > zero) & (s < inf) & (one > kn * s)
+        Y, c0, c1, c2, sl = _constant_y_test(o0r[j], o1r[j], o2r[j], gbuf[j], invP, Df, mm, ww, kn)
         o0 = min(max(Y + c0, zero), Df)
         o1 = min(max(Y + c1, zero), Df)
         o2 = min(max(Y + c2, zero), Df)
