@@ -261,6 +261,26 @@ def _tone64(src, j, P, tone64, D):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
+def _pack(src, P, tone64, M, D, scale, slow, s0, s1, s2, idx):
+    """Pack the flagged pixels of a row: tone curve (gain times ``scale``) and matrix ``M`` in
+    float64 into ``s0``-``s2``, their columns into ``idx``. Returns how many."""
+    n = 0
+    for j in range(src.shape[0]):
+        if slow[j]:
+            r, g, b, gain = _tone64(src, j, P, tone64, D)  # m > 0: a black pixel is never flagged
+            gain *= scale
+            r *= gain
+            g *= gain
+            b *= gain
+            idx[n] = j
+            s0[n] = M[0, 0] * r + M[0, 1] * g + M[0, 2] * b
+            s1[n] = M[1, 0] * r + M[1, 1] * g + M[1, 2] * b
+            s2[n] = M[2, 0] * r + M[2, 1] * g + M[2, 2] * b
+            n += 1
+    return n
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, slow, o, sb,
               idx):
     """Finish the pixels :func:`_row_fast` flagged: the gamut roll-off of :mod:`hdrkit.core.gamut`.
@@ -275,20 +295,8 @@ def _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_kne
     ``Y / -c`` (c < 0) over the channels, computed as the largest of ``c / (D - Y)`` and
     ``-c / Y`` (two divisions, no branches); the source boundary likewise.
     """
-    W = src.shape[0]
     s0, s1, s2, wsk = sb[0], sb[1], sb[2], sb[3]
-    n = 0
-    for j in range(W):  # pack, with the tone curve and matrix in float64
-        if slow[j]:
-            r, g, b, gain = _tone64(src, j, P, tone64, D)  # m > 0: a black pixel is never flagged
-            r *= gain
-            g *= gain
-            b *= gain
-            idx[n] = j
-            s0[n] = M[0, 0] * r + M[0, 1] * g + M[0, 2] * b
-            s1[n] = M[1, 0] * r + M[1, 1] * g + M[1, 2] * b
-            s2[n] = M[2, 0] * r + M[2, 1] * g + M[2, 2] * b
-            n += 1
+    n = _pack(src, P, tone64, M, D, 1.0, slow, s0, s1, s2, idx)
     for k in range(n):
         wsk[k] = _skin_weight(s0[k], s1[k], s2[k], XYZ, wn, skin) if mode == 2 else 0.0
     w0, w1, w2 = w[0], w[1], w[2]
@@ -388,27 +396,13 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
     their own (gathers), and the roll-off is computed for every packed pixel and selected
     where it applies (a colour inside the knee keeps its tone-mapped value).
     """
-    W = src.shape[0]
     ni, nh = tabs.shape[1], tabs.shape[2]
     e = IPT_EXPONENT
     ie = 1.0 / e
-    invD = 1.0 / D
     tw = 1.0 / (2.0 * math.pi) * (nh - 1)
     v0s, v1s, v2s, q0, q1, q2 = sb[0], sb[1], sb[2], sb[3], sb[4], sb[5]
     ins, dps, dts, hs, cds, css = sb[6], sb[7], sb[8], sb[9], sb[10], sb[11]
-    n = 0
-    for j in range(W):  # pack, with the tone curve and matrix in float64
-        if slow[j]:
-            r, g, b, gain = _tone64(src, j, P, tone64, D)
-            gain *= invD
-            r *= gain
-            g *= gain
-            b *= gain
-            idx[n] = j
-            v0s[n] = M[0, 0] * r + M[0, 1] * g + M[0, 2] * b
-            v1s[n] = M[1, 0] * r + M[1, 1] * g + M[1, 2] * b
-            v2s[n] = M[2, 0] * r + M[2, 1] * g + M[2, 2] * b
-            n += 1
+    n = _pack(src, P, tone64, M, D, 1.0 / D, slow, v0s, v1s, v2s, idx)
     if n == 0:
         return
     a00, a01, a02, a10, a11, a12, a20, a21, a22 = _m33(hm[0])
