@@ -132,20 +132,20 @@ def ensure_phone_like_12mp() -> Path:
 def still_stages(data: bytes, runs: int) -> dict[str, float]:
     """CPU seconds (all threads, median) of each step of a still export, run one by one."""
     import hdrkit
-    from hdrkit.core.pipeline import RenderParams, estimate_peak, render_sdr
+    from hdrkit.core.pipeline import RenderParams, estimate_peak
     from hdrkit.still import export as ex
 
     img = hdrkit.read_gainmap(data)
     hdr = img.render()
     peak = estimate_peak(hdr)
     params = RenderParams()
-    sdr = render_sdr(hdr, img.primaries, params, peak)
+    sdr = ex._render_for_jpeg(hdr, img.primaries, params, peak)
     sub = ex.choose_subsampling(sdr)
     steps = {
         "read (decode base + map)": lambda: hdrkit.read_gainmap(data),
         "rebuild to linear float": img.render,
         "peak estimate": lambda: estimate_peak(hdr),
-        "colour core": lambda: render_sdr(hdr, img.primaries, params, peak),
+        "colour core": lambda: ex._render_for_jpeg(hdr, img.primaries, params, peak),
         "subsampling choice": lambda: ex.choose_subsampling(sdr),
         "thumbnail (box + Lanczos + render + JPEG)": lambda: ex._thumbnail(hdr, img.primaries, params, peak, []),
         "JPEG encode": lambda: ex._jpeg_bytes(sdr, 90, sub, False, icc_profile=ex.srgb_icc()),

@@ -527,8 +527,9 @@ def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, 
                 neut, tabs, enc, dtile, top, out):
     """Render + encode + dither + round. ``enc`` float32 table of code values (encoded x ``top``,
     square-root spaced, see :func:`encode_lut`); ``dtile`` (th, W) float32 dither offsets
-    already tiled to the row width, 0.5 added."""
+    already tiled to the row width, 0.5 added; ``out`` (H, W, 3) or (H, W, 4) (RGBX)."""
     H, W = rgb.shape[0], rgb.shape[1]
+    nc = out.shape[2]
     th = dtile.shape[0]
     n1 = enc.shape[0] - 1
     fn1 = np.float32(n1)
@@ -553,10 +554,17 @@ def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, 
                 for j in range(W):
                     qc[j] = min(max(math.floor(oc[j] + drow[j]), zero), ftop)
             dst = out[i]
-            for j in range(W):  # interleave (a channel written with a stride of 3 would keep its loop scalar)
-                dst[j, 0] = q[0, j]
-                dst[j, 1] = q[1, j]
-                dst[j, 2] = q[2, j]
+            if nc == 4:  # RGBX: the fourth byte at the top code
+                for j in range(W):
+                    dst[j, 0] = q[0, j]
+                    dst[j, 1] = q[1, j]
+                    dst[j, 2] = q[2, j]
+                    dst[j, 3] = ftop
+            else:
+                for j in range(W):  # interleave (a channel written with a stride of 3 would keep its loop scalar)
+                    dst[j, 0] = q[0, j]
+                    dst[j, 1] = q[1, j]
+                    dst[j, 2] = q[2, j]
 
 
 def has_kernel(params) -> bool:
@@ -617,14 +625,18 @@ def render_linear_fast(rgb, primaries, params, src_peak, anchor_peak=None) -> np
 
 
 def render_sdr_fast(rgb, primaries, params, src_peak, transfer: str = "srgb", bits: int = 8,
-                    anchor_peak=None) -> np.ndarray:
-    """Compiled render + transfer + dither + rounding: (H, W, 3) uint8 (bits <= 8) or uint16."""
+                    anchor_peak=None, rgbx: bool = False) -> np.ndarray:
+    """Compiled render + transfer + dither + rounding: (H, W, 3) uint8 (bits <= 8) or uint16.
+
+    ``rgbx``: (H, W, 4), the fourth channel at the top code (a layout image libraries take
+    without a copy, e.g. Pillow's ``RGBX``); the first three are the same codes.
+    """
     if transfer not in ("srgb", "bt1886"):
         raise OptionError(f"unknown output transfer {transfer!r}")
     if not 1 <= bits <= 16:
         raise OptionError(f"bits must be 1-16, not {bits}")
     args = _args(rgb, primaries, params, src_peak, anchor_peak)
-    out = np.empty(args[0].shape, np.uint8 if bits <= 8 else np.uint16)
+    out = np.empty(args[0].shape[:2] + (4 if rgbx else 3,), np.uint8 if bits <= 8 else np.uint16)
     top = float(2**bits - 1)
     _render_sdr(*args, _code_lut(transfer, top), _rounding_dither_rows(params.dither, args[0].shape[1]), top, out)
     return out
