@@ -12,12 +12,16 @@ Speed layout of a row (float32):
 2. a separate scalar loop reads the table (LLVM does not vectorise gathers here, and one
    in a loop would keep the whole loop scalar);
 3. a branch-free loop applies the gain, the matrix, the gamut boundary test and the neon
-   knee, and flags the pixels whose chroma passes the compression knee;
+   knee, and flags the pixels whose chroma passes the compression knee (the ``hue`` map has
+   a loop of its own without the neon knee);
 4. the flagged pixels (a few per cent to a sixth of a photograph; they need the CIELAB skin
    test and the roll-off) are packed, their skin weights found one by one (cube roots and
    atan2, only in the skin hue quadrant), and the roll-off runs on them in one more
-   branch-free loop, in float64 (:func:`_row_slow`);
-5. for SDR, per channel: vectorised square root, table read, vectorised dither + floor.
+   branch-free loop, in float64 (:func:`_row_slow`); for the ``hue`` map every step after the
+   packing runs over the packed pixels in vectorised loops, IPT's powers and the hue angle
+   included (:mod:`hdrkit.core.vecmath`, :func:`_row_slow_hue`);
+5. for SDR, per channel: vectorised square root, table read, vectorised dither + floor into
+   a code plane; then one loop interleaves the three planes into the output row.
 
 Everything here mirrors a numpy reference: ``pipeline.render_linear_reference`` (tests
 compare the two: display light within 3e-4, codes within 1 on under 1 % of pixels), and
@@ -45,6 +49,7 @@ from .ipt import IPT_EXPONENT, IPT_FROM_LMS, NEUTRAL, chroma_boundary, ipt_matri
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
 from .tonemap import curve_lut
+from .vecmath import atan2_rows, spow_rows
 
 __all__ = ["has_kernel", "render_linear_fast", "render_sdr_fast", "encode_lut", "box_mean", "subsampling_stats", "lerp_rows",
            "TONE_LUT_SIZE", "ENCODE_LUT_SIZE"]
@@ -97,6 +102,35 @@ def lerp_rows(u, table):
         u[j] = table[k] * (one - f) + table[k + np.uint32(1)] * f
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _constant_y_test(r, g, b, gtab, invP, Df, mm, ww, kn):
+    """Tone gain (the table's ``gtab``, beyond it onto the peak ``Df``), matrix ``mm`` (9 entries),
+    luminance Y (weights ``ww``), chroma vector ``c = v - Y`` and whether its ratio to the
+    target boundary passes ``kn`` (float32; the gamut maps' common test)."""
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    inf = np.float32(np.inf)
+    m00, m01, m02, m10, m11, m12, m20, m21, m22 = mm
+    w0, w1, w2 = ww
+    m = max(r, max(g, b))
+    gain = Df / m if m * invP >= one else gtab
+    r *= gain
+    g *= gain
+    b *= gain
+    v0 = m00 * r + m01 * g + m02 * b
+    v1 = m10 * r + m11 * g + m12 * b
+    v2 = m20 * r + m21 * g + m22 * b
+    Y = min(max(w0 * v0 + w1 * v1 + w2 * v2, zero), Df)
+    c0 = v0 - Y
+    c1 = v1 - Y
+    c2 = v2 - Y
+    l0 = (Df - Y) / c0 if c0 > zero else (Y / -c0 if c0 < zero else inf)
+    l1 = (Df - Y) / c1 if c1 > zero else (Y / -c1 if c1 < zero else inf)
+    l2 = (Df - Y) / c2 if c2 > zero else (Y / -c2 if c2 < zero else inf)
+    s = max(min(l0, min(l1, l2)), zero)
+    return Y, c0, c1, c2, (s > zero) & (s < inf) & (one > kn * s)
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, slow):
     """The common case of the gamut map for one row, in branch-free loops LLVM vectorises (float32).
@@ -116,7 +150,8 @@ def _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, 
     m00, m01, m02 = np.float32(M[0, 0]), np.float32(M[0, 1]), np.float32(M[0, 2])
     m10, m11, m12 = np.float32(M[1, 0]), np.float32(M[1, 1]), np.float32(M[1, 2])
     m20, m21, m22 = np.float32(M[2, 0]), np.float32(M[2, 1]), np.float32(M[2, 2])
-    w0, w1, w2 = np.float32(w[0]), np.float32(w[1]), np.float32(w[2])
+    mm = (m00, m01, m02, m10, m11, m12, m20, m21, m22)
+    ww = (np.float32(w[0]), np.float32(w[1]), np.float32(w[2]))
     kn = np.float32(knee)
     kk = np.float32(neon_knee * D)
     rl = np.float32(neon_roll * D)
@@ -155,28 +190,18 @@ def _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, 
             o2r[j] = min(max(m20 * r + m21 * g + m22 * b, zero), Df)
             slow[j] = False
         return 0
+    if mode == 3:  # hue: the test alone (it has no neon knee); unflagged pixels keep the matrixed colour
+        for j in range(W):
+            Y, c0, c1, c2, sl = _constant_y_test(o0r[j], o1r[j], o2r[j], gbuf[j], invP, Df, mm, ww, kn)
+            o0r[j] = min(max(Y + c0, zero), Df)
+            o1r[j] = min(max(Y + c1, zero), Df)
+            o2r[j] = min(max(Y + c2, zero), Df)
+            slow[j] = sl
+            nslow += np.int32(sl)
+        return nslow
     neon = np.float32(1.0 if (mode == 2 and kk < Df) else 0.0)
     for j in range(W):
-        r = o0r[j]
-        g = o1r[j]
-        b = o2r[j]
-        m = max(r, max(g, b))
-        gain = Df / m if m * invP >= one else gbuf[j]
-        r *= gain
-        g *= gain
-        b *= gain
-        v0 = m00 * r + m01 * g + m02 * b
-        v1 = m10 * r + m11 * g + m12 * b
-        v2 = m20 * r + m21 * g + m22 * b
-        Y = min(max(w0 * v0 + w1 * v1 + w2 * v2, zero), Df)
-        c0 = v0 - Y
-        c1 = v1 - Y
-        c2 = v2 - Y
-        l0 = (Df - Y) / c0 if c0 > zero else (Y / -c0 if c0 < zero else inf)
-        l1 = (Df - Y) / c1 if c1 > zero else (Y / -c1 if c1 < zero else inf)
-        l2 = (Df - Y) / c2 if c2 > zero else (Y / -c2 if c2 < zero else inf)
-        s = max(min(l0, min(l1, l2)), zero)
-        sl = (s > zero) & (s < inf) & (one > kn * s)
+        Y, c0, c1, c2, sl = _constant_y_test(o0r[j], o1r[j], o2r[j], gbuf[j], invP, Df, mm, ww, kn)
         o0 = min(max(Y + c0, zero), Df)
         o1 = min(max(Y + c1, zero), Df)
         o2 = min(max(Y + c2, zero), Df)
@@ -236,6 +261,26 @@ def _tone64(src, j, P, tone64, D):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
+def _pack(src, P, tone64, M, D, scale, slow, s0, s1, s2, idx):
+    """Pack the flagged pixels of a row: tone curve (gain times ``scale``) and matrix ``M`` in
+    float64 into ``s0``-``s2``, their columns into ``idx``. Returns how many."""
+    n = 0
+    for j in range(src.shape[0]):
+        if slow[j]:
+            r, g, b, gain = _tone64(src, j, P, tone64, D)  # m > 0: a black pixel is never flagged
+            gain *= scale
+            r *= gain
+            g *= gain
+            b *= gain
+            idx[n] = j
+            s0[n] = M[0, 0] * r + M[0, 1] * g + M[0, 2] * b
+            s1[n] = M[1, 0] * r + M[1, 1] * g + M[1, 2] * b
+            s2[n] = M[2, 0] * r + M[2, 1] * g + M[2, 2] * b
+            n += 1
+    return n
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, slow, o, sb,
               idx):
     """Finish the pixels :func:`_row_fast` flagged: the gamut roll-off of :mod:`hdrkit.core.gamut`.
@@ -250,20 +295,8 @@ def _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_kne
     ``Y / -c`` (c < 0) over the channels, computed as the largest of ``c / (D - Y)`` and
     ``-c / Y`` (two divisions, no branches); the source boundary likewise.
     """
-    W = src.shape[0]
     s0, s1, s2, wsk = sb[0], sb[1], sb[2], sb[3]
-    n = 0
-    for j in range(W):  # pack, with the tone curve and matrix in float64
-        if slow[j]:
-            r, g, b, gain = _tone64(src, j, P, tone64, D)  # m > 0: a black pixel is never flagged
-            r *= gain
-            g *= gain
-            b *= gain
-            idx[n] = j
-            s0[n] = M[0, 0] * r + M[0, 1] * g + M[0, 2] * b
-            s1[n] = M[1, 0] * r + M[1, 1] * g + M[1, 2] * b
-            s2[n] = M[2, 0] * r + M[2, 1] * g + M[2, 2] * b
-            n += 1
+    n = _pack(src, P, tone64, M, D, 1.0, slow, s0, s1, s2, idx)
     for k in range(n):
         wsk[k] = _skin_weight(s0[k], s1[k], s2[k], XYZ, wn, skin) if mode == 2 else 0.0
     w0, w1, w2 = w[0], w[1], w[2]
@@ -342,19 +375,10 @@ def _bilinear(tab, u, v):
     return a * (1.0 - fu) + b * fu
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _spow(x, e):
-    return math.pow(x, e) if x >= 0.0 else -math.pow(-x, e)
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _mat_pow_mat(A, e, B, x0, x1, x2):
-    """``B @ spow(A @ x, e)`` for a 3-vector (the two halves of RGB <-> IPT)."""
-    l0 = _spow(A[0, 0] * x0 + A[0, 1] * x1 + A[0, 2] * x2, e)
-    l1 = _spow(A[1, 0] * x0 + A[1, 1] * x1 + A[1, 2] * x2, e)
-    l2 = _spow(A[2, 0] * x0 + A[2, 1] * x1 + A[2, 2] * x2, e)
-    return (B[0, 0] * l0 + B[0, 1] * l1 + B[0, 2] * l2, B[1, 0] * l0 + B[1, 1] * l1 + B[1, 2] * l2,
-            B[2, 0] * l0 + B[2, 1] * l1 + B[2, 2] * l2)
+@njit(cache=True, inline="always")
+def _m33(A):
+    """The nine entries of a 3 x 3 matrix, row by row (locals for a vectorised loop)."""
+    return A[0, 0], A[0, 1], A[0, 2], A[1, 0], A[1, 1], A[1, 2], A[2, 0], A[2, 1], A[2, 2]
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
@@ -364,77 +388,106 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
 
     ``hm`` (4, 3, 3): LMS from BT.709, BT.709 from LMS, IPT from L'M'S', L'M'S' from IPT;
     ``neut`` (3,): IPT of white; ``tabs`` (2, ni, nh): chroma boundaries of BT.709 and of the
-    source gamut (:func:`hdrkit.core.ipt.chroma_boundary`).
+    source gamut (:func:`hdrkit.core.ipt.chroma_boundary`). ``sb`` (12, W) float64 scratch.
+
+    The flagged pixels are packed (tone curve and matrix, one by one), then every step runs
+    over the packed arrays in loops LLVM vectorises: the powers and the arc tangent are the
+    array forms of :mod:`hdrkit.core.vecmath`, the boundary tables are read in a loop of
+    their own (gathers), and the roll-off is computed for every packed pixel and selected
+    where it applies (a colour inside the knee keeps its tone-mapped value).
     """
-    W = src.shape[0]
     ni, nh = tabs.shape[1], tabs.shape[2]
     e = IPT_EXPONENT
     ie = 1.0 / e
-    invD = 1.0 / D
     tw = 1.0 / (2.0 * math.pi) * (nh - 1)
-    for j in range(W):
-        if not slow[j]:
-            continue
-        r, g, b, gain = _tone64(src, j, P, tone64, D)
-        gain *= invD
-        r *= gain
-        g *= gain
-        b *= gain
-        v0 = M[0, 0] * r + M[0, 1] * g + M[0, 2] * b
-        v1 = M[1, 0] * r + M[1, 1] * g + M[1, 2] * b
-        v2 = M[2, 0] * r + M[2, 1] * g + M[2, 2] * b
-        I, Pp, Tt = _mat_pow_mat(hm[0], e, hm[2], v0, v1, v2)
-        In = I / neut[0]
-        dP = Pp - In * neut[1]
-        dT = Tt - In * neut[2]
+    v0s, v1s, v2s, q0, q1, q2 = sb[0], sb[1], sb[2], sb[3], sb[4], sb[5]
+    ins, dps, dts, hs, cds, css = sb[6], sb[7], sb[8], sb[9], sb[10], sb[11]
+    n = _pack(src, P, tone64, M, D, 1.0 / D, slow, v0s, v1s, v2s, idx)
+    if n == 0:
+        return
+    a00, a01, a02, a10, a11, a12, a20, a21, a22 = _m33(hm[0])
+    for k in range(n):  # LMS
+        x0, x1, x2 = v0s[k], v1s[k], v2s[k]
+        q0[k] = a00 * x0 + a01 * x1 + a02 * x2
+        q1[k] = a10 * x0 + a11 * x1 + a12 * x2
+        q2[k] = a20 * x0 + a21 * x1 + a22 * x2
+    spow_rows(q0, e, n)
+    spow_rows(q1, e, n)
+    spow_rows(q2, e, n)
+    b00, b01, b02, b10, b11, b12, b20, b21, b22 = _m33(hm[2])
+    n0, n1, n2 = neut[0], neut[1], neut[2]
+    for k in range(n):  # IPT; lightness and chroma vector about the achromatic axis
+        l0, l1, l2 = q0[k], q1[k], q2[k]
+        In = (b00 * l0 + b01 * l1 + b02 * l2) / n0
+        ins[k] = In
+        dps[k] = (b10 * l0 + b11 * l1 + b12 * l2) - In * n1
+        dts[k] = (b20 * l0 + b21 * l1 + b22 * l2) - In * n2
+    atan2_rows(dts, dps, hs, n)
+    td, ts = tabs[0], tabs[1]
+    for k in range(n):  # boundary chroma of the target and the source at (I, h)
+        uu = min(max(ins[k], 0.0), 1.0) * (ni - 1)
+        vv = (hs[k] + math.pi) * tw
+        cds[k] = _bilinear(td, uu, vv)
+        css[k] = _bilinear(ts, uu, vv)
+    c00, c01, c02, c10, c11, c12, c20, c21, c22 = _m33(hm[3])
+    for k in range(n):  # roll-off factor sc, and the L'M'S' of the compressed colour
+        In = ins[k]
+        dP = dps[k]
+        dT = dts[k]
         C = math.sqrt(dP * dP + dT * dT)
-        h = math.atan2(dT, dP)
-        uu = min(max(In, 0.0), 1.0) * (ni - 1)
-        vv = (h + math.pi) * tw
-        cd = _bilinear(tabs[0], uu, vv)
-        cs = _bilinear(tabs[1], uu, vv)
-        sc = 1.0
-        if C > 0.0:
-            if cd > 0.0:
-                rr = C / cd
-                rmax = max(cs / cd, rr)
-                if rr > knee and rmax > 1.0:
-                    span = max(rmax - knee, 1e-12)
-                    t = min(max((rr - knee) / span, 0.0), 1.0)
-                    a = max(span / (1.0 - knee), 1.0)
-                    tt = t * (1.0 - t)
-                    y = (t * t + a * tt) / (1.0 + (a + 1.0 / a - 2.0) * tt)
-                    sc = (knee + (1.0 - knee) * y) / rr
-            else:
-                sc = 0.0
-        if sc == 1.0:  # inside the knee: the colour as it is (the reference's round trip gives it back)
-            o[0, j] = min(max(v0, 0.0), 1.0) * D
-            o[1, j] = min(max(v1, 0.0), 1.0) * D
-            o[2, j] = min(max(v2, 0.0), 1.0) * D
-            continue
+        cd = cds[k]
+        pos = cd > 0.0
+        rr = C / cd if pos else 0.0
+        rmax = max(css[k] / cd, rr) if pos else 0.0
+        span = max(rmax - knee, 1e-12)
+        t = min(max((rr - knee) / span, 0.0), 1.0)
+        a = max(span / (1.0 - knee), 1.0)
+        tt = t * (1.0 - t)
+        y = (t * t + a * tt) / (1.0 + (a + 1.0 / a - 2.0) * tt)
+        roll = (knee + (1.0 - knee) * y) / rr if (rr > knee) & (rmax > 1.0) else 1.0
+        sc = (roll if pos else 0.0) if C > 0.0 else 1.0
+        hs[k] = sc
         dP *= sc
         dT *= sc
-        o0, o1, o2 = _mat_pow_mat(hm[3], ie, hm[1], In * neut[0], dP + In * neut[1], dT + In * neut[2])
-        # pull an overshoot back along the line to the grey of the same lightness
-        gy = math.pow(min(max(In, 0.0), 1.0), ie)
-        c0 = o0 - gy
-        c1 = o1 - gy
-        c2 = o2 - gy
+        i0 = In * n0
+        i1 = dP + In * n1
+        i2 = dT + In * n2
+        q0[k] = c00 * i0 + c01 * i1 + c02 * i2
+        q1[k] = c10 * i0 + c11 * i1 + c12 * i2
+        q2[k] = c20 * i0 + c21 * i1 + c22 * i2
+        cds[k] = min(max(In, 0.0), 1.0)
+    spow_rows(q0, ie, n)
+    spow_rows(q1, ie, n)
+    spow_rows(q2, ie, n)
+    spow_rows(cds, ie, n)  # the grey of the same lightness
+    d00, d01, d02, d10, d11, d12, d20, d21, d22 = _m33(hm[1])
+    for k in range(n):  # back to BT.709; pull an overshoot back along the line to the grey
+        l0, l1, l2 = q0[k], q1[k], q2[k]
+        gy = cds[k]
+        c0 = (d00 * l0 + d01 * l1 + d02 * l2) - gy
+        c1 = (d10 * l0 + d11 * l1 + d12 * l2) - gy
+        c2 = (d20 * l0 + d21 * l1 + d22 * l2) - gy
         t = 1.0
         t = min(t, (1.0 - gy) / c0) if c0 > 0.0 else (min(t, gy / -c0) if c0 < 0.0 else t)
         t = min(t, (1.0 - gy) / c1) if c1 > 0.0 else (min(t, gy / -c1) if c1 < 0.0 else t)
         t = min(t, (1.0 - gy) / c2) if c2 > 0.0 else (min(t, gy / -c2) if c2 < 0.0 else t)
         t = max(t, 0.0)
-        o[0, j] = min(max(gy + c0 * t, 0.0), 1.0) * D
-        o[1, j] = min(max(gy + c1 * t, 0.0), 1.0) * D
-        o[2, j] = min(max(gy + c2 * t, 0.0), 1.0) * D
+        inside = hs[k] == 1.0  # inside the knee: the colour as it is (the reference's round trip gives it back)
+        v0s[k] = (min(max(v0s[k], 0.0), 1.0) if inside else min(max(gy + c0 * t, 0.0), 1.0)) * D
+        v1s[k] = (min(max(v1s[k], 0.0), 1.0) if inside else min(max(gy + c1 * t, 0.0), 1.0)) * D
+        v2s[k] = (min(max(v2s[k], 0.0), 1.0) if inside else min(max(gy + c2 * t, 0.0), 1.0)) * D
+    for k in range(n):  # unpack
+        j = idx[k]
+        o[0, j] = v0s[k]
+        o[1, j] = v1s[k]
+        o[2, j] = v2s[k]
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _row(src, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm, neut,
          tabs, o, gbuf, slow, sb, idx):
     """One row of display light into ``o`` (3, W): vectorised common case, then the flagged pixels.
-    Scratch: ``gbuf`` (W,) float32, ``slow`` (W,) bool, ``sb`` (4, W) float64, ``idx`` (W,) int32."""
+    Scratch: ``gbuf`` (W,) float32, ``slow`` (W,) bool, ``sb`` (12, W) float64, ``idx`` (W,) int32."""
     fk = HUE_GATE * knee if mode == 3 else knee
     if _row_fast(src, P, tone, M, w, D, mode, fk, neon_knee, neon_roll, o, gbuf, slow) > 0:
         if mode == 3:
@@ -448,7 +501,7 @@ def _row(src, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_kn
 def _row_buffers(W):
     """Row scratch of :func:`_row` for rows ``W`` wide."""
     return (np.empty((3, W), np.float32), np.empty(W, np.float32), np.empty(W, np.bool_),
-            np.empty((4, W), np.float64), np.empty(W, np.int32))
+            np.empty((12, W), np.float64), np.empty(W, np.int32))
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
@@ -474,8 +527,9 @@ def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, 
                 neut, tabs, enc, dtile, top, out):
     """Render + encode + dither + round. ``enc`` float32 table of code values (encoded x ``top``,
     square-root spaced, see :func:`encode_lut`); ``dtile`` (th, W) float32 dither offsets
-    already tiled to the row width, 0.5 added."""
+    already tiled to the row width, 0.5 added; ``out`` (H, W, 3) or (H, W, 4) (RGBX)."""
     H, W = rgb.shape[0], rgb.shape[1]
+    nc = out.shape[2]
     th = dtile.shape[0]
     n1 = enc.shape[0] - 1
     fn1 = np.float32(n1)
@@ -486,18 +540,31 @@ def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, 
     ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
     for t in prange(ntask):
         o, gbuf, slow, sb, idx = _row_buffers(W)
+        q = np.empty((3, W), out.dtype)  # the codes, one plane per channel
         for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
             _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm,
                  neut, tabs, o, gbuf, slow, sb, idx)
             drow = dtile[i % th]
-            dst = out[i]
             for c in range(3):
                 oc = o[c]
                 for j in range(W):
                     oc[j] = math.sqrt(min(max(oc[j] * invD, zero), one)) * fn1
                 lerp_rows(oc, enc)
+                qc = q[c]
                 for j in range(W):
-                    dst[j, c] = min(max(math.floor(oc[j] + drow[j]), zero), ftop)
+                    qc[j] = min(max(math.floor(oc[j] + drow[j]), zero), ftop)
+            dst = out[i]
+            if nc == 4:  # RGBX: the fourth byte at the top code
+                for j in range(W):
+                    dst[j, 0] = q[0, j]
+                    dst[j, 1] = q[1, j]
+                    dst[j, 2] = q[2, j]
+                    dst[j, 3] = ftop
+            else:
+                for j in range(W):  # interleave (a channel written with a stride of 3 would keep its loop scalar)
+                    dst[j, 0] = q[0, j]
+                    dst[j, 1] = q[1, j]
+                    dst[j, 2] = q[2, j]
 
 
 def has_kernel(params) -> bool:
@@ -553,14 +620,18 @@ def render_linear_fast(rgb, primaries, params, src_peak, anchor_peak=None) -> np
 
 
 def render_sdr_fast(rgb, primaries, params, src_peak, transfer: str = "srgb", bits: int = 8,
-                    anchor_peak=None) -> np.ndarray:
-    """Compiled render + transfer + dither + rounding: (H, W, 3) uint8 (bits <= 8) or uint16."""
+                    anchor_peak=None, rgbx: bool = False) -> np.ndarray:
+    """Compiled render + transfer + dither + rounding: (H, W, 3) uint8 (bits <= 8) or uint16.
+
+    ``rgbx``: (H, W, 4), the fourth channel at the top code (a layout image libraries take
+    without a copy, e.g. Pillow's ``RGBX``); the first three are the same codes.
+    """
     if transfer not in ("srgb", "bt1886"):
         raise OptionError(f"unknown output transfer {transfer!r}")
     if not 1 <= bits <= 16:
         raise OptionError(f"bits must be 1-16, not {bits}")
     args = _args(rgb, primaries, params, src_peak, anchor_peak)
-    out = np.empty(args[0].shape, np.uint8 if bits <= 8 else np.uint16)
+    out = np.empty(args[0].shape[:2] + (4 if rgbx else 3,), np.uint8 if bits <= 8 else np.uint16)
     top = float(2**bits - 1)
     _render_sdr(*args, _code_lut(transfer, top), _rounding_dither_rows(params.dither, args[0].shape[1]), top, out)
     return out

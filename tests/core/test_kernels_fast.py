@@ -49,3 +49,22 @@ def test_subsampling_stats_equal_numpy(name, step):
     assert density == pytest.approx(ref_density, abs=2e-5)  # float32 luma: a rounding tie may flip
     assert saturated == (ref_p999 > 0.95)
     assert choose_subsampling(img) == choose_subsampling_reference(img)
+
+
+def test_rgbx_render_holds_the_same_codes_and_jpeg_bytes():
+    """The export's RGBX render: the RGB render's codes plus a fourth byte at 255, the same
+    subsampling choice and, through Pillow's RGBX, the same JPEG bytes."""
+    from hdrkit.core.kernels import render_sdr_fast
+    from hdrkit.core.pipeline import RenderParams
+    from hdrkit.still.export import _jpeg_bytes
+
+    hdr = (RNG.random((67, 93, 3)) ** 3 * 12).astype(np.float32)
+    hdr[:20, :, 1:] *= 0.05  # saturated: the gamut map's packed path
+    rgb = render_sdr_fast(hdr, "p3", RenderParams(), 12.0)
+    rgbx = render_sdr_fast(hdr, "p3", RenderParams(), 12.0, rgbx=True)
+    assert rgbx.shape == (67, 93, 4)
+    np.testing.assert_array_equal(rgbx[..., :3], rgb)
+    assert (rgbx[..., 3] == 255).all()
+    assert choose_subsampling(rgbx) == choose_subsampling(rgb)
+    for sub in ("444", "420"):
+        assert _jpeg_bytes(rgbx, 90, sub) == _jpeg_bytes(rgb, 90, sub)
