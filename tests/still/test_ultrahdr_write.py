@@ -88,15 +88,11 @@ def test_three_channel_full_resolution_restores_the_hdr(tmp_path, transfer, gamu
     assert psnr_at(oracle(data), target(lin, gamut, h), h) >= 40
 
 
-@pytest.mark.parametrize("transfer,gamut", [
-    ("hlg", "bt2020"),
-    # the base keeps most colours here (full-resolution bound ~53 dB), so what is left is the
-    # quarter-resolution map's blur at the hard edges of 3x and 8x patches: ~43 dB; even the
-    # least-squares texels through the decoder's own interpolation reach only ~45.5 dB
-    pytest.param("pq", "p3", marks=pytest.mark.xfail(strict=True, reason="quarter-resolution map on hard-edged "
-                                                     "highlights: ~10 dB below the full-resolution bound")),
-])
+@pytest.mark.parametrize("transfer,gamut", CONTENT)
 def test_defaults_within_5_db_of_the_best_single_channel_map(tmp_path, transfer, gamut):
+    """The map is fitted through the decoder's upsampling. On PQ P3 the hard edges of the 3x
+    and 8x patches keep a quarter-resolution map furthest from the bound: measured 43.9 dB
+    against 48.9 (the exact least-squares optimum of the texels, unquantised, is 44.1)."""
     lin = hdr_still(transfer, gamut, 640, 480)
     export_ultrahdr_array(lin, gamut, tmp_path / "d.jpg")
     data = (tmp_path / "d.jpg").read_bytes()
