@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -77,6 +78,8 @@ __all__ = [
     "downscale_log2_gain",
     "texel_means",
     "texel_means_reference",
+    "clipped_target",
+    "FitSource",
     "FIT_ITERATIONS",
     "fit_targets",
     "shepard_weights",
@@ -224,17 +227,33 @@ def _window_means(values: np.ndarray, weights: np.ndarray | None, xs: np.ndarray
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _add_pixel(acc, i, s0, s1, s2, a, b, c, use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top, k_h, pk):
-    """One pixel into texel ``i``'s sums: the clipped target, its weight; returns the running peak."""
+def _target_pixel(a, b, c, use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top):
+    """One pixel's target: the HDR in the gain gamut, clipped to [0, top]."""
     if use_mat:
         t0 = m00 * a + m01 * b + m02 * c
         t1 = m10 * a + m11 * b + m12 * c
         t2 = m20 * a + m21 * b + m22 * c
     else:
         t0, t1, t2 = a, b, c
-    t0 = min(max(t0, 0.0), top)
-    t1 = min(max(t1, 0.0), top)
-    t2 = min(max(t2, 0.0), top)
+    return min(max(t0, 0.0), top), min(max(t1, 0.0), top), min(max(t2, 0.0), top)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _base_target_pixel(yv, u, v, h0, h1, h2, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat,
+                       use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top):
+    """One pixel's base (as rebuild() returns it: clamped to [0, 1], float32) and clipped target."""
+    r, g, b = _base_pixel(yv, u, v, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat)
+    r = np.float64(np.float32(min(max(r, 0.0), 1.0)))
+    g = np.float64(np.float32(min(max(g, 0.0), 1.0)))
+    b = np.float64(np.float32(min(max(b, 0.0), 1.0)))
+    t0, t1, t2 = _target_pixel(np.float64(h0), np.float64(h1), np.float64(h2), use_mat, m00, m01, m02, m10, m11,
+                               m12, m20, m21, m22, top)
+    return r, g, b, t0, t1, t2
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _add_pixel(acc, i, s0, s1, s2, t0, t1, t2, k_h, pk):
+    """One pixel into texel ``i``'s sums: the clipped target, its weight; returns the running peak."""
     u0, u1, u2 = t0 + k_h, t1 + k_h, t2 + k_h
     wt = np.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
     acc[i, 0] += wt
@@ -244,29 +263,26 @@ def _add_pixel(acc, i, s0, s1, s2, a, b, c, use_mat, m00, m01, m02, m10, m11, m1
     acc[i, 4] += wt * t0
     acc[i, 5] += wt * t1
     acc[i, 6] += wt * t2
-    return max(pk, t0, t1, t2), t0, t1, t2
+    return max(pk, t0, t1, t2)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _fit_pixel(fw, fg, y, x, s0, s1, s2, t0, t1, t2, k_s, k_h, mode, lum):
-    """One pixel's weight and ideal gain (:func:`fit_targets`): mode 0 'lsq', 1 'luminance', 2 per channel."""
+def _fit_values(c, mode, s0, s1, s2, t0, t1, t2, k_s, k_h, lum):
+    """Channel ``c``'s weight and ideal gain of one pixel (:func:`fit_targets`): mode 0 'lsq',
+    1 'luminance', 2 per channel; ``s``: the base, ``t``: the clipped target (no offsets)."""
     s0, s1, s2 = s0 + k_s, s1 + k_s, s2 + k_s
     t0, t1, t2 = t0 + k_h, t1 + k_h, t2 + k_h
     if mode == 2:
-        fw[y, x, 0] = s0 * s0
-        fw[y, x, 1] = s1 * s1
-        fw[y, x, 2] = s2 * s2
-        fg[y, x, 0] = t0 / s0
-        fg[y, x, 1] = t1 / s1
-        fg[y, x, 2] = t2 / s2
-    elif mode == 0:
+        if c == 0:
+            return s0 * s0, t0 / s0
+        if c == 1:
+            return s1 * s1, t1 / s1
+        return s2 * s2, t2 / s2
+    if mode == 0:
         ss = s0 * s0 + s1 * s1 + s2 * s2
-        fw[y, x, 0] = ss
-        fg[y, x, 0] = (s0 * t0 + s1 * t1 + s2 * t2) / ss
-    else:
-        ys = lum[0] * s0 + lum[1] * s1 + lum[2] * s2
-        fw[y, x, 0] = ys * ys
-        fg[y, x, 0] = (lum[0] * t0 + lum[1] * t1 + lum[2] * t2) / ys
+        return ss, (s0 * t0 + s1 * t1 + s2 * t2) / ss
+    ys = lum[0] * s0 + lum[1] * s1 + lum[2] * s2
+    return ys * ys, (lum[0] * t0 + lum[1] * t1 + lum[2] * t2) / ys
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -282,8 +298,7 @@ def _store_means(acc, j, sm, hm):
 # full-resolution linear copy of it is written and read again. Matrix entries and record
 # fields are read into locals before the loop.
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def _texel_means_planes_kernel(p, k, hdr, mat, use_mat, top, k_h, xs, ys, sm, hm, peaks, fit, k_s, mode, lum, fw,
-                               fg):  # pragma: no cover
+def _texel_means_planes_kernel(p, k, hdr, mat, use_mat, top, k_h, xs, ys, sm, hm, peaks):  # pragma: no cover
     H, W = hdr.shape[0], hdr.shape[1]
     mh, mw = ys.shape[0], xs.shape[0]
     m00, m01, m02 = mat[0, 0], mat[0, 1], mat[0, 2]
@@ -305,17 +320,11 @@ def _texel_means_planes_kernel(p, k, hdr, mat, use_mat, top, k_h, xs, ys, sm, hm
                     i += 1
                     nxt = xs[i + 1] if i + 1 < mw else W
                 cc = ccol[x]
-                r, g, b = _base_pixel(yrow[x], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
-                                      srgb_lut, use_bmat, bmat)
-                # the base as rebuild() returns it: clamped to [0, 1], float32
-                r = np.float64(np.float32(min(max(r, 0.0), 1.0)))
-                g = np.float64(np.float32(min(max(g, 0.0), 1.0)))
-                b = np.float64(np.float32(min(max(b, 0.0), 1.0)))
-                pk, t0, t1, t2 = _add_pixel(acc, i, r, g, b, np.float64(hdr[y, x, 0]), np.float64(hdr[y, x, 1]),
-                                            np.float64(hdr[y, x, 2]), use_mat, m00, m01, m02, m10, m11, m12, m20, m21,
-                                            m22, top, k_h, pk)
-                if fit:
-                    _fit_pixel(fw, fg, y, x, r, g, b, t0, t1, t2, k_s, k_h, mode, lum)
+                r, g, b, t0, t1, t2 = _base_target_pixel(yrow[x], cbrow[cc], crrow[cc], hdr[y, x, 0], hdr[y, x, 1],
+                                                         hdr[y, x, 2], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
+                                                         srgb_lut, use_bmat, bmat, use_mat, m00, m01, m02, m10, m11,
+                                                         m12, m20, m21, m22, top)
+                pk = _add_pixel(acc, i, r, g, b, t0, t1, t2, k_h, pk)
         _store_means(acc, j, sm, hm)
         peaks[j] = pk
 
@@ -327,7 +336,7 @@ def _texel_windows(w: int, h: int, map_width: int, map_height: int) -> tuple[np.
 
 
 def texel_means(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None, headroom: float | None = None,
-                offset_hdr: float = DEFAULT_OFFSET, targets: dict | None = None) -> tuple:
+                offset_hdr: float = DEFAULT_OFFSET) -> tuple[np.ndarray, np.ndarray, float]:
     """Weighted means of the base and of the HDR target around every texel.
 
     From the base's coded planes: one compiled pass over the pixels; from a linear base
@@ -353,16 +362,11 @@ def texel_means(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None, 
         Upper clip of the target (linear); None = no upper clip.
     offset_hdr : float
         The weight's offset (linear).
-    targets : dict, optional
-        Keyword arguments of :func:`fit_targets` (``channels``, ``offset_sdr``, ``mono``,
-        ``weights``; ``offset_hdr`` is the one above): the same pass then also returns the
-        per-pixel weights and ideal gains of the map fit.
 
     Returns
     -------
-    (sdr_means, hdr_means, peak) or (sdr_means, hdr_means, peak, (w, G*))
-        float32 (map_height, map_width, 3) each, linear; ``peak``: the target's largest value;
-        with ``targets``, :func:`fit_targets` of the base and the target.
+    (sdr_means, hdr_means, peak)
+        float32 (map_height, map_width, 3) each, linear; ``peak``: the target's largest value.
 
     References
     ----------
@@ -371,7 +375,7 @@ def texel_means(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None, 
     """
     if not isinstance(sdr, BasePlanes):
         return texel_means_reference(sdr, hdr, map_width, map_height, hdr_to_gain=hdr_to_gain, headroom=headroom,
-                                     offset_hdr=offset_hdr, targets=targets)
+                                     offset_hdr=offset_hdr)
     hdr = np.ascontiguousarray(hdr, dtype=np.float32)
     h, w = hdr.shape[:2]
     xs, ys = _texel_windows(w, h, map_width, map_height)
@@ -379,49 +383,50 @@ def texel_means(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None, 
     sm = np.empty((map_height, map_width, 3), np.float32)
     hm = np.empty_like(sm)
     peaks = np.empty(map_height)
-    opt = dict(targets or {})
-    nc = opt.get("channels", 1)
-    mode = 2 if nc == 3 else MONO_MODES.index(opt.get("mono", "lsq"))
-    lum = np.asarray(opt.get("weights") if opt.get("weights") is not None else (0.2126, 0.7152, 0.0722), np.float64)
-    shape = (h, w, nc) if targets is not None else (1, 1, nc)
-    fw, fg = np.empty(shape, np.float32), np.empty(shape, np.float32)
     _texel_means_planes_kernel(*base_kernel_inputs(sdr), hdr, mat, hdr_to_gain is not None,
                                np.inf if headroom is None else float(headroom), float(offset_hdr), xs, ys, sm, hm,
-                               peaks, targets is not None, float(opt.get("offset_sdr", DEFAULT_OFFSET)), mode, lum,
-                               fw, fg)
-    if targets is None:
-        return sm, hm, float(peaks.max())
-    return sm, hm, float(peaks.max()), (fw, fg)
+                               peaks)
+    return sm, hm, float(peaks.max())
 
 
 def texel_means_reference(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None,
-                          headroom: float | None = None, offset_hdr: float = DEFAULT_OFFSET,
-                          targets: dict | None = None) -> tuple:
+                          headroom: float | None = None,
+                          offset_hdr: float = DEFAULT_OFFSET) -> tuple[np.ndarray, np.ndarray, float]:
     """Numpy form of :func:`texel_means` (float64 throughout), for the tests."""
     if isinstance(sdr, BasePlanes):
         sdr = rebuild_reference(sdr, None)
-    t = np.asarray(hdr, np.float64)
-    if hdr_to_gain is not None:
-        t = t @ np.asarray(hdr_to_gain, np.float64).T
-    t = np.clip(t, 0.0, np.inf if headroom is None else float(headroom))
+    t = clipped_target(hdr, hdr_to_gain, headroom)
     u = t + offset_hdr
     wt = np.sqrt(_dot(u, u))
     h, w = t.shape[:2]
     xs, ys = _texel_windows(w, h, map_width, map_height)
     sm = _window_means(np.asarray(sdr, np.float64), wt, xs, ys)
     hm = _window_means(t, wt, xs, ys)
-    out = sm.astype(np.float32), hm.astype(np.float32), float(t.max())
-    if targets is None:
-        return out
-    return (*out, fit_targets(sdr, t, offset_hdr=offset_hdr, **targets))
+    return sm.astype(np.float32), hm.astype(np.float32), float(t.max())
 
 
-# ------------------------------------------------------------------ fitting the texels
-# A texel's own window mean is not what the decoder needs: it interpolates every pixel's map
-# value from the 4 nearest texels (Shepard weights), in code space, and the error that counts
-# is the pixel's linear-light error. The fit below minimises exactly that error over the
-# texel values, by Gauss-Newton steps whose normal equations are accumulated at full
-# resolution and solved at map resolution.
+def clipped_target(hdr, hdr_to_gain=None, headroom: float | None = None) -> np.ndarray:
+    """``clip(hdr_to_gain @ hdr, 0, headroom)`` per pixel, float64 (the HDR a map restores)."""
+    t = np.asarray(hdr, np.float64)
+    if hdr_to_gain is not None:
+        t = t @ np.asarray(hdr_to_gain, np.float64).T
+    return np.clip(t, 0.0, np.inf if headroom is None else float(headroom))
+
+
+class FitSource(NamedTuple):
+    """The per-pixel inputs of :func:`fit_map` read from the base's coded planes and the HDR:
+    weight and ideal gain (:func:`fit_targets`) recomputed in the map cells the fit visits,
+    with no full-resolution copy (the arguments as :func:`encode_gain_map`'s)."""
+
+    base: BasePlanes
+    hdr: np.ndarray
+    hdr_to_gain: np.ndarray | None = None
+    headroom: float | None = None
+    offset_sdr: float = DEFAULT_OFFSET
+    offset_hdr: float = DEFAULT_OFFSET
+    mono: str = "lsq"
+    weights: tuple | None = None
+
 
 def fit_targets(sdr, target, *, channels: int = 1, offset_sdr: float = DEFAULT_OFFSET,
                 offset_hdr: float = DEFAULT_OFFSET, mono: str = "lsq", weights=None) -> tuple[np.ndarray, np.ndarray]:
@@ -592,49 +597,67 @@ def _pixel_weights(x, y, ox, oy, s_int, f, tab, sel, xl, xu, yl, yu):
 # Normal equations of one Gauss-Newton step, per channel: coef[c, 0..4] = diagonal, coupling
 # with the right, lower, lower-right texel, and of (r, c+1) with (r+1, c); rhs[c] = minus the
 # gradient. The pixels of one map cell (same four texels) are summed in locals and added
-# once. Serial: only the cells next to a free texel are visited (about a tenth of a 12 MP
-# picture's), too little work for threads: two threads cost twice the CPU time here.
+# once. Each pixel's weight and ideal gain come from the arrays ``w``, ``gstar``, or, with
+# ``from_planes``, from the base's planes and the HDR as in the means pass. Serial: only the
+# cells next to a free texel are visited (about a tenth of a 12 MP picture's), too little
+# work for threads: two threads cost twice the CPU time here.
 @njit(cache=True, nogil=True, error_model="numpy")
-def _normal_kernel(g, w, gstar, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, cols, free, coef,
-                   rhs):  # pragma: no cover
+def _normal_kernel(g, w, gstar, from_planes, p, k, hdr, mat, use_mat, top, k_s, k_h, mode, lum, lo, hi, inv_gamma,
+                   exp_tab, s_int, f, tab, band, cols, free, coef, rhs):  # pragma: no cover
     hm_, wm_, nc = g.shape
     n_exp = exp_tab.shape[1] - 1
+    m00, m01, m02 = mat[0, 0], mat[0, 1], mat[0, 2]
+    m10, m11, m12 = mat[1, 0], mat[1, 1], mat[1, 2]
+    m20, m21, m22 = mat[2, 0], mat[2, 1], mat[2, 2]
+    y_, cb, cr, ccol, fy, gray = p.y, p.cb, p.cr, p.ccol, p.fy, p.gray
+    r_tab, b_tab, y_tab, guv_tab, gray_tab = k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab
+    srgb_lut, bmat, use_bmat = k.srgb_lut, k.mat, k.use_mat
+    s0 = s1 = s2 = t0 = t1 = t2 = 0.0
+    yrow, cbrow, crrow = y_[0], cb[0], cr[0]
     for yl in range(hm_):
         yu = min(yl + 1, hm_ - 1)
         for xl in range(wm_):
             xu = min(xl + 1, wm_ - 1)
             if not (free[yl, xl] or free[yu, xl] or free[yl, xu] or free[yu, xu]):
                 continue
-            for c in range(nc):
+            sel = (1 if xl == xu else 0) + (2 if yl == yu else 0)
+            y0 = band[yl]
+            x0 = cols[xl]
+            for c in range(nc):  # (a 3-channel map linearises its base pixels once per channel)
                 e1, e2, e3, e4 = g[yl, xl, c], g[yu, xl, c], g[yl, xu, c], g[yu, xu, c]
                 ig = inv_gamma[c]
                 lo_c = lo[c]
-                rng = hi[c] - lo_c
+                jac_scale = _LN2 * (hi[c] - lo_c)
                 h11 = h22 = h33 = h44 = h13 = h24 = h12 = h34 = h14 = h32 = 0.0
                 b1 = b2 = b3 = b4 = 0.0
-                sel = (1 if xl == xu else 0) + (2 if yl == yu else 0)
-                y0 = band[yl]
-                x0 = cols[xl]
                 for y in range(y0, band[yl + 1]):
-                    wrow = w[y]
-                    grow = gstar[y]
+                    if from_planes:
+                        yrow, cbrow, crrow = y_[y], cb[y // fy], cr[y // fy]
                     for x in range(x0, cols[xl + 1]):
                         w1, w2, w3, w4 = _pixel_weights(x, y, x - x0, y - y0, s_int, f, tab, sel, xl, xu, yl, yu)
                         if xu == xl:  # an edge-clamped neighbour is the same texel
                             w1, w2, w3, w4 = w1 + w3, w2 + w4, 0.0, 0.0
                         if yu == yl:
                             w1, w2, w3, w4 = w1 + w2, 0.0, w3 + w4, 0.0
+                        if from_planes:
+                            cc = ccol[x]
+                            s0, s1, s2, t0, t1, t2 = _base_target_pixel(
+                                yrow[x], cbrow[cc], crrow[cc], hdr[y, x, 0], hdr[y, x, 1], hdr[y, x, 2], gray, r_tab,
+                                b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat, use_mat, m00, m01, m02,
+                                m10, m11, m12, m20, m21, m22, top)
+                            om, gs = _fit_values(c, mode, s0, s1, s2, t0, t1, t2, k_s, k_h, lum)
+                        else:
+                            om, gs = np.float64(w[y, x, c]), np.float64(gstar[y, x, c])
                         gp = min(max(w1 * e1 + w2 * e2 + w3 * e3 + w4 * e4, _G_FLOOR), 1.0)
                         q = gp if ig == 1.0 else gp ** ig
                         u = q * n_exp
                         ki = min(int(u), n_exp - 1)
                         gain = exp_tab[c, ki] + (u - ki) * (exp_tab[c, ki + 1] - exp_tab[c, ki])
-                        jac = gain * (_LN2 * rng)
+                        jac = gain * jac_scale
                         if ig != 1.0:
                             jac *= ig * q / gp
-                        om = np.float64(wrow[x, c])
                         a = om * jac * jac
-                        bb = om * jac * (gain - np.float64(grow[x, c]))
+                        bb = om * jac * (gain - gs)
                         h11 += a * w1 * w1
                         h22 += a * w2 * w2
                         h33 += a * w3 * w3
@@ -802,7 +825,7 @@ def free_texels(log_gain: np.ndarray, threshold: float = FIT_THRESHOLD) -> np.nd
     return out
 
 
-def fit_map(g, w, gstar, log2_min, log2_max, gamma, *, free=None, iterations: int = FIT_ITERATIONS,
+def fit_map(g, source, log2_min, log2_max, gamma, *, free=None, iterations: int = FIT_ITERATIONS,
             cg_iterations: int = CG_ITERATIONS) -> np.ndarray:
     """Refine map values so that the decoder's rebuild has the least linear-light error.
 
@@ -819,8 +842,9 @@ def fit_map(g, w, gstar, log2_min, log2_max, gamma, *, free=None, iterations: in
     ----------
     g : numpy.ndarray
         (Hm, Wm, C) starting map values in [0, 1] (code / 255, unrounded).
-    w, gstar : numpy.ndarray
-        (H, W, C) per-pixel weight and ideal linear gain (:func:`fit_targets`).
+    source : FitSource or (w, G*)
+        The base's planes and the HDR (:class:`FitSource`), or the per-pixel weight and
+        ideal linear gain as float32 (H, W, C) arrays (:func:`fit_targets`).
     log2_min, log2_max, gamma : sequence of float
         Per-channel map metadata (stops, stops, exponent) the codes will be written with.
     iterations, cg_iterations : int
@@ -841,7 +865,24 @@ def fit_map(g, w, gstar, log2_min, log2_max, gamma, *, free=None, iterations: in
 
     g = np.array(g, np.float64)
     hm_, wm_, nc = g.shape
-    h, wd = w.shape[:2]
+    from_planes = isinstance(source, FitSource)
+    if from_planes:
+        mode = 2 if nc == 3 else MONO_MODES.index(source.mono)
+        lum = np.asarray((0.2126, 0.7152, 0.0722) if source.weights is None else source.weights, np.float64)
+        hdr = np.ascontiguousarray(source.hdr, np.float32)
+        p, k = base_kernel_inputs(source.base)
+        mat = np.eye(3) if source.hdr_to_gain is None else np.asarray(source.hdr_to_gain, np.float64)
+        top = np.inf if source.headroom is None else float(source.headroom)
+        extra = (from_planes, p, k, hdr, mat, source.hdr_to_gain is not None, top, float(source.offset_sdr),
+                 float(source.offset_hdr), mode, lum)
+        w = gstar = np.zeros((1, 1, nc), np.float32)
+    else:
+        w, gstar = (np.ascontiguousarray(a, np.float32) for a in source)
+        p, k = base_kernel_inputs(BasePlanes(np.zeros((1, 1), np.uint8)))
+        extra = (from_planes, p, k, np.zeros((1, 1, 3), np.float32), np.eye(3), False, 0.0, 0.0, 0.0, 0,
+                 np.zeros(3))
+        hdr = w
+    h, wd = hdr.shape[:2]
     f = wd / wm_
     s_int = int(f) if f == math.floor(f) else 0
     tab = shepard_tables(s_int) if s_int else np.zeros((4, 1, 4))
@@ -852,8 +893,6 @@ def fit_map(g, w, gstar, log2_min, log2_max, gamma, *, free=None, iterations: in
     lo = np.asarray(log2_min, np.float64)
     hi = np.asarray(log2_max, np.float64)
     inv_gamma = 1.0 / np.asarray(gamma, np.float64)
-    w = np.ascontiguousarray(w, np.float32)
-    gstar = np.ascontiguousarray(gstar, np.float32)
     free = np.ones((hm_, wm_), bool) if free is None else np.ascontiguousarray(free, bool)
     rr, cc, pos = _free_index(free)
     if rr.size == 0:
@@ -865,7 +904,7 @@ def fit_map(g, w, gstar, log2_min, log2_max, gamma, *, free=None, iterations: in
     for _ in range(iterations):
         coef = np.zeros((nc, 5, hm_, wm_))
         rhs = np.zeros((nc, hm_, wm_))
-        _normal_kernel(g, w, gstar, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, cols, free, coef, rhs)
+        _normal_kernel(g, w, gstar, *extra, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, cols, free, coef, rhs)
         for c in range(nc):
             step = np.zeros((hm_, wm_))
             _pcg_stencil_kernel(coef[c], rhs[c], pos, rr, cc, int(cg_iterations), _DAMPING, step)
@@ -940,7 +979,7 @@ class GainMapEncoding:
         return self.codes.shape[2]
 
 
-def _fitted_codes(texels, lo, hi, gamma, fit_data, iterations):
+def _fitted_codes(texels, lo, hi, gamma, source, iterations):
     """(log2_min, log2_max, gamma, codes) of a downscaled map fitted by :func:`fit_map`.
 
     The fit starts from the texel means in a range widened by half its width on each
@@ -953,7 +992,7 @@ def _fitted_codes(texels, lo, hi, gamma, fit_data, iterations):
     lo, hi = lo - wide, hi + wide
     gam = np.ones(texels.shape[-1]) if gamma is None else np.full(texels.shape[-1], float(gamma))
     t = np.clip((texels - lo) / (hi - lo), 0.0, 1.0)
-    g = fit_map(t ** gam, *fit_data, lo, hi, gam, free=free_texels(texels), iterations=iterations)
+    g = fit_map(t ** gam, source, lo, hi, gam, free=free_texels(texels), iterations=iterations)
     if np.all(gam == 1.0):
         fitted = lo + (hi - lo) * g
         lo, hi = choose_range(fitted)
@@ -1025,15 +1064,17 @@ def encode_gain_map(sdr, hdr, *, channels: int = 1, scale: int = 4, offset_sdr: 
         raise ValueError("gain-map offsets must be > 0")
     h, w = hdr.shape[:2]
     mw, mh = map_size(w, h, int(scale))
-    fit = (mw, mh) != (w, h) and fit_iterations > 0
-    targets = {"channels": channels, "offset_sdr": offset_sdr, "mono": mono, "weights": weights} if fit else None
-    sm, hm, peak, *fit_data = texel_means(sdr, hdr, mw, mh, hdr_to_gain=hdr_to_gain, headroom=headroom,
-                                          offset_hdr=offset_hdr, targets=targets)
+    sm, hm, peak = texel_means(sdr, hdr, mw, mh, hdr_to_gain=hdr_to_gain, headroom=headroom, offset_hdr=offset_hdr)
     texels = log2_gain(sm, hm, channels=channels, offset_sdr=offset_sdr, offset_hdr=offset_hdr, mono=mono,
                        weights=weights).astype(np.float64)
     lo, hi = choose_range(texels)
-    if fit:
-        lo, hi, gam, codes = _fitted_codes(texels, lo, hi, gamma, fit_data[0], fit_iterations)
+    if (mw, mh) != (w, h) and fit_iterations > 0:
+        if isinstance(sdr, BasePlanes):
+            source = FitSource(sdr, hdr, hdr_to_gain, headroom, offset_sdr, offset_hdr, mono, weights)
+        else:
+            source = fit_targets(sdr, clipped_target(hdr, hdr_to_gain, headroom), channels=channels,
+                                 offset_sdr=offset_sdr, offset_hdr=offset_hdr, mono=mono, weights=weights)
+        lo, hi, gam, codes = _fitted_codes(texels, lo, hi, gamma, source, fit_iterations)
     else:
         t = np.clip((texels - lo) / (hi - lo), 0.0, 1.0)
         gam = choose_gamma(t) if gamma is None else np.full(channels, float(gamma))
