@@ -104,7 +104,7 @@ _G_FLOOR = 1e-6  # smallest blended map value in the fit (the derivative of g **
 _DAMPING = 1e-6  # relative damping of the normal equations' diagonal
 _EXP_TABLE = 4096  # intervals of the fit's gain table
 #: Log2-gain difference (stops) between neighbouring texel means above which the fit moves texels.
-FIT_THRESHOLD = 0.05
+FIT_THRESHOLD = 0.1
 _FIT_WIDEN = 0.5  # the fit's starting range: the means' range widened by this fraction each side
 
 
@@ -294,6 +294,14 @@ def _store_means(acc, j, sm, hm):
             hm[j, i, ch] = acc[i, 4 + ch] * inv
 
 
+@njit(cache=True, inline="always")
+def _kernel_locals(p, k, mat):
+    """The planes' and constants' fields and the matrix entries as one tuple of locals."""
+    return (mat[0, 0], mat[0, 1], mat[0, 2], mat[1, 0], mat[1, 1], mat[1, 2], mat[2, 0], mat[2, 1], mat[2, 2],
+            p.y, p.cb, p.cr, p.ccol, p.fy, p.gray, k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab, k.srgb_lut,
+            k.mat, k.use_mat)
+
+
 # The base comes as its coded planes, linearised per pixel by the rebuild's own steps: no
 # full-resolution linear copy of it is written and read again. Matrix entries and record
 # fields are read into locals before the loop.
@@ -301,12 +309,8 @@ def _store_means(acc, j, sm, hm):
 def _texel_means_planes_kernel(p, k, hdr, mat, use_mat, top, k_h, xs, ys, sm, hm, peaks):  # pragma: no cover
     H, W = hdr.shape[0], hdr.shape[1]
     mh, mw = ys.shape[0], xs.shape[0]
-    m00, m01, m02 = mat[0, 0], mat[0, 1], mat[0, 2]
-    m10, m11, m12 = mat[1, 0], mat[1, 1], mat[1, 2]
-    m20, m21, m22 = mat[2, 0], mat[2, 1], mat[2, 2]
-    y_, cb, cr, ccol, fy, gray = p.y, p.cb, p.cr, p.ccol, p.fy, p.gray
-    r_tab, b_tab, y_tab, guv_tab, gray_tab = k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab
-    srgb_lut, bmat, use_bmat = k.srgb_lut, k.mat, k.use_mat
+    (m00, m01, m02, m10, m11, m12, m20, m21, m22, y_, cb, cr, ccol, fy, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
+     srgb_lut, bmat, use_bmat) = _kernel_locals(p, k, mat)
     for j in prange(mh):
         r1 = ys[j + 1] if j + 1 < mh else H
         acc = np.zeros((mw, 7))
@@ -606,12 +610,8 @@ def _normal_kernel(g, w, gstar, from_planes, p, k, hdr, mat, use_mat, top, k_s, 
                    exp_tab, s_int, f, tab, band, cols, free, coef, rhs):  # pragma: no cover
     hm_, wm_, nc = g.shape
     n_exp = exp_tab.shape[1] - 1
-    m00, m01, m02 = mat[0, 0], mat[0, 1], mat[0, 2]
-    m10, m11, m12 = mat[1, 0], mat[1, 1], mat[1, 2]
-    m20, m21, m22 = mat[2, 0], mat[2, 1], mat[2, 2]
-    y_, cb, cr, ccol, fy, gray = p.y, p.cb, p.cr, p.ccol, p.fy, p.gray
-    r_tab, b_tab, y_tab, guv_tab, gray_tab = k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab
-    srgb_lut, bmat, use_bmat = k.srgb_lut, k.mat, k.use_mat
+    (m00, m01, m02, m10, m11, m12, m20, m21, m22, y_, cb, cr, ccol, fy, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
+     srgb_lut, bmat, use_bmat) = _kernel_locals(p, k, mat)
     s0 = s1 = s2 = t0 = t1 = t2 = 0.0
     yrow, cbrow, crrow = y_[0], cb[0], cr[0]
     for yl in range(hm_):
