@@ -29,8 +29,8 @@ near a jump in gain (the edge of a highlight) the blend of the means misses on b
 Starting from the means (gamma 1, the range widened), Gauss-Newton steps minimise the
 pixels' linear-light error through that blend, on the texels near a jump
 (:func:`free_texels`); the fitted log gains are then re-expressed in the tightest range
-and rounded. The same pass that makes the means also gives the fit its per-pixel inputs
-(:func:`fit_targets`).
+and rounded. The fit reads each pixel's weight and ideal gain (:func:`fit_targets`) from
+the base's coded planes and the HDR in the map cells it visits, as the means pass does.
 
 A 1-channel map holds one gain for R, G and B. ``mono="lsq"`` (default) stores the gain
 that minimises the pixel's squared linear-light error ``sum_c ((SDR_c + k_s) G - (HDR_c + k_h))^2``,
@@ -81,6 +81,7 @@ __all__ = [
     "clipped_target",
     "FitSource",
     "FIT_ITERATIONS",
+    "FIT_THRESHOLD",
     "fit_targets",
     "shepard_weights",
     "fit_map",
@@ -603,7 +604,7 @@ def _pixel_weights(x, y, ox, oy, s_int, f, tab, sel, xl, xu, yl, yu):
 # gradient. The pixels of one map cell (same four texels) are summed in locals and added
 # once. Each pixel's weight and ideal gain come from the arrays ``w``, ``gstar``, or, with
 # ``from_planes``, from the base's planes and the HDR as in the means pass. Serial: only the
-# cells next to a free texel are visited (about a tenth of a 12 MP picture's), too little
+# cells next to a free texel are visited (a few per cent of a 12 MP picture's), too little
 # work for threads: two threads cost twice the CPU time here.
 @njit(cache=True, nogil=True, error_model="numpy")
 def _normal_kernel(g, w, gstar, from_planes, p, k, hdr, mat, use_mat, top, k_s, k_h, mode, lum, lo, hi, inv_gamma,
@@ -1024,7 +1025,8 @@ def encode_gain_map(sdr, hdr, *, channels: int = 1, scale: int = 4, offset_sdr: 
     mono, weights
         1-channel gain (see :func:`log2_gain`).
     gamma : float, optional
-        Encoding gamma; None chooses it from the content (:func:`choose_gamma`).
+        Encoding gamma; None: 1 for a fitted map (see ``fit_iterations``), otherwise chosen
+        from the content (:func:`choose_gamma`).
     headroom : float, optional
         The HDR rendition's headroom (linear, > 1); None = ``hdr``'s peak (no clipping).
     hdr_to_gain : array_like, optional
