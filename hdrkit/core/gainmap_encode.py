@@ -543,15 +543,20 @@ def fit_map_reference(g, w, gstar, log2_min, log2_max, gamma, *, free=None, iter
     idx, wt = shepard_weights(wd, h, wm_, hm_)
     idx, wt = idx.reshape(-1, 4), wt.reshape(-1, 4)
     n = hm_ * wm_
-    for c in range(nc):
-        lo, hi, ig = float(log2_min[c]), float(log2_max[c]), 1.0 / float(gamma[c])
-        om = w[..., c].astype(np.float64).ravel()
-        gs = gstar[..., c].astype(np.float64).ravel()
-        for _ in range(iterations):
+    sub = np.flatnonzero(np.ones(n, bool) if free is None else np.asarray(free, bool).ravel())
+    before, err_before = g.copy(), np.full(nc, np.inf)
+    for it in range(iterations + 1):
+        err, steps = np.zeros(nc), []
+        for c in range(nc):
+            lo, hi, ig = float(log2_min[c]), float(log2_max[c]), 1.0 / float(gamma[c])
+            om = w[..., c].astype(np.float64).ravel()
+            gs = gstar[..., c].astype(np.float64).ravel()
             gc = g[..., c].ravel()
             gp = np.clip((gc[idx] * wt).sum(-1), _G_FLOOR, 1.0)
             q = gp ** ig
             gain = np.exp2(lo + (hi - lo) * q)
+            # over all pixels: those of cells without a free texel add the same each time
+            err[c] = (om * (gain - gs) ** 2).sum()
             jac = gain * _LN2 * (hi - lo) * ig * q / gp
             a = om * jac * jac
             hmat = np.zeros((n, n))
@@ -561,11 +566,19 @@ def fit_map_reference(g, w, gstar, log2_min, log2_max, gamma, *, free=None, iter
             b = np.zeros(n)
             for i in range(4):
                 np.add.at(b, idx[:, i], om * jac * (gain - gs) * wt[:, i])
-            sub = np.flatnonzero(np.ones(n, bool) if free is None else np.asarray(free, bool).ravel())
             hmat[np.diag_indices(n)] += _DAMPING * hmat.diagonal()[sub].mean() + 1e-30
             step = np.zeros(n)
             step[sub] = _pcg_reference(hmat[np.ix_(sub, sub)], -b[sub], cg_iterations)
-            g[..., c] = np.clip(gc + step, 0.0, 1.0).reshape(hm_, wm_)
+            steps.append(np.clip(gc + step, 0.0, 1.0).reshape(hm_, wm_))
+        for c in range(nc):
+            if err[c] <= err_before[c]:
+                before[..., c], err_before[c] = g[..., c], err[c]
+                if it < iterations:
+                    g[..., c] = steps[c]
+            elif it < iterations:
+                g[..., c] = (before[..., c] + g[..., c]) / 2
+            else:
+                g[..., c] = before[..., c]
     return g
 
 
@@ -609,7 +622,10 @@ def _pixel_weights(x, y, ox, oy, s_int, f, tab, sel, xl, xu, yl, yu):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _normal_kernel(g, w, gstar, from_planes, p, k, hdr, mat, use_mat, top, k_s, k_h, mode, lum, lo, hi, inv_gamma,
                    exp_tab, s_int, f, tab, band, cols, free, coef, rhs):  # pragma: no cover
+    """Accumulates the normal equations into ``coef``, ``rhs``; returns the objective
+    ``sum w (G - G*)^2`` over the visited cells' pixels, per channel."""
     hm_, wm_, nc = g.shape
+    total = np.zeros(nc)
     n_exp = exp_tab.shape[1] - 1
     (m00, m01, m02, m10, m11, m12, m20, m21, m22, y_, cb, cr, ccol, fy, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
      srgb_lut, bmat, use_bmat) = _kernel_locals(p, k, mat)
@@ -659,6 +675,7 @@ def _normal_kernel(g, w, gstar, from_planes, p, k, hdr, mat, use_mat, top, k_s, 
                             jac *= ig * q / gp
                         a = om * jac * jac
                         bb = om * jac * (gain - gs)
+                        total[c] += om * (gain - gs) * (gain - gs)
                         h11 += a * w1 * w1
                         h22 += a * w2 * w2
                         h33 += a * w3 * w3
@@ -687,6 +704,7 @@ def _normal_kernel(g, w, gstar, from_planes, p, k, hdr, mat, use_mat, top, k_s, 
                 rhs[c, yu, xl] -= b2
                 rhs[c, yl, xu] -= b3
                 rhs[c, yu, xu] -= b4
+    return total
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -837,7 +855,10 @@ def fit_map(g, source, log2_min, log2_max, gamma, *, free=None, iterations: int 
     step linearises ``G`` at the current values, accumulates the normal equations (a
     9-point stencil on the map) in one compiled pass over the pixels, takes
     ``cg_iterations`` Jacobi-preconditioned conjugate-gradient steps on them (plus a
-    1e-6 relative damping of the diagonal) and clips the result to [0, 1].
+    1e-6 relative damping of the diagonal) and clips the result to [0, 1]. Each pass also
+    measures the error of the current values (one more pass measures the last step's): a
+    step that raised a channel's error is halved, or undone after the last pass, so the fit
+    never ends above its start.
 
     Parameters
     ----------
@@ -902,14 +923,23 @@ def fit_map(g, source, log2_min, log2_max, gamma, *, free=None, iterations: int 
     # 2e-7 relative of the exact power for ranges up to 8 stops, far below what a step needs
     u = np.linspace(0.0, 1.0, _EXP_TABLE + 1)
     exp_tab = np.exp2(lo[:, None] + (hi - lo)[:, None] * u[None, :])
-    for _ in range(iterations):
+    before, err_before = g.copy(), np.full(nc, np.inf)
+    for it in range(iterations + 1):
         coef = np.zeros((nc, 5, hm_, wm_))
         rhs = np.zeros((nc, hm_, wm_))
-        _normal_kernel(g, w, gstar, *extra, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, cols, free, coef, rhs)
+        err = _normal_kernel(g, w, gstar, *extra, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, cols, free, coef,
+                             rhs)
         for c in range(nc):
-            step = np.zeros((hm_, wm_))
-            _pcg_stencil_kernel(coef[c], rhs[c], pos, rr, cc, int(cg_iterations), _DAMPING, step)
-            g[..., c] = np.clip(g[..., c] + step, 0.0, 1.0)
+            if err[c] <= err_before[c]:  # keep the step and take the next one from here
+                before[..., c], err_before[c] = g[..., c], err[c]
+                if it < iterations:
+                    step = np.zeros((hm_, wm_))
+                    _pcg_stencil_kernel(coef[c], rhs[c], pos, rr, cc, int(cg_iterations), _DAMPING, step)
+                    g[..., c] = np.clip(g[..., c] + step, 0.0, 1.0)
+            elif it < iterations:  # the step raised the error: try half of it
+                g[..., c] = (before[..., c] + g[..., c]) / 2
+            else:  # the last step raised the error: undo it
+                g[..., c] = before[..., c]
     return g
 
 
