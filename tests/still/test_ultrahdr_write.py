@@ -91,8 +91,10 @@ def test_three_channel_full_resolution_restores_the_hdr(tmp_path, transfer, gamu
 @pytest.mark.parametrize("transfer,gamut", CONTENT)
 def test_defaults_within_5_db_of_the_best_single_channel_map(tmp_path, transfer, gamut):
     """The map is fitted through the decoder's upsampling. On PQ P3 the hard edges of the 3x
-    and 8x patches keep a quarter-resolution map furthest from the bound: measured 43.9 dB
-    against 48.9; least-squares texels from a general-purpose optimiser, unquantised, reach 44.1."""
+    and 8x patches keep a quarter-resolution map furthest from the bound: measured 43.94 dB
+    against 48.90, 0.04 dB inside the 5 dB; least-squares texels from a general-purpose
+    optimiser, unquantised, reach 44.1, so a base that the one-gain bound fits better can
+    take it past 5 dB."""
     lin = hdr_still(transfer, gamut, 640, 480)
     export_ultrahdr_array(lin, gamut, tmp_path / "d.jpg")
     data = (tmp_path / "d.jpg").read_bytes()
