@@ -23,7 +23,8 @@ the sRGB primaries are clipped in the HDR rendition, as libultrahdr does.
 The encoding maths is :mod:`hdrkit.core.gainmap_encode`: the map is computed at its own
 resolution from weighted means of the base and the HDR around each texel, in one compiled
 pass that linearises the base from its decoded planes on the fly (no full-resolution float
-copy of the base, no per-pixel logarithm). The base JPEG is made in memory
+copy of the base, no per-pixel logarithm); a downscaled map is then fitted through the
+decoder's upsampling near jumps in gain. The base JPEG is made in memory
 (:func:`hdrkit.still.export.export_jpeg`) and decoded once. The file appears atomically.
 
 References

@@ -88,15 +88,13 @@ def test_three_channel_full_resolution_restores_the_hdr(tmp_path, transfer, gamu
     assert psnr_at(oracle(data), target(lin, gamut, h), h) >= 40
 
 
-@pytest.mark.parametrize("transfer,gamut", [
-    ("hlg", "bt2020"),
-    # the base keeps most colours here (full-resolution bound ~53 dB), so what is left is the
-    # quarter-resolution map's blur at the hard edges of 3x and 8x patches: ~43 dB; even the
-    # least-squares texels through the decoder's own interpolation reach only ~45.5 dB
-    pytest.param("pq", "p3", marks=pytest.mark.xfail(strict=True, reason="quarter-resolution map on hard-edged "
-                                                     "highlights: ~10 dB below the full-resolution bound")),
-])
+@pytest.mark.parametrize("transfer,gamut", CONTENT)
 def test_defaults_within_5_db_of_the_best_single_channel_map(tmp_path, transfer, gamut):
+    """The map is fitted through the decoder's upsampling. On PQ P3 the hard edges of the 3x
+    and 8x patches keep a quarter-resolution map furthest from the bound: measured 43.94 dB
+    against 48.90, 0.04 dB inside the 5 dB; least-squares texels from a general-purpose
+    optimiser, unquantised, reach 44.1, so a base that the one-gain bound fits better can
+    take it past 5 dB."""
     lin = hdr_still(transfer, gamut, 640, 480)
     export_ultrahdr_array(lin, gamut, tmp_path / "d.jpg")
     data = (tmp_path / "d.jpg").read_bytes()

@@ -22,7 +22,7 @@ def _psnr(a, ref, peak) -> float:
 @pytest.mark.parametrize("channels,scale", [(3, 1), (1, 4)])
 def test_hlg_clip_keyframe_as_ultrahdr(phone, tmp_path, channels, scale):
     """3 channels at full resolution: >= 40 dB against the frame's HDR clipped to the headroom;
-    the defaults: within 7.5 dB of the best one-gain-per-pixel map for that base."""
+    the defaults: within 5 dB of the best one-gain-per-pixel map for that base."""
     kw = {"height": 360, "limit": 1}
     sdr, _ = export_keyframes(phone, tmp_path / "sdr", **kw)
     uhdr, damage = export_keyframes(phone, tmp_path / "uhdr", gainmap=GainMapOptions(channels=channels, scale=scale),
@@ -48,6 +48,5 @@ def test_hlg_clip_keyframe_as_ultrahdr(phone, tmp_path, channels, scale):
         base = base_linear(data[:parse_container(data).primary_end]).astype(np.float64) + k
         g = (base * (tgt + k)).sum(-1, keepdims=True) / (base * base).sum(-1, keepdims=True)
         bound = _psnr(np.clip(base * g - k, 0, None), tgt, h)
-        # the hue-true gamut map gives the base other RGB ratios than the HDR frame's, which the
-        # encoder's one gain per pixel fits less closely: measured 32.4 dB against a bound of 39.1
-        assert _psnr(lib, tgt, h) >= bound - 7.5, (_psnr(lib, tgt, h), bound)
+        # the map fitted through the decoder's upsampling: measured 34.4 dB against a bound of 39.1
+        assert _psnr(lib, tgt, h) >= bound - 5, (_psnr(lib, tgt, h), bound)
