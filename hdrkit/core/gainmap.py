@@ -63,6 +63,8 @@ from .transfer import PQ_PEAK_NITS, SDR_WHITE_NITS, eotf_srgb
 from .ycbcr import ycbcr_to_rgb_matrix
 
 __all__ = [
+    "gain_matrix",
+    "jpeg_ycc_coefficients",
     "SRGB_LUT_SIZE",
     "GAIN_LUT_SIZE",
     "LINEAR_MAX",
@@ -200,7 +202,7 @@ def srgb_decode_lut(n: int = SRGB_LUT_SIZE) -> np.ndarray:
     return lut
 
 
-def _ycc_coefficients() -> tuple[float, float, float, float]:
+def jpeg_ycc_coefficients() -> tuple[float, float, float, float]:
     """(Cr->R, Cb->G, Cr->G, Cb->B) of the BT.601 matrix (T.871), from the core."""
     m = ycbcr_to_rgb_matrix("bt601")
     return float(m[0, 2]), float(m[1, 1]), float(m[1, 2]), float(m[2, 1])
@@ -289,7 +291,7 @@ def jfif_ycc_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray
     coefficients rounded to 5 decimals as libjpeg writes them, round-half-up, clamped.
     Used for 3-channel gain-map JPEGs, whose samples libultrahdr reads as RGB.
     """
-    cr_r, cb_g, cr_g, cb_b = (round(c, 5) for c in _ycc_coefficients())
+    cr_r, cb_g, cr_g, cb_b = (round(c, 5) for c in jpeg_ycc_coefficients())
 
     def fix(x: float) -> int:
         return int(x * 65536 + 0.5) if x >= 0 else -int(-x * 65536 + 0.5)
@@ -350,7 +352,8 @@ def prepare_map(gainmap: np.ndarray, width: int, height: int) -> tuple[np.ndarra
     return np.ascontiguousarray(m), width / wm
 
 
-def _as_matrix(m) -> np.ndarray | None:
+def gain_matrix(m) -> np.ndarray | None:
+    """The SDR -> gain-gamut matrix as float64, or None for none or the identity (no matrix step)."""
     if m is None:
         return None
     m = np.asarray(m, np.float64)
@@ -359,7 +362,7 @@ def _as_matrix(m) -> np.ndarray | None:
 
 # ------------------------------------------------------------------- numpy reference
 def _base_linear_reference(base: BasePlanes, sdr_to_gain) -> np.ndarray:
-    cr_r, cb_g, cr_g, cb_b = _ycc_coefficients()
+    cr_r, cb_g, cr_g, cb_b = jpeg_ycc_coefficients()
     y = base.y.astype(np.float64) * (1 / 255.0)
     if base.is_gray:
         rgb = np.repeat(y[..., None], 3, axis=-1)
@@ -373,7 +376,7 @@ def _base_linear_reference(base: BasePlanes, sdr_to_gain) -> np.ndarray:
     rgb = np.clip(rgb, 0.0, 1.0)
     idx = (rgb * (SRGB_LUT_SIZE - 1) + 0.5).astype(np.int64)
     lin = srgb_decode_lut()[np.clip(idx, 0, SRGB_LUT_SIZE - 1)]
-    m = _as_matrix(sdr_to_gain)
+    m = gain_matrix(sdr_to_gain)
     if m is not None:
         lin = lin @ m.T
     return lin

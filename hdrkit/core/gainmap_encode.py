@@ -58,13 +58,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
 
 from .gainmap import DEFAULT_OFFSET, BasePlanes, apply_gain, gain_function, log2_gain_of, rebuild_reference
-from .rebuild import _base_pixel, base_kernel_inputs
+from .rebuild import base_pixel, base_kernel_inputs
 
 __all__ = [
     "DEFAULT_OFFSET",
@@ -243,7 +242,7 @@ def _target_pixel(a, b, c, use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22,
 def _base_target_pixel(yv, u, v, h0, h1, h2, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat,
                        use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top):
     """One pixel's base (as rebuild() returns it: clamped to [0, 1], float32) and clipped target."""
-    r, g, b = _base_pixel(yv, u, v, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat)
+    r, g, b = base_pixel(yv, u, v, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat)
     r = np.float64(np.float32(min(max(r, 0.0), 1.0)))
     g = np.float64(np.float32(min(max(g, 0.0), 1.0)))
     b = np.float64(np.float32(min(max(b, 0.0), 1.0)))
@@ -418,7 +417,8 @@ def clipped_target(hdr, hdr_to_gain=None, headroom: float | None = None) -> np.n
     return np.clip(t, 0.0, np.inf if headroom is None else float(headroom))
 
 
-class FitSource(NamedTuple):
+@dataclass(frozen=True)
+class FitSource:
     """The per-pixel inputs of :func:`fit_map` read from the base's coded planes and the HDR:
     weight and ideal gain (:func:`fit_targets`) recomputed in the map cells the fit visits,
     with no full-resolution copy (the arguments as :func:`encode_gain_map`'s)."""

@@ -29,11 +29,11 @@ from numba.core import types
 from numba.extending import overload
 
 from ..errors import OptionError
-from .gainmap import (LINEAR_MAX, SRGB_LUT_SIZE, BasePlanes, GainMapParams, _as_matrix, _ycc_coefficients,
-                      display_weight, gain_luts, prepare_map, rebuild_reference, shepard_tables, srgb_decode_lut)
+from .gainmap import (LINEAR_MAX, SRGB_LUT_SIZE, BasePlanes, GainMapParams, display_weight, gain_luts, gain_matrix,
+                      jpeg_ycc_coefficients, prepare_map, rebuild_reference, shepard_tables, srgb_decode_lut)
 
-__all__ = ["REBUILD_METHODS", "YccPlanes", "RebuildConstants", "ShepardRows", "base_kernel_inputs", "rebuild_fast",
-           "rebuild"]
+__all__ = ["REBUILD_METHODS", "YccPlanes", "RebuildConstants", "ShepardRows", "base_kernel_inputs", "base_pixel",
+           "rebuild_fast", "rebuild"]
 
 REBUILD_METHODS = ("fast", "reference")
 
@@ -87,7 +87,7 @@ def _tables(sdr_lut_n: int = SRGB_LUT_SIZE):
     ``r_tab[Y, V]`` and ``b_tab[Y, U]``: linear R and B (clamp, LUT index, sRGB table);
     ``y_tab[Y]`` = Y / 255; ``guv_tab[U, V]`` = the chroma part of G'; ``gray_tab[Y]``.
     """
-    cr_r, cb_g, cr_g, cb_b = _ycc_coefficients()
+    cr_r, cb_g, cr_g, cb_b = jpeg_ycc_coefficients()
     lut = srgb_decode_lut(sdr_lut_n)
     n = sdr_lut_n - 1
     y = np.arange(256, dtype=np.float64) * (1 / 255.0)
@@ -128,7 +128,7 @@ def _apply_gamma_impl(inv_gamma, g0, g1, g2, ch1, ch2):
 
 
 @njit(cache=True, fastmath=False, inline="always")
-def _base_pixel(yv, u, v, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_mat, mat):
+def base_pixel(yv, u, v, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_mat, mat):
     """Steps 1-3 for one pixel: linear (R, G, B) in the gain gamut."""
     nl = srgb_lut.shape[0] - 1
     if gray:
@@ -189,7 +189,7 @@ def _base_kernel(p, k, out):
         yrow, cbrow, crrow, orow = y[row], cb[row // fy], cr[row // fy], out[row]
         for col in range(w):
             cc = ccol[col]
-            r, g, b = _base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
+            r, g, b = base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
                                   srgb_lut, use_mat, mat)
             if do_clamp:
                 r = min(max(r, lo), hi)
@@ -223,7 +223,7 @@ def _integer_scale_kernel(p, k, mp, s, inv_gamma, out):
         wr = weights[ty[row], oy[row]]
         for col in range(w):
             cc = ccol[col]
-            r, g, b = _base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
+            r, g, b = base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
                                   srgb_lut, use_mat, mat)
             xlo = xl[col]
             xhi = xu[col]
@@ -264,7 +264,7 @@ def _any_scale_kernel(p, k, mp, scale, inv_gamma, out):
         yrow, cbrow, crrow, orow = y[row], cb[row // fy], cr[row // fy], out[row]
         for col in range(w):
             cc = ccol[col]
-            r, g, b = _base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
+            r, g, b = base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
                                   srgb_lut, use_mat, mat)
             g0 = 0.0
             g1 = 0.0
@@ -348,7 +348,7 @@ def _shepard_rows(s_int: int, w: int, h: int, wm: int, hm: int) -> ShepardRows:
 
 def base_kernel_inputs(base: BasePlanes, sdr_to_gain=None, clamp: bool = True) -> tuple[YccPlanes, RebuildConstants]:
     """The planes and constants with which the kernels linearise ``base`` (steps 1-3, no map)."""
-    m = _as_matrix(sdr_to_gain)
+    m = gain_matrix(sdr_to_gain)
     mat, use_mat = (np.eye(3), False) if m is None else (m, True)
     r_tab, b_tab, y_tab, guv_tab, gray_tab = _tables()
     return _planes(base), RebuildConstants(r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_decode_lut(), mat, use_mat,
@@ -368,7 +368,7 @@ def rebuild_fast(base: BasePlanes, gainmap: np.ndarray | None, metadata: GainMap
     if gainmap is None:
         _base_kernel(*base_kernel_inputs(base, sdr_to_gain, clamp), out)
         return out
-    m = _as_matrix(sdr_to_gain)
+    m = gain_matrix(sdr_to_gain)
     r_tab, b_tab, y_tab, guv_tab, gray_tab = _tables()
     planes = _planes(base)
     mat, use_mat = (np.eye(3), False) if m is None else (m, True)

@@ -48,7 +48,7 @@ from .hdr10plus import (Hdr10PlusFrame, Hdr10PlusMetadata, hdr10plus_t35, parse_
                         split_scenes, t35_problems)
 from .hevc import (NAL_SEI_PREFIX, PocTracker, is_vcl, iter_access_units, iter_annexb_file, join_annexb,
                    join_length_prefixed, nal_type, sei_messages, sei_nal, split_annexb, split_length_prefixed)
-from .sidedata import HDR10PLUS_T35_PREFIX, _hvcc_length_size
+from .sidedata import HDR10PLUS_T35_PREFIX, hvcc_length_size
 
 __all__ = [
     "StreamHdr10Plus",
@@ -150,7 +150,7 @@ class _Container:
         if codec != "hevc":
             self.c.close()
             raise ContainerError(f"{path}: HDR10+ tools need HEVC video, this stream is {codec}")
-        self.length_size, self.header_nals = _hvcc_length_size(bytes(self.st.codec_context.extradata or b""))
+        self.length_size, self.header_nals = hvcc_length_size(bytes(self.st.codec_context.extradata or b""))
 
     def rewind(self) -> None:
         """Open the file (again): every read starts at the first packet (a seek to 0 may not,

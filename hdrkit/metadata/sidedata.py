@@ -37,6 +37,7 @@ from ..errors import ContainerError, DecodeError, MetadataError
 from ..io.ffmpeg import run_ffmpeg
 
 __all__ = [
+    "hvcc_length_size",
     "AVRational",
     "AVMasteringDisplayMetadata",
     "AVContentLightMetadata",
@@ -357,7 +358,7 @@ class SeiScan:
         return next((a.cll for a in self.access_units if a.cll is not None), None)
 
 
-def _hvcc_length_size(extradata: bytes) -> tuple[int | None, list[bytes]]:
+def hvcc_length_size(extradata: bytes) -> tuple[int | None, list[bytes]]:
     """(NAL length size, NAL units stored in the record) of an hvcC; (None, []) for Annex B."""
     if len(extradata) < 23 or extradata[:3] == b"\x00\x00\x01" or extradata[:4] == b"\x00\x00\x00\x01":
         return None, list(iter_nal_units(extradata, None)) if extradata else []
@@ -419,7 +420,7 @@ def scan_hevc_sei(path, max_packets: int | None = None) -> SeiScan:
         if codec != "hevc":
             raise DecodeError(f"{path}: SEI scan supports HEVC only, this stream is {codec}")
         ext = bytes(st.codec_context.extradata or b"")
-        ls, header_nals = _hvcc_length_size(ext)
+        ls, header_nals = hvcc_length_size(ext)
         header_types = [pt for n in header_nals for _, pt, _ in _sei_of_nal(n)]
         aus: list[AccessUnitSei] = []
         truncated = False

@@ -189,12 +189,12 @@ class ReportWriter:
 
     def _attach_before(self, case: GoldenCase, r: CaseResult, arrays: CaseArrays) -> None:
         """The earlier report's export of this case as the 'before' side (if it has one, same size)."""
-        from .runner import _decode_jpeg
+        from .runner import decode_jpeg_rgb
 
         f = self.before / "exports" / f"{case.name}.export.jpg"
         if not f.is_file():
             return
-        old = _decode_jpeg(f.read_bytes())
+        old = decode_jpeg_rgb(f.read_bytes())
         if old.shape != arrays.export.shape:
             r.notes.append(f"before: {f} has another size; not compared")
             return

@@ -69,7 +69,7 @@ from .goldens import GoldenCase, GoldenSet, load_rois
 from .packs import ParameterPack
 
 __all__ = ["CaseResult", "RegressResult", "Thresholds", "load_thresholds", "load_baseline", "baseline_entry",
-           "measure_still", "run_case", "run", "judge", "read_thumbnail", "DEFAULT_THRESHOLDS"]
+           "measure_still", "run_case", "run", "judge", "read_thumbnail", "decode_jpeg_rgb", "DEFAULT_THRESHOLDS"]
 
 log = logging.getLogger("hdrkit.regress")
 
@@ -207,7 +207,8 @@ def _fail_first(c: CaseResult):
 
 
 # ------------------------------------------------------------------ metrics
-def _decode_jpeg(data: bytes) -> np.ndarray:
+def decode_jpeg_rgb(data: bytes) -> np.ndarray:
+    """A JPEG's pixels as (H, W, 3) uint8 RGB, decoded by Pillow (libjpeg-turbo)."""
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as im:
@@ -227,7 +228,7 @@ def read_thumbnail(data: bytes) -> np.ndarray | None:
         return None
     start = i + 6 + int(ifd1[0x0201])
     try:
-        return _decode_jpeg(data[start:start + int(ifd1[0x0202])])
+        return decode_jpeg_rgb(data[start:start + int(ifd1[0x0202])])
     except OSError:
         return None
 
@@ -397,7 +398,7 @@ def _export_measured(img, case: GoldenCase, pack: ParameterPack, peak: float, ds
     """Export with ``pack``, decode the JPEG back and measure it against its preview:
     (preview, ExportResult, bytes, decoded export, thumbnail, metrics incl. size, maps)."""
     preview, res, data = _export_once(img, case, pack, peak, dst)
-    export = _decode_jpeg(data)
+    export = decode_jpeg_rgb(data)
     thumb = read_thumbnail(data)
     with np.errstate(divide="ignore", invalid="ignore"):
         metrics, maps = measure_still(img.rgb, img.primaries, preview, export, pack, peak, rois, thumb)

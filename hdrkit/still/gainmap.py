@@ -50,6 +50,7 @@ from .xmp import (AppleGainMapXmp, ContainerItem, HdrgmFields, XmpRefusedError, 
                   read_container, read_hdrgm)
 
 __all__ = [
+    "planes_of_decoded",
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_MAX_BYTES",
     "GainMapMetadata",
@@ -563,7 +564,8 @@ def parse_container(data: bytes, *, max_segments: int = DEFAULT_MAX_SEGMENTS) ->
 
 
 # ------------------------------------------------------------------------------ image
-def _ycc_planes(dec) -> BasePlanes:
+def planes_of_decoded(dec) -> BasePlanes:
+    """The coded planes of a JPEG decoded by :func:`hdrkit.still.decode.decode_jpeg`, as the rebuild takes them."""
     if dec.is_gray:
         return BasePlanes(dec.planes[0])
     return BasePlanes(*dec.planes, chroma_factors=dec.chroma_factors)
@@ -751,7 +753,7 @@ def read_gainmap(src, *, max_pixels: int = DEFAULT_MAX_PIXELS, fallback: str | N
     check_pixel_limit(c.primary, max_pixels, f"{name}: primary image")
     base_dec = decode_jpeg(data[:c.primary_end], max_pixels=max_pixels, structure=c.primary,
                            what=f"{name}: primary image", backend=decoder)
-    base = _ycc_planes(base_dec)
+    base = planes_of_decoded(base_dec)
     xmp = c.primary_xmp.decode("utf-8", "replace") if c.primary_xmp is not None else None
 
     def image(gm, meta, primaries, reason):

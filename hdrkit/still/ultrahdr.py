@@ -162,9 +162,9 @@ def assemble(primary: bytes, gainmap: bytes) -> bytes:
 def base_planes(base_jpeg: bytes):
     """The base JPEG's coded planes (:class:`hdrkit.core.gainmap.BasePlanes`), decoded by libjpeg."""
     from .decode import decode_jpeg
-    from .gainmap import _ycc_planes
+    from .gainmap import planes_of_decoded
 
-    return _ycc_planes(decode_jpeg(base_jpeg, what="base image"))
+    return planes_of_decoded(decode_jpeg(base_jpeg, what="base image"))
 
 
 def base_linear(base_jpeg: bytes) -> np.ndarray:

@@ -30,7 +30,7 @@ from hdrkit.metadata.hdr10plus_stream import (extract_hdr10plus, inject_hdr10plu
 from hdrkit.metadata.hevc import (PocTracker, escape_rbsp, group_access_units, is_vcl, iter_access_units,
                                   iter_annexb_file, join_annexb, nal_type, sei_messages, sei_nal, split_annexb,
                                   split_length_prefixed)
-from hdrkit.metadata.sidedata import _hvcc_length_size, parse_sei_rbsp, unescape_rbsp
+from hdrkit.metadata.sidedata import hvcc_length_size, parse_sei_rbsp, unescape_rbsp
 
 ROOT = Path(__file__).resolve().parents[2]
 SINGLE = ROOT / "samples" / "hdr10plus" / "single-frame.hevc"
@@ -99,7 +99,7 @@ def _access_units(path: Path) -> list[list[bytes]]:
         return group_access_units(split_annexb(data))
     with av.open(str(path)) as c:
         st = c.streams.video[0]
-        ls, _ = _hvcc_length_size(bytes(st.codec_context.extradata or b""))
+        ls, _ = hvcc_length_size(bytes(st.codec_context.extradata or b""))
         return [split_annexb(bytes(p)) if ls is None else split_length_prefixed(bytes(p), ls)
                 for p in c.demux(st) if p.size]
 
@@ -194,7 +194,7 @@ def test_raw_display_order_from_poc_equals_container_pts(clips):
     aus = _access_units(clips["mp4"])
     with av.open(str(clips["mp4"])) as c:
         pts = [p.pts for p in c.demux(video=0) if p.size]
-        ls, hdr = _hvcc_length_size(bytes(c.streams.video[0].codec_context.extradata))
+        ls, hdr = hvcc_length_size(bytes(c.streams.video[0].codec_context.extradata))
     trk = PocTracker()
     for n in hdr:
         trk.nal(n)
