@@ -83,3 +83,29 @@ def test_cached_answers_true_when_numba_internals_differ():
     from hdrkit.io.warmup import cached
 
     assert cached(object()) is True
+
+
+def test_planes_have_the_precompiled_kernels_types_whatever_the_row_padding(tmp_path):
+    """numba compiles a kernel per argument type, array layout included: planes whose rows the
+    decoder pads (720x480, or a scaled 426-pixel width) must reach the kernels with the types of
+    the bundled clip's unpadded planes, or the first proxy of such a clip compiles again (seconds)."""
+    import numba
+
+    from hdrkit.video.reader import VideoReader
+
+    padded = tmp_path / "padded.mp4"
+    subprocess.run([sys.executable, str(SAMPLES.parent / "scripts" / "make_clips.py"), "--size", "360x240", "--frames",
+                    "2", "--transfer", "pq", "--preset", "ultrafast", "--name", "padded", "--out", str(tmp_path)],
+                   check=True, capture_output=True)
+
+    def plane_types(path, **kw):
+        with VideoReader(path, **kw) as r:
+            f = next(iter(r.frames()))
+            return [numba.typeof(a) for a in (f.y, f.u, f.v)], [p.line_size for p in f.av_frame.planes], r.width
+
+    want, strides, _ = plane_types(CLIP)
+    assert strides == [3840, 1920, 1920]  # the bundled clip's rows: not padded
+    for path, kw in ((padded, {}), (CLIP, {"height": 240})):
+        got, strides, width = plane_types(path, **kw)
+        assert strides[0] > 2 * width, (path, kw, strides)  # these rows are padded
+        assert got == want, (path, kw)

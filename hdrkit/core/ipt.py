@@ -21,14 +21,18 @@ References
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
 from .primaries import rgb_to_xyz_matrix
 
 __all__ = ["IPT_EXPONENT", "LMS_FROM_XYZ", "IPT_FROM_LMS", "rgb_to_ipt", "ipt_to_rgb", "ipt_matrices",
-           "to_ich", "from_ich", "chroma_boundary", "lookup_boundary", "BOUNDARY_I", "BOUNDARY_H", "NEUTRAL"]
+           "to_ich", "from_ich", "chroma_boundary", "bisect_boundary", "boundary_fingerprint", "lookup_boundary",
+           "BOUNDARY_I", "BOUNDARY_H", "BOUNDARY_DATA", "NEUTRAL"]
 
 #: Ebner & Fairchild (1998): XYZ (D65) -> LMS, and L'M'S' -> IPT.
 LMS_FROM_XYZ = np.array([[0.4002, 0.7075, -0.0807], [-0.2280, 1.1500, 0.0612], [0.0, 0.0, 0.9184]])
@@ -90,16 +94,33 @@ def from_ich(In, dP, dT) -> np.ndarray:
     return np.stack([In * NEUTRAL[0], dP + In * NEUTRAL[1], dT + In * NEUTRAL[2]], -1)
 
 
+#: Precomputed :func:`chroma_boundary` tables, one per named primaries (``scripts/make_boundary_tables.py``).
+BOUNDARY_DATA = "ipt_boundary.npz"
+
+
 @lru_cache(maxsize=8)
 def chroma_boundary(primaries: str) -> np.ndarray:
     """Largest IPT chroma inside the unit RGB cube at each (I, hue) grid point: (BOUNDARY_I, BOUNDARY_H).
 
     Rows: lightness ``In = i / (BOUNDARY_I - 1)`` (of :func:`to_ich`); columns: hue
-    ``h = -pi + 2 pi j / (BOUNDARY_H - 1)``. Found by bisection (48 halvings) along each
-    constant-(In, h) ray from the achromatic axis, which is inside for 0 <= In <= 1. Near
-    black the boundary is a cone (the faces ``channel = 0`` pass through black), so the
-    chroma there is proportional to I and linear interpolation in I is exact.
+    ``h = -pi + 2 pi j / (BOUNDARY_H - 1)``. Found by bisection (:func:`bisect_boundary`).
+    The package ships the result for the named primaries (:data:`BOUNDARY_DATA`, the same
+    float64 values, read in about a millisecond instead of 0.1-0.2 s of CPU per table); it is
+    used only while its fingerprint (:func:`boundary_fingerprint`) matches this module and
+    :mod:`hdrkit.core.primaries`, so an edit to either computes the table again.
     """
+    tab = _shipped_boundary(primaries)
+    if tab is None:
+        tab = bisect_boundary(primaries)
+    tab.setflags(write=False)
+    return tab
+
+
+def bisect_boundary(primaries: str) -> np.ndarray:
+    """:func:`chroma_boundary` computed: bisection (48 halvings) along each constant-(In, h) ray
+    from the achromatic axis, which is inside for 0 <= In <= 1. Near black the boundary is a
+    cone (the faces ``channel = 0`` pass through black), so the chroma there is proportional
+    to I and linear interpolation in I is exact."""
     I = np.linspace(0.0, 1.0, BOUNDARY_I)[:, None]
     h = np.linspace(-np.pi, np.pi, BOUNDARY_H)[None, :]
     I, h = np.broadcast_arrays(I, h)
@@ -112,8 +133,36 @@ def chroma_boundary(primaries: str) -> np.ndarray:
         inside = ((rgb >= -1e-9) & (rgb <= 1 + 1e-9)).all(-1)
         lo = np.where(inside, mid, lo)
         hi = np.where(inside, hi, mid)
-    lo.setflags(write=False)
     return lo
+
+
+def boundary_fingerprint() -> str:
+    """SHA-256 of the sources the boundary tables are computed from (this module and
+    :mod:`hdrkit.core.primaries`): the key of the shipped tables."""
+    from . import primaries as _primaries
+
+    h = hashlib.sha256()
+    for f in (__file__, _primaries.__file__):
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()
+
+
+def _shipped_boundary(primaries: str) -> np.ndarray | None:
+    """The shipped table of ``primaries`` (an alias is resolved), or None when there is none or
+    it was computed from other sources."""
+    from .primaries import _ALIASES
+
+    if not isinstance(primaries, str):
+        return None
+    name = _ALIASES.get(primaries.lower(), primaries.lower())
+    try:
+        with resources.files("hdrkit.data").joinpath(BOUNDARY_DATA).open("rb") as f, np.load(f) as data:
+            if str(data["fingerprint"]) != boundary_fingerprint() or name not in data.files:
+                return None
+            tab = data[name]
+    except (OSError, KeyError, ValueError):  # not shipped, or unreadable: compute
+        return None
+    return tab if tab.shape == (BOUNDARY_I, BOUNDARY_H) and tab.dtype == np.float64 else None
 
 
 def lookup_boundary(table: np.ndarray, I, h) -> np.ndarray:

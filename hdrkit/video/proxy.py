@@ -130,10 +130,22 @@ class FrameStamp:
     duration_ticks: int | None
 
 
+#: Decoded pictures above this size (bytes; 2160p 10-bit 4:2:0 holds 25 MB) are rendered by the
+#: thread that decodes them, with no queue between the two (see :func:`_rendered`).
+SHARED_THREAD_BYTES = 16 << 20
+
+
 def _rendered(reader: VideoReader, ren):
-    """(FrameStamp, yuv420p buffer) pairs in order: decoding in one thread, colour work in another,
-    each queue a few frames deep (fewer for large frames: memory stays flat in clip length)."""
-    depth = queue_depth(reader.height * reader.width * 3)  # 10-16 bit 4:2:0: 3 bytes per pixel
+    """(FrameStamp, yuv420p buffer) pairs in order, each queue a few frames deep (fewer for large
+    frames: memory stays flat in clip length). Decoding in one thread, colour work in another;
+    for pictures above :data:`SHARED_THREAD_BYTES` both in one thread: a queue between them kept
+    up to three more decoded pictures alive (queued, waiting to be queued, being rendered), and
+    the decoder's own frame threads keep decoding while a picture is rendered. A 2160p proxy
+    peaks 50-60 MB lower, with the same CPU time (``scripts/bench.py --only memory``)."""
+    frame_bytes = reader.height * reader.width * 3  # 10-16 bit 4:2:0: 3 bytes per pixel
+    depth = queue_depth(frame_bytes)
+    if frame_bytes > SHARED_THREAD_BYTES:
+        return prefetch(lambda: (ren(f) for f in reader.frames()), depth)
     return prefetch(lambda: (ren(f) for f in prefetch(reader.frames, depth)), depth)
 
 

@@ -60,12 +60,16 @@ class DecodedFrame:
 
 
 def _planes(frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frame's planes as C-contiguous arrays: views of the decoder's buffers, or copies where
+    it pads its rows (e.g. 720 pixels wide). The compiled kernels are specialised by array
+    layout, and the install compiles them for contiguous planes (the usual widths, 1920 or 3840,
+    have no padding); a strided view would compile them again, seconds before the first frame."""
     dt = np.uint16 if frame.format.components[0].bits > 8 else np.uint8
     out = []
     for p in frame.planes[:3]:
         a = np.frombuffer(p, dtype=dt)
         a = a.reshape(p.height, p.line_size // a.itemsize)[:, :p.width]
-        out.append(a)
+        out.append(a if a.flags.c_contiguous else np.ascontiguousarray(a))
     return out[0], out[1], out[2]
 
 

@@ -4,7 +4,9 @@ import colour
 import numpy as np
 import pytest
 
-from hdrkit.core.ipt import NEUTRAL, chroma_boundary, from_ich, ipt_to_rgb, lookup_boundary, rgb_to_ipt, to_ich
+from hdrkit.core import ipt
+from hdrkit.core.ipt import (NEUTRAL, _shipped_boundary, bisect_boundary, chroma_boundary, from_ich, ipt_to_rgb,
+                             lookup_boundary, rgb_to_ipt, to_ich)
 from hdrkit.core.primaries import rgb_to_xyz_matrix
 
 
@@ -35,3 +37,16 @@ def test_boundary_lies_on_the_cube_surface(primaries):
         ok = ((rgb >= -1e-9) & (rgb <= 1 + 1e-9)).all(-1)
         # bilinear reads cut corners at the cusps: a small share may sit off the surface
         assert (ok == inside).mean() > 0.97, (s, (ok == inside).mean())
+
+
+@pytest.mark.parametrize("primaries", ["bt709", "p3", "bt2020"])
+def test_shipped_boundary_tables_are_the_bisection(primaries):
+    # stale after an edit to core/ipt.py or core/primaries.py: run scripts/make_boundary_tables.py
+    assert _shipped_boundary(primaries) is not None, "hdrkit/data/ipt_boundary.npz is missing or stale"
+    assert chroma_boundary(primaries).tobytes() == bisect_boundary(primaries).tobytes()
+
+
+def test_boundary_of_other_sources_is_computed(monkeypatch):
+    monkeypatch.setattr(ipt, "boundary_fingerprint", lambda: "edited")
+    assert _shipped_boundary("bt709") is None
+    assert _shipped_boundary(rgb_to_xyz_matrix) is None  # not a name

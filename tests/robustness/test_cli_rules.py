@@ -299,3 +299,21 @@ def test_strip_location_drops_gps(tmp_path):
     e = Image.open(strip).getexif()
     assert 0x8825 not in e and e.get_ifd(0x8825) == {}
     assert e.get(0x010F) == src.get(0x010F)  # the camera make is kept
+
+
+def test_cli_collects_less_often_while_running_and_restores_the_callers_settings(monkeypatch, capsys):
+    import gc
+
+    from hdrkit import cli
+
+    seen = []
+    make = cli.create_parser
+    monkeypatch.setattr(cli, "create_parser", lambda: seen.append(gc.get_threshold()) or make())
+    before = gc.get_threshold()
+    gc.set_threshold(500, 7, 9)
+    try:
+        assert main([]) == 2  # no command: help, exit status 2
+        assert gc.get_threshold() == (500, 7, 9)
+    finally:
+        gc.set_threshold(*before)
+    assert seen == [cli.GC_THRESHOLDS]

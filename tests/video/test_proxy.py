@@ -395,3 +395,30 @@ def test_cli_refuses_an_unknown_x264_preset_before_decoding(clips, tmp_path):
     p = _run_cli("proxy", clips["pq"], "-o", tmp_path / "p.mp4", "--x264-preset", "nope")
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert "nope" in p.stderr and "veryfast" in p.stderr
+
+
+def test_large_pictures_decode_and_render_in_one_thread_with_the_same_bytes(clips, tmp_path, monkeypatch):
+    """Above SHARED_THREAD_BYTES (2160p) the decoded pictures are rendered by the decoding thread,
+    with no queue of 25 MB pictures between them: the proxy's bytes are those of the two-thread
+    pipeline. Here the limit is lowered so a small clip takes that path."""
+    import threading
+
+    import hdrkit.video.proxy as proxy
+
+    two = make_proxy(clips["pq"], tmp_path / "two.mp4", x264_preset="ultrafast")
+    pipeline_threads = []  # threads of the pipeline alive while a frame is rendered
+    render = proxy._Renderer.__call__
+
+    def counting(self, f):
+        pipeline_threads.append(sum(t.name == "hdrkit-prefetch" for t in threading.enumerate()))
+        return render(self, f)
+
+    monkeypatch.setattr(proxy._Renderer, "__call__", counting)
+    make_proxy(clips["pq"], tmp_path / "counted.mp4", x264_preset="ultrafast")
+    assert max(pipeline_threads) == 2  # small pictures: decoding and colour work in two threads
+    pipeline_threads.clear()
+    monkeypatch.setattr(proxy, "SHARED_THREAD_BYTES", 0)
+    one = make_proxy(clips["pq"], tmp_path / "one.mp4", x264_preset="ultrafast")
+    assert set(pipeline_threads) == {1}
+    assert (tmp_path / "one.mp4").read_bytes() == (tmp_path / "two.mp4").read_bytes()
+    assert one.states == two.states and one.frames_out == two.frames_out > 0
