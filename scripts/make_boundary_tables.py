@@ -3,9 +3,9 @@
 
 :func:`hdrkit.core.ipt.chroma_boundary` reads these instead of running its bisection (0.1-0.2 s
 of CPU per table, at the start of every still export and proxy) while the fingerprint stored
-with them matches the sources they were computed from; after an edit to
-``hdrkit/core/ipt.py`` or ``hdrkit/core/primaries.py`` run this again
-(``tests/core/test_ipt.py`` says when).
+with them matches the numbers they were computed from (IPT matrices, gamut matrices, grid);
+after a change to any of them, or to the bisection, run this again (``tests/core/test_ipt.py``
+says when).
 
 Usage: python scripts/make_boundary_tables.py [--out PATH]
 """

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 
@@ -106,8 +105,8 @@ def chroma_boundary(primaries: str) -> np.ndarray:
     ``h = -pi + 2 pi j / (BOUNDARY_H - 1)``. Found by bisection (:func:`bisect_boundary`).
     The package ships the result for the named primaries (:data:`BOUNDARY_DATA`, the same
     float64 values, read in about a millisecond instead of 0.1-0.2 s of CPU per table); it is
-    used only while its fingerprint (:func:`boundary_fingerprint`) matches this module and
-    :mod:`hdrkit.core.primaries`, so an edit to either computes the table again.
+    used only while its fingerprint (:func:`boundary_fingerprint`) matches the numbers it was
+    computed from, so a change to any of them computes the table again.
     """
     tab = _shipped_boundary(primaries)
     if tab is None:
@@ -137,13 +136,21 @@ def bisect_boundary(primaries: str) -> np.ndarray:
 
 
 def boundary_fingerprint() -> str:
-    """SHA-256 of the sources the boundary tables are computed from (this module and
-    :mod:`hdrkit.core.primaries`): the key of the shipped tables."""
-    from . import primaries as _primaries
+    """SHA-256 of every number the boundary tables are computed from (the IPT matrices and
+    exponent, the neutral axis, the grid, and each named gamut's RGB -> LMS matrices): the key of
+    the shipped tables. Edits that leave these numbers alone (documentation, code layout) keep
+    the shipped tables; a change to the bisection itself is caught by the tests, which compare
+    the shipped tables with a fresh one."""
+    from .primaries import PRIMARIES
 
     h = hashlib.sha256()
-    for f in (__file__, _primaries.__file__):
-        h.update(Path(f).read_bytes())
+    h.update(np.asarray([IPT_EXPONENT, BOUNDARY_I, BOUNDARY_H], np.float64).tobytes())
+    for m in (_LMS_FROM_IPT, NEUTRAL):
+        h.update(np.ascontiguousarray(m, np.float64).tobytes())
+    for name in sorted(PRIMARIES):
+        h.update(name.encode())
+        for m in ipt_matrices(name):
+            h.update(np.ascontiguousarray(m, np.float64).tobytes())
     return h.hexdigest()
 
 
