@@ -69,7 +69,7 @@ from .render import even_size, measure_planes, render_lut_yuv420, yuv420_buffer,
 from .threads import prefetch, queue_depth
 
 __all__ = ["ProxyResult", "FrameStamp", "make_proxy", "iter_sdr_frames", "Chunk", "plan_chunks", "measure_chunk",
-           "smooth_states", "lut_prime_peaks", "chunk_sdr_frames", "render_chunk", "join_chunks", "ENGINES", "MODES",
+           "smooth_states", "lut_prime_peaks", "chunk_frames", "chunk_sdr_frames", "render_chunk", "join_chunks", "ENGINES", "MODES",
            "HDR_SIDE_DATA", "static_peak_nits"]
 
 log = logging.getLogger("hdrkit.video")
@@ -396,6 +396,8 @@ class Chunk:
     start_pts: int | None
     end_pts: int | None
     start_time: float
+    #: timestamps of its key frames, in order (empty when the plan could not read them)
+    keys: tuple[int, ...] = ()
 
 
 def plan_chunks(src, seconds: float) -> list[Chunk]:
@@ -430,10 +432,11 @@ def plan_chunks(src, seconds: float) -> list[Chunk]:
         if k * tb - t0 >= seconds:
             starts.append(k)
             t0 = k * tb
-    return [Chunk(i, a, b, (a or 0) * tb) for i, (a, b) in enumerate(zip(starts, starts[1:] + [None]))]
+    return [Chunk(i, a, b, (a or 0) * tb, tuple(k for k in keys if (a is None or k >= a) and (b is None or k < b)))
+            for i, (a, b) in enumerate(zip(starts, starts[1:] + [None]))]
 
 
-def _chunk_frames(reader: VideoReader, chunk: Chunk):
+def chunk_frames(reader: VideoReader, chunk: Chunk):
     """The decoded frames of ``chunk``: from its key frame, those whose timestamps fall inside it."""
     if chunk.start_pts is not None:
         reader.seek(chunk.start_pts)
@@ -457,7 +460,7 @@ def measure_chunk(src, chunk: Chunk, *, peak_nits: float | None = None, reader_k
         ren = _Renderer(reader, RenderParams(), "exact", 2, peak_nits, (SMOOTHING_PERIOD, SCENE_THRESHOLD_LOW,
                                                                          SCENE_THRESHOLD_HIGH))
         out = {"pts": [], "time": [], "measures": []}
-        for f, fm in prefetch(lambda: ((f, ren.measure(f)) for f in _chunk_frames(reader, chunk)),
+        for f, fm in prefetch(lambda: ((f, ren.measure(f)) for f in chunk_frames(reader, chunk)),
                               queue_depth(reader.height * reader.width * 3)):
             out["pts"].append(int(f.pts))
             out["time"].append(f.time)
@@ -523,7 +526,7 @@ def chunk_sdr_frames(reader: VideoReader, chunk: Chunk, pts: list[int], states: 
     depth = queue_depth(reader.height * reader.width * 3)
 
     def rendered():
-        decoded = prefetch(lambda: _chunk_frames(reader, chunk), depth)
+        decoded = prefetch(lambda: chunk_frames(reader, chunk), depth)
         try:
             for f in decoded:
                 yield one(f)
