@@ -50,8 +50,8 @@ from pathlib import Path
 from ..errors import HdrkitError, OptionError
 
 __all__ = ["ClusterError", "MEMORY_RESOURCE", "cluster_client", "current_client", "parse_cluster", "check_visible",
-           "memory_requests", "still_memory_mb", "chunk_memory_mb", "keyframe_memory_mb", "run_task", "lost_scheduler_error",
-           "is_lost_scheduler", "gather_as_completed", "TASK_RETRIES"]
+           "memory_requests", "still_memory_mb", "chunk_memory_mb", "keyframe_memory_mb", "run_task",
+           "lost_scheduler_error", "is_lost_scheduler", "gather_as_completed", "TASK_RETRIES"]
 
 #: The Dask worker resource that bounds the memory of the tasks a worker runs at once (MB).
 MEMORY_RESOURCE = "MEMORY_MB"

@@ -49,8 +49,9 @@ def run(args) -> int:
     check_json_target(args, [args.input])
     done, damage = export_keyframes(args.input, args.output, every=args.every, params=render_params_from_args(args),
                                     quality=args.quality, subsampling=args.subsampling, pattern=args.pattern,
-                                    progress=not (args.no_progress or con.quiet), limit=args.limit, gainmap=gainmap_options(args),
-                                    cluster=args.cluster, chunk_seconds=args.chunk_seconds, **video_input_kwargs(args))
+                                    progress=not (args.no_progress or con.quiet), limit=args.limit,
+                                    gainmap=gainmap_options(args), cluster=args.cluster,
+                                    chunk_seconds=args.chunk_seconds, **video_input_kwargs(args))
     con.write_json([k.to_dict() for k in done])
     con.note(f"{len(done)} frame(s) -> {args.output}")
     if damage:

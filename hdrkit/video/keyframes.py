@@ -207,6 +207,8 @@ def _keyframes_on_cluster(client, src: Path, out_dir: Path, chunk_seconds, limit
     with VideoReader(src, **reader_kwargs) as r:
         need = memory_requests(client, [keyframe_memory_mb(r.height * r.width)])[0]
     check_visible(client, [src])
+    made = next(p for p in (out_dir.absolute(), *out_dir.absolute().parents) if p.is_dir())
+    check_visible(client, [made], "output folder")  # or the folder it will be made in
     run = uuid.uuid4().hex[:8]
     bar = reporter(progress, total=len(chunks), unit="chunk", desc="keyframes")
     try:

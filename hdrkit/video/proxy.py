@@ -69,8 +69,8 @@ from .render import even_size, measure_planes, render_lut_yuv420, yuv420_buffer,
 from .threads import prefetch, queue_depth
 
 __all__ = ["ProxyResult", "FrameStamp", "make_proxy", "iter_sdr_frames", "Chunk", "plan_chunks", "measure_chunk",
-           "smooth_states", "lut_prime_peaks", "chunk_frames", "chunk_sdr_frames", "render_chunk", "join_chunks", "ENGINES", "MODES",
-           "HDR_SIDE_DATA", "static_peak_nits"]
+           "smooth_states", "lut_prime_peaks", "chunk_frames", "chunk_sdr_frames", "render_chunk", "join_chunks",
+           "ENGINES", "MODES", "HDR_SIDE_DATA", "static_peak_nits"]
 
 log = logging.getLogger("hdrkit.video")
 
@@ -739,8 +739,9 @@ def proxy_chunks(src: Path, tmp: Path, reader, params, *, client, chunk_seconds:
     Every task asks for :func:`hdrkit.cluster.chunk_memory_mb` of the frame size as the
     ``MEMORY_MB`` worker resource (:func:`hdrkit.cluster.memory_requests`), so a worker never
     runs more chunks than fit. Chunk files live in a temporary folder beside the output
-    (every worker writes there), removed on success and on failure. A task whose worker dies is run again on another
-    worker; a chunk is written atomically, so a killed worker never leaves half a chunk.
+    (every worker writes there), removed on success and on failure. A task whose worker dies
+    is run again on another worker; a chunk is written atomically, so a killed worker never
+    leaves half a chunk.
 
     Returns what the single-process engine returns: ``frames_out``, ``lut_bakes`` (0: baked
     on the workers), ``states``.

@@ -53,6 +53,7 @@ def test_plan_splits_at_key_frames(clip):
     assert [c.start_time for c in chunks] == [0.0, 1.0, 2.0]
     assert chunks[0].start_pts is None and chunks[-1].end_pts is None
     assert [c.end_pts for c in chunks[:-1]] == [c.start_pts for c in chunks[1:]]
+    assert [len(c.keys) for c in chunks] == [2, 2, 2] and chunks[1].keys[0] == chunks[1].start_pts
     assert len(plan_chunks(clip, 30.0)) == 1
 
 
