@@ -242,9 +242,9 @@ def chunk_memory_mb(pixels: int) -> int:
     scaling): 64 MB plus 300 bytes a pixel. The decoder's reference pictures and frame
     threads, the short decode and render queues, and above all libx264 at the proxy's
     settings (preset medium: 40 frames of look-ahead, B-frames, references, one frame per
-    encoding thread): a worker rendering a 1080p chunk grew by 542 MB (peak resident size,
-    x264 with 3 frame threads on 2 cores), a 320x180 one by 13 MB; the rule gives 686 MB and
-    81 MB, and 2.5 GB at 2160p. x264 runs more threads on more cores: give such workers a
+    encoding thread): a process rendering a 1080p chunk grew by 461 MB (peak resident size,
+    2 cores; 542 MB with x264's frame threads), a 320x180 one by 13 MB; the rule gives 686 MB
+    and 82 MB, and 2.5 GB at 2160p. x264 runs more threads on more cores: give such workers a
     larger ``MEMORY_MB`` margin."""
     return int(math.ceil(64 + 300 * max(int(pixels), 0) / 1e6))
 
