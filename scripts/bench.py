@@ -530,6 +530,7 @@ def bench_cluster(runs: int) -> list[Result]:
     from hdrkit.cluster import cluster_client
     from hdrkit.cluster.stills import export_stills
     from hdrkit.still.export import export_sdr
+    from hdrkit.video.keyframes import export_keyframes
     from hdrkit.video.proxy import make_proxy
 
     small = os.environ.get("HDRKIT_BENCH_SMALL") == "1"
@@ -558,6 +559,8 @@ def bench_cluster(runs: int) -> list[Result]:
     res = []
     t0 = median_time(in_process, runs)
     tp = median_time(lambda: make_proxy(clip, tmp / "p.mp4", force=True), runs)
+    nk = len(export_keyframes(clip, tmp / "k0")[0])
+    tk = median_time(lambda: export_keyframes(clip, tmp / "k0"), runs)
     for workers in (1, 2):
         with cluster_client(f"local:{workers}") as client:
             client.wait_for_workers(workers)
@@ -568,6 +571,9 @@ def bench_cluster(runs: int) -> list[Result]:
                              runs)
             res.append(Result(f"{clip.stem} proxy, {frames} frames, cluster {workers} worker(s) (fps)", frames / tc,
                               frames / tp, "single-process proxy", "report", unit="fps"))
+            tkc = median_time(lambda: export_keyframes(clip, tmp / "kc", client=client, chunk_seconds=2), runs)
+            res.append(Result(f"{clip.stem} keyframes x{nk}, cluster {workers} worker(s) (img/s)", nk / tkc, nk / tk,
+                              "in-process keyframes", "report", unit="fps"))
 
     def cli(*extra):
         return lambda: subprocess.run([sys.executable, "-m", "hdrkit", "still", str(one), "-o", str(tmp / "one.jpg"),

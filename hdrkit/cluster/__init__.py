@@ -29,7 +29,8 @@ requests sum to at most ``M``. Local clusters offer 80 % of each worker's memory
 (the machine's memory divided among the workers); remote workers offer what they are
 started with (``dask worker --resources MEMORY_MB=6000 --memory-limit 8GB``). Workers
 that offer no ``MEMORY_MB`` get no such limit (one task per thread). A still export
-needs about :func:`still_memory_mb` (about 450 MB at 12 MP).
+needs about :func:`still_memory_mb` (about 450 MB at 12 MP), a video chunk (measuring or
+rendering and encoding it) about :func:`chunk_memory_mb` (about 690 MB at 1080p).
 
 References
 ----------
@@ -49,8 +50,8 @@ from pathlib import Path
 from ..errors import HdrkitError, OptionError
 
 __all__ = ["ClusterError", "MEMORY_RESOURCE", "cluster_client", "current_client", "parse_cluster", "check_visible",
-           "memory_requests", "still_memory_mb", "run_task", "lost_scheduler_error", "is_lost_scheduler",
-           "gather_as_completed", "TASK_RETRIES"]
+           "memory_requests", "still_memory_mb", "chunk_memory_mb", "keyframe_memory_mb", "run_task",
+           "lost_scheduler_error", "is_lost_scheduler", "gather_as_completed", "TASK_RETRIES"]
 
 #: The Dask worker resource that bounds the memory of the tasks a worker runs at once (MB).
 MEMORY_RESOURCE = "MEMORY_MB"
@@ -234,6 +235,27 @@ def still_memory_mb(pixels: int) -> int:
     the encoded JPEG): 448 MB at 12 MP, above the 419 MB peak resident size measured for a
     whole process exporting a 12 MP Ultra HDR JPEG (``scripts/bench.py --only memory``)."""
     return int(math.ceil(64 + 32 * max(int(pixels), 0) / 1e6))
+
+
+def chunk_memory_mb(pixels: int) -> int:
+    """Peak memory (MB) of one video chunk task on frames of ``pixels`` pixels (after any
+    scaling): 64 MB plus 300 bytes a pixel. The decoder's reference pictures and frame
+    threads, the short decode and render queues, and above all libx264 at the proxy's
+    settings (preset medium: 40 frames of look-ahead, B-frames, references, one frame per
+    encoding thread): a process rendering a 1080p chunk grew by 461 MB (peak resident size,
+    2 cores; 542 MB with x264's frame threads), a 320x180 one by 13 MB; the rule gives 686 MB
+    and 82 MB, and 2.5 GB at 2160p. x264 runs more threads on more cores: give such workers a
+    larger ``MEMORY_MB`` margin."""
+    return int(math.ceil(64 + 300 * max(int(pixels), 0) / 1e6))
+
+
+def keyframe_memory_mb(pixels: int) -> int:
+    """Peak memory (MB) of one task exporting the key frames of a video chunk, frames of
+    ``pixels`` pixels: a still export's (:func:`still_memory_mb`) plus 16 bytes a pixel for
+    the decoder's pictures (key frames only, so no reference chain: a few frame-thread
+    pictures of 10-bit 4:2:0, 3 bytes a pixel each): 165 MB at 1080p, above the 114 MB a
+    process grew by exporting the eight key frames of a 1080p PQ clip."""
+    return still_memory_mb(pixels) + int(math.ceil(16 * max(int(pixels), 0) / 1e6))
 
 
 def _worker_capacity(client) -> list[float]:

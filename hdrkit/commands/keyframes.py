@@ -7,6 +7,7 @@ from pathlib import Path
 from ..errors import require_file
 from ..io.atomic import check_output_dir
 from ..video.keyframes import DEFAULT_PATTERN, export_keyframes
+from .cluster_options import add_chunk_seconds_option, add_cluster_option, check_chunk_seconds
 from .common import add_render_options, render_params_from_args
 from .outputs import Console, add_json_option, check_json_target
 from .still import add_ultrahdr_options, gainmap_options
@@ -32,6 +33,8 @@ def add_parser(sub):
     add_render_options(p)
     add_video_input_options(p)
     add_ultrahdr_options(p)
+    add_cluster_option(p, "one task per chunk of key frames (not with --every)")
+    add_chunk_seconds_option(p)
     add_json_option(p, "the list of exports")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -41,12 +44,14 @@ def add_parser(sub):
 def run(args) -> int:
     con = Console(args)
     require_file(args.input, "video file")
+    check_chunk_seconds(args)
     check_output_dir(args.output)
     check_json_target(args, [args.input])
     done, damage = export_keyframes(args.input, args.output, every=args.every, params=render_params_from_args(args),
                                     quality=args.quality, subsampling=args.subsampling, pattern=args.pattern,
-                                    progress=not (args.no_progress or con.quiet), limit=args.limit, gainmap=gainmap_options(args),
-                                    **video_input_kwargs(args))
+                                    progress=not (args.no_progress or con.quiet), limit=args.limit,
+                                    gainmap=gainmap_options(args), cluster=args.cluster,
+                                    chunk_seconds=args.chunk_seconds, **video_input_kwargs(args))
     con.write_json([k.to_dict() for k in done])
     con.note(f"{len(done)} frame(s) -> {args.output}")
     if damage:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .cluster_options import add_cluster_option
+from .cluster_options import add_chunk_seconds_option, add_cluster_option, check_chunk_seconds
 from .common import add_render_options, render_params_from_args
 from .outputs import Console, add_json_option, check_json_target, is_folder, single_output
 from .video_options import add_video_input_options, first_run_warm_up, video_input_kwargs
@@ -40,8 +40,7 @@ def add_parser(sub):
     add_json_option(p, "a report")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_cluster_option(p, "the pyav engine in chunks split at key frames")
-    p.add_argument("--chunk-seconds", type=float, default=None, metavar="S",
-                   help="with --cluster: chunks of about S seconds (default 30)")
+    add_chunk_seconds_option(p)
     p.set_defaults(func=run)
     return p
 
@@ -56,8 +55,7 @@ def run(args) -> int:
         raise OptionError("give the output once, as -o OUT")
     out = args.output_opt or args.output
     require_file(args.input, "video file")
-    if args.chunk_seconds is not None and args.cluster is None:
-        raise OptionError("--chunk-seconds needs --cluster")
+    check_chunk_seconds(args)
     dst = single_output(out, args.input, ".mp4", force=args.force)
     check_json_target(args, [args.input])
     if args.engine == "pyav" and args.mode == "lut" and args.cluster is None:

@@ -34,7 +34,10 @@ still gives a proxy of what decodes; :attr:`ProxyResult.damage` says what is mis
 On a Dask cluster (``make_proxy(..., client=...)`` or ``cluster=...``) the pyav engine runs in
 chunks split at key frames (:func:`plan_chunks`, :func:`measure_chunk`, :func:`smooth_states`,
 :func:`render_chunk`, :func:`join_chunks`; the orchestration is :func:`proxy_chunks`):
-the same rendered frames, each chunk encoded on its own, joined without re-encoding.
+the same rendered frames, each chunk encoded on its own, joined without re-encoding. The
+single-process pyav engine starts a new encoder at the same key frames (the chunks of
+``chunk_seconds``, default 30 s), so both give the same encoded frames, up to what libx264's
+threads make non-repeatable from run to run.
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from ..cluster import TASK_RETRIES, check_visible, gather_as_completed, path_on_workers, run_task
+from ..cluster import (TASK_RETRIES, check_visible, chunk_memory_mb, gather_as_completed, memory_requests,
+                       path_on_workers, run_task)
 from ..core.pipeline import RenderParams, render_linear
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084
 from ..errors import EncodeError, OptionError
@@ -65,8 +69,8 @@ from .render import even_size, measure_planes, render_lut_yuv420, yuv420_buffer,
 from .threads import prefetch, queue_depth
 
 __all__ = ["ProxyResult", "FrameStamp", "make_proxy", "iter_sdr_frames", "Chunk", "plan_chunks", "measure_chunk",
-           "smooth_states", "lut_prime_peaks", "chunk_sdr_frames", "render_chunk", "join_chunks", "ENGINES", "MODES",
-           "HDR_SIDE_DATA", "static_peak_nits"]
+           "smooth_states", "lut_prime_peaks", "chunk_frames", "chunk_sdr_frames", "render_chunk", "join_chunks",
+           "ENGINES", "MODES", "HDR_SIDE_DATA", "static_peak_nits"]
 
 log = logging.getLogger("hdrkit.video")
 
@@ -278,7 +282,7 @@ class _Output:
         self._a_container.close()
 
 
-def _x264_stream(out, reader: VideoReader, *, crf: float, x264_preset: str):
+def _x264_stream(out, reader: VideoReader, *, crf: float, x264_preset: str, x264_threads: int | None = None):
     """The libx264 stream of a proxy: even size, yuv420p, the source's time base, tagged BT.709."""
     H, W = even_size(reader.height, reader.width)
     tb = reader.stream.time_base or Fraction(1, 90000)
@@ -289,52 +293,98 @@ def _x264_stream(out, reader: VideoReader, *, crf: float, x264_preset: str):
     cc.time_base = tb
     for k, v in _BT709.items():
         setattr(cc, k, v)
-    ost.options = {"crf": f"{crf:g}", "preset": x264_preset}
+    ost.options = _x264_options(crf, x264_preset, x264_threads)
     return ost
 
 
-def _encode(ost, rendered, tb, mux, bar=None) -> int:
-    """Encode the (FrameStamp, yuv420p buffer) pairs of ``rendered`` on ``ost`` at their own
-    timestamps (in ``tb``), give every packet to ``mux``; the number of frames."""
+def _x264_options(crf: float, x264_preset: str, x264_threads: int | None = None) -> dict:
+    """libx264's options; ``x264_threads`` None: as many threads as libx264 chooses."""
+    opts = {"crf": f"{crf:g}", "preset": x264_preset}
+    if x264_threads:
+        opts["threads"] = str(int(x264_threads))
+    return opts
+
+
+def _fresh_encoder(ost, options: dict):
+    """A new libx264 encoder set up as ``ost``'s (size, time base, tags, header flags), with
+    ``options`` (those of ``ost``: FFmpeg consumes a codec's options when it opens it)."""
     import av
 
+    cc, enc = ost.codec_context, av.CodecContext.create("libx264", "w")
+    enc.width, enc.height, enc.pix_fmt = cc.width, cc.height, cc.pix_fmt
+    enc.framerate, enc.time_base, enc.flags = cc.framerate, cc.time_base, cc.flags
+    enc.thread_type, enc.thread_count = cc.thread_type, cc.thread_count
+    for k in _BT709:
+        setattr(enc, k, getattr(cc, k))
+    enc.options = dict(options)
+    return enc
+
+
+def _encode(ost, rendered, tb, mux, bar=None, restarts=(), options: dict | None = None) -> int:
+    """Encode the (FrameStamp, yuv420p buffer) pairs of ``rendered`` on ``ost`` at their own
+    timestamps (in ``tb``), give every packet to ``mux``; the number of frames.
+
+    At the first frame at or after each timestamp of ``restarts`` (increasing) the encoder is
+    flushed and a new one with ``options`` (the x264 options ``ost`` was opened with) takes
+    over: the frames from there on are encoded as a chunk encoded on its own would be (an IDR
+    frame first, no rate-control or look-ahead state carried over)."""
+    import av
+
+    restarts = list(restarts)
+    encode = ost.encode  # the stream's own encoder first
     frames_out = 0
     last_pts = None
+
+    def out(packets):
+        for packet in packets:
+            if packet.stream is not ost:  # a later encoder's packet, in its (the source's) time base
+                packet.stream, packet.time_base = ost, tb
+            mux(packet)
+
     for f, buf in rendered:
         frame = av.VideoFrame.from_ndarray(buf, format="yuv420p")
         pts = f.pts if f.pts is not None else int(round(f.time / float(tb)))
         if last_pts is not None and pts <= last_pts:  # never feed the muxer non-increasing timestamps
             pts = last_pts + 1
         last_pts = pts
+        if restarts and pts >= restarts[0]:
+            while restarts and pts >= restarts[0]:
+                restarts.pop(0)
+            if frames_out:
+                out(encode(None))
+                encode = _fresh_encoder(ost, options or {}).encode
         frame.pts = pts
         frame.time_base = tb
         if f.duration_ticks:
             frame.duration = f.duration_ticks
         for k, v in _BT709.items():
             setattr(frame, k, v)
-        for packet in ost.encode(frame):
-            mux(packet)
+        out(encode(frame))
         frames_out += 1
         if bar is not None:
             bar.update(1)
-    for packet in ost.encode(None):
-        mux(packet)
+    out(encode(None))
     return frames_out
 
 
 def _proxy_pyav(src: Path, tmp: Path, reader: VideoReader, params: RenderParams, *, crf: float, x264_preset: str,
-                mode: str, lut_size: int, peak_nits: float | None, smoothing, show_progress: bool) -> dict:
+                mode: str, lut_size: int, peak_nits: float | None, smoothing, show_progress: bool,
+                chunk_seconds: float, x264_threads: int | None = None) -> dict:
     import av
 
+    # a new encoder where a cluster's chunk would start: the same encoded frames either way
+    restarts = [c.start_pts for c in plan_chunks(src, chunk_seconds)[1:]]
     ren = _Renderer(reader, params, mode, lut_size, peak_nits, smoothing)
     tb = reader.stream.time_base or Fraction(1, 90000)
-    o = _Output(src, tmp, reader, lambda out: _x264_stream(out, reader, crf=crf, x264_preset=x264_preset))
+    o = _Output(src, tmp, reader, lambda out: _x264_stream(out, reader, crf=crf, x264_preset=x264_preset,
+                                                            x264_threads=x264_threads))
     try:
         bar = reporter(show_progress, total=reader.frame_count or None, unit="frame", desc="proxy")
         try:
             frames = _rendered(reader, ren)
             try:
-                frames_out = _encode(o.ost, frames, tb, o.mux_video, bar)
+                frames_out = _encode(o.ost, frames, tb, o.mux_video, bar, restarts,
+                                     _x264_options(crf, x264_preset, x264_threads))
             finally:
                 frames.close()  # stop the decoding threads before the reader's file closes
             o.mux_audio_until(None)
@@ -358,6 +408,8 @@ class Chunk:
     start_pts: int | None
     end_pts: int | None
     start_time: float
+    #: timestamps of its key frames, in order (empty when the plan could not read them)
+    keys: tuple[int, ...] = ()
 
 
 def plan_chunks(src, seconds: float) -> list[Chunk]:
@@ -392,10 +444,11 @@ def plan_chunks(src, seconds: float) -> list[Chunk]:
         if k * tb - t0 >= seconds:
             starts.append(k)
             t0 = k * tb
-    return [Chunk(i, a, b, (a or 0) * tb) for i, (a, b) in enumerate(zip(starts, starts[1:] + [None]))]
+    return [Chunk(i, a, b, (a or 0) * tb, tuple(k for k in keys if (a is None or k >= a) and (b is None or k < b)))
+            for i, (a, b) in enumerate(zip(starts, starts[1:] + [None]))]
 
 
-def _chunk_frames(reader: VideoReader, chunk: Chunk):
+def chunk_frames(reader: VideoReader, chunk: Chunk):
     """The decoded frames of ``chunk``: from its key frame, those whose timestamps fall inside it."""
     if chunk.start_pts is not None:
         reader.seek(chunk.start_pts)
@@ -419,7 +472,7 @@ def measure_chunk(src, chunk: Chunk, *, peak_nits: float | None = None, reader_k
         ren = _Renderer(reader, RenderParams(), "exact", 2, peak_nits, (SMOOTHING_PERIOD, SCENE_THRESHOLD_LOW,
                                                                          SCENE_THRESHOLD_HIGH))
         out = {"pts": [], "time": [], "measures": []}
-        for f, fm in prefetch(lambda: ((f, ren.measure(f)) for f in _chunk_frames(reader, chunk)),
+        for f, fm in prefetch(lambda: ((f, ren.measure(f)) for f in chunk_frames(reader, chunk)),
                               queue_depth(reader.height * reader.width * 3)):
             out["pts"].append(int(f.pts))
             out["time"].append(f.time)
@@ -485,7 +538,7 @@ def chunk_sdr_frames(reader: VideoReader, chunk: Chunk, pts: list[int], states: 
     depth = queue_depth(reader.height * reader.width * 3)
 
     def rendered():
-        decoded = prefetch(lambda: _chunk_frames(reader, chunk), depth)
+        decoded = prefetch(lambda: chunk_frames(reader, chunk), depth)
         try:
             for f in decoded:
                 yield one(f)
@@ -497,7 +550,8 @@ def chunk_sdr_frames(reader: VideoReader, chunk: Chunk, pts: list[int], states: 
 
 def render_chunk(src, dst, chunk: Chunk, pts: list[int], states: list[CurveState], *, prime_peak: float | None,
                  params: RenderParams | None = None, mode: str = "lut", lut_size: int = 33, crf: float = 20,
-                 x264_preset: str = "medium", reader_kwargs: dict | None = None) -> dict:
+                 x264_preset: str = "medium", reader_kwargs: dict | None = None,
+                 x264_threads: int | None = None) -> dict:
     """Render and encode the frames of ``chunk`` with the given per-frame ``states`` (whose
     timestamps are ``pts``; :func:`chunk_sdr_frames`) into ``dst`` (NUT, H.264 only), atomically.
 
@@ -526,7 +580,7 @@ def render_chunk(src, dst, chunk: Chunk, pts: list[int], states: list[CurveState
         with atomic_path(Path(dst)) as tmp:
             out = av.open(str(tmp), "w", format="nut")
             try:
-                ost = _x264_stream(out, reader, crf=crf, x264_preset=x264_preset)
+                ost = _x264_stream(out, reader, crf=crf, x264_preset=x264_preset, x264_threads=x264_threads)
                 n = _encode(ost, rendered, tb, mux)
             except av.FFmpegError as e:
                 raise EncodeError(f"libx264 / muxer failed: {e}") from e
@@ -548,6 +602,7 @@ def join_chunks(src, tmp: Path, chunks: list[Path], timings: list[list[tuple]], 
     tb = reader.stream.time_base or Fraction(1, 90000)
     with av.open(str(chunks[0])) as first:
         template = first.streams.video[0]
+        headers = template.codec_context.extradata
 
         def add_video(out):
             ost = out.add_stream_from_template(template)
@@ -560,6 +615,9 @@ def join_chunks(src, tmp: Path, chunks: list[Path], timings: list[list[tuple]], 
     try:
         for path, timing in zip(chunks, timings):
             with av.open(str(path)) as c:
+                if c.streams.video[0].codec_context.extradata != headers:  # the stream keeps the first's SPS / PPS
+                    raise EncodeError(f"chunk {path.name} was encoded with other H.264 parameter sets than the first "
+                                      "(workers with another libx264 or other settings?)")
                 packets = [p for p in c.demux(c.streams.video[0]) if p.size]
                 if len(packets) != len(timing):
                     raise EncodeError(f"chunk {path.name} holds {len(packets)} packets, its encoder gave "
@@ -676,7 +734,7 @@ DEFAULT_CHUNK_SECONDS = 30.0
 
 def proxy_chunks(src: Path, tmp: Path, reader, params, *, client, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
                  crf: float, x264_preset: str, mode: str, lut_size: int, peak_nits: float | None, smoothing,
-                 reader_kwargs: dict, show_progress: bool = False) -> dict:
+                 reader_kwargs: dict, show_progress: bool = False, x264_threads: int | None = None) -> dict:
     """The pyav proxy of ``src`` written at ``tmp`` through ``client``'s workers.
 
     1. :func:`plan_chunks` splits the clip at key frames into chunks of about
@@ -690,9 +748,12 @@ def proxy_chunks(src: Path, tmp: Path, reader, params, *, client, chunk_seconds:
     4. The chunks are joined here without re-encoding, with the source's audio, tags and
        rotation (:func:`join_chunks`).
 
-    Chunk files live in a temporary folder beside the output (every worker writes there),
-    removed on success and on failure. A task whose worker dies is run again on another
-    worker; a chunk is written atomically, so a killed worker never leaves half a chunk.
+    Every task asks for :func:`hdrkit.cluster.chunk_memory_mb` of the frame size as the
+    ``MEMORY_MB`` worker resource (:func:`hdrkit.cluster.memory_requests`), so a worker never
+    runs more chunks than fit. Chunk files live in a temporary folder beside the output
+    (every worker writes there), removed on success and on failure. A task whose worker dies
+    is run again on another worker; a chunk is written atomically, so a killed worker never
+    leaves half a chunk.
 
     Returns what the single-process engine returns: ``frames_out``, ``lut_bakes`` (0: baked
     on the workers), ``states``.
@@ -702,11 +763,14 @@ def proxy_chunks(src: Path, tmp: Path, reader, params, *, client, chunk_seconds:
     check_visible(client, [src])
     work = Path(tempfile.mkdtemp(prefix=f".{tmp.name}.chunks-", dir=tmp.parent))
     run = uuid.uuid4().hex[:8]
+    H, W = even_size(reader.height, reader.width)
+    need = memory_requests(client, [chunk_memory_mb(H * W)])[0]  # every chunk task, measuring or rendering
     try:
         check_visible(client, [work], "temporary folder beside the output")
         measured = gather_as_completed(client, {
             client.submit(run_task, measure_chunk, wsrc, c, peak_nits=peak_nits, reader_kwargs=reader_kwargs,
-                          pure=False, key=f"hdrkit-measure-{run}-{c.index}", retries=TASK_RETRIES): c.index
+                          pure=False, key=f"hdrkit-measure-{run}-{c.index}", retries=TASK_RETRIES,
+                          resources=need): c.index
             for c in chunks})
         pts, times, measures, starts = [], [], [], []
         for c in chunks:
@@ -725,8 +789,9 @@ def proxy_chunks(src: Path, tmp: Path, reader, params, *, client, chunk_seconds:
             rendered = gather_as_completed(client, {
                 client.submit(run_task, render_chunk, wsrc, path_on_workers(paths[c.index]), c, pts[a:b],
                               states[a:b], prime_peak=primes[c.index], params=params, mode=mode,
-                              lut_size=lut_size, crf=crf, x264_preset=x264_preset, reader_kwargs=reader_kwargs, pure=False,
-                              key=f"hdrkit-render-{run}-{c.index}", retries=TASK_RETRIES): c.index
+                              lut_size=lut_size, crf=crf, x264_preset=x264_preset, x264_threads=x264_threads,
+                              reader_kwargs=reader_kwargs, pure=False, key=f"hdrkit-render-{run}-{c.index}",
+                              retries=TASK_RETRIES, resources=need): c.index
                 for c, a, b in zip(chunks, starts, ends) if b > a}, bar, lambda r: r["frames"])
         finally:
             bar.close()
@@ -747,7 +812,7 @@ def make_proxy(src, dst, *, engine: str = "pyav", params: RenderParams | None = 
                allow_sdr: bool = False, force: bool = False, progress: bool = False,
                smoothing_period: float = SMOOTHING_PERIOD, scene_threshold_low: float = SCENE_THRESHOLD_LOW,
                scene_threshold_high: float = SCENE_THRESHOLD_HIGH, client=None, cluster: str | None = None,
-               chunk_seconds: float | None = None) -> ProxyResult:
+               chunk_seconds: float | None = None, x264_threads: int | None = None) -> ProxyResult:
     """Write an SDR H.264 proxy of ``src`` at ``dst`` (see the module docstring).
 
     ``crf`` / ``x264_preset``: libx264 settings. ``height``: scale before the colour work.
@@ -756,7 +821,12 @@ def make_proxy(src, dst, *, engine: str = "pyav", params: RenderParams | None = 
     :class:`hdrkit.video.reader.VideoReader`.
     ``client`` (a Dask client), ``cluster`` (``"local[:N]"`` or a scheduler address) or a
     current Dask client: the pyav engine renders chunks of about ``chunk_seconds`` (default
-    30) on the cluster's workers (:func:`proxy_chunks`; the same decoded frames).
+    30) on the cluster's workers (:func:`proxy_chunks`; the same decoded frames). In one
+    process the pyav engine starts a new libx264 encoder where such a chunk would start,
+    so the proxy is encoded as the chunked one is. ``x264_threads``: libx264's threads (None:
+    its choice, by the cores). libx264's threaded encoding is not repeatable from run to run
+    (nor, so, between a chunked and a single-process proxy); with ``x264_threads=1`` both are
+    the same bytes every time, at the cost of encoding on one core.
     """
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)
@@ -768,6 +838,8 @@ def make_proxy(src, dst, *, engine: str = "pyav", params: RenderParams | None = 
         raise OptionError("the ffmpeg engine renders through a 3D LUT only (mode 'lut')")
     if not (0 <= float(crf) <= 51):
         raise OptionError(f"--crf must be within 0-51, not {crf}")
+    if x264_threads is not None and not (isinstance(x264_threads, int) and x264_threads >= 1):
+        raise OptionError(f"x264_threads must be a positive whole number, not {x264_threads!r}")
     if x264_preset not in X264_PRESETS:
         raise OptionError(f"unknown x264 preset {x264_preset!r}; choose from {', '.join(X264_PRESETS)}")
     lut_size = int(lut_size or (33 if engine == "pyav" else 65))
@@ -788,26 +860,27 @@ def make_proxy(src, dst, *, engine: str = "pyav", params: RenderParams | None = 
             client = stack.enter_context(cluster_client(cluster, client))
         return _make_proxy(src, dst, engine, params, crf, x264_preset, mode, lut_size, peak_nits, reader_kwargs,
                            progress, (smoothing_period, scene_threshold_low, scene_threshold_high), client,
-                           chunk_seconds, t0)
+                           chunk_seconds, t0, x264_threads)
 
 
 def _make_proxy(src, dst, engine, params, crf, x264_preset, mode, lut_size, peak_nits, reader_kwargs, progress,
-                smoothing, client, chunk_seconds, t0) -> ProxyResult:
+                smoothing, client, chunk_seconds, t0, x264_threads) -> ProxyResult:
     with VideoReader(src, **reader_kwargs) as reader:
         H, W = even_size(reader.height, reader.width)
         if peak_nits is not None:
             peak_nits = static_peak_nits(reader, peak_nits)  # range check
         info = {}
+        chunk_seconds = chunk_seconds or DEFAULT_CHUNK_SECONDS
         with atomic_path(dst) as tmp:
             if engine == "pyav" and client is not None:
-                info = proxy_chunks(src, tmp, reader, params, client=client,
-                                    chunk_seconds=chunk_seconds or DEFAULT_CHUNK_SECONDS, crf=crf,
+                info = proxy_chunks(src, tmp, reader, params, client=client, chunk_seconds=chunk_seconds, crf=crf,
                                     x264_preset=x264_preset, mode=mode, lut_size=lut_size, peak_nits=peak_nits,
-                                    smoothing=smoothing, reader_kwargs=reader_kwargs, show_progress=progress)
+                                    smoothing=smoothing, reader_kwargs=reader_kwargs, show_progress=progress,
+                                    x264_threads=x264_threads)
             elif engine == "pyav":
                 info = _proxy_pyav(src, tmp, reader, params, crf=crf, x264_preset=x264_preset, mode=mode,
                                    lut_size=lut_size, peak_nits=peak_nits, smoothing=smoothing,
-                                   show_progress=progress)
+                                   show_progress=progress, chunk_seconds=chunk_seconds, x264_threads=x264_threads)
             else:
                 info = _proxy_ffmpeg(src, tmp, reader, params, crf=crf, x264_preset=x264_preset, lut_size=lut_size,
                                      peak_nits=peak_nits)

@@ -53,6 +53,7 @@ def test_plan_splits_at_key_frames(clip):
     assert [c.start_time for c in chunks] == [0.0, 1.0, 2.0]
     assert chunks[0].start_pts is None and chunks[-1].end_pts is None
     assert [c.end_pts for c in chunks[:-1]] == [c.start_pts for c in chunks[1:]]
+    assert [len(c.keys) for c in chunks] == [2, 2, 2] and chunks[1].keys[0] == chunks[1].start_pts
     assert len(plan_chunks(clip, 30.0)) == 1
 
 
@@ -95,6 +96,55 @@ def test_chunked_proxy_matches_single_process(client, clip, single, tmp_path):
     for hdr in ("Mastering Display", "Content Light", "HDR10+", "smpte2084", "bt2020"):
         assert hdr.lower() not in tb.lower()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4"]  # no chunk left behind
+
+
+def _psnr(a, b) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def test_chunked_proxy_matches_single_process_at_default_crf(client, clip, tmp_path):
+    """At the default crf the encoder is lossy: the single-process proxy and the chunked one
+    (the scene cut two frames before a chunk boundary) have the same frames and timestamps,
+    and every decoded frame is within 50 dB PSNR of the other's. One libx264 thread: its
+    threaded encoding is not repeatable from run to run, not even in one process."""
+    one = make_proxy(clip, tmp_path / "one.mp4", chunk_seconds=1.0, x264_threads=1)
+    many = make_proxy(clip, tmp_path / "many.mp4", client=client, chunk_seconds=1.0, x264_threads=1)
+    assert one.frames_out == many.frames_out == 72
+    a, b = _decoded(one.dst), _decoded(many.dst)
+    assert [p for p, _ in a[0]] == [p for p, _ in b[0]]
+    assert a[1:] == b[1:]
+    worst = min((_psnr(fa, fb), p) for (p, fa), (_, fb) in zip(a[0], b[0]))
+    assert worst[0] >= 50, f"frame at pts {worst[1]}: {worst[0]:.1f} dB"
+
+
+def test_chunk_tasks_ask_for_memory(client, clip, tmp_path):
+    """Every measuring and rendering task asks for the chunk memory rule's MEMORY_MB (the
+    scheduler's record of each task's resource restrictions)."""
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    from hdrkit.cluster import MEMORY_RESOURCE, chunk_memory_mb
+
+    class Record(SchedulerPlugin):
+        name = "hdrkit-test-resources"
+
+        async def start(self, scheduler):
+            self.scheduler, self.seen = scheduler, {}
+
+        def transition(self, key, start, finish, *args, **kwargs):
+            ts = self.scheduler.tasks.get(key)
+            if finish == "processing" and str(key).startswith("hdrkit-") and ts is not None:
+                self.seen[str(key)] = dict(ts.resource_restrictions or {})
+
+    client.register_plugin(Record())
+    try:
+        make_proxy(clip, tmp_path / "m.mp4", client=client, chunk_seconds=1.0)
+        seen = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.plugins["hdrkit-test-resources"].seen)
+    finally:
+        client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.remove_plugin("hdrkit-test-resources"))
+    assert chunk_memory_mb(320 * 180) == 82
+    assert sorted(k.split("-")[1] for k in seen) == ["measure"] * 3 + ["render"] * 3
+    assert all(r == {MEMORY_RESOURCE: 82} for r in seen.values()), seen
 
 
 def test_failed_chunk_leaves_nothing(client, clip, tmp_path):
