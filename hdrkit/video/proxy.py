@@ -66,7 +66,7 @@ from .damage import Damage
 from .lut3d import LutCache, bake_lut, write_cube
 from .reader import VideoReader
 from .render import even_size, measure_planes, render_lut_yuv420, yuv420_buffer, yuv420_from_display
-from .threads import prefetch, queue_depth
+from .threads import prefetch, prefetch_mapped, queue_depth
 
 __all__ = ["ProxyResult", "FrameStamp", "make_proxy", "iter_sdr_frames", "Chunk", "plan_chunks", "measure_chunk",
            "smooth_states", "lut_prime_peaks", "chunk_frames", "chunk_sdr_frames", "render_chunk", "join_chunks",
@@ -150,7 +150,7 @@ def _rendered(reader: VideoReader, ren):
     depth = queue_depth(frame_bytes)
     if frame_bytes > SHARED_THREAD_BYTES:
         return prefetch(lambda: (ren(f) for f in reader.frames()), depth)
-    return prefetch(lambda: (ren(f) for f in prefetch(reader.frames, depth)), depth)
+    return prefetch_mapped(reader.frames, ren, depth)
 
 
 # --------------------------------------------------------------------- pyav
@@ -535,17 +535,7 @@ def chunk_sdr_frames(reader: VideoReader, chunk: Chunk, pts: list[int], states: 
                               "there")
         return ren.render(f, st)
 
-    depth = queue_depth(reader.height * reader.width * 3)
-
-    def rendered():
-        decoded = prefetch(lambda: chunk_frames(reader, chunk), depth)
-        try:
-            for f in decoded:
-                yield one(f)
-        finally:  # a failure stops the decoding thread before anyone closes the reader
-            decoded.close()
-
-    return prefetch(rendered, depth)
+    return prefetch_mapped(lambda: chunk_frames(reader, chunk), one, queue_depth(reader.height * reader.width * 3))
 
 
 def render_chunk(src, dst, chunk: Chunk, pts: list[int], states: list[CurveState], *, prime_peak: float | None,

@@ -25,6 +25,7 @@ from __future__ import annotations
 # PyAV, Pillow, matplotlib and the numba kernels are imported in the functions that use them, so
 # "import hdrkit" and "hdrkit --help" start without them.
 import logging
+import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterator
@@ -89,6 +90,10 @@ class VideoReader:
         import av
 
         self.path = require_file(path, "video file")
+        # the container is read by whichever thread iterates frames() (often a prefetch thread)
+        # and closed by its owner: one lock around every use, and a closed reader is never read
+        self._io = threading.Lock()
+        self._closed = False
         try:
             self.container = av.open(str(self.path), metadata_errors="replace")  # tags need not be UTF-8
         except (av.FFmpegError, OSError) as e:
@@ -191,7 +196,16 @@ class VideoReader:
         return float(st * self.stream.time_base) if st is not None else 0.0
 
     def close(self) -> None:
-        self.container.close()
+        """Close the file. A thread still decoding from this reader (a prefetch whose consumer
+        stopped without closing it) finishes the packet it holds first, then stops with a
+        :class:`~hdrkit.errors.ContainerError` instead of reading freed memory."""
+        with self._io:
+            self._closed = True
+            self.container.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ContainerError("the reader was closed while its frames were still being read", path=self.path)
 
     def __enter__(self):
         return self
@@ -223,15 +237,19 @@ class VideoReader:
         offset beyond the end of the file) ends the stream and is recorded in :attr:`damage`."""
         import av
 
-        it = self.container.demux(self.stream)
+        with self._io:
+            self._check_open()
+            it = self.container.demux(self.stream)
         while True:
-            try:
-                packet = next(it)
-            except StopIteration:
-                return
-            except av.FFmpegError as e:
-                self.damage.errors.append(f"demuxing stopped: {e}")
-                return
+            with self._io:
+                self._check_open()
+                try:
+                    packet = next(it)
+                except StopIteration:
+                    return
+                except av.FFmpegError as e:
+                    self.damage.errors.append(f"demuxing stopped: {e}")
+                    return
             yield packet
 
     def _decode(self) -> Iterator[DecodedFrame]:
@@ -247,7 +265,9 @@ class VideoReader:
             if packet.size and packet.pts is not None and not discard:
                 track.packet(packet.pts, packet.duration)
             try:
-                frames = packet.decode()
+                with self._io:
+                    self._check_open()
+                    frames = packet.decode()
             except av.FFmpegError as e:
                 t = float(packet.pts * packet.time_base) if packet.pts is not None else None
                 msg = f"{'t=%.3f s: ' % t if t is not None else ''}{e}"
@@ -272,7 +292,9 @@ class VideoReader:
         """Make :meth:`frames` start again from the key frame at or before ``pts`` (in the video
         stream's time base). Frame indices then count from that key frame; the end-of-stream
         damage checks see only what follows it."""
-        self.container.seek(int(pts), stream=self.stream, backward=True, any_frame=False)
+        with self._io:
+            self._check_open()
+            self.container.seek(int(pts), stream=self.stream, backward=True, any_frame=False)
         self._first, self._gen = None, None
 
     def _scale(self, f):

@@ -12,7 +12,7 @@ import queue
 import threading
 from typing import Callable, Iterable, Iterator
 
-__all__ = ["prefetch", "queue_depth", "usable_cores"]
+__all__ = ["prefetch", "prefetch_mapped", "queue_depth", "usable_cores"]
 
 _END = object()
 
@@ -78,3 +78,20 @@ def prefetch(source: Callable[[], Iterable], depth: int = 4) -> Iterator:
     finally:
         stop.set()
         t.join(timeout=5)
+
+
+def prefetch_mapped(source: Callable[[], Iterable], fn: Callable, depth: int = 4) -> Iterator:
+    """``fn(item)`` for every item of ``source()``: the source iterated in one thread, ``fn`` in a
+    second, each ``depth`` items ahead (e.g. decoding, then colour work, while the consumer
+    encodes). The source's thread is stopped before the second one ends, on a failure too, so
+    no thread goes on reading a file after its owner has seen the error and closed it."""
+
+    def mapped():
+        inner = prefetch(source, depth)
+        try:
+            for item in inner:
+                yield fn(item)
+        finally:
+            inner.close()
+
+    return prefetch(mapped, depth)

@@ -227,3 +227,37 @@ def test_missing_and_bad_files(tmp_path):
     run_ffmpeg(["-f", "lavfi", "-i", "sine=d=0.2", "-c:a", "aac", str(audio_only)])
     with pytest.raises(ContainerError, match="no video"):
         VideoReader(audio_only)
+
+
+_CLOSE_WHILE_DECODING = """
+import sys
+from hdrkit.errors import HdrkitError
+from hdrkit.video.reader import VideoReader
+from hdrkit.video.threads import prefetch
+r = VideoReader(sys.argv[1])
+frames = prefetch(r.frames, 2)  # decoding in a thread, a few frames ahead
+next(frames)
+r.close()  # the owner closes the file while the decoding thread is still reading it
+try:
+    n = sum(1 for _ in frames)
+except HdrkitError as e:
+    print(type(e).__name__, e)
+else:
+    print("ended after", n)
+"""
+
+
+def test_closing_the_reader_stops_its_decoding_thread(phone, tmp_path):
+    """A reader closed while a prefetch thread still decodes from it (a consumer that stopped on
+    an exception whose traceback keeps the iterator alive) must not let that thread read the
+    freed container: it stops with a named error, no crash."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "close.py"
+    script.write_text(_CLOSE_WHILE_DECODING)
+    for _ in range(3):  # the race needs the thread inside the demuxer: a few tries
+        res = subprocess.run([sys.executable, str(script), str(phone)], capture_output=True, text=True,
+                             timeout=120)
+        assert res.returncode == 0, res.stderr[-2000:]
+        assert res.stdout.startswith("ContainerError") and "closed" in res.stdout, res.stdout
