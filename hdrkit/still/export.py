@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import struct
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -423,16 +423,17 @@ def export_jpeg(rgb, primaries: str, dst=None, *, src_peak: float | None = None,
 def export_jpeg_parts(rgb, primaries: str, dst=None, *, src_peak: float | None = None,
                       params: RenderParams | None = None, quality: int = 90, subsampling: str = "auto",
                       progressive: bool = False, exif: bytes | None = None, xmp_extra: dict | None = None,
-                      warnings: list[str] | None = None) -> tuple[bytes, Callable[[], tuple[bytes, ExportResult]]]:
+                      warnings: list[str] | None = None,
+                      pool: Executor | None = None) -> tuple[bytes, Callable[[], tuple[bytes, ExportResult]]]:
     """:func:`export_jpeg` in two steps: the pixels' JPEG first, the tags after.
 
     Renders and encodes ``rgb`` and returns that JPEG with no APPn segment but JFIF's (its
     tables and entropy-coded data are the export's, byte for byte) and a function without
-    arguments that makes the tags (thumbnail, EXIF, ICC, XMP), inserts them where libjpeg
-    writes them through Pillow (EXIF, then XMP, then the ICC chunks, after the JFIF
-    segment) and returns :func:`export_jpeg`'s result, writing ``dst`` unless it is None.
-    That function may run on another thread while the caller uses the pixels' JPEG.
-    Arguments and errors as :func:`export_jpeg`.
+    arguments that inserts the tags (thumbnail, EXIF, ICC, XMP) where libjpeg writes them
+    through Pillow (EXIF, then XMP, then the ICC chunks, after the JFIF segment) and returns
+    :func:`export_jpeg`'s result, writing ``dst`` unless it is None. With ``pool``, the tags
+    are made on it from the moment the render is done (while the pixels are encoded and the
+    caller uses them); otherwise by that function. Arguments and errors as :func:`export_jpeg`.
     """
     t0 = time.perf_counter()
     params = params or RenderParams()
@@ -446,12 +447,10 @@ def export_jpeg_parts(rgb, primaries: str, dst=None, *, src_peak: float | None =
     peak = estimate_peak(rgb) if src_peak is None else float(src_peak)
     img8 = _render_for_jpeg(rgb, primaries, params, peak)
     sub = choose_subsampling(img8) if subsampling == "auto" else subsampling
-    pixels = _jpeg_bytes(img8, int(quality), sub, progressive)
-    del img8
+    tags = {**params.tags(), "subsampling": sub, "q": int(quality), "ultrahdr": "false", "src_peak": f"{peak:.4g}",
+            "version": __version__}
 
-    def finish() -> tuple[bytes, ExportResult]:
-        tags = {**params.tags(), "subsampling": sub, "q": int(quality), "ultrahdr": "false",
-                "src_peak": f"{peak:.4g}", "version": __version__}
+    def make_tags() -> dict:
         kw = {}
         try:
             kw["icc_profile"] = srgb_icc()
@@ -473,7 +472,14 @@ def export_jpeg_parts(rgb, primaries: str, dst=None, *, src_peak: float | None =
         if warnings:
             tags["export_warnings"] = "; ".join(warnings)
         kw["xmp"] = _xmp(tags, xmp_extra)
-        data = with_tags(pixels, **kw)
+        return kw
+
+    made = pool.submit(make_tags) if pool is not None else None
+    pixels = _jpeg_bytes(img8, int(quality), sub, progressive)
+    del img8
+
+    def finish() -> tuple[bytes, ExportResult]:
+        data = with_tags(pixels, **(made.result() if made is not None else make_tags()))
         res = ExportResult(Path(dst) if dst is not None else None, w, h, peak, int(quality), sub, tags, warnings,
                            None, len(data), 0.0)
         if dst is not None:

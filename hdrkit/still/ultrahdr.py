@@ -206,19 +206,19 @@ def export_ultrahdr_array(rgb, primaries: str, dst, *, gainmap: GainMapOptions |
         warnings.append("the picture has no light above SDR white: its gain map restores nothing")
     extra = {**(xmp_extra or {}), "ultrahdr": "true", "gainmap_channels": opt.channels,
              "gainmap_scale": opt.scale, "gainmap_q": int(opt.quality), "gainmap_headroom": f"{headroom:.4g}"}
-    pixels, finish = export_jpeg_parts(rgb, primaries, None, src_peak=peak, params=params, quality=quality,
-                                       subsampling=subsampling, progressive=progressive, exif=exif,
-                                       xmp_extra=extra, warnings=warnings)
-    # the base's tags (thumbnail, EXIF, XMP) are made on a second thread while the map is
-    # computed from the base's pixels: the decode and the fit run on one core
+    # the base's tags (thumbnail, EXIF, XMP) are made on a second thread while the base's
+    # pixels are encoded and the map is computed from them (its decode and the fit's serial
+    # steps leave a core free)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        tagged = pool.submit(finish)
+        pixels, finish = export_jpeg_parts(rgb, primaries, None, src_peak=peak, params=params, quality=quality,
+                                           subsampling=subsampling, progressive=progressive, exif=exif,
+                                           xmp_extra=extra, warnings=warnings, pool=pool)
         to_base = None if primaries == "bt709" else rgb_to_rgb_matrix(primaries, "bt709")
         enc = encode_gain_map(base_planes(pixels), rgb, channels=opt.channels, scale=opt.scale,
                               offset_sdr=DEFAULT_OFFSET, offset_hdr=DEFAULT_OFFSET, mono=opt.mono, headroom=headroom,
                               hdr_to_gain=to_base)
         gm = gainmap_jpeg(enc, opt.quality)
-        base, res = tagged.result()
+        base, res = finish()
     data = assemble(base, gm)
     dst = Path(dst)
     with atomic_path(dst) as tmp_dst:
