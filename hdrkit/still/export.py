@@ -41,8 +41,8 @@ from .exif import build_exif, parse_exif
 from .exif import strip_location as strip_exif_location
 from .gainmap import read_gainmap, resolve_display_boost
 
-__all__ = ["ExportResult", "export_sdr", "export_array", "export_jpeg", "export_jpeg_parts", "with_tags", "load_linear", "render_preview",
-           "choose_subsampling",
+__all__ = ["ExportResult", "export_sdr", "export_array", "export_jpeg", "export_jpeg_parts", "with_tags",
+           "load_linear", "render_preview", "choose_subsampling",
            "srgb_icc", "XMP_NS", "THUMBNAIL_EDGE"]
 
 XMP_NS = "http://ns.hdrkit.org/export/1.0/"
@@ -514,7 +514,7 @@ def with_tags(jpeg: bytes, *, exif: bytes | None = None, xmp: bytes | None = Non
     if xmp:
         segs.append(app_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + xmp))
     if icc_profile:
-        size = 65533 - 14
+        size = 65533 - 14  # a segment's payload less the chunk header
         chunks = [icc_profile[i:i + size] for i in range(0, len(icc_profile), size)]
         segs += [app_segment(0xE2, b"ICC_PROFILE\x00" + bytes((n + 1, len(chunks))) + c) for n, c in enumerate(chunks)]
     return insert_segments(jpeg, segs) if segs else jpeg
