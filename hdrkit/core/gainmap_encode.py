@@ -31,8 +31,9 @@ pixels' linear-light error through that blend, on the texels near a jump
 (:func:`free_texels`); the fitted log gains are then re-expressed in the tightest range
 and rounded. The fit reads each pixel's weight and ideal gain (:func:`fit_targets`) from
 the base's coded planes and the HDR in the map cells it visits, as the means pass does, once
-for all its steps; the cells' sums run in parallel and are added in raster order, so the
-result does not depend on the number of threads.
+for all its steps (when they fit in 2^21 values; content with jumps everywhere has them
+re-read at each step, in runs of cells); the cells' sums run in parallel and are added in
+raster order, so the result depends neither on the number of threads nor on the runs.
 
 A 1-channel map holds one gain for R, G and B. ``mono="lsq"`` (default) stores the gain
 that minimises the pixel's squared linear-light error ``sum_c ((SDR_c + k_s) G - (HDR_c + k_h))^2``,
@@ -108,6 +109,7 @@ _EXP_TABLE = 4096  # intervals of the fit's gain table
 #: Log2-gain difference (stops) between neighbouring texel means above which the fit moves texels.
 FIT_THRESHOLD = 0.1
 _FIT_WIDEN = 0.5  # the fit's starting range: the means' range widened by this fraction each side
+_FIT_VALUES = 1 << 21  # per-pixel values the fit holds at once (48 MB)
 
 
 def log2_gain(sdr, hdr, *, channels: int = 1, offset_sdr: float = DEFAULT_OFFSET,
@@ -749,11 +751,10 @@ def _normal_kernel(g, vals, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, col
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _scatter_kernel(sums, terms, cy, cx, off, coef, rhs):  # pragma: no cover
-    """Adds the cells' sums (:func:`_normal_kernel`) to ``coef``, ``rhs`` in raster order; returns
-    the objective ``sum w (G - G*)^2`` over the visited cells' pixels, per channel."""
+def _scatter_kernel(sums, terms, cy, cx, off, coef, rhs, total):  # pragma: no cover
+    """Adds the cells' sums (:func:`_normal_kernel`) to ``coef``, ``rhs`` in raster order, and
+    their pixels' terms of the objective ``sum w (G - G*)^2`` to ``total`` (per channel)."""
     nc, hm_, wm_ = rhs.shape
-    total = np.zeros(nc)
     for n in range(cy.shape[0]):
         yl, xl = cy[n], cx[n]
         yu = min(yl + 1, hm_ - 1)
@@ -778,7 +779,6 @@ def _scatter_kernel(sums, terms, cy, cx, off, coef, rhs):  # pragma: no cover
             for i in range(off[n] + c * npx, off[n] + (c + 1) * npx):
                 t += terms[i]
             total[c] = t
-    return total
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -983,19 +983,30 @@ def fit_map(g, source, log2_min, log2_max, gamma, *, free=None, iterations: int 
     if rr.size == 0:
         return g
     cy, cx, off = _fit_cells(free, band, cols, nc)
-    vals = np.empty((off[-1], 2))
+    # the cells in runs of at most _FIT_VALUES per-pixel values (the memory they take, 24 bytes
+    # each, stays bounded on content with jumps everywhere); one run: read once for all steps
+    bounds = [0]
+    while bounds[-1] < cy.size:
+        a = bounds[-1]
+        bounds.append(max(a + 1, int(np.searchsorted(off, off[a] + _FIT_VALUES, side="right")) - 1))
+    runs = [(cy[a:b], cx[a:b], off[a:b + 1] - off[a]) for a, b in zip(bounds[:-1], bounds[1:])]
     if from_planes:
         mode = 2 if nc == 3 else MONO_MODES.index(source.mono)
         lum = np.asarray((0.2126, 0.7152, 0.0722) if source.weights is None else source.weights, np.float64)
         p, k = base_kernel_inputs(source.base)
         mat = np.eye(3) if source.hdr_to_gain is None else np.asarray(source.hdr_to_gain, np.float64)
         top = np.inf if source.headroom is None else float(source.headroom)
-        _fit_values_planes_kernel(p, k, hdr, mat, source.hdr_to_gain is not None, top, float(source.offset_sdr),
-                                  float(source.offset_hdr), mode, lum, nc, band, cols, cy, cx, off, vals)
-    else:
-        _fit_values_arrays_kernel(w, gstar, band, cols, cy, cx, off, vals)
-    sums = np.empty((cy.size, nc, 14))
-    terms = np.empty(off[-1])
+
+    def values(ry, rx, roff):
+        vals = np.empty((roff[-1], 2))
+        if from_planes:
+            _fit_values_planes_kernel(p, k, hdr, mat, source.hdr_to_gain is not None, top, float(source.offset_sdr),
+                                      float(source.offset_hdr), mode, lum, nc, band, cols, ry, rx, roff, vals)
+        else:
+            _fit_values_arrays_kernel(w, gstar, band, cols, ry, rx, roff, vals)
+        return vals
+
+    once = values(*runs[0]) if len(runs) == 1 else None
     # 2 ** (log2_min + range * q) on a fine grid of q, read with linear interpolation: within
     # 2e-7 relative of the exact power for ranges up to 8 stops, far below what a step needs
     u = np.linspace(0.0, 1.0, _EXP_TABLE + 1)
@@ -1004,8 +1015,13 @@ def fit_map(g, source, log2_min, log2_max, gamma, *, free=None, iterations: int 
     for it in range(iterations + 1):
         coef = np.zeros((nc, 5, hm_, wm_))
         rhs = np.zeros((nc, hm_, wm_))
-        _normal_kernel(g, vals, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, cols, cy, cx, off, sums, terms)
-        err = _scatter_kernel(sums, terms, cy, cx, off, coef, rhs)
+        err = np.zeros(nc)
+        for ry, rx, roff in runs:
+            vals = once if once is not None else values(ry, rx, roff)
+            sums = np.empty((ry.size, nc, 14))
+            terms = np.empty(roff[-1])
+            _normal_kernel(g, vals, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, cols, ry, rx, roff, sums, terms)
+            _scatter_kernel(sums, terms, ry, rx, roff, coef, rhs, err)
         for c in range(nc):
             if err[c] <= err_before[c]:  # keep the step and take the next one from here
                 before[..., c], err_before[c] = g[..., c], err[c]
