@@ -30,7 +30,10 @@ Starting from the means (gamma 1, the range widened), Gauss-Newton steps minimis
 pixels' linear-light error through that blend, on the texels near a jump
 (:func:`free_texels`); the fitted log gains are then re-expressed in the tightest range
 and rounded. The fit reads each pixel's weight and ideal gain (:func:`fit_targets`) from
-the base's coded planes and the HDR in the map cells it visits, as the means pass does.
+the base's coded planes and the HDR in the map cells it visits, as the means pass does, once
+for all its steps (when they fit in 2^21 values; content with jumps everywhere has them
+re-read at each step, in runs of cells); the cells' sums run in parallel and are added in
+raster order, so the result depends neither on the number of threads nor on the runs.
 
 A 1-channel map holds one gain for R, G and B. ``mono="lsq"`` (default) stores the gain
 that minimises the pixel's squared linear-light error ``sum_c ((SDR_c + k_s) G - (HDR_c + k_h))^2``,
@@ -106,6 +109,7 @@ _EXP_TABLE = 4096  # intervals of the fit's gain table
 #: Log2-gain difference (stops) between neighbouring texel means above which the fit moves texels.
 FIT_THRESHOLD = 0.1
 _FIT_WIDEN = 0.5  # the fit's starting range: the means' range widened by this fraction each side
+_FIT_VALUES = 1 << 21  # per-pixel values the fit holds at once (48 MB)
 
 
 def log2_gain(sdr, hdr, *, channels: int = 1, offset_sdr: float = DEFAULT_OFFSET,
@@ -612,99 +616,169 @@ def _pixel_weights(x, y, ox, oy, s_int, f, tab, sel, xl, xu, yl, yu):
     return a1 / tot, a2 / tot, a3 / tot, a4 / tot
 
 
-# Normal equations of one Gauss-Newton step, per channel: coef[c, 0..4] = diagonal, coupling
-# with the right, lower, lower-right texel, and of (r, c+1) with (r+1, c); rhs[c] = minus the
-# gradient. The pixels of one map cell (same four texels) are summed in locals and added
-# once. Each pixel's weight and ideal gain come from the arrays ``w``, ``gstar``, or, with
-# ``from_planes``, from the base's planes and the HDR as in the means pass. Serial: only the
-# cells next to a free texel are visited (a few per cent of a 12 MP picture's), too little
-# work for threads: two threads cost twice the CPU time here.
-@njit(cache=True, nogil=True, error_model="numpy")
-def _normal_kernel(g, w, gstar, from_planes, p, k, hdr, mat, use_mat, top, k_s, k_h, mode, lum, lo, hi, inv_gamma,
-                   exp_tab, s_int, f, tab, band, cols, free, coef, rhs):  # pragma: no cover
-    """Accumulates the normal equations into ``coef``, ``rhs``; returns the objective
-    ``sum w (G - G*)^2`` over the visited cells' pixels, per channel."""
-    hm_, wm_, nc = g.shape
-    total = np.zeros(nc)
-    n_exp = exp_tab.shape[1] - 1
+def _fit_cells(free: np.ndarray, band: np.ndarray, cols: np.ndarray, nc: int):
+    """The map cells the fit visits (a free texel among the four that blend over them), in raster
+    order, as (rows, columns, offsets): cell ``n``'s per-pixel values start at ``offsets[n]``
+    (``nc`` runs of its pixels, one per channel, each in raster order)."""
+    near = free.copy()
+    near[:-1] |= free[1:]
+    cells = near.copy()
+    cells[:, :-1] |= near[:, 1:]
+    cy, cx = np.nonzero(cells)
+    npx = np.diff(band)[cy] * np.diff(cols)[cx] * nc
+    off = np.zeros(cy.size + 1, np.int64)
+    np.cumsum(npx, out=off[1:])
+    return cy.astype(np.int64), cx.astype(np.int64), off
+
+
+# The per-pixel weight and ideal gain of the fit (``vals[i] = (w, G*)``, cell by cell as
+# :func:`_fit_cells` lays them out) do not change between Gauss-Newton steps: they are read
+# once, from the base's planes and the HDR as in the means pass (cells in parallel), or from
+# the arrays ``w``, ``gstar``.
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+def _fit_values_planes_kernel(p, k, hdr, mat, use_mat, top, k_s, k_h, mode, lum, nc, band, cols, cy, cx, off,
+                              vals):  # pragma: no cover
     (m00, m01, m02, m10, m11, m12, m20, m21, m22, y_, cb, cr, ccol, fy, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
      srgb_lut, bmat, use_bmat) = _kernel_locals(p, k, mat)
-    s0 = s1 = s2 = t0 = t1 = t2 = 0.0
-    yrow, cbrow, crrow = y_[0], cb[0], cr[0]
-    for yl in range(hm_):
+    for n in prange(cy.shape[0]):
+        y0, y1, x0, x1 = band[cy[n]], band[cy[n] + 1], cols[cx[n]], cols[cx[n] + 1]
+        npx = (y1 - y0) * (x1 - x0)
+        j = off[n]
+        for y in range(y0, y1):
+            yrow, cbrow, crrow = y_[y], cb[y // fy], cr[y // fy]
+            for x in range(x0, x1):
+                cc = ccol[x]
+                s0, s1, s2, t0, t1, t2 = _base_target_pixel(
+                    yrow[x], cbrow[cc], crrow[cc], hdr[y, x, 0], hdr[y, x, 1], hdr[y, x, 2], gray, r_tab, b_tab, y_tab,
+                    guv_tab, gray_tab, srgb_lut, use_bmat, bmat, use_mat, m00, m01, m02, m10, m11, m12, m20, m21,
+                    m22, top)
+                for c in range(nc):
+                    om, gs = _fit_values(c, mode, s0, s1, s2, t0, t1, t2, k_s, k_h, lum)
+                    vals[j + c * npx, 0] = om
+                    vals[j + c * npx, 1] = gs
+                j += 1
+
+
+@njit(cache=True, nogil=True)
+def _fit_values_arrays_kernel(w, gstar, band, cols, cy, cx, off, vals):  # pragma: no cover
+    for n in range(cy.shape[0]):
+        j = off[n]
+        for c in range(w.shape[2]):
+            for y in range(band[cy[n]], band[cy[n] + 1]):
+                for x in range(cols[cx[n]], cols[cx[n] + 1]):
+                    vals[j, 0] = w[y, x, c]
+                    vals[j, 1] = gstar[y, x, c]
+                    j += 1
+
+
+# Normal equations of one Gauss-Newton step, per channel: coef[c, 0..4] = diagonal, coupling
+# with the right, lower, lower-right texel, and of (r, c+1) with (r+1, c); rhs[c] = minus the
+# gradient. The pixels of one map cell (same four texels) are summed in locals, cells in
+# parallel (``sums``: 14 per cell and channel; each pixel's term of the objective in
+# ``terms``); :func:`_scatter_kernel` then adds them to the stencil and the objective in
+# raster order, so the sums are those of one serial pass, bit for bit, with any number of threads.
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+def _normal_kernel(g, vals, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, cols, cy, cx, off, sums,
+                   terms):  # pragma: no cover
+    """Per visited cell and channel, the 10 stencil and 4 gradient sums into ``sums``; each
+    pixel's term ``w (G - G*)^2`` of the objective into ``terms`` (laid out as ``vals``)."""
+    hm_, wm_, nc = g.shape
+    n_exp = exp_tab.shape[1] - 1
+    for n in prange(cy.shape[0]):
+        yl, xl = cy[n], cx[n]
         yu = min(yl + 1, hm_ - 1)
-        for xl in range(wm_):
-            xu = min(xl + 1, wm_ - 1)
-            if not (free[yl, xl] or free[yu, xl] or free[yl, xu] or free[yu, xu]):
-                continue
-            sel = (1 if xl == xu else 0) + (2 if yl == yu else 0)
-            y0 = band[yl]
-            x0 = cols[xl]
-            for c in range(nc):  # (a 3-channel map linearises its base pixels once per channel)
-                e1, e2, e3, e4 = g[yl, xl, c], g[yu, xl, c], g[yl, xu, c], g[yu, xu, c]
-                ig = inv_gamma[c]
-                lo_c = lo[c]
-                jac_scale = _LN2 * (hi[c] - lo_c)
-                h11 = h22 = h33 = h44 = h13 = h24 = h12 = h34 = h14 = h32 = 0.0
-                b1 = b2 = b3 = b4 = 0.0
-                for y in range(y0, band[yl + 1]):
-                    if from_planes:
-                        yrow, cbrow, crrow = y_[y], cb[y // fy], cr[y // fy]
-                    for x in range(x0, cols[xl + 1]):
-                        w1, w2, w3, w4 = _pixel_weights(x, y, x - x0, y - y0, s_int, f, tab, sel, xl, xu, yl, yu)
-                        if xu == xl:  # an edge-clamped neighbour is the same texel
-                            w1, w2, w3, w4 = w1 + w3, w2 + w4, 0.0, 0.0
-                        if yu == yl:
-                            w1, w2, w3, w4 = w1 + w2, 0.0, w3 + w4, 0.0
-                        if from_planes:
-                            cc = ccol[x]
-                            s0, s1, s2, t0, t1, t2 = _base_target_pixel(
-                                yrow[x], cbrow[cc], crrow[cc], hdr[y, x, 0], hdr[y, x, 1], hdr[y, x, 2], gray, r_tab,
-                                b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat, use_mat, m00, m01, m02,
-                                m10, m11, m12, m20, m21, m22, top)
-                            om, gs = _fit_values(c, mode, s0, s1, s2, t0, t1, t2, k_s, k_h, lum)
-                        else:
-                            om, gs = np.float64(w[y, x, c]), np.float64(gstar[y, x, c])
-                        gp = min(max(w1 * e1 + w2 * e2 + w3 * e3 + w4 * e4, _G_FLOOR), 1.0)
-                        q = gp if ig == 1.0 else gp ** ig
-                        u = q * n_exp
-                        ki = min(int(u), n_exp - 1)
-                        gain = exp_tab[c, ki] + (u - ki) * (exp_tab[c, ki + 1] - exp_tab[c, ki])
-                        jac = gain * jac_scale
-                        if ig != 1.0:
-                            jac *= ig * q / gp
-                        a = om * jac * jac
-                        bb = om * jac * (gain - gs)
-                        total[c] += om * (gain - gs) * (gain - gs)
-                        h11 += a * w1 * w1
-                        h22 += a * w2 * w2
-                        h33 += a * w3 * w3
-                        h44 += a * w4 * w4
-                        h13 += a * w1 * w3
-                        h24 += a * w2 * w4
-                        h12 += a * w1 * w2
-                        h34 += a * w3 * w4
-                        h14 += a * w1 * w4
-                        h32 += a * w3 * w2
-                        b1 += bb * w1
-                        b2 += bb * w2
-                        b3 += bb * w3
-                        b4 += bb * w4
-                coef[c, 0, yl, xl] += h11
-                coef[c, 0, yu, xl] += h22
-                coef[c, 0, yl, xu] += h33
-                coef[c, 0, yu, xu] += h44
-                coef[c, 1, yl, xl] += h13
-                coef[c, 1, yu, xl] += h24
-                coef[c, 2, yl, xl] += h12
-                coef[c, 2, yl, xu] += h34
-                coef[c, 3, yl, xl] += h14
-                coef[c, 4, yl, xl] += h32
-                rhs[c, yl, xl] -= b1
-                rhs[c, yu, xl] -= b2
-                rhs[c, yl, xu] -= b3
-                rhs[c, yu, xu] -= b4
-    return total
+        xu = min(xl + 1, wm_ - 1)
+        sel = (1 if xl == xu else 0) + (2 if yl == yu else 0)
+        y0 = band[yl]
+        x0 = cols[xl]
+        idx = off[n]
+        for c in range(nc):
+            e1, e2, e3, e4 = g[yl, xl, c], g[yu, xl, c], g[yl, xu, c], g[yu, xu, c]
+            ig = inv_gamma[c]
+            lo_c = lo[c]
+            jac_scale = _LN2 * (hi[c] - lo_c)
+            h11 = h22 = h33 = h44 = h13 = h24 = h12 = h34 = h14 = h32 = 0.0
+            b1 = b2 = b3 = b4 = 0.0
+            for y in range(y0, band[yl + 1]):
+                for x in range(x0, cols[xl + 1]):
+                    w1, w2, w3, w4 = _pixel_weights(x, y, x - x0, y - y0, s_int, f, tab, sel, xl, xu, yl, yu)
+                    if xu == xl:  # an edge-clamped neighbour is the same texel
+                        w1, w2, w3, w4 = w1 + w3, w2 + w4, 0.0, 0.0
+                    if yu == yl:
+                        w1, w2, w3, w4 = w1 + w2, 0.0, w3 + w4, 0.0
+                    om = vals[idx, 0]
+                    gs = vals[idx, 1]
+                    gp = min(max(w1 * e1 + w2 * e2 + w3 * e3 + w4 * e4, _G_FLOOR), 1.0)
+                    q = gp if ig == 1.0 else gp ** ig
+                    u = q * n_exp
+                    ki = min(int(u), n_exp - 1)
+                    gain = exp_tab[c, ki] + (u - ki) * (exp_tab[c, ki + 1] - exp_tab[c, ki])
+                    jac = gain * jac_scale
+                    if ig != 1.0:
+                        jac *= ig * q / gp
+                    a = om * jac * jac
+                    bb = om * jac * (gain - gs)
+                    terms[idx] = om * (gain - gs) * (gain - gs)
+                    idx += 1
+                    h11 += a * w1 * w1
+                    h22 += a * w2 * w2
+                    h33 += a * w3 * w3
+                    h44 += a * w4 * w4
+                    h13 += a * w1 * w3
+                    h24 += a * w2 * w4
+                    h12 += a * w1 * w2
+                    h34 += a * w3 * w4
+                    h14 += a * w1 * w4
+                    h32 += a * w3 * w2
+                    b1 += bb * w1
+                    b2 += bb * w2
+                    b3 += bb * w3
+                    b4 += bb * w4
+            sums[n, c, 0] = h11
+            sums[n, c, 1] = h22
+            sums[n, c, 2] = h33
+            sums[n, c, 3] = h44
+            sums[n, c, 4] = h13
+            sums[n, c, 5] = h24
+            sums[n, c, 6] = h12
+            sums[n, c, 7] = h34
+            sums[n, c, 8] = h14
+            sums[n, c, 9] = h32
+            sums[n, c, 10] = b1
+            sums[n, c, 11] = b2
+            sums[n, c, 12] = b3
+            sums[n, c, 13] = b4
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _scatter_kernel(sums, terms, cy, cx, off, coef, rhs, total):  # pragma: no cover
+    """Adds the cells' sums (:func:`_normal_kernel`) to ``coef``, ``rhs`` in raster order, and
+    their pixels' terms of the objective ``sum w (G - G*)^2`` to ``total`` (per channel)."""
+    nc, hm_, wm_ = rhs.shape
+    for n in range(cy.shape[0]):
+        yl, xl = cy[n], cx[n]
+        yu = min(yl + 1, hm_ - 1)
+        xu = min(xl + 1, wm_ - 1)
+        npx = (off[n + 1] - off[n]) // nc
+        for c in range(nc):
+            coef[c, 0, yl, xl] += sums[n, c, 0]
+            coef[c, 0, yu, xl] += sums[n, c, 1]
+            coef[c, 0, yl, xu] += sums[n, c, 2]
+            coef[c, 0, yu, xu] += sums[n, c, 3]
+            coef[c, 1, yl, xl] += sums[n, c, 4]
+            coef[c, 1, yu, xl] += sums[n, c, 5]
+            coef[c, 2, yl, xl] += sums[n, c, 6]
+            coef[c, 2, yl, xu] += sums[n, c, 7]
+            coef[c, 3, yl, xl] += sums[n, c, 8]
+            coef[c, 4, yl, xl] += sums[n, c, 9]
+            rhs[c, yl, xl] -= sums[n, c, 10]
+            rhs[c, yu, xl] -= sums[n, c, 11]
+            rhs[c, yl, xu] -= sums[n, c, 12]
+            rhs[c, yu, xu] -= sums[n, c, 13]
+            t = total[c]
+            for i in range(off[n] + c * npx, off[n] + (c + 1) * npx):
+                t += terms[i]
+            total[c] = t
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -889,20 +963,9 @@ def fit_map(g, source, log2_min, log2_max, gamma, *, free=None, iterations: int 
     hm_, wm_, nc = g.shape
     from_planes = isinstance(source, FitSource)
     if from_planes:
-        mode = 2 if nc == 3 else MONO_MODES.index(source.mono)
-        lum = np.asarray((0.2126, 0.7152, 0.0722) if source.weights is None else source.weights, np.float64)
         hdr = np.ascontiguousarray(source.hdr, np.float32)
-        p, k = base_kernel_inputs(source.base)
-        mat = np.eye(3) if source.hdr_to_gain is None else np.asarray(source.hdr_to_gain, np.float64)
-        top = np.inf if source.headroom is None else float(source.headroom)
-        extra = (from_planes, p, k, hdr, mat, source.hdr_to_gain is not None, top, float(source.offset_sdr),
-                 float(source.offset_hdr), mode, lum)
-        w = gstar = np.zeros((1, 1, nc), np.float32)
     else:
         w, gstar = (np.ascontiguousarray(a, np.float32) for a in source)
-        p, k = base_kernel_inputs(BasePlanes(np.zeros((1, 1), np.uint8)))
-        extra = (from_planes, p, k, np.zeros((1, 1, 3), np.float32), np.eye(3), False, 0.0, 0.0, 0.0, 0,
-                 np.zeros(3))
         hdr = w
     h, wd = hdr.shape[:2]
     f = wd / wm_
@@ -919,6 +982,31 @@ def fit_map(g, source, log2_min, log2_max, gamma, *, free=None, iterations: int 
     rr, cc, pos = _free_index(free)
     if rr.size == 0:
         return g
+    cy, cx, off = _fit_cells(free, band, cols, nc)
+    # the cells in runs of at most _FIT_VALUES per-pixel values (the memory they take, 24 bytes
+    # each, stays bounded on content with jumps everywhere); one run: read once for all steps
+    bounds = [0]
+    while bounds[-1] < cy.size:
+        a = bounds[-1]
+        bounds.append(max(a + 1, int(np.searchsorted(off, off[a] + _FIT_VALUES, side="right")) - 1))
+    runs = [(cy[a:b], cx[a:b], off[a:b + 1] - off[a]) for a, b in zip(bounds[:-1], bounds[1:])]
+    if from_planes:
+        mode = 2 if nc == 3 else MONO_MODES.index(source.mono)
+        lum = np.asarray((0.2126, 0.7152, 0.0722) if source.weights is None else source.weights, np.float64)
+        p, k = base_kernel_inputs(source.base)
+        mat = np.eye(3) if source.hdr_to_gain is None else np.asarray(source.hdr_to_gain, np.float64)
+        top = np.inf if source.headroom is None else float(source.headroom)
+
+    def values(ry, rx, roff):
+        vals = np.empty((roff[-1], 2))
+        if from_planes:
+            _fit_values_planes_kernel(p, k, hdr, mat, source.hdr_to_gain is not None, top, float(source.offset_sdr),
+                                      float(source.offset_hdr), mode, lum, nc, band, cols, ry, rx, roff, vals)
+        else:
+            _fit_values_arrays_kernel(w, gstar, band, cols, ry, rx, roff, vals)
+        return vals
+
+    once = values(*runs[0]) if len(runs) == 1 else None
     # 2 ** (log2_min + range * q) on a fine grid of q, read with linear interpolation: within
     # 2e-7 relative of the exact power for ranges up to 8 stops, far below what a step needs
     u = np.linspace(0.0, 1.0, _EXP_TABLE + 1)
@@ -927,8 +1015,13 @@ def fit_map(g, source, log2_min, log2_max, gamma, *, free=None, iterations: int 
     for it in range(iterations + 1):
         coef = np.zeros((nc, 5, hm_, wm_))
         rhs = np.zeros((nc, hm_, wm_))
-        err = _normal_kernel(g, w, gstar, *extra, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, cols, free, coef,
-                             rhs)
+        err = np.zeros(nc)
+        for ry, rx, roff in runs:
+            vals = once if once is not None else values(ry, rx, roff)
+            sums = np.empty((ry.size, nc, 14))
+            terms = np.empty(roff[-1])
+            _normal_kernel(g, vals, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, cols, ry, rx, roff, sums, terms)
+            _scatter_kernel(sums, terms, ry, rx, roff, coef, rhs, err)
         for c in range(nc):
             if err[c] <= err_before[c]:  # keep the step and take the next one from here
                 before[..., c], err_before[c] = g[..., c], err[c]

@@ -24,10 +24,11 @@ from __future__ import annotations
 import io
 import struct
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -40,8 +41,8 @@ from .exif import build_exif, parse_exif
 from .exif import strip_location as strip_exif_location
 from .gainmap import read_gainmap, resolve_display_boost
 
-__all__ = ["ExportResult", "export_sdr", "export_array", "export_jpeg", "load_linear", "render_preview",
-           "choose_subsampling",
+__all__ = ["ExportResult", "export_sdr", "export_array", "export_jpeg", "export_jpeg_parts", "with_tags",
+           "load_linear", "render_preview", "choose_subsampling",
            "srgb_icc", "XMP_NS", "THUMBNAIL_EDGE"]
 
 XMP_NS = "http://ns.hdrkit.org/export/1.0/"
@@ -413,6 +414,27 @@ def export_jpeg(rgb, primaries: str, dst=None, *, src_peak: float | None = None,
     ----------
     IEC 61966-2-1 (sRGB); ICC.1:2022 (profile); CIPA DC-008 (Exif 2.32); ISO 16684-1 (XMP).
     """
+    _, finish = export_jpeg_parts(rgb, primaries, dst, src_peak=src_peak, params=params, quality=quality,
+                                  subsampling=subsampling, progressive=progressive, exif=exif, xmp_extra=xmp_extra,
+                                  warnings=warnings)
+    return finish()
+
+
+def export_jpeg_parts(rgb, primaries: str, dst=None, *, src_peak: float | None = None,
+                      params: RenderParams | None = None, quality: int = 90, subsampling: str = "auto",
+                      progressive: bool = False, exif: bytes | None = None, xmp_extra: dict | None = None,
+                      warnings: list[str] | None = None,
+                      pool: Executor | None = None) -> tuple[bytes, Callable[[], tuple[bytes, ExportResult]]]:
+    """:func:`export_jpeg` in two steps: the pixels' JPEG first, the tags after.
+
+    Renders and encodes ``rgb`` and returns that JPEG with no APPn segment but JFIF's (its
+    tables and entropy-coded data are the export's, byte for byte) and a function without
+    arguments that inserts the tags (thumbnail, EXIF, ICC, XMP) where libjpeg writes them
+    through Pillow (EXIF, then XMP, then the ICC chunks, after the JFIF segment) and returns
+    :func:`export_jpeg`'s result, writing ``dst`` unless it is None. With ``pool``, the tags
+    are made on it from the moment the render is done (while the pixels are encoded and the
+    caller uses them); otherwise by that function. Arguments and errors as :func:`export_jpeg`.
+    """
     t0 = time.perf_counter()
     params = params or RenderParams()
     warnings = list(warnings or [])
@@ -427,35 +449,75 @@ def export_jpeg(rgb, primaries: str, dst=None, *, src_peak: float | None = None,
     sub = choose_subsampling(img8) if subsampling == "auto" else subsampling
     tags = {**params.tags(), "subsampling": sub, "q": int(quality), "ultrahdr": "false", "src_peak": f"{peak:.4g}",
             "version": __version__}
-    kw = {}
-    try:
-        kw["icc_profile"] = srgb_icc()
-    except Exception as e:  # noqa: BLE001 - a missing tag must not stop the export
-        warnings.append(f"icc=missing ({type(e).__name__})")
-    try:
-        endian, ifds = parse_exif(exif)
-    except HdrkitError as e:
-        warnings.append(f"source EXIF unreadable ({e}); written fresh")
-        endian, ifds = ">", {}
-    thumb = _thumbnail(rgb, primaries, params, peak, warnings)
-    try:
-        kw["exif"] = build_exif(endian, ifds, width=w, height=h, software=f"hdrkit {__version__}", thumbnail=thumb)
-        if len(kw["exif"]) > _EXIF_LIMIT:
-            kw["exif"] = build_exif(endian, ifds, width=w, height=h, software=f"hdrkit {__version__}")
-            warnings.append("EXIF too large with thumbnail; thumbnail dropped")
-    except (HdrkitError, ValueError) as e:
-        warnings.append(f"exif=missing ({e})")
-    if warnings:
-        tags["export_warnings"] = "; ".join(warnings)
-    kw["xmp"] = _xmp(tags, xmp_extra)
-    data = _jpeg_bytes(img8, int(quality), sub, progressive, **kw)
-    res = ExportResult(Path(dst) if dst is not None else None, w, h, peak, int(quality), sub, tags, warnings, None,
-                       len(data), 0.0)
-    if dst is not None:
-        with atomic_path(res.dst) as tmp:
-            tmp.write_bytes(data)
-    res.seconds = time.perf_counter() - t0
-    return data, res
+
+    def make_tags() -> dict:
+        kw = {}
+        try:
+            kw["icc_profile"] = srgb_icc()
+        except Exception as e:  # noqa: BLE001 - a missing tag must not stop the export
+            warnings.append(f"icc=missing ({type(e).__name__})")
+        try:
+            endian, ifds = parse_exif(exif)
+        except HdrkitError as e:
+            warnings.append(f"source EXIF unreadable ({e}); written fresh")
+            endian, ifds = ">", {}
+        thumb = _thumbnail(rgb, primaries, params, peak, warnings)
+        try:
+            kw["exif"] = build_exif(endian, ifds, width=w, height=h, software=f"hdrkit {__version__}", thumbnail=thumb)
+            if len(kw["exif"]) > _EXIF_LIMIT:
+                kw["exif"] = build_exif(endian, ifds, width=w, height=h, software=f"hdrkit {__version__}")
+                warnings.append("EXIF too large with thumbnail; thumbnail dropped")
+        except (HdrkitError, ValueError) as e:
+            warnings.append(f"exif=missing ({e})")
+        if warnings:
+            tags["export_warnings"] = "; ".join(warnings)
+        kw["xmp"] = _xmp(tags, xmp_extra)
+        return kw
+
+    made = pool.submit(make_tags) if pool is not None else None
+    pixels = _jpeg_bytes(img8, int(quality), sub, progressive)
+    del img8
+
+    def finish() -> tuple[bytes, ExportResult]:
+        data = with_tags(pixels, **(made.result() if made is not None else make_tags()))
+        res = ExportResult(Path(dst) if dst is not None else None, w, h, peak, int(quality), sub, tags, warnings,
+                           None, len(data), 0.0)
+        if dst is not None:
+            with atomic_path(res.dst) as tmp:
+                tmp.write_bytes(data)
+        res.seconds = time.perf_counter() - t0
+        return data, res
+
+    return pixels, finish
+
+
+def with_tags(jpeg: bytes, *, exif: bytes | None = None, xmp: bytes | None = None,
+              icc_profile: bytes | None = None) -> bytes:
+    """``jpeg`` (Pillow's, with no tags) with the tags Pillow's JPEG writer would have put in.
+
+    The same segments in the same places as ``Image.save(..., exif=, xmp=, icc_profile=)``:
+    after SOI and the JFIF APP0, EXIF (APP1, as given: it starts with ``Exif\\0\\0``), the
+    XMP packet (APP1, ``http://ns.adobe.com/xap/1.0/\\0``) and the ICC profile in APP2
+    chunks of at most 65519 bytes (ICC.1 Annex B.4: ``ICC_PROFILE\\0``, chunk number,
+    chunk count).
+
+    References
+    ----------
+    ISO 16684-1 (XMP in JPEG: Adobe XMP Specification Part 3 §1.1.3); ICC.1:2022 Annex B.4;
+    CIPA DC-008 (Exif APP1).
+    """
+    from .jpeg import app_segment, insert_segments
+
+    segs = []
+    if exif:
+        segs.append(app_segment(0xE1, exif))
+    if xmp:
+        segs.append(app_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + xmp))
+    if icc_profile:
+        size = 65533 - 14  # a segment's payload less the chunk header
+        chunks = [icc_profile[i:i + size] for i in range(0, len(icc_profile), size)]
+        segs += [app_segment(0xE2, b"ICC_PROFILE\x00" + bytes((n + 1, len(chunks))) + c) for n, c in enumerate(chunks)]
+    return insert_segments(jpeg, segs) if segs else jpeg
 
 
 def check_display_boost(display_boost: float | None, headroom: float | None) -> float | None:

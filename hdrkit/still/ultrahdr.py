@@ -25,7 +25,8 @@ resolution from weighted means of the base and the HDR around each texel, in one
 pass that linearises the base from its decoded planes on the fly (no full-resolution float
 copy of the base, no per-pixel logarithm); a downscaled map is then fitted through the
 decoder's upsampling near jumps in gain. The base JPEG is made in memory
-(:func:`hdrkit.still.export.export_jpeg`) and decoded once. The file appears atomically.
+(:func:`hdrkit.still.export.export_jpeg_parts`) and decoded once; its tags (thumbnail, EXIF,
+XMP) are made on a second thread meanwhile. The file appears atomically.
 
 References
 ----------
@@ -41,6 +42,7 @@ from __future__ import annotations
 import io
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +54,7 @@ from ..core.pipeline import RenderParams, estimate_peak
 from ..errors import OptionError, require_file
 from ..io.atomic import atomic_path, check_not_input
 from .exif import strip_location as strip_exif_location
-from .export import ExportResult, check_display_boost, export_jpeg, load_linear, render_params_from
+from .export import ExportResult, check_display_boost, export_jpeg_parts, load_linear, render_params_from
 from .gainmap import GainMapMetadata
 from .iso21496 import URN, write_iso21496
 from .jpeg import APP_SIGNATURES, app_segment, insert_segments, scan_jpeg
@@ -204,13 +206,20 @@ def export_ultrahdr_array(rgb, primaries: str, dst, *, gainmap: GainMapOptions |
         warnings.append("the picture has no light above SDR white: its gain map restores nothing")
     extra = {**(xmp_extra or {}), "ultrahdr": "true", "gainmap_channels": opt.channels,
              "gainmap_scale": opt.scale, "gainmap_q": int(opt.quality), "gainmap_headroom": f"{headroom:.4g}"}
-    base, res = export_jpeg(rgb, primaries, None, src_peak=peak, params=params, quality=quality,
-                            subsampling=subsampling, progressive=progressive, exif=exif, xmp_extra=extra,
-                            warnings=warnings)
-    to_base = None if primaries == "bt709" else rgb_to_rgb_matrix(primaries, "bt709")
-    enc = encode_gain_map(base_planes(base), rgb, channels=opt.channels, scale=opt.scale, offset_sdr=DEFAULT_OFFSET,
-                          offset_hdr=DEFAULT_OFFSET, mono=opt.mono, headroom=headroom, hdr_to_gain=to_base)
-    data = assemble(base, gainmap_jpeg(enc, opt.quality))
+    # the base's tags (thumbnail, EXIF, XMP) are made on a second thread while the base's
+    # pixels are encoded and the map is computed from them (its decode and the fit's serial
+    # steps leave a core free)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pixels, finish = export_jpeg_parts(rgb, primaries, None, src_peak=peak, params=params, quality=quality,
+                                           subsampling=subsampling, progressive=progressive, exif=exif,
+                                           xmp_extra=extra, warnings=warnings, pool=pool)
+        to_base = None if primaries == "bt709" else rgb_to_rgb_matrix(primaries, "bt709")
+        enc = encode_gain_map(base_planes(pixels), rgb, channels=opt.channels, scale=opt.scale,
+                              offset_sdr=DEFAULT_OFFSET, offset_hdr=DEFAULT_OFFSET, mono=opt.mono, headroom=headroom,
+                              hdr_to_gain=to_base)
+        gm = gainmap_jpeg(enc, opt.quality)
+        base, res = finish()
+    data = assemble(base, gm)
     dst = Path(dst)
     with atomic_path(dst) as tmp_dst:
         tmp_dst.write_bytes(data)

@@ -243,6 +243,26 @@ def test_map_fit_from_the_base_planes_matches_the_numpy_form(targets):
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("nc", [1, 3])
+def test_map_fit_in_runs_of_cells_gives_the_same_bits(monkeypatch, nc):
+    """The fit holds a bounded number of per-pixel values at once: split into runs of map
+    cells (re-read at every step), it gives the same values, bit for bit, as in one run."""
+    from hdrkit.core.gainmap import BasePlanes
+
+    w, h = 64, 40
+    rng = np.random.default_rng(7)
+    base = BasePlanes(*(rng.integers(0, 256, (h, w), dtype=np.uint8) for _ in range(3)))
+    hdr = (rng.random((h, w, 3)) ** 3 * 8).astype(np.float32)
+    g0 = rng.random((10, 16, nc))
+    lo, hi = np.full(nc, -1.0), np.full(nc, 2.5)
+    src = ge.FitSource(base, hdr, None, 4.0)
+    free = rng.random((10, 16)) < 0.3
+    whole = ge.fit_map(g0, src, lo, hi, [1.0] * nc, free=free)
+    monkeypatch.setattr(ge, "_FIT_VALUES", 50)
+    runs = ge.fit_map(g0, src, lo, hi, [1.0] * nc, free=free)
+    assert np.array_equal(whole, runs) and not np.array_equal(whole, g0)
+
+
 def test_fit_lowers_the_decoders_linear_error():
     """Through the decoder's own upsampling (numpy rebuild), the fitted map restores a
     hard-edged highlight better than the texel means do."""
