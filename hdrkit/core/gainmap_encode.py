@@ -66,7 +66,7 @@ import numpy as np
 from numba import njit, prange
 
 from .gainmap import DEFAULT_OFFSET, BasePlanes, apply_gain, gain_function, log2_gain_of, rebuild_reference
-from .rebuild import base_pixel, base_kernel_inputs
+from .rebuild import base_kernel_inputs, base_pixel, shepard_weights_at
 
 __all__ = [
     "DEFAULT_OFFSET",
@@ -587,33 +587,14 @@ def fit_map_reference(g, w, gstar, log2_min, log2_max, gamma, *, free=None, iter
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _pixel_weights(x, y, ox, oy, s_int, f, tab, sel, xl, xu, yl, yu):
+def _pixel_weights(x, y, ox, oy, s_int, f, tab, sel, xl, xu, yl, yu, one_ch):
     """Shepard weights (current, below, right, below-right) of pixel (x, y) at offset (ox, oy)
-    in its map cell; ``sel`` the table of the cell's edge clamping (see shepard_weights)."""
+    in its map cell, as the decoder takes them: from the integer-scale table ``tab`` (``sel``
+    its edge clamping, see shepard_weights), else :func:`hdrkit.core.rebuild.shepard_weights_at`."""
     if s_int > 0:
         o = oy * s_int + ox
         return tab[sel, o, 0], tab[sel, o, 1], tab[sel, o, 2], tab[sel, o, 3]
-    xm = x / f
-    ym = y / f
-    dx1 = xm - xl
-    dx3 = xm - xu
-    dy1 = ym - yl
-    dy2 = ym - yu
-    d1 = math.sqrt(dx1 * dx1 + dy1 * dy1)
-    d2 = math.sqrt(dx1 * dx1 + dy2 * dy2)
-    d3 = math.sqrt(dx3 * dx3 + dy1 * dy1)
-    d4 = math.sqrt(dx3 * dx3 + dy2 * dy2)
-    if d1 == 0.0:
-        return 1.0, 0.0, 0.0, 0.0
-    if d2 == 0.0:
-        return 0.0, 1.0, 0.0, 0.0
-    if d3 == 0.0:
-        return 0.0, 0.0, 1.0, 0.0
-    if d4 == 0.0:
-        return 0.0, 0.0, 0.0, 1.0
-    a1, a2, a3, a4 = 1.0 / d1, 1.0 / d2, 1.0 / d3, 1.0 / d4
-    tot = a1 + a2 + a3 + a4
-    return a1 / tot, a2 / tot, a3 / tot, a4 / tot
+    return shepard_weights_at(x / f, y / f, xl, xu, yl, yu, one_ch)
 
 
 def _fit_cells(free: np.ndarray, band: np.ndarray, cols: np.ndarray, nc: int):
@@ -701,7 +682,7 @@ def _normal_kernel(g, vals, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, col
             b1 = b2 = b3 = b4 = 0.0
             for y in range(y0, band[yl + 1]):
                 for x in range(x0, cols[xl + 1]):
-                    w1, w2, w3, w4 = _pixel_weights(x, y, x - x0, y - y0, s_int, f, tab, sel, xl, xu, yl, yu)
+                    w1, w2, w3, w4 = _pixel_weights(x, y, x - x0, y - y0, s_int, f, tab, sel, xl, xu, yl, yu, nc == 1)
                     if xu == xl:  # an edge-clamped neighbour is the same texel
                         w1, w2, w3, w4 = w1 + w3, w2 + w4, 0.0, 0.0
                     if yu == yl:

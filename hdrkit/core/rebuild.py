@@ -33,7 +33,7 @@ from .gainmap import (LINEAR_MAX, SRGB_LUT_SIZE, BasePlanes, GainMapParams, disp
                       jpeg_ycc_coefficients, prepare_map, rebuild_reference, shepard_tables, srgb_decode_lut)
 
 __all__ = ["REBUILD_METHODS", "YccPlanes", "RebuildConstants", "ShepardRows", "base_kernel_inputs", "base_pixel",
-           "rebuild_fast", "rebuild"]
+           "shepard_weights_at", "rebuild_fast", "rebuild"]
 
 REBUILD_METHODS = ("fast", "reference")
 
@@ -156,6 +156,38 @@ def base_pixel(yv, u, v, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut,
 
 
 @njit(cache=True, fastmath=False, inline="always")
+def shepard_weights_at(xm, ym, xl, xu, yl, yu, one_ch):
+    """Weights of the four texels around map point (``xm``, ``ym``) at a non-integer map scale,
+    as libultrahdr's ``sampleMap`` computes them: texels (xl, yl), (xl, yu), (xu, yl), (xu, yu),
+    inverse distances normalised; a texel hit exactly takes all the weight, checked in that
+    order (its one-channel path answers a hit on the fourth texel with the second)."""
+    dx1 = xm - xl
+    dx3 = xm - xu
+    dy1 = ym - yl
+    dy2 = ym - yu
+    d1 = math.sqrt(dx1 * dx1 + dy1 * dy1)
+    d2 = math.sqrt(dx1 * dx1 + dy2 * dy2)
+    d3 = math.sqrt(dx3 * dx3 + dy1 * dy1)
+    d4 = math.sqrt(dx3 * dx3 + dy2 * dy2)
+    if d1 == 0.0:
+        return 1.0, 0.0, 0.0, 0.0
+    if d2 == 0.0:
+        return 0.0, 1.0, 0.0, 0.0
+    if d3 == 0.0:
+        return 0.0, 0.0, 1.0, 0.0
+    if d4 == 0.0:
+        if one_ch:
+            return 0.0, 1.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, 1.0
+    a1 = 1.0 / d1
+    a2 = 1.0 / d2
+    a3 = 1.0 / d3
+    a4 = 1.0 / d4
+    tot = a1 + a2 + a3 + a4
+    return a1 / tot, a2 / tot, a3 / tot, a4 / tot
+
+
+@njit(cache=True, fastmath=False, inline="always")
 def _apply(lv, gc, off_s, off_h, lut, ng, lo, hi, do_clamp):
     """Steps 5 (table) to 7 for one channel."""
     kk = int(gc * ng + 0.5)
@@ -275,34 +307,9 @@ def _any_scale_kernel(p, k, mp, scale, inv_gamma, out):
             ylo = min(int(math.floor(ym)), hm - 1)
             xhi = min(xlo + 1, wm - 1)
             yhi = min(ylo + 1, hm - 1)
-            dx1 = xm - xlo
-            dx3 = xm - xhi
-            dy1 = ym - ylo
-            dy2 = ym - yhi
-            d1 = math.sqrt(dx1 * dx1 + dy1 * dy1)
-            d2 = math.sqrt(dx1 * dx1 + dy2 * dy2)
-            d3 = math.sqrt(dx3 * dx3 + dy1 * dy1)
-            d4 = math.sqrt(dx3 * dx3 + dy2 * dy2)
+            w1, w2, w3, w4 = shepard_weights_at(xm, ym, xlo, xhi, ylo, yhi, one_ch)
             for c in range(nc):
-                e1 = mp[ylo, xlo, c]
-                e2 = mp[yhi, xlo, c]
-                e3 = mp[ylo, xhi, c]
-                e4 = mp[yhi, xhi, c]
-                if d1 == 0.0:
-                    gg = e1
-                elif d2 == 0.0:
-                    gg = e2
-                elif d3 == 0.0:
-                    gg = e3
-                elif d4 == 0.0:
-                    gg = e2 if one_ch else e4
-                else:
-                    a1 = 1.0 / d1
-                    a2 = 1.0 / d2
-                    a3 = 1.0 / d3
-                    a4 = 1.0 / d4
-                    tot = a1 + a2 + a3 + a4
-                    gg = e1 * (a1 / tot) + e2 * (a2 / tot) + e3 * (a3 / tot) + e4 * (a4 / tot)
+                gg = mp[ylo, xlo, c] * w1 + mp[yhi, xlo, c] * w2 + mp[ylo, xhi, c] * w3 + mp[yhi, xhi, c] * w4
                 if c == 0:
                     g0 = gg
                 elif c == 1:
