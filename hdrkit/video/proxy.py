@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
+
 from ..cluster import (TASK_RETRIES, check_visible, chunk_memory_mb, gather_as_completed, memory_requests,
                        path_on_workers, run_task)
 from ..core.pipeline import RenderParams, render_linear
@@ -66,7 +68,7 @@ from .damage import Damage
 from .lut3d import LutCache, bake_lut, write_cube
 from .reader import VideoReader
 from .render import even_size, measure_planes, render_lut_yuv420, yuv420_buffer, yuv420_from_display
-from .threads import prefetch, prefetch_mapped, queue_depth
+from .threads import apply, prefetch, prefetch_mapped, queue_depth
 
 __all__ = ["ProxyResult", "FrameStamp", "make_proxy", "iter_sdr_frames", "Chunk", "plan_chunks", "measure_chunk",
            "smooth_states", "lut_prime_peaks", "chunk_frames", "chunk_sdr_frames", "render_chunk", "join_chunks",
@@ -149,11 +151,80 @@ def _rendered(reader: VideoReader, ren):
     frame_bytes = reader.height * reader.width * 3  # 10-16 bit 4:2:0: 3 bytes per pixel
     depth = queue_depth(frame_bytes)
     if frame_bytes > SHARED_THREAD_BYTES:
-        return prefetch(lambda: (ren(f) for f in reader.frames()), depth)
+        return prefetch(lambda: apply(reader.frames(), ren), depth)
     return prefetch_mapped(reader.frames, ren, depth)
 
 
 # --------------------------------------------------------------------- pyav
+class _PicturePool:
+    """libx264's input pictures, rendered into in place and reused once encoded.
+
+    Rendering into a numpy buffer that ``VideoFrame.from_ndarray`` then copies costs a fresh
+    picture and a copy per frame (12 MB at 2160p), and glibc keeps freed ones resident;
+    libavcodec holds no reference to a frame once ``encode`` returns (libx264 copies the
+    picture in), so a few pictures serve the whole clip. ``limit`` pictures at most: the
+    renderer then waits for the encoder to hand one back (None: as many as are in flight).
+    Only for sizes whose planes FFmpeg lays out without row padding (the kernels are compiled
+    for contiguous planes): :meth:`take` returns None otherwise.
+    """
+
+    def __init__(self, H: int, W: int, limit: int | None = None):
+        import av
+
+        self.H, self.W, self.limit = H, W, limit
+        self._free: list = []
+        self._made = 0
+        self._closed = False
+        self._cv = threading.Condition()
+        probe = av.VideoFrame(W, H, "yuv420p")
+        self.usable = all(p.line_size == p.width for p in probe.planes)
+        if self.usable:
+            self._free.append(probe)
+            self._made = 1
+
+    @property
+    def made(self) -> int:
+        """Pictures allocated so far."""
+        return self._made
+
+    def take(self):
+        """(VideoFrame, (Y, U, V) writable uint8 views of its planes), or None for padded planes.
+
+        Raises
+        ------
+        EncodeError
+            The pool was closed (the encoder stopped) while waiting for a picture.
+        """
+        import av
+
+        if not self.usable:
+            return None
+        with self._cv:
+            while not self._free and self.limit is not None and self._made >= self.limit and not self._closed:
+                self._cv.wait(0.1)
+            if self._closed:
+                raise EncodeError("the encoder stopped")
+            if self._free:
+                frame = self._free.pop()
+            else:
+                frame = av.VideoFrame(self.W, self.H, "yuv420p")
+                self._made += 1
+        frame.make_writable()  # a no-op unless something still holds the picture: then a fresh copy
+        return frame, tuple(np.frombuffer(p, np.uint8).reshape(p.height, p.width) for p in frame.planes)
+
+    def give(self, frame) -> None:
+        """``frame`` is encoded: render the next picture into it."""
+        with self._cv:
+            self._free.append(frame)
+            self._cv.notify()
+
+    def close(self) -> None:
+        """Wake and stop a renderer waiting in :meth:`take`."""
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
+
+
 class _Renderer:
     """Per-frame colour work of the pyav engine: measure, smooth, render into a yuv420p buffer."""
 
@@ -172,6 +243,7 @@ class _Renderer:
         self.cache = (LutCache(self.colour.transfer, params, lut_size, self.colour.primaries, anchor_peak=self.anchor)
                       if mode == "lut" else None)
         self.states: list[CurveState] = []
+        self.pool: _PicturePool | None = None  # set: render into reused libx264 input pictures
 
     def measure(self, f) -> FrameMeasure:
         """The peak-detection input of frame ``f`` (the fixed peak replaces the measured one)."""
@@ -181,8 +253,10 @@ class _Renderer:
         return fm
 
     def render(self, f, state: CurveState):
-        """(FrameStamp, yuv420p buffer) of frame ``f`` rendered for ``state``."""
-        buf, planes = yuv420_buffer(self.H, self.W)
+        """(FrameStamp, yuv420p buffer) of frame ``f`` rendered for ``state``; the buffer is a
+        ``VideoFrame`` of :attr:`pool` when one is set and usable."""
+        taken = self.pool.take() if self.pool is not None else None
+        buf, planes = taken if taken is not None else yuv420_buffer(self.H, self.W)
         if self.mode == "lut":
             render_lut_yuv420(f.y, f.u, f.v, self.colour, self.cache.get(state.peak), self.params.dither,
                               out=planes, measure=False)
@@ -320,9 +394,11 @@ def _fresh_encoder(ost, options: dict):
     return enc
 
 
-def _encode(ost, rendered, tb, mux, bar=None, restarts=(), options: dict | None = None) -> int:
-    """Encode the (FrameStamp, yuv420p buffer) pairs of ``rendered`` on ``ost`` at their own
-    timestamps (in ``tb``), give every packet to ``mux``; the number of frames.
+def _encode(ost, rendered, tb, mux, bar=None, restarts=(), options: dict | None = None,
+            pool: _PicturePool | None = None) -> int:
+    """Encode the (FrameStamp, yuv420p buffer or VideoFrame) pairs of ``rendered`` on ``ost`` at
+    their own timestamps (in ``tb``), give every packet to ``mux``; the number of frames.
+    VideoFrames go back to ``pool`` once encoded.
 
     At the first frame at or after each timestamp of ``restarts`` (increasing) the encoder is
     flushed and a new one with ``options`` (the x264 options ``ost`` was opened with) takes
@@ -342,7 +418,8 @@ def _encode(ost, rendered, tb, mux, bar=None, restarts=(), options: dict | None 
             mux(packet)
 
     for f, buf in rendered:
-        frame = av.VideoFrame.from_ndarray(buf, format="yuv420p")
+        pooled = isinstance(buf, av.VideoFrame)
+        frame = buf if pooled else av.VideoFrame.from_ndarray(buf, format="yuv420p")
         pts = f.pts if f.pts is not None else int(round(f.time / float(tb)))
         if last_pts is not None and pts <= last_pts:  # never feed the muxer non-increasing timestamps
             pts = last_pts + 1
@@ -360,6 +437,9 @@ def _encode(ost, rendered, tb, mux, bar=None, restarts=(), options: dict | None 
         for k, v in _BT709.items():
             setattr(frame, k, v)
         out(encode(frame))
+        if pooled:  # libx264 has copied it in
+            pool.give(frame)
+        del frame, buf  # neither is held while the next picture is awaited
         frames_out += 1
         if bar is not None:
             bar.update(1)
@@ -375,6 +455,9 @@ def _proxy_pyav(src: Path, tmp: Path, reader: VideoReader, params: RenderParams,
     # a new encoder where a cluster's chunk would start: the same encoded frames either way
     restarts = [c.start_pts for c in plan_chunks(src, chunk_seconds)[1:]]
     ren = _Renderer(reader, params, mode, lut_size, peak_nits, smoothing)
+    # large pictures: one being encoded and one being rendered (a third, queued, cost 12 MB at
+    # 2160p and no speed: the colour work is the slower side)
+    ren.pool = _PicturePool(ren.H, ren.W, limit=2 if ren.H * ren.W * 3 > SHARED_THREAD_BYTES else None)
     tb = reader.stream.time_base or Fraction(1, 90000)
     o = _Output(src, tmp, reader, lambda out: _x264_stream(out, reader, crf=crf, x264_preset=x264_preset,
                                                             x264_threads=x264_threads))
@@ -384,8 +467,9 @@ def _proxy_pyav(src: Path, tmp: Path, reader: VideoReader, params: RenderParams,
             frames = _rendered(reader, ren)
             try:
                 frames_out = _encode(o.ost, frames, tb, o.mux_video, bar, restarts,
-                                     _x264_options(crf, x264_preset, x264_threads))
+                                     _x264_options(crf, x264_preset, x264_threads), ren.pool)
             finally:
+                ren.pool.close()  # a renderer waiting for a picture stops
                 frames.close()  # stop the decoding threads before the reader's file closes
             o.mux_audio_until(None)
         finally:

@@ -276,15 +276,22 @@ class VideoReader:
                 else:
                     self.damage.errors.append(msg)
                 continue
-            for f in frames:
+            # no local keeps a picture while it is out with the consumer: each holds one of the
+            # decoder's buffers (25 MB at 2160p), and one held there makes the decoder allocate another
+            frames.reverse()
+            while frames:
+                f = frames.pop()
                 track.received(f.pts)
                 if self._scaled:
                     f = self._scale(f)
-                df = self._wrap(f, index)
+                out = [self._wrap(f, index)]
+                del f
+                df = out[0]
                 # key frames alone have jumps by design
                 track.frame(index, df.time, df.duration, df.corrupt, jumps=not self.keyframes_only)
+                del df
                 index += 1
-                yield df
+                yield out.pop()
         if not self.keyframes_only:
             track.finish(index, self._presented, self.start_time, self.duration)
 
@@ -316,6 +323,7 @@ class VideoReader:
             first = self._wrap(self._scale(first.av_frame), 0)
         self._first = False
         yield first
+        first = None  # noqa: F841 - the consumer has moved on: its picture is not held here any more
         yield from self._gen
 
     # -------------------------------------------------------------- colour work

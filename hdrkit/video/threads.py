@@ -12,7 +12,7 @@ import queue
 import threading
 from typing import Callable, Iterable, Iterator
 
-__all__ = ["prefetch", "prefetch_mapped", "queue_depth", "usable_cores"]
+__all__ = ["apply", "prefetch", "prefetch_mapped", "queue_depth", "usable_cores"]
 
 _END = object()
 
@@ -59,7 +59,9 @@ def prefetch(source: Callable[[], Iterable], depth: int = 4) -> Iterator:
     def run():
         try:
             for item in source():
-                if not put(item):
+                ok = put(item)
+                del item  # not held while the next one is made (a decoded 2160p picture is 25 MB)
+                if not ok:
                     return
             put(_END)
         except BaseException as e:  # noqa: BLE001 - handed to the consumer, re-raised there
@@ -69,12 +71,12 @@ def prefetch(source: Callable[[], Iterable], depth: int = 4) -> Iterator:
     t.start()
     try:
         while True:
-            item = q.get()
-            if item is _END:
+            box = [q.get()]  # handed over from the box: not held here while the consumer waits for the next
+            if box[0] is _END:
                 return
-            if isinstance(item, _Failure):
-                raise item.exc
-            yield item
+            if isinstance(box[0], _Failure):
+                raise box[0].exc
+            yield box.pop()
     finally:
         stop.set()
         t.join(timeout=5)
@@ -89,9 +91,17 @@ def prefetch_mapped(source: Callable[[], Iterable], fn: Callable, depth: int = 4
     def mapped():
         inner = prefetch(source, depth)
         try:
-            for item in inner:
-                yield fn(item)
+            yield from apply(inner, fn)
         finally:
             inner.close()
 
     return prefetch(mapped, depth)
+
+
+def apply(items: Iterable, fn: Callable) -> Iterator:
+    """``fn(item)`` for each of ``items``, holding no item while the next one is made (a decoded
+    2160p picture is 25 MB, and one held makes the decoder allocate another)."""
+    for item in items:
+        out = [fn(item)]
+        del item
+        yield out.pop()

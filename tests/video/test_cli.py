@@ -56,3 +56,13 @@ def test_proxy_cli_json_report(clips, tmp_path):
 def test_sdr_refused_with_one_line(clips, tmp_path):
     r = _run("keyframes", clips["sdr"], "-o", tmp_path, "--no-progress")
     assert r.returncode == 2 and "--allow-sdr" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_proxy_command_loads_its_kernels_without_scipy(clips, tmp_path):
+    """The command line's own process loads numba without SciPy's BLAS wrappers (17-19 MB and
+    0.15-0.3 s of CPU that no kernel of hdrkit uses; :mod:`hdrkit.core.runtime`)."""
+    code = ("import sys; from hdrkit.cli import main; "
+            f"rc = main(['proxy', {str(clips['pq'])!r}, '-o', {str(tmp_path / 'p.mp4')!r}, '-q', '--no-progress']); "
+            "print(rc, 'numba' in sys.modules, 'scipy.linalg' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    assert out == ["0", "True", "False"]

@@ -261,3 +261,24 @@ def test_closing_the_reader_stops_its_decoding_thread(phone, tmp_path):
                              timeout=120)
         assert res.returncode == 0, res.stderr[-2000:]
         assert res.stdout.startswith("ContainerError") and "closed" in res.stdout, res.stdout
+
+
+def test_reader_holds_no_picture_the_consumer_has_moved_past(clips):
+    """A decoded picture holds one of the decoder's buffers (25 MB at 2160p): once the consumer
+    asks for the next frame, the reader keeps no reference to the previous one (the first
+    frame, read when the file opens, included), so the decoder can reuse its buffer."""
+    import gc
+    import weakref
+
+    with VideoReader(clips["pq"]) as r:
+        it = r.frames()
+        f = next(it)
+        refs = [weakref.ref(f)]
+        for _ in range(3):
+            del f
+            f = next(it)
+            gc.collect()
+            assert refs[-1]() is None
+            refs.append(weakref.ref(f))
+        del f
+        it.close()

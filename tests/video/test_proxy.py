@@ -422,3 +422,61 @@ def test_large_pictures_decode_and_render_in_one_thread_with_the_same_bytes(clip
     assert set(pipeline_threads) == {1}
     assert (tmp_path / "one.mp4").read_bytes() == (tmp_path / "two.mp4").read_bytes()
     assert one.states == two.states and one.frames_out == two.frames_out > 0
+
+
+def test_pictures_rendered_in_place_are_encoded_as_copied_ones(clips, tmp_path, monkeypatch):
+    """The pyav engine renders into libx264's input pictures and reuses them once encoded (no
+    copy of every rendered frame): the same bytes as rendering into numpy buffers that
+    ``VideoFrame.from_ndarray`` copies, for both pipelines. Large pictures (the limit lowered
+    here) use two pictures at most: one encoded while the next is rendered. One libx264
+    thread: its threads are not repeatable from run to run."""
+    import hdrkit.video.proxy as proxy
+
+    pools = []
+
+    class Pool(proxy._PicturePool):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            pools.append(self)
+
+    class Copied(proxy._PicturePool):
+        def take(self):
+            return None
+
+    monkeypatch.setattr(proxy, "_PicturePool", Copied)
+    copied = make_proxy(clips["hlg"], tmp_path / "copied.mp4", x264_preset="ultrafast", x264_threads=1)
+    monkeypatch.setattr(proxy, "_PicturePool", Pool)
+    in_place = make_proxy(clips["hlg"], tmp_path / "in_place.mp4", x264_preset="ultrafast", x264_threads=1)
+    monkeypatch.setattr(proxy, "SHARED_THREAD_BYTES", 0)
+    large = make_proxy(clips["hlg"], tmp_path / "large.mp4", x264_preset="ultrafast", x264_threads=1)
+    assert [p.usable for p in pools] == [True, True] and [p.limit for p in pools] == [None, 2]
+    assert pools[1].made <= 2
+    assert copied.frames_out == in_place.frames_out == large.frames_out > 2
+    ref = (tmp_path / "copied.mp4").read_bytes()
+    assert (tmp_path / "in_place.mp4").read_bytes() == ref and (tmp_path / "large.mp4").read_bytes() == ref
+
+
+def test_picture_pool_refuses_padded_planes_and_stops_a_waiting_renderer():
+    """Widths whose planes FFmpeg pads (chroma rows of 180 bytes are laid out 192 apart) render
+    into numpy buffers as before; closing the pool wakes a renderer waiting for a picture."""
+    import threading
+
+    from hdrkit.video.proxy import _PicturePool
+
+    assert _PicturePool(180, 360).take() is None
+    pool = _PicturePool(180, 320, limit=1)
+    frame, (y, u, v) = pool.take()
+    assert y.shape == (180, 320) and u.shape == v.shape == (90, 160) and y.flags.writeable
+    errors = []
+
+    def waiting():
+        try:
+            pool.take()
+        except EncodeError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=waiting)
+    t.start()
+    pool.close()
+    t.join(5)
+    assert not t.is_alive() and len(errors) == 1
