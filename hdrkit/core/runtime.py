@@ -3,9 +3,9 @@
 numba's array-maths module asks for SciPy's BLAS wrappers when it is first imported (for
 ``np.dot``-style inner products in ``np.correlate`` / ``np.convolve``), which imports
 ``scipy.linalg`` and with it most of SciPy: on the test machine 0.15-0.3 s of CPU and 17-19 MB
-of memory in every process that loads a kernel. hdrkit's kernels call no BLAS routine, so a process that hdrkit's command line
-owns loads numba without SciPy (:func:`load_without_scipy`). A library caller's process is left
-as it is: there SciPy may be wanted by other code.
+of memory in every process that loads a kernel. hdrkit's kernels call no BLAS routine, so a
+process that hdrkit's command line owns loads numba without SciPy (:func:`load_without_scipy`).
+A library caller's process is left as it is: there SciPy may be wanted by other code.
 
 numba's linear-algebra functions (``np.linalg.*``, ``np.dot`` of matrices) still find SciPy
 when they are compiled later: they look for it when they are typed, not at import.
