@@ -414,10 +414,11 @@ def export_jpeg(rgb, primaries: str, dst=None, *, src_peak: float | None = None,
     ----------
     IEC 61966-2-1 (sRGB); ICC.1:2022 (profile); CIPA DC-008 (Exif 2.32); ISO 16684-1 (XMP).
     """
-    _, finish = export_jpeg_parts(rgb, primaries, dst, src_peak=src_peak, params=params, quality=quality,
-                                  subsampling=subsampling, progressive=progressive, exif=exif, xmp_extra=xmp_extra,
-                                  warnings=warnings)
-    return finish()
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the tags and thumbnail beside the pixels' encode
+        _, finish = export_jpeg_parts(rgb, primaries, dst, src_peak=src_peak, params=params, quality=quality,
+                                      subsampling=subsampling, progressive=progressive, exif=exif,
+                                      xmp_extra=xmp_extra, warnings=warnings, pool=pool)
+        return finish()
 
 
 def export_jpeg_parts(rgb, primaries: str, dst=None, *, src_peak: float | None = None,
