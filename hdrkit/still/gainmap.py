@@ -671,6 +671,14 @@ class GainMapImage:
                        sdr_to_gain=None if self.gainmap is None else self.sdr_to_gain_matrix(), clamp=clamp,
                        method=method)
 
+    def map_inputs(self, display_boost: float | None = None):
+        """What the compiled rebuild reads to make :meth:`render`'s picture (clamped, ``method="fast"``)
+        row by row: :class:`hdrkit.core.rebuild.MapInputs`. Only for an image with a gain map."""
+        from ..core.rebuild import map_inputs
+
+        return map_inputs(self.base, self.gainmap, self.metadata, display_boost=display_boost,
+                          sdr_to_gain=self.sdr_to_gain_matrix())
+
     def base_rgb(self) -> np.ndarray:
         """The base as sRGB-encoded uint8 RGB (H, W, 3) in :attr:`base_primaries` (BT.601
         full-range matrix from :mod:`hdrkit.core.ycbcr`, nearest chroma, rounded)."""
