@@ -165,20 +165,20 @@ def still_stages(data: bytes, runs: int) -> dict[str, dict[str, float]]:
     params = RenderParams()
     inputs = img.map_inputs()
     h, w = inputs.shape
-    k, th, tw = ex._downscale_plan(h, w, ex.THUMBNAIL_EDGE)
+    box_k, th, tw = ex._downscale_plan(h, w, ex.THUMBNAIL_EDGE)
 
     def peak():
         sample = rebuild_sampled(inputs, peak_sample_step(h, w))
         return estimate_peak(sample, max_samples=sample.shape[0] * sample.shape[1])
 
     src_peak = peak()
-    sdr, box = render_sdr_rebuilt(inputs, img.primaries, params, src_peak, k, rgbx=True)
+    sdr, box = render_sdr_rebuilt(inputs, img.primaries, params, src_peak, box_k, rgbx=True)
     sub = ex.choose_subsampling(sdr)
     steps = {
         "read (decode base + map)": lambda: hdrkit.read_gainmap(data),
         "peak (sampled pixels rebuilt alone + percentile)": peak,
         "rebuild + colour core + thumbnail box, one pass": lambda: render_sdr_rebuilt(inputs, img.primaries, params,
-                                                                                      src_peak, k, rgbx=True),
+                                                                                      src_peak, box_k, rgbx=True),
         "subsampling choice": lambda: ex.choose_subsampling(sdr),
         "thumbnail (Lanczos + render + JPEG)": lambda: ex._thumbnail_of(ex._lanczos(box, th, tw), img.primaries, params,
                                                                           src_peak, []),
