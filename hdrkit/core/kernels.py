@@ -3,7 +3,9 @@
 One pass per row does tone curve (a gain table sampled from the registered curve),
 matrix to BT.709, the gamut map of :mod:`hdrkit.core.gamut` (same maths, scalar form),
 and for SDR output the transfer (table), blue-noise dither and rounding. Rows run in
-parallel on all cores (tasks of a few rows, one set of row buffers per task).
+parallel on all cores (tasks of a few rows, one set of row buffers per task). A gain-map
+still can skip its float picture: :func:`render_sdr_rebuilt` rebuilds each row from the base
+and map (:func:`hdrkit.core.rebuild.rebuild_row`) just before rendering it.
 
 Speed layout of a row (float32):
 
@@ -48,11 +50,12 @@ from .gamut import SKIN_HUE, SKIN_SAT, get_gamut_map
 from .ipt import IPT_EXPONENT, IPT_FROM_LMS, NEUTRAL, chroma_boundary, ipt_matrices
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
+from .rebuild import rebuild_row
 from .tonemap import curve_lut
 from .vecmath import atan2_rows, spow_rows
 
-__all__ = ["has_kernel", "render_linear_fast", "render_sdr_fast", "encode_lut", "box_mean", "subsampling_stats", "lerp_rows",
-           "TONE_LUT_SIZE", "ENCODE_LUT_SIZE"]
+__all__ = ["has_kernel", "render_linear_fast", "render_sdr_fast", "render_sdr_rebuilt", "encode_lut", "box_mean",
+           "subsampling_stats", "lerp_rows", "TONE_LUT_SIZE", "ENCODE_LUT_SIZE"]
 
 TONE_LUT_SIZE = 4096
 ENCODE_LUT_SIZE = 8192
@@ -529,14 +532,7 @@ def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, 
     square-root spaced, see :func:`encode_lut`); ``dtile`` (th, W) float32 dither offsets
     already tiled to the row width, 0.5 added; ``out`` (H, W, 3) or (H, W, 4) (RGBX)."""
     H, W = rgb.shape[0], rgb.shape[1]
-    nc = out.shape[2]
     th = dtile.shape[0]
-    n1 = enc.shape[0] - 1
-    fn1 = np.float32(n1)
-    invD = np.float32(1.0 / D)
-    zero = np.float32(0.0)
-    one = np.float32(1.0)
-    ftop = np.float32(top)
     ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
     for t in prange(ntask):
         o, gbuf, slow, sb, idx = _row_buffers(W)
@@ -544,27 +540,70 @@ def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, 
         for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
             _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm,
                  neut, tabs, o, gbuf, slow, sb, idx)
-            drow = dtile[i % th]
-            for c in range(3):
-                oc = o[c]
-                for j in range(W):
-                    oc[j] = math.sqrt(min(max(oc[j] * invD, zero), one)) * fn1
-                lerp_rows(oc, enc)
-                qc = q[c]
-                for j in range(W):
-                    qc[j] = min(max(math.floor(oc[j] + drow[j]), zero), ftop)
-            dst = out[i]
-            if nc == 4:  # RGBX: the fourth byte at the top code
-                for j in range(W):
-                    dst[j, 0] = q[0, j]
-                    dst[j, 1] = q[1, j]
-                    dst[j, 2] = q[2, j]
-                    dst[j, 3] = ftop
-            else:
-                for j in range(W):  # interleave (a channel written with a stride of 3 would keep its loop scalar)
-                    dst[j, 0] = q[0, j]
-                    dst[j, 1] = q[1, j]
-                    dst[j, 2] = q[2, j]
+            _encode_row(o, dtile[i % th], enc, D, top, q, out[i])
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _encode_row(o, drow, enc, D, top, q, dst):
+    """Display light ``o`` (3, W) (0..D, overwritten) -> transfer table ``enc``, dither row ``drow``
+    (0.5 added), floor, into ``dst`` (W, 3) or (W, 4) (RGBX); ``q`` (3, W) scratch of ``dst``'s type."""
+    W = dst.shape[0]
+    nc = dst.shape[1]
+    fn1 = np.float32(enc.shape[0] - 1)
+    invD = np.float32(1.0 / D)
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    ftop = np.float32(top)
+    for c in range(3):
+        oc = o[c]
+        for j in range(W):
+            oc[j] = math.sqrt(min(max(oc[j] * invD, zero), one)) * fn1
+        lerp_rows(oc, enc)
+        qc = q[c]
+        for j in range(W):
+            qc[j] = min(max(math.floor(oc[j] + drow[j]), zero), ftop)
+    if nc == 4:  # RGBX: the fourth byte at the top code
+        for j in range(W):
+            dst[j, 0] = q[0, j]
+            dst[j, 1] = q[1, j]
+            dst[j, 2] = q[2, j]
+            dst[j, 3] = ftop
+    else:
+        for j in range(W):  # interleave (a channel written with a stride of 3 would keep its loop scalar)
+            dst[j, 0] = q[0, j]
+            dst[j, 1] = q[1, j]
+            dst[j, 2] = q[2, j]
+
+
+# fastmath=False: the rebuild is inlined here and keeps its exact arithmetic; the render runs in
+# the helpers, compiled with their own flags as for the float picture
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=False)
+def _render_sdr_rebuilt(p, kc, mp, sampling, inv_gamma, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee,
+                        skin_knee, neon_knee, neon_roll, hm, neut, tabs, enc, dtile, top, bk, box, out):
+    """:func:`_render_sdr` of the gain-map rebuild (:class:`hdrkit.core.rebuild.MapInputs`, the first
+    five arguments), one row at a time: each row is rebuilt into a buffer of the task
+    (:func:`hdrkit.core.rebuild.rebuild_row`), added to the ``bk`` x ``bk`` block sums of ``box``
+    (as :func:`_box_mean`) and rendered while it is in cache. Tasks are bands of whole block rows."""
+    H, W = out.shape[0], out.shape[1]
+    th = dtile.shape[0]
+    hb = box.shape[0]
+    inv = 1.0 / (bk * bk)
+    band = bk * ((_ROWS_PER_TASK + bk - 1) // bk)
+    ntask = (H + band - 1) // band
+    for t in prange(ntask):
+        lin = np.empty((W, 3), np.float32)
+        o, gbuf, slow, sb, idx = _row_buffers(W)
+        q = np.empty((3, W), out.dtype)
+        acc = np.zeros((box.shape[1], 3), np.float64)
+        for i in range(t * band, min(H, (t + 1) * band)):
+            rebuild_row(p, kc, mp, sampling, inv_gamma, i, 0, 1, lin)
+            if i // bk < hb:
+                _box_add_row(lin, bk, acc)
+                if i % bk == bk - 1:
+                    _box_store(acc, inv, box[i // bk])
+            _row(lin, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm,
+                 neut, tabs, o, gbuf, slow, sb, idx)
+            _encode_row(o, dtile[i % th], enc, D, top, q, out[i])
 
 
 def has_kernel(params) -> bool:
@@ -578,6 +617,11 @@ def _args(rgb, primaries, params, src_peak, anchor_peak=None):
         raise OptionError(f"expected an (H, W, 3) image, got shape {a.shape}")
     if a.dtype != np.float32:
         a = a.astype(np.float32)
+    return (a,) + _render_args(primaries, params, src_peak, anchor_peak)
+
+
+def _render_args(primaries, params, src_peak, anchor_peak=None):
+    """The render kernels' arguments after the picture: peak, tone tables, matrices, gamut map."""
     ctx = params.tone_context(src_peak, anchor_peak)
     curve, cp = params.tone()
     D = ctx.dst_peak
@@ -595,7 +639,7 @@ def _args(rgb, primaries, params, src_peak, anchor_peak=None):
     wn = XYZ.sum(axis=1)
     skin = np.array([*SKIN_HUE, *SKIN_SAT], dtype=np.float64)
     hm, neut, tabs = _hue_tables(primaries) if g.name == "hue" else _NO_HUE
-    return (a, Peff, tone.astype(np.float32), tone, M, Minv, w, XYZ, wn, skin, D, _MODES[g.name], gp.get("knee", 0.8),
+    return (Peff, tone.astype(np.float32), tone, M, Minv, w, XYZ, wn, skin, D, _MODES[g.name], gp.get("knee", 0.8),
             gp.get("skin_knee", 0.8), gp.get("neon_knee", 1.0), gp.get("neon_roll", 0.08), hm, neut, tabs)
 
 
@@ -626,15 +670,43 @@ def render_sdr_fast(rgb, primaries, params, src_peak, transfer: str = "srgb", bi
     ``rgbx``: (H, W, 4), the fourth channel at the top code (a layout image libraries take
     without a copy, e.g. Pillow's ``RGBX``); the first three are the same codes.
     """
+    args = _args(rgb, primaries, params, src_peak, anchor_peak)
+    out, tail = _sdr_output(args[0].shape[:2], params, transfer, bits, rgbx)
+    _render_sdr(*args, *tail, out)
+    return out
+
+
+def render_sdr_rebuilt(inputs, primaries, params, src_peak, box_k: int, transfer: str = "srgb", bits: int = 8,
+                       rgbx: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`render_sdr_fast` of the picture :func:`hdrkit.core.rebuild.rebuild_fast` would make from
+    ``inputs`` (:class:`hdrkit.core.rebuild.MapInputs`), without making it, and its ``box_k``-block means.
+
+    The rows are rebuilt and rendered one by one in cache, never stored whole.
+
+    Returns
+    -------
+    (codes, box)
+        The codes, as ``render_sdr_fast(rebuilt, ...)`` gives them, and float32
+        ``box_mean(rebuilt, box_k)`` (linear, 1.0 = SDR white, in ``primaries``).
+    """
+    if box_k < 1:
+        raise OptionError(f"box_k must be >= 1, not {box_k}")
+    h, w = inputs.shape
+    out, tail = _sdr_output((h, w), params, transfer, bits, rgbx)
+    box = np.empty((h // box_k, w // box_k, 3), np.float32)
+    _render_sdr_rebuilt(*inputs, *_render_args(primaries, params, src_peak), *tail, int(box_k), box, out)
+    return out, box
+
+
+def _sdr_output(shape, params, transfer: str, bits: int, rgbx: bool):
+    """The SDR kernels' output array and their arguments after the render's: code table, dither rows, top code."""
     if transfer not in ("srgb", "bt1886"):
         raise OptionError(f"unknown output transfer {transfer!r}")
     if not 1 <= bits <= 16:
         raise OptionError(f"bits must be 1-16, not {bits}")
-    args = _args(rgb, primaries, params, src_peak, anchor_peak)
-    out = np.empty(args[0].shape[:2] + (4 if rgbx else 3,), np.uint8 if bits <= 8 else np.uint16)
+    out = np.empty(tuple(shape) + (4 if rgbx else 3,), np.uint8 if bits <= 8 else np.uint16)
     top = float(2**bits - 1)
-    _render_sdr(*args, _code_lut(transfer, top), _rounding_dither_rows(params.dither, args[0].shape[1]), top, out)
-    return out
+    return out, (_code_lut(transfer, top), _rounding_dither_rows(params.dither, shape[1]), top)
 
 
 @lru_cache(maxsize=8)
@@ -652,6 +724,28 @@ def _rounding_dither_rows(name: str, width: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------ export helpers
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _box_add_row(row, k, acc):
+    """Add the ``k``-pixel blocks of ``row`` (W, 3) float32 to the float64 sums ``acc`` (W // k, 3)."""
+    for j in range(acc.shape[0]):
+        for x in range(j * k, j * k + k):
+            acc[j, 0] += row[x, 0]
+            acc[j, 1] += row[x, 1]
+            acc[j, 2] += row[x, 2]
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _box_store(acc, inv, orow):
+    """``orow`` <- the sums ``acc`` times ``inv`` (float32), and ``acc`` back to zero for the next block row."""
+    for j in range(acc.shape[0]):
+        orow[j, 0] = acc[j, 0] * inv
+        orow[j, 1] = acc[j, 1] * inv
+        orow[j, 2] = acc[j, 2] * inv
+        acc[j, 0] = 0.0
+        acc[j, 1] = 0.0
+        acc[j, 2] = 0.0
+
+
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _box_mean(rgb, k, out):
     H, W = out.shape[0], out.shape[1]
@@ -659,16 +753,8 @@ def _box_mean(rgb, k, out):
     for i in prange(H):
         acc = np.zeros((W, 3), np.float64)
         for y in range(i * k, i * k + k):
-            row = rgb[y]
-            for j in range(W):
-                for x in range(j * k, j * k + k):
-                    acc[j, 0] += row[x, 0]
-                    acc[j, 1] += row[x, 1]
-                    acc[j, 2] += row[x, 2]
-        for j in range(W):
-            out[i, j, 0] = acc[j, 0] * inv
-            out[i, j, 1] = acc[j, 1] * inv
-            out[i, j, 2] = acc[j, 2] * inv
+            _box_add_row(rgb[y], k, acc)
+        _box_store(acc, inv, out[i])
 
 
 def box_mean(rgb: np.ndarray, k: int) -> np.ndarray:

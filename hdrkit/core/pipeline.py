@@ -21,8 +21,9 @@ from .gamut import DEFAULT_GAMUT_MAP, get_gamut_map
 from .tonemap import SHOULDER_END_SLOPE, ToneContext, ToneCurve, anchored_context, apply_maxrgb, resolve_curve
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 
-__all__ = ["RenderParams", "estimate_peak", "tone_map_reference", "render_linear", "render_linear_reference",
-           "encode_transfer", "quantize", "render_sdr", "OUTPUT_PRIMARIES", "TRANSFER_ENCODERS"]
+__all__ = ["RenderParams", "estimate_peak", "peak_sample_step", "tone_map_reference", "render_linear",
+           "render_linear_reference", "encode_transfer", "quantize", "render_sdr", "OUTPUT_PRIMARIES",
+           "TRANSFER_ENCODERS"]
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,7 @@ def estimate_peak(rgb, percentile: float = 99.99, floor: float = 1.0, max_sample
     chosen from the size, deterministic) so the cost stays bounded. Linear relative units.
     """
     a = np.asarray(rgb)
-    h, w = a.shape[:2]
-    step = max(1, int(np.ceil(np.sqrt(h * w / max_samples))))
+    step = peak_sample_step(*a.shape[:2], max_samples)
     g = a[::step, ::step]
     # per-channel maximum: the same values as g.max(axis=-1), which is ~8x slower on a strided view
     m = np.maximum(np.maximum(g[..., 0], g[..., 1]), g[..., 2]).ravel().astype(np.float64)
@@ -112,6 +112,12 @@ def estimate_peak(rgb, percentile: float = 99.99, floor: float = 1.0, max_sample
         return float(floor)
     k = min(m.size - 1, int(np.floor(percentile / 100.0 * (m.size - 1))))
     return float(max(np.partition(m, k)[k], floor))
+
+
+def peak_sample_step(height: int, width: int, max_samples: int = 1 << 20) -> int:
+    """The grid stride at which :func:`estimate_peak` samples a ``height`` x ``width`` picture
+    (rows and columns ``0, step, 2 step, ...``): at most about ``max_samples`` pixels."""
+    return max(1, int(np.ceil(np.sqrt(height * width / max_samples))))
 
 
 def tone_map_reference(rgb, params: RenderParams, src_peak: float, anchor_peak: float | None = None) -> np.ndarray:

@@ -10,6 +10,10 @@ takes the planes (:class:`YccPlanes`), one record of per-image constants
 (:class:`RebuildConstants`) and, for integer scales, the sampling tables
 (:class:`ShepardRows`). Steps 1-2 come from per-code tables (R from (Y, Cr), B from
 (Y, Cb), G from Y and the (Cb, Cr) term) evaluated with the reference's expressions.
+The two map kernels run one inlined row function, :func:`rebuild_row`, which the streamed
+SDR export (:func:`hdrkit.core.kernels.render_sdr_rebuilt`) and :func:`rebuild_sampled` (a
+regular grid of pixels alone, the peak estimate's sample) call too, so every path holds the
+same values.
 
 References
 ----------
@@ -32,8 +36,9 @@ from ..errors import OptionError
 from .gainmap import (LINEAR_MAX, SRGB_LUT_SIZE, BasePlanes, GainMapParams, display_weight, gain_luts, gain_matrix,
                       jpeg_ycc_coefficients, prepare_map, rebuild_reference, shepard_tables, srgb_decode_lut)
 
-__all__ = ["REBUILD_METHODS", "YccPlanes", "RebuildConstants", "ShepardRows", "base_kernel_inputs", "base_pixel",
-           "shepard_weights_at", "rebuild_fast", "rebuild"]
+__all__ = ["REBUILD_METHODS", "YccPlanes", "RebuildConstants", "ShepardRows", "MapInputs", "base_kernel_inputs",
+           "base_pixel", "shepard_weights_at", "map_inputs", "rebuild_row", "rebuild_sampled", "rebuild_fast",
+           "rebuild"]
 
 REBUILD_METHODS = ("fast", "reference")
 
@@ -205,8 +210,9 @@ def _apply(lv, gc, off_s, off_h, lut, ng, lo, hi, do_clamp):
 # pass plain locals to the inline helpers: a record field (or an array handed to a helper)
 # read per pixel costs a reference-count update of its array each time. Measured for 12 MP
 # on one core: the no-map kernel 89 ms reading fields per pixel, 62 ms with locals; the
-# integer-scale kernel 185 -> 145 ms. The two map kernels therefore repeat the same
-# unpacking lines (a helper returning them as a tuple trips numba's parfor analysis).
+# integer-scale kernel 185 -> 145 ms. The two map row functions therefore repeat the same
+# unpacking lines (a helper returning them as a tuple trips numba's parfor analysis), once
+# per row.
 
 
 @njit(cache=True, parallel=True, fastmath=False)
@@ -232,14 +238,31 @@ def _base_kernel(p, k, out):
             orow[col, 2] = b
 
 
-@njit(cache=True, parallel=True, fastmath=False)
-def _integer_scale_kernel(p, k, mp, s, inv_gamma, out):
-    """Gain map at an integer scale: Shepard weights from the tables of ``s`` (:class:`ShepardRows`)."""
-    h, w = p.y.shape
+def rebuild_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
+    """Steps 1-7 for image row ``row`` at columns ``c0 + j * cstep`` into ``orow[j]`` (float32 (n, 3)),
+    inside compiled code only (:class:`MapInputs` are its first five arguments).
+
+    ``sampling`` is the :class:`ShepardRows` of an integer map scale or the scale itself (a
+    float): the integer case takes its Shepard weights from the tables, any other scale
+    computes them from each pixel's distances. It is inlined: a caller compiled with
+    ``fastmath=False`` gets the kernels' exact arithmetic (and a ``prange`` body their speed:
+    numba marks its arrays as not aliased).
+    """
+
+
+@overload(rebuild_row, inline="always")
+def rebuild_row_impl(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
+    if isinstance(sampling, types.Float):
+        return _any_scale_row
+    return _integer_scale_row
+
+
+def _integer_scale_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
+    s = sampling
     y, cb, cr, ccol, fy, gray = p.y, p.cb, p.cr, p.ccol, p.fy, p.gray
     r_tab, b_tab, y_tab, guv_tab, gray_tab = k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab
     srgb_lut, mat, use_mat = k.srgb_lut, k.mat, k.use_mat
-    weights, xl, xu, yl, yu, oy, ty = s.weights, s.xl, s.xu, s.yl, s.yu, s.oy, s.ty
+    xl, xu = s.xl, s.xu
     one_ch = mp.shape[2] == 1
     ch1 = 0 if one_ch else 1
     ch2 = 0 if one_ch else 2
@@ -248,38 +271,36 @@ def _integer_scale_kernel(p, k, mp, s, inv_gamma, out):
     oh0, oh1, oh2 = k.off_hdr[0], k.off_hdr[ch1], k.off_hdr[ch2]
     lo, hi, do_clamp = k.lo, k.hi, k.clamp
     ng = lut0.shape[0] - 1
-    for row in prange(h):
-        yrow, cbrow, crrow, orow = y[row], cb[row // fy], cr[row // fy], out[row]
-        m_lo = mp[yl[row]]
-        m_hi = mp[yu[row]]
-        wr = weights[ty[row], oy[row]]
-        for col in range(w):
-            cc = ccol[col]
-            r, g, b = base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
-                                  srgb_lut, use_mat, mat)
-            xlo = xl[col]
-            xhi = xu[col]
-            w1 = wr[col, 0]
-            w2 = wr[col, 1]
-            w3 = wr[col, 2]
-            w4 = wr[col, 3]
-            g0 = m_lo[xlo, 0] * w1 + m_hi[xlo, 0] * w2 + m_lo[xhi, 0] * w3 + m_hi[xhi, 0] * w4
-            if one_ch:
-                g1 = g0
-                g2 = g0
-            else:
-                g1 = m_lo[xlo, 1] * w1 + m_hi[xlo, 1] * w2 + m_lo[xhi, 1] * w3 + m_hi[xhi, 1] * w4
-                g2 = m_lo[xlo, 2] * w1 + m_hi[xlo, 2] * w2 + m_lo[xhi, 2] * w3 + m_hi[xhi, 2] * w4
-            g0, g1, g2 = _apply_gamma(inv_gamma, g0, g1, g2, ch1, ch2)
-            orow[col, 0] = _apply(r, g0, os0, oh0, lut0, ng, lo, hi, do_clamp)
-            orow[col, 1] = _apply(g, g1, os1, oh1, lut1, ng, lo, hi, do_clamp)
-            orow[col, 2] = _apply(b, g2, os2, oh2, lut2, ng, lo, hi, do_clamp)
+    yrow, cbrow, crrow = y[row], cb[row // fy], cr[row // fy]
+    m_lo = mp[s.yl[row]]
+    m_hi = mp[s.yu[row]]
+    wr = s.weights[s.ty[row], s.oy[row]]
+    for j in range(orow.shape[0]):
+        col = c0 + j * cstep
+        cc = ccol[col]
+        r, g, b = base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
+                              srgb_lut, use_mat, mat)
+        xlo = xl[col]
+        xhi = xu[col]
+        w1 = wr[col, 0]
+        w2 = wr[col, 1]
+        w3 = wr[col, 2]
+        w4 = wr[col, 3]
+        g0 = m_lo[xlo, 0] * w1 + m_hi[xlo, 0] * w2 + m_lo[xhi, 0] * w3 + m_hi[xhi, 0] * w4
+        if one_ch:
+            g1 = g0
+            g2 = g0
+        else:
+            g1 = m_lo[xlo, 1] * w1 + m_hi[xlo, 1] * w2 + m_lo[xhi, 1] * w3 + m_hi[xhi, 1] * w4
+            g2 = m_lo[xlo, 2] * w1 + m_hi[xlo, 2] * w2 + m_lo[xhi, 2] * w3 + m_hi[xhi, 2] * w4
+        g0, g1, g2 = _apply_gamma(inv_gamma, g0, g1, g2, ch1, ch2)
+        orow[j, 0] = _apply(r, g0, os0, oh0, lut0, ng, lo, hi, do_clamp)
+        orow[j, 1] = _apply(g, g1, os1, oh1, lut1, ng, lo, hi, do_clamp)
+        orow[j, 2] = _apply(b, g2, os2, oh2, lut2, ng, lo, hi, do_clamp)
 
 
-@njit(cache=True, parallel=True, fastmath=False)
-def _any_scale_kernel(p, k, mp, scale, inv_gamma, out):
-    """Gain map at a non-integer scale: Shepard weights from the distances of each pixel."""
-    h, w = p.y.shape
+def _any_scale_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
+    scale = sampling
     y, cb, cr, ccol, fy, gray = p.y, p.cb, p.cr, p.ccol, p.fy, p.gray
     r_tab, b_tab, y_tab, guv_tab, gray_tab = k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab
     srgb_lut, mat, use_mat = k.srgb_lut, k.mat, k.use_mat
@@ -292,37 +313,58 @@ def _any_scale_kernel(p, k, mp, scale, inv_gamma, out):
     oh0, oh1, oh2 = k.off_hdr[0], k.off_hdr[ch1], k.off_hdr[ch2]
     lo, hi, do_clamp = k.lo, k.hi, k.clamp
     ng = lut0.shape[0] - 1
-    for row in prange(h):
-        yrow, cbrow, crrow, orow = y[row], cb[row // fy], cr[row // fy], out[row]
-        for col in range(w):
-            cc = ccol[col]
-            r, g, b = base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
-                                  srgb_lut, use_mat, mat)
-            g0 = 0.0
-            g1 = 0.0
-            g2 = 0.0
-            xm = col / scale
-            ym = row / scale
-            xlo = min(int(math.floor(xm)), wm - 1)
-            ylo = min(int(math.floor(ym)), hm - 1)
-            xhi = min(xlo + 1, wm - 1)
-            yhi = min(ylo + 1, hm - 1)
-            w1, w2, w3, w4 = shepard_weights_at(xm, ym, xlo, xhi, ylo, yhi, one_ch)
-            for c in range(nc):
-                gg = mp[ylo, xlo, c] * w1 + mp[yhi, xlo, c] * w2 + mp[ylo, xhi, c] * w3 + mp[yhi, xhi, c] * w4
-                if c == 0:
-                    g0 = gg
-                elif c == 1:
-                    g1 = gg
-                else:
-                    g2 = gg
-            if one_ch:
-                g1 = g0
-                g2 = g0
-            g0, g1, g2 = _apply_gamma(inv_gamma, g0, g1, g2, ch1, ch2)
-            orow[col, 0] = _apply(r, g0, os0, oh0, lut0, ng, lo, hi, do_clamp)
-            orow[col, 1] = _apply(g, g1, os1, oh1, lut1, ng, lo, hi, do_clamp)
-            orow[col, 2] = _apply(b, g2, os2, oh2, lut2, ng, lo, hi, do_clamp)
+    yrow, cbrow, crrow = y[row], cb[row // fy], cr[row // fy]
+    for j in range(orow.shape[0]):
+        col = c0 + j * cstep
+        cc = ccol[col]
+        r, g, b = base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
+                              srgb_lut, use_mat, mat)
+        g0 = 0.0
+        g1 = 0.0
+        g2 = 0.0
+        xm = col / scale
+        ym = row / scale
+        xlo = min(int(math.floor(xm)), wm - 1)
+        ylo = min(int(math.floor(ym)), hm - 1)
+        xhi = min(xlo + 1, wm - 1)
+        yhi = min(ylo + 1, hm - 1)
+        w1, w2, w3, w4 = shepard_weights_at(xm, ym, xlo, xhi, ylo, yhi, one_ch)
+        for c in range(nc):
+            gg = mp[ylo, xlo, c] * w1 + mp[yhi, xlo, c] * w2 + mp[ylo, xhi, c] * w3 + mp[yhi, xhi, c] * w4
+            if c == 0:
+                g0 = gg
+            elif c == 1:
+                g1 = gg
+            else:
+                g2 = gg
+        if one_ch:
+            g1 = g0
+            g2 = g0
+        g0, g1, g2 = _apply_gamma(inv_gamma, g0, g1, g2, ch1, ch2)
+        orow[j, 0] = _apply(r, g0, os0, oh0, lut0, ng, lo, hi, do_clamp)
+        orow[j, 1] = _apply(g, g1, os1, oh1, lut1, ng, lo, hi, do_clamp)
+        orow[j, 2] = _apply(b, g2, os2, oh2, lut2, ng, lo, hi, do_clamp)
+
+
+@njit(cache=True, parallel=True, fastmath=False)
+def _integer_scale_kernel(p, k, mp, s, inv_gamma, out):
+    """Gain map at an integer scale: Shepard weights from the tables of ``s`` (:class:`ShepardRows`)."""
+    for row in prange(out.shape[0]):
+        rebuild_row(p, k, mp, s, inv_gamma, row, 0, 1, out[row])
+
+
+@njit(cache=True, parallel=True, fastmath=False)
+def _any_scale_kernel(p, k, mp, scale, inv_gamma, out):
+    """Gain map at a non-integer scale: Shepard weights from the distances of each pixel."""
+    for row in prange(out.shape[0]):
+        rebuild_row(p, k, mp, scale, inv_gamma, row, 0, 1, out[row])
+
+
+@njit(cache=True, parallel=True, fastmath=False)
+def _sample_kernel(p, k, mp, sampling, inv_gamma, step, out):
+    """Every ``step``-th pixel of every ``step``-th row of the rebuilt picture."""
+    for i in prange(out.shape[0]):
+        rebuild_row(p, k, mp, sampling, inv_gamma, i * step, 0, step, out[i])
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -362,6 +404,54 @@ def base_kernel_inputs(base: BasePlanes, sdr_to_gain=None, clamp: bool = True) -
                                            np.ones((3, 2)), np.zeros(3), np.zeros(3), 0.0, 1.0, bool(clamp))
 
 
+class MapInputs(NamedTuple):
+    """Everything the map kernels read for one picture (:func:`map_inputs`), in their argument order."""
+
+    planes: YccPlanes
+    constants: RebuildConstants
+    map: np.ndarray  #: float64 (Hm, Wm, C): the map's codes / 255
+    sampling: object  #: :class:`ShepardRows` of an integer scale, else the scale (float)
+    inv_gamma: object  #: float64 (3,) ``1 / gamma``, or None when every gamma is 1
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(H, W) of the rebuilt picture."""
+        return self.planes.y.shape
+
+
+def map_inputs(base: BasePlanes, gainmap: np.ndarray, metadata: GainMapParams, *, display_boost: float | None = None,
+               sdr_to_gain=None, clamp: bool = True) -> MapInputs:
+    """The kernels' inputs for rebuilding ``base`` with ``gainmap`` (arguments as :func:`rebuild_reference`)."""
+    h, w = base.height, base.width
+    m = gain_matrix(sdr_to_gain)
+    r_tab, b_tab, y_tab, guv_tab, gray_tab = _tables()
+    mat, use_mat = (np.eye(3), False) if m is None else (m, True)
+    mp, scale = prepare_map(gainmap, w, h)
+    hm, wm = mp.shape[:2]
+    k = RebuildConstants(r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_decode_lut(), mat, use_mat,
+                         gain_luts(metadata, display_weight(metadata, display_boost)),
+                         np.array(metadata.offset_sdr, np.float64), np.array(metadata.offset_hdr, np.float64),
+                         0.0, LINEAR_MAX, bool(clamp))
+    inv_gamma = np.array([1.0 / g for g in metadata.gamma])
+    inv_gamma = inv_gamma if np.any(inv_gamma != 1.0) else None
+    sampling = _shepard_rows(int(scale), w, h, wm, hm) if scale == math.floor(scale) else float(scale)
+    return MapInputs(_planes(base), k, mp / 255.0, sampling, inv_gamma)
+
+
+def rebuild_sampled(inputs: MapInputs, step: int) -> np.ndarray:
+    """``rebuild_fast(...)[::step, ::step]`` of the picture of ``inputs``, rebuilding only those pixels.
+
+    Returns
+    -------
+    ndarray
+        float32 (ceil(H / step), ceil(W / step), 3), the same values as the whole picture's.
+    """
+    h, w = inputs.shape
+    out = np.empty((-(-h // step), -(-w // step), 3), np.float32)
+    _sample_kernel(*inputs, int(step), out)
+    return out
+
+
 def rebuild_fast(base: BasePlanes, gainmap: np.ndarray | None, metadata: GainMapParams | None = None, *,
                  display_boost: float | None = None, sdr_to_gain=None, clamp: bool = True,
                  out: np.ndarray | None = None) -> np.ndarray:
@@ -375,23 +465,9 @@ def rebuild_fast(base: BasePlanes, gainmap: np.ndarray | None, metadata: GainMap
     if gainmap is None:
         _base_kernel(*base_kernel_inputs(base, sdr_to_gain, clamp), out)
         return out
-    m = gain_matrix(sdr_to_gain)
-    r_tab, b_tab, y_tab, guv_tab, gray_tab = _tables()
-    planes = _planes(base)
-    mat, use_mat = (np.eye(3), False) if m is None else (m, True)
-    mp, scale = prepare_map(gainmap, w, h)
-    hm, wm = mp.shape[:2]
-    k = RebuildConstants(r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_decode_lut(), mat, use_mat,
-                         gain_luts(metadata, display_weight(metadata, display_boost)),
-                         np.array(metadata.offset_sdr, np.float64), np.array(metadata.offset_hdr, np.float64),
-                         0.0, LINEAR_MAX, bool(clamp))
-    inv_gamma = np.array([1.0 / g for g in metadata.gamma])
-    inv_gamma = inv_gamma if np.any(inv_gamma != 1.0) else None
-    mpf = mp / 255.0
-    if scale == math.floor(scale):
-        _integer_scale_kernel(planes, k, mpf, _shepard_rows(int(scale), w, h, wm, hm), inv_gamma, out)
-    else:
-        _any_scale_kernel(planes, k, mpf, float(scale), inv_gamma, out)
+    inputs = map_inputs(base, gainmap, metadata, display_boost=display_boost, sdr_to_gain=sdr_to_gain, clamp=clamp)
+    kernel = _any_scale_kernel if isinstance(inputs.sampling, float) else _integer_scale_kernel
+    kernel(*inputs, out)
     return out
 
 

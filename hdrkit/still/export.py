@@ -39,7 +39,7 @@ from ..errors import ContainerError, DecodeError, HdrkitError, LimitError, Optio
 from ..io.atomic import atomic_path, check_not_input
 from .exif import build_exif, parse_exif
 from .exif import strip_location as strip_exif_location
-from .gainmap import read_gainmap, resolve_display_boost
+from .gainmap import GainMapImage, read_gainmap, resolve_display_boost
 
 __all__ = ["ExportResult", "export_sdr", "export_array", "export_jpeg", "export_jpeg_parts", "with_tags",
            "load_linear", "render_preview", "choose_subsampling",
@@ -233,6 +233,14 @@ def load_linear(src, *, display_boost: float | None = None, fallback: bool = Tru
     """
     display_boost = check_display_boost(display_boost, headroom)
     check_assume(assume_transfer, assume_primaries)
+    img, warnings = _open_still(src, fallback, max_pixels, assume_transfer, assume_primaries)
+    return _rebuilt(img, warnings, display_boost) if isinstance(img, GainMapImage) else img
+
+
+def _open_still(src, fallback: bool, max_pixels: int | None, assume_transfer: str | None,
+                assume_primaries: str | None) -> tuple[LinearImage | GainMapImage, list[str]]:
+    """:func:`load_linear` up to the rebuild: a JPEG's :class:`GainMapImage` (not yet rebuilt), else the
+    decoded PNG / TIFF; with the soft warnings so far."""
     data = Path(src).read_bytes() if not isinstance(src, (bytes, bytearray, memoryview)) else bytes(src)
     if len(data) < 4:
         raise ContainerError("file is empty or too short to be an image")
@@ -241,14 +249,18 @@ def load_linear(src, *, display_boost: float | None = None, fallback: bool = Tru
         kw = {} if max_pixels is None else {"max_pixels": max_pixels}
         gm = read_gainmap(src if not isinstance(src, (bytes, bytearray, memoryview)) else data,
                           fallback="base" if fallback else None, **kw)
-        reason = getattr(gm, "fallback_reason", None)
-        if reason:
-            warnings.append(f"gain map unusable ({reason}); exported the SDR base image")
-        rgb = gm.render(display_boost=display_boost)
-        return LinearImage(rgb, gm.primaries, gm.exif, "sdr-base" if reason else "gainmap", reason, warnings)
+        if gm.fallback_reason:
+            warnings.append(f"gain map unusable ({gm.fallback_reason}); exported the SDR base image")
+        return gm, warnings
     if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:4] in (b"II*\x00", b"MM\x00*"):
-        return _load_plain(data, warnings, max_pixels, assume_transfer, assume_primaries)
+        return _load_plain(data, warnings, max_pixels, assume_transfer, assume_primaries), warnings
     raise ContainerError("not a JPEG, PNG or TIFF file")
+
+
+def _rebuilt(gm: GainMapImage, warnings: list[str], display_boost: float | None) -> LinearImage:
+    reason = gm.fallback_reason
+    return LinearImage(gm.render(display_boost=display_boost), gm.primaries, gm.exif,
+                       "sdr-base" if reason else "gainmap", reason, warnings)
 
 
 # ------------------------------------------------------------------ rendering
@@ -284,20 +296,31 @@ def choose_subsampling_reference(sdr8: np.ndarray) -> str:
     return "444" if edge_density > 0.12 or float(np.percentile(sat, 99.9)) > 0.95 else "420"
 
 
-def _downscale(rgb: np.ndarray, edge: int) -> np.ndarray:
-    """Area-average then Lanczos to ``edge`` px on the long side (linear light, float32)."""
-    from PIL import Image
-
-    h, w = rgb.shape[:2]
+def _downscale_plan(h: int, w: int, edge: int) -> tuple[int, int, int] | None:
+    """How :func:`_downscale` reduces an ``h`` x ``w`` picture: (box size k, height, width after
+    Lanczos), or None when it fits within ``edge`` as it is."""
     s = edge / max(h, w)
     if s >= 1:
+        return None
+    return max(1, int(1 / s / 2)), max(1, round(h * s)), max(1, round(w * s))
+
+
+def _downscale(rgb: np.ndarray, edge: int) -> np.ndarray:
+    """Area-average then Lanczos to ``edge`` px on the long side (linear light, float32)."""
+    plan = _downscale_plan(*rgb.shape[:2], edge)
+    if plan is None:
         return rgb
-    k = max(1, int(1 / s / 2))
+    k, th, tw = plan
     if k > 1:
         from ..core.kernels import box_mean
 
         rgb = box_mean(rgb, k)  # = rgb[:h//k*k, :w//k*k].reshape(h//k, k, w//k, k, 3).mean(axis=(1, 3))
-    th, tw = max(1, round(h * s)), max(1, round(w * s))
+    return _lanczos(rgb, th, tw)
+
+
+def _lanczos(rgb: np.ndarray, th: int, tw: int) -> np.ndarray:
+    """Lanczos resize of linear light (float32, per channel) to ``th`` x ``tw``, clipped at 0."""
+    from PIL import Image
 
     def lanczos(c: int) -> np.ndarray:  # Pillow resizes without the GIL: the channels run in parallel
         plane = Image.fromarray(np.ascontiguousarray(rgb[..., c], dtype=np.float32), "F")
@@ -349,7 +372,11 @@ def _render_for_jpeg(rgb, primaries: str, params: RenderParams, peak: float) -> 
 
 
 def _thumbnail(rgb, primaries, params, src_peak, warnings) -> bytes | None:
-    small = _downscale(rgb, THUMBNAIL_EDGE)
+    return _thumbnail_of(_downscale(rgb, THUMBNAIL_EDGE), primaries, params, src_peak, warnings)
+
+
+def _thumbnail_of(small, primaries, params, src_peak, warnings) -> bytes | None:
+    """The EXIF thumbnail's JPEG from the picture reduced to :data:`THUMBNAIL_EDGE` (linear light)."""
     t8 = render_sdr(small, primaries, params, src_peak)
     for q in (85, 75, 60, 45):
         b = _jpeg_bytes(t8, q, "420")
@@ -414,10 +441,11 @@ def export_jpeg(rgb, primaries: str, dst=None, *, src_peak: float | None = None,
     ----------
     IEC 61966-2-1 (sRGB); ICC.1:2022 (profile); CIPA DC-008 (Exif 2.32); ISO 16684-1 (XMP).
     """
-    _, finish = export_jpeg_parts(rgb, primaries, dst, src_peak=src_peak, params=params, quality=quality,
-                                  subsampling=subsampling, progressive=progressive, exif=exif, xmp_extra=xmp_extra,
-                                  warnings=warnings)
-    return finish()
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the tags and thumbnail beside the pixels' encode
+        _, finish = export_jpeg_parts(rgb, primaries, dst, src_peak=src_peak, params=params, quality=quality,
+                                      subsampling=subsampling, progressive=progressive, exif=exif,
+                                      xmp_extra=xmp_extra, warnings=warnings, pool=pool)
+        return finish()
 
 
 def export_jpeg_parts(rgb, primaries: str, dst=None, *, src_peak: float | None = None,
@@ -437,15 +465,31 @@ def export_jpeg_parts(rgb, primaries: str, dst=None, *, src_peak: float | None =
     """
     t0 = time.perf_counter()
     params = params or RenderParams()
-    warnings = list(warnings or [])
+    _check_jpeg_options(quality, subsampling)
+    rgb = np.ascontiguousarray(rgb, dtype=np.float32)
+    peak = estimate_peak(rgb) if src_peak is None else float(src_peak)
+    img8 = _render_for_jpeg(rgb, primaries, params, peak)
+    return _jpeg_parts(img8, peak, lambda: _downscale(rgb, THUMBNAIL_EDGE), primaries, dst, t0, params=params,
+                       quality=quality, subsampling=subsampling, progressive=progressive, exif=exif,
+                       xmp_extra=xmp_extra, warnings=warnings, pool=pool)
+
+
+def _check_jpeg_options(quality: int, subsampling: str) -> None:
     if not 1 <= int(quality) <= 100:
         raise OptionError(f"quality must be 1-100, not {quality}")
     if subsampling not in ("auto", "420", "422", "444"):
         raise OptionError(f"subsampling must be auto, 420, 422 or 444, not {subsampling!r}")
-    rgb = np.ascontiguousarray(rgb, dtype=np.float32)
-    h, w = rgb.shape[:2]
-    peak = estimate_peak(rgb) if src_peak is None else float(src_peak)
-    img8 = _render_for_jpeg(rgb, primaries, params, peak)
+
+
+def _jpeg_parts(img8: np.ndarray, peak: float, small: Callable[[], np.ndarray], primaries: str, dst, t0: float, *,
+                params: RenderParams, quality: int, subsampling: str, progressive: bool, exif: bytes | None,
+                xmp_extra: dict | None, warnings: list[str] | None,
+                pool: Executor | None) -> tuple[bytes, Callable[[], tuple[bytes, ExportResult]]]:
+    """:func:`export_jpeg_parts` from the render ``img8`` (RGBX or RGB codes), the source peak it was
+    rendered with and ``small``, which gives the linear picture reduced for the thumbnail
+    (:func:`_downscale`'s result)."""
+    warnings = list(warnings or [])
+    h, w = img8.shape[:2]
     sub = choose_subsampling(img8) if subsampling == "auto" else subsampling
     tags = {**params.tags(), "subsampling": sub, "q": int(quality), "ultrahdr": "false", "src_peak": f"{peak:.4g}",
             "version": __version__}
@@ -461,7 +505,7 @@ def export_jpeg_parts(rgb, primaries: str, dst=None, *, src_peak: float | None =
         except HdrkitError as e:
             warnings.append(f"source EXIF unreadable ({e}); written fresh")
             endian, ifds = ">", {}
-        thumb = _thumbnail(rgb, primaries, params, peak, warnings)
+        thumb = _thumbnail_of(small(), primaries, params, peak, warnings)
         try:
             kw["exif"] = build_exif(endian, ifds, width=w, height=h, software=f"hdrkit {__version__}", thumbnail=thumb)
             if len(kw["exif"]) > _EXIF_LIMIT:
@@ -609,14 +653,59 @@ def export_sdr(src, dst, *, params: RenderParams | None = None, display_boost: f
     if not isinstance(src, (bytes, bytearray, memoryview)):
         require_file(src)
         check_not_input(src, dst, force)
-    img = load_linear(src, display_boost=display_boost, fallback=fallback, max_pixels=max_pixels,
-                      assume_transfer=assume_transfer, assume_primaries=assume_primaries)
-    extra = {"source_kind": img.kind}
+    check_assume(assume_transfer, assume_primaries)
+    img, warnings = _open_still(src, fallback, max_pixels, assume_transfer, assume_primaries)
+    streamed = isinstance(img, GainMapImage) and _streams(img, params)
+    if isinstance(img, GainMapImage) and not streamed:
+        img = _rebuilt(img, warnings, display_boost)
+    extra = {"source_kind": "gainmap" if streamed else img.kind}
     exif = strip_exif_location(img.exif) if strip_location else img.exif
     if display_boost is not None:
         extra["headroom"] = f"{display_boost:g}"  # the XMP field keeps its name: files already carry it
-    res = export_array(img.rgb, img.primaries, dst, params=params, quality=quality, subsampling=subsampling,
-                       progressive=progressive, exif=exif, xmp_extra=extra, warnings=img.warnings)
-    res.fallback = img.fallback
+    kw = dict(params=params, quality=quality, subsampling=subsampling, progressive=progressive, exif=exif,
+              xmp_extra=extra, warnings=warnings)
+    if streamed:
+        res = _export_streamed(img, display_boost, dst, **kw)[1]
+    else:
+        res = export_array(img.rgb, img.primaries, dst, **kw)
+        res.fallback = img.fallback
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _streams(gm: GainMapImage, params: RenderParams) -> bool:
+    """Whether :func:`export_sdr` renders ``gm`` row by row from its base and map (:func:`_export_streamed`):
+    a gain map, a compiled gamut map and a picture large enough that its thumbnail starts with a
+    box filter (what the streamed rows feed). Both ways give the same bytes."""
+    from ..core.kernels import has_kernel
+
+    plan = _downscale_plan(gm.height, gm.width, THUMBNAIL_EDGE)
+    return gm.gainmap is not None and has_kernel(params) and plan is not None and plan[0] > 1
+
+
+def _export_streamed(gm: GainMapImage, display_boost: float | None, dst, *, params: RenderParams, quality: int,
+                     subsampling: str, progressive: bool, exif: bytes | None, xmp_extra: dict | None,
+                     warnings: list[str]) -> tuple[bytes, ExportResult]:
+    """:func:`export_jpeg` of ``gm.render(display_boost)`` without the float picture: the source peak from
+    the pixels :func:`~hdrkit.core.pipeline.estimate_peak` samples, rebuilt alone, then one pass that
+    rebuilds, renders and box-filters each row for the thumbnail while it is in cache
+    (:func:`hdrkit.core.kernels.render_sdr_rebuilt`). The same bytes as :func:`export_jpeg`."""
+    from ..core.kernels import render_sdr_rebuilt
+    from ..core.pipeline import peak_sample_step
+    from ..core.rebuild import rebuild_sampled
+
+    t0 = time.perf_counter()
+    _check_jpeg_options(quality, subsampling)
+    inputs = gm.map_inputs(display_boost)
+    h, w = inputs.shape
+    sample = rebuild_sampled(inputs, peak_sample_step(h, w))
+    peak = estimate_peak(sample, max_samples=sample.shape[0] * sample.shape[1])  # the whole picture's value
+    plan = _downscale_plan(h, w, THUMBNAIL_EDGE)
+    img8, box = render_sdr_rebuilt(inputs, gm.primaries, params, peak, plan[0] if plan else 1, rgbx=True)
+    small = (lambda: box) if plan is None else (lambda: _lanczos(box, *plan[1:]))  # a 1-pixel box: the picture
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        _, finish = _jpeg_parts(img8, peak, small, gm.primaries, dst, t0, params=params,
+                                quality=quality, subsampling=subsampling, progressive=progressive, exif=exif,
+                                xmp_extra=xmp_extra, warnings=warnings, pool=pool)
+        del img8
+        return finish()

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -670,6 +671,14 @@ class GainMapImage:
                        sdr_to_gain=None if self.gainmap is None else self.sdr_to_gain_matrix(), clamp=clamp,
                        method=method)
 
+    def map_inputs(self, display_boost: float | None = None):
+        """What the compiled rebuild reads to make :meth:`render`'s picture (clamped, ``method="fast"``)
+        row by row: :class:`hdrkit.core.rebuild.MapInputs`. Only for an image with a gain map."""
+        from ..core.rebuild import map_inputs
+
+        return map_inputs(self.base, self.gainmap, self.metadata, display_boost=display_boost,
+                          sdr_to_gain=self.sdr_to_gain_matrix())
+
     def base_rgb(self) -> np.ndarray:
         """The base as sRGB-encoded uint8 RGB (H, W, 3) in :attr:`base_primaries` (BT.601
         full-range matrix from :mod:`hdrkit.core.ycbcr`, nearest chroma, rounded)."""
@@ -751,9 +760,20 @@ def read_gainmap(src, *, max_pixels: int = DEFAULT_MAX_PIXELS, fallback: str | N
     if c.primary.truncated:
         raise ContainerError(f"{name}: {c.error}") from c.error
     check_pixel_limit(c.primary, max_pixels, f"{name}: primary image")
-    base_dec = decode_jpeg(data[:c.primary_end], max_pixels=max_pixels, structure=c.primary,
-                           what=f"{name}: primary image", backend=decoder)
-    base = planes_of_decoded(base_dec)
+
+    def decode_map():
+        check_pixel_limit(c.gainmap, max_pixels, f"{name}: gain map")
+        return decode_jpeg(data[c.gainmap_offset:c.gainmap_end], max_pixels=max_pixels, what=f"{name}: gain map",
+                           backend=decoder, output="samples")
+
+    # the decoders run without the GIL: the map decodes on a second thread beside the base;
+    # the base's errors come first, as when they ran one after the other
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        gm_job = pool.submit(decode_map) if c.problem is None else None
+        base_dec = decode_jpeg(data[:c.primary_end], max_pixels=max_pixels, structure=c.primary,
+                               what=f"{name}: primary image", backend=decoder)
+        base = planes_of_decoded(base_dec)
+        gm_error = gm_job.exception() if gm_job is not None else None
     xmp = c.primary_xmp.decode("utf-8", "replace") if c.primary_xmp is not None else None
 
     def image(gm, meta, primaries, reason):
@@ -772,14 +792,9 @@ def read_gainmap(src, *, max_pixels: int = DEFAULT_MAX_PIXELS, fallback: str | N
 
     if c.problem is not None:
         return unusable(c.problem, c.error)
-    try:
-        check_pixel_limit(c.gainmap, max_pixels, f"{name}: gain map")
-        gm_dec = decode_jpeg(data[c.gainmap_offset:c.gainmap_end], max_pixels=max_pixels, what=f"{name}: gain map",
-                             backend=decoder, output="samples")
-    except LimitError:
-        raise
-    except (DecodeError, ContainerError) as e:
-        return unusable(f"the gain-map JPEG does not decode ({e})", e)
+    if isinstance(gm_error, (DecodeError, ContainerError)):  # a LimitError is raised by result()
+        return unusable(f"the gain-map JPEG does not decode ({gm_error})", gm_error)
+    gm_dec = gm_job.result()
     gm = gm_dec.planes[0]
     if gm.ndim == 3 and gm_dec.backend == "pyav" and gm_dec.chroma_factors != (1, 1):
         c.warnings.append(f"gain-map chroma is subsampled {gm_dec.chroma_factors}; upsampled nearest-neighbour")

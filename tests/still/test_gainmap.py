@@ -12,7 +12,7 @@ import pytest
 
 from hdrkit import GainMapImage, read_gainmap
 from hdrkit.core.transfer import eotf_st2084
-from hdrkit.errors import ContainerError, HdrkitError, LimitError, MetadataError
+from hdrkit.errors import ContainerError, DecodeError, HdrkitError, LimitError, MetadataError
 from hdrkit.still.gainmap import GainMapMetadata, GainMapUnavailableError, parse_container
 from hdrkit.still.iso21496 import URN
 from hdrkit.still.jpeg import app_segment, insert_segments, scan_jpeg
@@ -242,3 +242,25 @@ def test_pyav_decoder_is_close():
 def test_insert_segments_used_by_the_generator_keeps_files_decodable():
     data = insert_segments(MINNIE.read_bytes()[:scan_jpeg(MINNIE.read_bytes()).end], [app_segment(0xFE, b"hi")])
     assert scan_jpeg(data).segments_of(None)
+
+
+def _with_precision(data: bytes, sof_offset: int, bits: int) -> bytes:
+    out = bytearray(data)
+    out[sof_offset + 4] = bits  # SOF: marker, length (2), sample precision (ITU-T T.81 B.2.2)
+    return bytes(out)
+
+
+def test_map_decoded_beside_the_base_fails_as_it_did_alone():
+    """The map decodes on a second thread: an undecodable map still gives the fallback or the
+    named error, and a base that does not decode is reported first."""
+    data = variant("asm_gray_s4_420")
+    c = parse_container(data)
+    map_sof = next(s.offset for s in scan_jpeg(data, c.gainmap_offset).segments if s.name.startswith("SOF"))
+    bad_map = _with_precision(data, map_sof, 12)
+    im = read_gainmap(bad_map, fallback="base")
+    assert im.gainmap is None and "does not decode" in im.fallback_reason and "12-bit" in im.fallback_reason
+    with pytest.raises(GainMapUnavailableError, match="12-bit"):
+        read_gainmap(bad_map)
+    base_sof = next(s.offset for s in c.primary.segments if s.name.startswith("SOF"))
+    with pytest.raises(DecodeError, match="primary image has 12-bit"):
+        read_gainmap(_with_precision(bad_map, base_sof, 12), fallback="base")
