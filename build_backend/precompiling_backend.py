@@ -64,6 +64,13 @@ COMMANDS = (
     ("analyze", "samples/video/hlg10-color-test.mp4", "--no-progress"),
 )
 
+#: Kernels no command compiles on the bundled samples, each compiled by a job of
+#: ``python -m hdrkit.io.warmup`` on a sample: the row-streamed still export, which
+#: ``hdrkit still`` uses for gain-map JPEGs of 2048 px and more (the bundled one is 320 px).
+JOBS = (
+    ("streamed", "samples/ultrahdr/libultrahdr_minnie_ultrahdr_sys.jpg"),
+)
+
 __all__ = ["build_editable", "build_sdist", "build_wheel", "get_requires_for_build_editable",
            "get_requires_for_build_sdist", "get_requires_for_build_wheel", "prepare_metadata_for_build_editable",
            "prepare_metadata_for_build_wheel"]
@@ -157,9 +164,10 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 
 
 def precompile(log=sys.stderr) -> bool:
-    """Run :data:`COMMANDS` from this tree, so numba caches their kernels; whether all succeeded.
+    """Run :data:`COMMANDS`, then :data:`JOBS`, from this tree, so numba caches their kernels; whether
+    all succeeded.
 
-    Each runs as ``python -m hdrkit ...`` in a subprocess with this tree first on the path and
+    Each runs as ``python -m hdrkit ...`` (``python -m hdrkit.io.warmup ...``) in a subprocess with this tree first on the path and
     the build environment's packages (pip passes them through the environment). Never raises.
     """
     t0, c0 = time.perf_counter(), _children_cpu()
@@ -167,12 +175,13 @@ def precompile(log=sys.stderr) -> bool:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
     with tempfile.TemporaryDirectory(prefix="hdrkit-precompile-") as tmp:
-        for name, src, *rest in COMMANDS:
+        runs = [("hdrkit", c) for c in COMMANDS] + [("hdrkit.io.warmup", j) for j in JOBS]
+        for module, (name, src, *rest) in runs:
             if not (ROOT / src).is_file():
                 print(f"hdrkit: not precompiling {name}: {src} is not in this tree", file=log)
                 ok = False
                 continue
-            argv = [sys.executable, "-m", "hdrkit", name, str(ROOT / src)] + [a.format(tmp=tmp) for a in rest]
+            argv = [sys.executable, "-m", module, name, str(ROOT / src)] + [a.format(tmp=tmp) for a in rest]
             try:
                 p = subprocess.run(argv, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                    timeout=TIMEOUT, env=env)

@@ -60,6 +60,26 @@ def test_still_warm_up_compiles_every_kernel_the_export_uses(tmp_path):
     assert _warm(cache, STILL, "still") is False  # warm: nothing to do
 
 
+def large_still(tmp_path: Path) -> Path:
+    """A gain-map JPEG large enough for the row-streamed export, with a phone's map: one channel at
+    a quarter of the size (an integer scale), gamma 1, 4:2:0 base."""
+    from tests.still._uhdr import make
+
+    path = tmp_path / "large.jpg"
+    path.write_bytes(make().make_variant("asm_gray_s4_420", 2048, 1032))
+    return path
+
+
+def test_still_warm_up_on_a_large_picture_compiles_the_streamed_export(tmp_path):
+    large = large_still(tmp_path)
+    cache = tmp_path / "numba-cache"
+    assert _warm(cache, large, "still") is True
+    out = _work(cache, "still", large, tmp_path / "o.jpg")
+    assert out["misses"]["hdrkit.core.kernels._render_sdr_rebuilt"] == 0, out["misses"]
+    assert not any(out["misses"].values()), out["misses"]
+    assert _warm(cache, large, "still") is False
+
+
 def test_still_warm_up_survives_a_bad_input(tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8 not a jpeg")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_first_run import CLIP, STILL, _work
+from tests.test_first_run import CLIP, STILL, _work, large_still
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +27,7 @@ def _backend():
     return mod
 
 
-@pytest.mark.slow  # compiles every kernel of three commands (about 45 s of CPU)
+@pytest.mark.slow  # compiles every kernel of three commands and the streamed still export (about 60 s of CPU)
 def test_precompiled_cache_is_what_the_first_run_loads(tmp_path, monkeypatch, capsys):
     cache = tmp_path / "numba-cache"
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(cache))
@@ -38,7 +38,9 @@ def test_precompiled_cache_is_what_the_first_run_loads(tmp_path, monkeypatch, ca
     assert "precompiled the kernels" in capsys.readouterr().out
     assert be._up_to_date() is True  # a re-install would neither install numba in the build nor precompile
     assert not any(r.startswith("numba") for r in be.get_requires_for_build_editable())
-    for job, src, dst in (("still", STILL, "o.jpg"), ("proxy", CLIP, "p.mp4"), ("analyze", CLIP, "-")):
+    large = large_still(tmp_path)  # a phone-sized photo takes the row-streamed export
+    for job, src, dst in (("still", STILL, "o.jpg"), ("proxy", CLIP, "p.mp4"), ("analyze", CLIP, "-"),
+                          ("still", large, "large.jpg")):
         out = _work(cache, job, src, tmp_path / dst)
         assert out["misses"] and not any(out["misses"].values()), (job, out["misses"])  # nothing compiled
         assert out["hits"] > 0, job
@@ -60,12 +62,14 @@ def test_precompile_failure_does_not_raise(tmp_path, monkeypatch):
     monkeypatch.setattr(be, "RECORD", tmp_path / "precompiled.json")
     monkeypatch.setattr(be, "COMMANDS", (("still", "samples/missing.jpg", "-o", "{tmp}/o.jpg"),
                                          ("no-such-command", "pyproject.toml")))
+    monkeypatch.setattr(be, "JOBS", (("streamed", "samples/missing.jpg"),))
     log = tmp_path / "log.txt"
     with open(log, "w") as f:
         assert be.precompile(f) is False
     text = log.read_text()
     assert "not precompiling still: samples/missing.jpg" in text
     assert "precompiling no-such-command failed, its first run will compile:" in text
+    assert "not precompiling streamed: samples/missing.jpg" in text
     assert not be.RECORD.exists()  # nothing recorded: the next install tries again
 
 

@@ -9,8 +9,10 @@ a cold command would spend it all before its first picture.
 The commands split it over two cores: a child process (``python -m hdrkit.io.warmup JOB``)
 compiles one part while this process compiles the other, each by running the kernels
 with the argument types the real work passes; the work then loads everything from the
-cache. ``hdrkit still``: the child runs the gain-map rebuild, thumbnail box filter and
-subsampling statistics on the real first input, this process the SDR render kernel.
+cache. ``hdrkit still``: the child runs the gain-map rebuild (the row-streamed passes for a
+large gain-map JPEG), thumbnail box filter and subsampling statistics on the real first input,
+this process the SDR render kernel. The install also runs the streamed passes on its small
+sample (``python -m hdrkit.io.warmup streamed FILE``), so a first large photo compiles nothing.
 ``hdrkit proxy`` / ``analyze``: the child compiles the linear render (the LUT bake and the
 SDR luma prediction), this process the measurement and LUT kernels on the clip's first
 frame. On a warm machine each check only reads a few cache index files.
@@ -26,7 +28,8 @@ from typing import Callable
 import numpy as np
 
 from ..core.pipeline import RenderParams, render_linear
-from ..still.export import load_linear
+from ..still.export import load_linear, streams_rows
+from ..still.gainmap import read_gainmap
 from ..video.reader import VideoReader
 
 __all__ = ["cached", "still_cold", "warm_still", "video_cold", "warm_video", "CHILD_TIMEOUT"]
@@ -88,17 +91,34 @@ def warm_still(first_input) -> bool:
     Returns whether anything was compiled. Never raises for a bad input: the child then
     fails quietly and the export compiles what is missing itself.
     """
-    from ..core import kernels, rebuild
+    from ..core import kernels
 
     if not still_cold():
         return False
     # the integer map scale is the common case (Ultra HDR writers use 1, 2 or 4); the child
-    # compiles whichever rebuild kernel the first input needs
-    if all(cached(d) for d in (rebuild._integer_scale_kernel, kernels._box_mean, kernels._subsampling_stats)):
+    # compiles whichever rebuild kernels the first input needs
+    if all(cached(d) for d in _still_kernels(_streams(first_input)) + (kernels._box_mean, kernels._subsampling_stats)):
         _compile_render_sdr()
     else:
         _split("still", str(Path(first_input)), _compile_render_sdr)
     return True
+
+
+def _still_kernels(streamed: bool) -> tuple:
+    """The rebuild kernels of the float export (integer map scale), or of the row-streamed one."""
+    from ..core import kernels, rebuild
+
+    if streamed:
+        return rebuild._sample_kernel, kernels._render_sdr_rebuilt
+    return (rebuild._integer_scale_kernel,)
+
+
+def _streams(path) -> bool:
+    """Whether :func:`hdrkit.still.export.export_sdr` renders ``path`` row by row (False if it does not read)."""
+    try:
+        return streams_rows(read_gainmap(path), RenderParams())
+    except Exception:  # noqa: BLE001 - not a gain-map JPEG, or a bad one: the float path, or the export's error
+        return False
 
 
 def _compile_render_sdr() -> None:
@@ -109,14 +129,32 @@ def _compile_render_sdr() -> None:
 
 
 def _child_still(path: str) -> None:
-    """Run the export's other kernels on ``path``: rebuild (as the export loads it), box filter, statistics."""
+    """Run the export's other kernels on ``path``: the rebuild as the export does it (the float
+    picture, or the row-streamed passes of a large gain-map JPEG), box filter, statistics."""
     from ..core.kernels import box_mean, subsampling_stats
 
     try:
-        load_linear(path)
+        if _streams(path):
+            _compile_streamed(path)
+        else:
+            load_linear(path)
     finally:  # these two do not depend on the input
         box_mean(np.zeros((4, 4, 3), np.float32), 2)
         subsampling_stats(np.zeros((4, 4, 3), np.uint8), 1)
+
+
+def _compile_streamed(path: str) -> None:
+    """The row-streamed export's passes (sampled rebuild; rebuild + render + box) for the types of
+    ``path``'s gain map, whatever its size: the install runs this on its small sample so that a
+    phone's 12 MP photo (integer map scale, gamma 1) loads them from the cache."""
+    from ..core.kernels import render_sdr_rebuilt
+    from ..core.rebuild import rebuild_sampled
+
+    gm = read_gainmap(path)
+    if gm.gainmap is not None:
+        inputs = gm.map_inputs(None)
+        rebuild_sampled(inputs, 4)
+        render_sdr_rebuilt(inputs, gm.primaries, RenderParams(), 4.0, 2, rgbx=True)
 
 
 # --------------------------------------------------------------------- video
@@ -170,7 +208,7 @@ def _compile_render_linear() -> None:
     render_linear(np.zeros((2, 2, 3), np.float32), "bt2020", RenderParams(), 4.0)
 
 
-_CHILD_JOBS = {"still": _child_still, "linear": _compile_render_linear}
+_CHILD_JOBS = {"still": _child_still, "streamed": _compile_streamed, "linear": _compile_render_linear}
 
 if __name__ == "__main__":  # python -m hdrkit.io.warmup JOB [ARG]
     _CHILD_JOBS[sys.argv[1]](*sys.argv[2:])

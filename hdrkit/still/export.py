@@ -43,7 +43,7 @@ from .gainmap import GainMapImage, read_gainmap, resolve_display_boost
 
 __all__ = ["ExportResult", "export_sdr", "export_array", "export_jpeg", "export_jpeg_parts", "with_tags",
            "load_linear", "render_preview", "choose_subsampling",
-           "srgb_icc", "XMP_NS", "THUMBNAIL_EDGE"]
+           "srgb_icc", "streams_rows", "XMP_NS", "THUMBNAIL_EDGE"]
 
 XMP_NS = "http://ns.hdrkit.org/export/1.0/"
 THUMBNAIL_EDGE = 512
@@ -655,7 +655,7 @@ def export_sdr(src, dst, *, params: RenderParams | None = None, display_boost: f
         check_not_input(src, dst, force)
     check_assume(assume_transfer, assume_primaries)
     img, warnings = _open_still(src, fallback, max_pixels, assume_transfer, assume_primaries)
-    streamed = isinstance(img, GainMapImage) and _streams(img, params)
+    streamed = isinstance(img, GainMapImage) and streams_rows(img, params)
     if isinstance(img, GainMapImage) and not streamed:
         img = _rebuilt(img, warnings, display_boost)
     extra = {"source_kind": "gainmap" if streamed else img.kind}
@@ -673,7 +673,7 @@ def export_sdr(src, dst, *, params: RenderParams | None = None, display_boost: f
     return res
 
 
-def _streams(gm: GainMapImage, params: RenderParams) -> bool:
+def streams_rows(gm: GainMapImage, params: RenderParams) -> bool:
     """Whether :func:`export_sdr` renders ``gm`` row by row from its base and map (:func:`_export_streamed`):
     a gain map, a compiled gamut map and a picture large enough that its thumbnail starts with a
     box filter (what the streamed rows feed). Both ways give the same bytes."""

@@ -33,14 +33,14 @@ def large_variant(name: str) -> bytes:
 
 
 def _float_path(monkeypatch):
-    monkeypatch.setattr(ex, "_streams", lambda gm, params: False)
+    monkeypatch.setattr(ex, "streams_rows", lambda gm, params: False)
 
 
 @pytest.mark.parametrize("name", list(make().VARIANTS))
 def test_export_sdr_streams_large_pictures_with_the_float_paths_bytes(name, tmp_path, monkeypatch):
     data = large_variant(name)
     gm = read_gainmap(data)
-    assert ex._streams(gm, RenderParams())
+    assert ex.streams_rows(gm, RenderParams())
     streamed = ex.export_sdr(data, tmp_path / "s.jpg")
     _float_path(monkeypatch)
     flat = ex.export_sdr(data, tmp_path / "f.jpg")
@@ -105,8 +105,8 @@ def test_sampled_rebuild_gives_estimate_peaks_value(src):
 
 
 def test_small_pictures_and_fallbacks_keep_the_float_path():
-    assert not ex._streams(read_gainmap(MINNIE), RenderParams())
+    assert not ex.streams_rows(read_gainmap(MINNIE), RenderParams())
     gm = read_gainmap(large_variant("uhdr_p3_s1"))
-    assert ex._streams(gm, RenderParams())
+    assert ex.streams_rows(gm, RenderParams())
     gm.gainmap = None  # an SDR base fallback has no map to stream
-    assert not ex._streams(gm, RenderParams())
+    assert not ex.streams_rows(gm, RenderParams())
