@@ -285,3 +285,35 @@ def test_fit_lowers_the_decoders_linear_error():
         errs.append(np.mean((gm.rebuild_reference(base, enc.codes, meta) - hdr) ** 2))
     assert errs[1] < 0.85 * errs[0], errs  # measured: 0.073 -> 0.059
     assert errs[2] == pytest.approx(errs[1], rel=1e-3)  # from the planes: the same map
+
+
+@pytest.mark.parametrize("shape", [(23, 31, 1), (17, 12, 3), (1, 9, 1), (8, 1, 3), (1, 1, 1)])
+def test_free_texels_kernel_matches_the_numpy_form(shape):
+    """Jumps along every neighbour direction and at the edges, 1 and 3 channels, NaN ignored."""
+    rng = np.random.default_rng(5)
+    lg = np.round(rng.random(shape) * 3, 1) * (rng.random(shape) < 0.1)
+    lg.flat[0] = np.nan
+    for thr in (0.1, 0.25, 5.0):
+        np.testing.assert_array_equal(ge.free_texels(lg, thr), ge.free_texels_reference(lg, thr))
+
+
+def test_texel_means_from_hdr_means_made_beforehand():
+    """The HDR half made on its own (as a writer does beside the base's coding) gives the
+    same bits as texel_means alone; one of another map size is refused."""
+    from hdrkit.core.gainmap import BasePlanes
+    from hdrkit.core.primaries import rgb_to_rgb_matrix
+
+    rng = np.random.default_rng(4)
+    w, h = 45, 31
+    base = BasePlanes(*(rng.integers(0, 256, (h, w), dtype=np.uint8) for _ in range(3)))
+    hdr = (rng.random((h, w, 3)) ** 3 * 8).astype(np.float32)
+    mw, mh = ge.map_size(w, h, 4)
+    kw = {"hdr_to_gain": rgb_to_rgb_matrix("bt2020", "bt709"), "headroom": 4.0}
+    pre = ge.texel_hdr_means(hdr, mw, mh, **kw)
+    alone = ge.texel_means(base, hdr, mw, mh, **kw)
+    for a, b in zip(ge.texel_means(base, hdr, mw, mh, hdr_means=pre, **kw), alone):
+        np.testing.assert_array_equal(a, b)
+    enc = ge.encode_gain_map(base, hdr, hdr_means=pre, **kw)
+    assert np.array_equal(enc.codes, ge.encode_gain_map(base, hdr, **kw).codes)
+    with pytest.raises(ValueError, match="map"):
+        ge.texel_means(base, hdr, mw + 1, mh, hdr_means=pre, **kw)
