@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -80,8 +79,6 @@ __all__ = [
     "map_size",
     "downscale_log2_gain",
     "texel_means",
-    "texel_hdr_means",
-    "HdrMeans",
     "texel_means_reference",
     "clipped_target",
     "FitSource",
@@ -304,66 +301,27 @@ def _fit_values(c, mode, s0, s1, s2, t0, t1, t2, k_s, k_h, lum):
 
 
 @njit(cache=True, inline="always")
-def _mat_locals(mat):
-    """The entries of a 3x3 matrix as a tuple of locals (row by row)."""
-    return mat[0, 0], mat[0, 1], mat[0, 2], mat[1, 0], mat[1, 1], mat[1, 2], mat[2, 0], mat[2, 1], mat[2, 2]
-
-
-@njit(cache=True, inline="always")
 def _kernel_locals(p, k, mat):
     """The planes' and constants' fields and the matrix entries as one tuple of locals."""
-    return _mat_locals(mat) + (p.y, p.cb, p.cr, p.ccol, p.fy, p.gray, k.r_tab, k.b_tab, k.y_tab, k.guv_tab,
-                               k.gray_tab, k.srgb_lut, k.mat, k.use_mat)
+    return (mat[0, 0], mat[0, 1], mat[0, 2], mat[1, 0], mat[1, 1], mat[1, 2], mat[2, 0], mat[2, 1], mat[2, 2],
+            p.y, p.cb, p.cr, p.ccol, p.fy, p.gray, k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab, k.srgb_lut,
+            k.mat, k.use_mat)
 
 
-# The texel means in two passes with the same sums in the same order as one: the HDR's (the
-# weights, the weighted target, the peak), which does not need the base and can run while the
-# base is being coded, then the base's, which recomputes the weights (cheap: vector code) rather
-# than storing them. The base comes as its coded planes, linearised per pixel by the rebuild's
-# own steps: no full-resolution linear copy of it is written and read again.
-@njit(cache=True, nogil=True, error_model="numpy")
-def _texel_hdr_kernel(hdr, mat, use_mat, top, k_h, xs, ys, hm, inv_w, peaks):  # pragma: no cover
-    H, W = hdr.shape[0], hdr.shape[1]
-    mh, mw = ys.shape[0], xs.shape[0]
-    m00, m01, m02, m10, m11, m12, m20, m21, m22 = _mat_locals(mat)
-    tb = np.empty((4, W))
-    acc = np.empty((mw, 4))
-    for j in range(mh):
-        r1 = ys[j + 1] if j + 1 < mh else H
-        acc[:] = 0.0
-        pk = 0.0
-        for y in range(ys[j], r1):
-            _row_targets(hdr[y], use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top, k_h, tb)
-            i = 0
-            nxt = xs[1] if mw > 1 else W
-            for x in range(W):
-                if x >= nxt:
-                    i += 1
-                    nxt = xs[i + 1] if i + 1 < mw else W
-                wt, t0, t1, t2 = tb[3, x], tb[0, x], tb[1, x], tb[2, x]
-                acc[i, 0] += wt
-                acc[i, 1] += wt * t0
-                acc[i, 2] += wt * t1
-                acc[i, 3] += wt * t2
-                pk = max(pk, t0, t1, t2)
-        for i in range(mw):
-            inv = 1.0 / acc[i, 0]
-            inv_w[j, i] = inv
-            for ch in range(3):
-                hm[j, i, ch] = acc[i, 1 + ch] * inv
-        peaks[j] = pk
-
-
+# The base comes as its coded planes, linearised per pixel by the rebuild's own steps: no
+# full-resolution linear copy of it is written and read again. Each row's targets and weights
+# are computed first, in vector code (_row_targets).
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def _texel_base_kernel(p, k, hdr, mat, use_mat, top, k_h, xs, ys, inv_w, sm):  # pragma: no cover
+def _texel_means_kernel(p, k, hdr, mat, use_mat, top, k_h, xs, ys, sm, hm, peaks):  # pragma: no cover
     H, W = hdr.shape[0], hdr.shape[1]
     mh, mw = ys.shape[0], xs.shape[0]
     (m00, m01, m02, m10, m11, m12, m20, m21, m22, y_, cb, cr, ccol, fy, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
      srgb_lut, bmat, use_bmat) = _kernel_locals(p, k, mat)
     for j in prange(mh):
         r1 = ys[j + 1] if j + 1 < mh else H
-        acc = np.zeros((mw, 3))
+        acc = np.zeros((mw, 7))
         tb = np.empty((4, W))
+        pk = 0.0
         for y in range(ys[j], r1):
             _row_targets(hdr[y], use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top, k_h, tb)
             yrow, cbrow, crrow = y_[y], cb[y // fy], cr[y // fy]
@@ -376,14 +334,21 @@ def _texel_base_kernel(p, k, hdr, mat, use_mat, top, k_h, xs, ys, inv_w, sm):  #
                 cc = ccol[x]
                 s0, s1, s2 = _base_linear(yrow[x], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
                                           srgb_lut, use_bmat, bmat)
-                wt = tb[3, x]
-                acc[i, 0] += wt * s0
-                acc[i, 1] += wt * s1
-                acc[i, 2] += wt * s2
+                wt, t0, t1, t2 = tb[3, x], tb[0, x], tb[1, x], tb[2, x]
+                acc[i, 0] += wt
+                acc[i, 1] += wt * s0
+                acc[i, 2] += wt * s1
+                acc[i, 3] += wt * s2
+                acc[i, 4] += wt * t0
+                acc[i, 5] += wt * t1
+                acc[i, 6] += wt * t2
+                pk = max(pk, t0, t1, t2)
         for i in range(mw):
-            inv = inv_w[j, i]
+            inv = 1.0 / acc[i, 0]
             for ch in range(3):
-                sm[j, i, ch] = acc[i, ch] * inv
+                sm[j, i, ch] = acc[i, 1 + ch] * inv
+                hm[j, i, ch] = acc[i, 4 + ch] * inv
+        peaks[j] = pk
 
 
 def _texel_windows(w: int, h: int, map_width: int, map_height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -392,49 +357,12 @@ def _texel_windows(w: int, h: int, map_width: int, map_height: int) -> tuple[np.
     return _windows(w, h, map_width, map_height)
 
 
-class HdrMeans(NamedTuple):
-    """The HDR half of :func:`texel_means` (:func:`texel_hdr_means`): it does not need the base."""
-
-    #: float32 (map_height, map_width, 3): weighted means of the clipped target (linear).
-    hdr_means: np.ndarray
-    #: float64 (map_height, map_width): 1 / the sum of each texel's weights.
-    inv_weight: np.ndarray
-    #: the target's largest value (linear).
-    peak: float
-
-
-def texel_hdr_means(hdr, map_width: int, map_height: int, *, hdr_to_gain=None, headroom: float | None = None,
-                    offset_hdr: float = DEFAULT_OFFSET) -> HdrMeans:
-    """The part of :func:`texel_means` that depends on the HDR alone: one compiled pass, one thread.
-
-    It does not need the base, so a caller can run it (without the GIL) while the base is
-    being coded; :func:`texel_means` then adds the base's means with the same sums in the same
-    order as a single pass would. Arguments as :func:`texel_means`.
-
-    Returns
-    -------
-    HdrMeans
-        The weighted means of the clipped target, the inverse weight sums, the target's peak.
-    """
-    hdr = np.ascontiguousarray(hdr, dtype=np.float32)
-    h, w = hdr.shape[:2]
-    xs, ys = _texel_windows(w, h, map_width, map_height)
-    mat = np.eye(3) if hdr_to_gain is None else np.asarray(hdr_to_gain, np.float64)
-    hm = np.empty((map_height, map_width, 3), np.float32)
-    inv_w = np.empty((map_height, map_width))
-    peaks = np.empty(map_height)
-    _texel_hdr_kernel(hdr, mat, hdr_to_gain is not None, np.inf if headroom is None else float(headroom),
-                      float(offset_hdr), xs, ys, hm, inv_w, peaks)
-    return HdrMeans(hm, inv_w, float(peaks.max()))
-
-
 def texel_means(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None, headroom: float | None = None,
-                offset_hdr: float = DEFAULT_OFFSET, hdr_means: HdrMeans | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+                offset_hdr: float = DEFAULT_OFFSET) -> tuple[np.ndarray, np.ndarray, float]:
     """Weighted means of the base and of the HDR target around every texel.
 
-    From the base's coded planes: two compiled passes over the pixels, the HDR's
-    (:func:`texel_hdr_means`, or ``hdr_means`` if already made with the same arguments) and
-    the base's (in parallel); from a linear base array: :func:`texel_means_reference`.
+    From the base's coded planes: one compiled pass over the pixels; from a linear base
+    array: :func:`texel_means_reference`.
 
     The target is ``clip(hdr_to_gain @ hdr, 0, headroom)`` per pixel; each texel's window is
     that of :func:`downscale_log2_gain`, each pixel weighted by ``|target + offset_hdr|``
@@ -456,18 +384,11 @@ def texel_means(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None, 
         Upper clip of the target (linear); None = no upper clip.
     offset_hdr : float
         The weight's offset (linear).
-    hdr_means : HdrMeans, optional
-        :func:`texel_hdr_means` of the same ``hdr``, map size and options (planes only).
 
     Returns
     -------
     (sdr_means, hdr_means, peak)
         float32 (map_height, map_width, 3) each, linear; ``peak``: the target's largest value.
-
-    Raises
-    ------
-    ValueError
-        ``hdr_means`` is not of this map's size.
 
     References
     ----------
@@ -478,19 +399,15 @@ def texel_means(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None, 
         return texel_means_reference(sdr, hdr, map_width, map_height, hdr_to_gain=hdr_to_gain, headroom=headroom,
                                      offset_hdr=offset_hdr)
     hdr = np.ascontiguousarray(hdr, dtype=np.float32)
-    if hdr_means is None:
-        hdr_means = texel_hdr_means(hdr, map_width, map_height, hdr_to_gain=hdr_to_gain, headroom=headroom,
-                                    offset_hdr=offset_hdr)
-    elif hdr_means.inv_weight.shape != (map_height, map_width):
-        raise ValueError(f"HDR means of a {hdr_means.inv_weight.shape[::-1]} map, not {(map_width, map_height)}")
     h, w = hdr.shape[:2]
     xs, ys = _texel_windows(w, h, map_width, map_height)
     mat = np.eye(3) if hdr_to_gain is None else np.asarray(hdr_to_gain, np.float64)
     sm = np.empty((map_height, map_width, 3), np.float32)
-    _texel_base_kernel(*base_kernel_inputs(sdr), hdr, mat, hdr_to_gain is not None,
-                       np.inf if headroom is None else float(headroom), float(offset_hdr), xs, ys,
-                       hdr_means.inv_weight, sm)
-    return sm, hdr_means.hdr_means, hdr_means.peak
+    hm = np.empty_like(sm)
+    peaks = np.empty(map_height)
+    _texel_means_kernel(*base_kernel_inputs(sdr), hdr, mat, hdr_to_gain is not None,
+                        np.inf if headroom is None else float(headroom), float(offset_hdr), xs, ys, sm, hm, peaks)
+    return sm, hm, float(peaks.max())
 
 
 def texel_means_reference(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None,
@@ -1224,7 +1141,8 @@ def _fitted_codes(texels, lo, hi, gamma, source, iterations):
     lo, hi = lo - wide, hi + wide
     gam = np.ones(texels.shape[-1]) if gamma is None else np.full(texels.shape[-1], float(gamma))
     t = np.clip((texels - lo) / (hi - lo), 0.0, 1.0)
-    g = fit_map(t ** gam, source, lo, hi, gam, free=free_texels(texels), iterations=iterations)
+    g = fit_map(t if np.all(gam == 1.0) else t ** gam, source, lo, hi, gam, free=free_texels(texels),
+                iterations=iterations)
     if np.all(gam == 1.0):
         fitted = lo + (hi - lo) * g
         lo, hi = choose_range(fitted)
@@ -1235,8 +1153,7 @@ def _fitted_codes(texels, lo, hi, gamma, source, iterations):
 def encode_gain_map(sdr, hdr, *, channels: int = 1, scale: int = 4, offset_sdr: float = DEFAULT_OFFSET,
                     offset_hdr: float = DEFAULT_OFFSET, mono: str = "lsq", weights=None,
                     gamma: float | None = None, headroom: float | None = None,
-                    hdr_to_gain=None, fit_iterations: int = FIT_ITERATIONS,
-                    hdr_means: HdrMeans | None = None) -> GainMapEncoding:
+                    hdr_to_gain=None, fit_iterations: int = FIT_ITERATIONS) -> GainMapEncoding:
     """Encode the gain map that turns ``sdr`` into ``hdr``.
 
     Parameters
@@ -1267,9 +1184,6 @@ def encode_gain_map(sdr, hdr, *, channels: int = 1, scale: int = 4, offset_sdr: 
     fit_iterations : int
         Gauss-Newton steps of :func:`fit_map` on a downscaled map (0 keeps the texel means;
         a full-resolution map needs none: each texel is its pixel).
-    hdr_means : HdrMeans, optional
-        :func:`texel_hdr_means` of ``hdr`` for this map size, ``hdr_to_gain``, ``headroom`` and
-        ``offset_hdr``, made beforehand (with the base's planes only; see :func:`texel_means`).
 
     Returns
     -------
@@ -1301,8 +1215,7 @@ def encode_gain_map(sdr, hdr, *, channels: int = 1, scale: int = 4, offset_sdr: 
         raise ValueError("gain-map offsets must be > 0")
     h, w = hdr.shape[:2]
     mw, mh = map_size(w, h, int(scale))
-    sm, hm, peak = texel_means(sdr, hdr, mw, mh, hdr_to_gain=hdr_to_gain, headroom=headroom, offset_hdr=offset_hdr,
-                               hdr_means=hdr_means)
+    sm, hm, peak = texel_means(sdr, hdr, mw, mh, hdr_to_gain=hdr_to_gain, headroom=headroom, offset_hdr=offset_hdr)
     texels = log2_gain(sm, hm, channels=channels, offset_sdr=offset_sdr, offset_hdr=offset_hdr, mono=mono,
                        weights=weights).astype(np.float64)
     lo, hi = choose_range(texels)

@@ -42,15 +42,14 @@ from __future__ import annotations
 import io
 import math
 import time
-from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..core.gainmap import LINEAR_MAX
-from ..core.gainmap_encode import DEFAULT_OFFSET, GainMapEncoding, encode_gain_map, map_size, texel_hdr_means
+from ..core.gainmap_encode import DEFAULT_OFFSET, GainMapEncoding, encode_gain_map
 from ..core.pipeline import RenderParams, estimate_peak
 from ..errors import OptionError, require_file
 from ..io.atomic import atomic_path, check_not_input
@@ -181,27 +180,6 @@ def base_linear(base_jpeg: bytes) -> np.ndarray:
     return rebuild(base_planes(base_jpeg), None)
 
 
-class _FirstJob(Executor):
-    """A front to a one-worker pool that queues ``job`` ahead of the first task submitted.
-
-    :func:`hdrkit.still.export.export_jpeg_parts` submits the base's tags the moment its render
-    is done, so ``job`` starts then: after the parallel render (which it would slow down, one
-    of the render's threads sharing a core with it), beside the base's serial JPEG coding.
-    """
-
-    def __init__(self, pool: Executor, job: Callable[[], object]):
-        self._pool, self._job, self._first = pool, job, None
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        if self._first is None:
-            self._first = self._pool.submit(self._job)
-        return self._pool.submit(fn, *args, **kwargs)
-
-    def first_result(self):
-        """``job``'s result (run here if nothing was submitted)."""
-        return self._job() if self._first is None else self._first.result()
-
-
 def export_ultrahdr_array(rgb, primaries: str, dst, *, gainmap: GainMapOptions | None = None,
                           src_peak: float | None = None, params: RenderParams | None = None, quality: int = 90,
                           subsampling: str = "auto", progressive: bool = False, exif: bytes | None = None,
@@ -228,22 +206,17 @@ def export_ultrahdr_array(rgb, primaries: str, dst, *, gainmap: GainMapOptions |
         warnings.append("the picture has no light above SDR white: its gain map restores nothing")
     extra = {**(xmp_extra or {}), "ultrahdr": "true", "gainmap_channels": opt.channels,
              "gainmap_scale": opt.scale, "gainmap_q": int(opt.quality), "gainmap_headroom": f"{headroom:.4g}"}
-    to_base = None if primaries == "bt709" else rgb_to_rgb_matrix(primaries, "bt709")
-    mw, mh = map_size(rgb.shape[1], rgb.shape[0], opt.scale)
-    # A second thread, from the moment the base is rendered: the HDR half of the texel means,
-    # then the base's tags (thumbnail, EXIF, XMP), while this thread encodes the base's pixels
-    # and decodes them again (libjpeg, serial, without the GIL); then the map's steps that
-    # need the base.
+    # the base's tags (thumbnail, EXIF, XMP) are made on a second thread while the base's
+    # pixels are encoded and the map is computed from them (its decode and the fit's serial
+    # steps leave a core free)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        front = _FirstJob(pool, lambda: texel_hdr_means(rgb, mw, mh, hdr_to_gain=to_base, headroom=headroom,
-                                                        offset_hdr=DEFAULT_OFFSET))
         pixels, finish = export_jpeg_parts(rgb, primaries, None, src_peak=peak, params=params, quality=quality,
                                            subsampling=subsampling, progressive=progressive, exif=exif,
-                                           xmp_extra=extra, warnings=warnings, pool=front)
-        planes = base_planes(pixels)
-        enc = encode_gain_map(planes, rgb, channels=opt.channels, scale=opt.scale, offset_sdr=DEFAULT_OFFSET,
-                              offset_hdr=DEFAULT_OFFSET, mono=opt.mono, headroom=headroom, hdr_to_gain=to_base,
-                              hdr_means=front.first_result())
+                                           xmp_extra=extra, warnings=warnings, pool=pool)
+        to_base = None if primaries == "bt709" else rgb_to_rgb_matrix(primaries, "bt709")
+        enc = encode_gain_map(base_planes(pixels), rgb, channels=opt.channels, scale=opt.scale,
+                              offset_sdr=DEFAULT_OFFSET, offset_hdr=DEFAULT_OFFSET, mono=opt.mono, headroom=headroom,
+                              hdr_to_gain=to_base)
         gm = gainmap_jpeg(enc, opt.quality)
         base, res = finish()
     data = assemble(base, gm)

@@ -296,24 +296,3 @@ def test_free_texels_kernel_matches_the_numpy_form(shape):
     for thr in (0.1, 0.25, 5.0):
         np.testing.assert_array_equal(ge.free_texels(lg, thr), ge.free_texels_reference(lg, thr))
 
-
-def test_texel_means_from_hdr_means_made_beforehand():
-    """The HDR half made on its own (as a writer does beside the base's coding) gives the
-    same bits as texel_means alone; one of another map size is refused."""
-    from hdrkit.core.gainmap import BasePlanes
-    from hdrkit.core.primaries import rgb_to_rgb_matrix
-
-    rng = np.random.default_rng(4)
-    w, h = 45, 31
-    base = BasePlanes(*(rng.integers(0, 256, (h, w), dtype=np.uint8) for _ in range(3)))
-    hdr = (rng.random((h, w, 3)) ** 3 * 8).astype(np.float32)
-    mw, mh = ge.map_size(w, h, 4)
-    kw = {"hdr_to_gain": rgb_to_rgb_matrix("bt2020", "bt709"), "headroom": 4.0}
-    pre = ge.texel_hdr_means(hdr, mw, mh, **kw)
-    alone = ge.texel_means(base, hdr, mw, mh, **kw)
-    for a, b in zip(ge.texel_means(base, hdr, mw, mh, hdr_means=pre, **kw), alone):
-        np.testing.assert_array_equal(a, b)
-    enc = ge.encode_gain_map(base, hdr, hdr_means=pre, **kw)
-    assert np.array_equal(enc.codes, ge.encode_gain_map(base, hdr, **kw).codes)
-    with pytest.raises(ValueError, match="map"):
-        ge.texel_means(base, hdr, mw + 1, mh, hdr_means=pre, **kw)
