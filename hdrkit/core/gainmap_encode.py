@@ -744,6 +744,22 @@ def _normal_kernel(g, vals, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, col
             sums[n, c, 13] = b4
 
 
+@njit(cache=True, nogil=True)
+def _clear_cells_kernel(cy, cx, coef, rhs):  # pragma: no cover
+    """Zeroes the entries of ``coef`` and ``rhs`` that :func:`_scatter_kernel` adds the cells to."""
+    nc, hm_, wm_ = rhs.shape
+    for n in range(cy.shape[0]):
+        yl, xl = cy[n], cx[n]
+        yu = min(yl + 1, hm_ - 1)
+        xu = min(xl + 1, wm_ - 1)
+        for c in range(nc):
+            for yy in (yl, yu):
+                for xx in (xl, xu):
+                    rhs[c, yy, xx] = 0.0
+                    for t in range(5):
+                        coef[c, t, yy, xx] = 0.0
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _scatter_kernel(sums, terms, cy, cx, off, coef, rhs, total):  # pragma: no cover
     """Adds the cells' sums (:func:`_normal_kernel`) to ``coef``, ``rhs`` in raster order, and
@@ -899,27 +915,36 @@ def free_texels(log_gain: np.ndarray, threshold: float = FIT_THRESHOLD) -> np.nd
     return out
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _differs(lg, y, x, y2, x2, threshold):
+    """Whether texels (y, x) and (y2, x2) differ by more than ``threshold`` in any channel."""
+    for c in range(lg.shape[2]):
+        if abs(lg[y, x, c] - lg[y2, x2, c]) > threshold:
+            return True
+    return False
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _free_texels_kernel(lg, threshold, jump, out):  # pragma: no cover
-    H, W, C = lg.shape
+    H, W = lg.shape[0], lg.shape[1]
+    for y in range(H):  # each neighbour pair once (right, down, down-right, down-left), marking both texels
+        for x in range(W):
+            if x + 1 < W and _differs(lg, y, x, y, x + 1, threshold):
+                jump[y, x] = jump[y, x + 1] = True
+            if y + 1 < H:
+                if _differs(lg, y, x, y + 1, x, threshold):
+                    jump[y, x] = jump[y + 1, x] = True
+                if x + 1 < W and _differs(lg, y, x, y + 1, x + 1, threshold):
+                    jump[y, x] = jump[y + 1, x + 1] = True
+                if x >= 1 and _differs(lg, y, x, y + 1, x - 1, threshold):
+                    jump[y, x] = jump[y + 1, x - 1] = True
+    rows = np.empty((H, W), np.bool_)  # then every texel within one texel of a jump (3 x 3, separable)
     for y in range(H):
         for x in range(W):
-            # each neighbour pair once (right, down, down-right, down-left), marking both texels
-            for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
-                y2, x2 = y + dy, x + dx
-                if y2 < H and 0 <= x2 < W:
-                    for c in range(C):
-                        if abs(lg[y, x, c] - lg[y2, x2, c]) > threshold:
-                            jump[y, x] = True
-                            jump[y2, x2] = True
-                            break
-    for y in range(H):  # then every texel within one texel of a jump (3 x 3)
+            rows[y, x] = jump[y, x] or (x >= 1 and jump[y, x - 1]) or (x + 1 < W and jump[y, x + 1])
+    for y in range(H):
         for x in range(W):
-            hit = False
-            for y2 in range(max(y - 1, 0), min(y + 2, H)):
-                for x2 in range(max(x - 1, 0), min(x + 2, W)):
-                    hit |= jump[y2, x2]
-            out[y, x] = hit
+            out[y, x] = rows[y, x] or (y >= 1 and rows[y - 1, x]) or (y + 1 < H and rows[y + 1, x])
 
 
 def free_texels_reference(log_gain: np.ndarray, threshold: float = FIT_THRESHOLD) -> np.ndarray:
@@ -1036,10 +1061,16 @@ def fit_map(g, source, log2_min, log2_max, gamma, *, free=None, iterations: int 
     # 2e-7 relative of the exact power for ranges up to 8 stops, far below what a step needs
     u = np.linspace(0.0, 1.0, _EXP_TABLE + 1)
     exp_tab = np.exp2(lo[:, None] + (hi - lo)[:, None] * u[None, :])
+    # only the free texels change: the steps read and write them alone; the normal equations'
+    # arrays are made once and only the entries the cells add to are cleared between steps
     before, err_before = g.copy(), np.full(nc, np.inf)
+    coef = np.zeros((nc, 5, hm_, wm_))
+    rhs = np.zeros((nc, hm_, wm_))
+    step = np.zeros((hm_, wm_))
     for it in range(iterations + 1):
-        coef = np.zeros((nc, 5, hm_, wm_))
-        rhs = np.zeros((nc, hm_, wm_))
+        if it:
+            for ry, rx, _ in runs:
+                _clear_cells_kernel(ry, rx, coef, rhs)
         err = np.zeros(nc)
         for ry, rx, roff in runs:
             vals = once if once is not None else values(ry, rx, roff)
@@ -1049,15 +1080,14 @@ def fit_map(g, source, log2_min, log2_max, gamma, *, free=None, iterations: int 
             _scatter_kernel(sums, terms, ry, rx, roff, coef, rhs, err)
         for c in range(nc):
             if err[c] <= err_before[c]:  # keep the step and take the next one from here
-                before[..., c], err_before[c] = g[..., c], err[c]
+                before[rr, cc, c], err_before[c] = g[rr, cc, c], err[c]
                 if it < iterations:
-                    step = np.zeros((hm_, wm_))
                     _pcg_stencil_kernel(coef[c], rhs[c], pos, rr, cc, int(cg_iterations), _DAMPING, step)
-                    g[..., c] = np.clip(g[..., c] + step, 0.0, 1.0)
+                    g[rr, cc, c] = np.clip(g[rr, cc, c] + step[rr, cc], 0.0, 1.0)
             elif it < iterations:  # the step raised the error: try half of it
-                g[..., c] = (before[..., c] + g[..., c]) / 2
+                g[rr, cc, c] = (before[rr, cc, c] + g[rr, cc, c]) / 2
             else:  # the last step raised the error: undo it
-                g[..., c] = before[..., c]
+                g[rr, cc, c] = before[rr, cc, c]
     return g
 
 
