@@ -295,4 +295,3 @@ def test_free_texels_kernel_matches_the_numpy_form(shape):
     lg.flat[0] = np.nan
     for thr in (0.1, 0.25, 5.0):
         np.testing.assert_array_equal(ge.free_texels(lg, thr), ge.free_texels_reference(lg, thr))
-
