@@ -89,6 +89,7 @@ __all__ = [
     "fit_map",
     "fit_map_reference",
     "free_texels",
+    "free_texels_reference",
     "choose_range",
     "choose_gamma",
     "quantise",
@@ -243,31 +244,41 @@ def _target_pixel(a, b, c, use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22,
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _base_linear(yv, u, v, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat):
+    """One pixel of the base as rebuild() returns it: clamped to [0, 1], float32 (held as float64)."""
+    r, g, b = base_pixel(yv, u, v, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat)
+    return (np.float64(np.float32(min(max(r, 0.0), 1.0))), np.float64(np.float32(min(max(g, 0.0), 1.0))),
+            np.float64(np.float32(min(max(b, 0.0), 1.0))))
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _base_target_pixel(yv, u, v, h0, h1, h2, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat,
                        use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top):
-    """One pixel's base (as rebuild() returns it: clamped to [0, 1], float32) and clipped target."""
-    r, g, b = base_pixel(yv, u, v, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat)
-    r = np.float64(np.float32(min(max(r, 0.0), 1.0)))
-    g = np.float64(np.float32(min(max(g, 0.0), 1.0)))
-    b = np.float64(np.float32(min(max(b, 0.0), 1.0)))
+    """One pixel's base (:func:`_base_linear`) and clipped target."""
+    r, g, b = _base_linear(yv, u, v, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat)
     t0, t1, t2 = _target_pixel(np.float64(h0), np.float64(h1), np.float64(h2), use_mat, m00, m01, m02, m10, m11,
                                m12, m20, m21, m22, top)
     return r, g, b, t0, t1, t2
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _add_pixel(acc, i, s0, s1, s2, t0, t1, t2, k_h, pk):
-    """One pixel into texel ``i``'s sums: the clipped target, its weight; returns the running peak."""
-    u0, u1, u2 = t0 + k_h, t1 + k_h, t2 + k_h
-    wt = np.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
-    acc[i, 0] += wt
-    acc[i, 1] += wt * s0
-    acc[i, 2] += wt * s1
-    acc[i, 3] += wt * s2
-    acc[i, 4] += wt * t0
-    acc[i, 5] += wt * t1
-    acc[i, 6] += wt * t2
-    return max(pk, t0, t1, t2)
+def _row_targets(hrow, use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top, k_h, tb):
+    """Clipped targets (``tb[0:3]``) and weights ``|target + k_h|`` (``tb[3]``) of one row ``hrow``
+    (W, 3) into ``tb`` (float64 (4, W)). The channels are copied apart first, so the per-pixel
+    maths compiles to vector instructions (no strided loads): the same operations, the same values."""
+    n = hrow.shape[0]
+    for x in range(n):
+        tb[0, x] = hrow[x, 0]
+        tb[1, x] = hrow[x, 1]
+        tb[2, x] = hrow[x, 2]
+    for x in range(n):
+        t0, t1, t2 = _target_pixel(tb[0, x], tb[1, x], tb[2, x], use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22,
+                                   top)
+        u0, u1, u2 = t0 + k_h, t1 + k_h, t2 + k_h
+        tb[0, x] = t0
+        tb[1, x] = t1
+        tb[2, x] = t2
+        tb[3, x] = np.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -289,15 +300,6 @@ def _fit_values(c, mode, s0, s1, s2, t0, t1, t2, k_s, k_h, lum):
     return ys * ys, (lum[0] * t0 + lum[1] * t1 + lum[2] * t2) / ys
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _store_means(acc, j, sm, hm):
-    for i in range(acc.shape[0]):
-        inv = 1.0 / acc[i, 0]
-        for ch in range(3):
-            sm[j, i, ch] = acc[i, 1 + ch] * inv
-            hm[j, i, ch] = acc[i, 4 + ch] * inv
-
-
 @njit(cache=True, inline="always")
 def _kernel_locals(p, k, mat):
     """The planes' and constants' fields and the matrix entries as one tuple of locals."""
@@ -307,10 +309,10 @@ def _kernel_locals(p, k, mat):
 
 
 # The base comes as its coded planes, linearised per pixel by the rebuild's own steps: no
-# full-resolution linear copy of it is written and read again. Matrix entries and record
-# fields are read into locals before the loop.
+# full-resolution linear copy of it is written and read again. Each row's targets and weights
+# are computed first, in vector code (_row_targets).
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def _texel_means_planes_kernel(p, k, hdr, mat, use_mat, top, k_h, xs, ys, sm, hm, peaks):  # pragma: no cover
+def _texel_means_kernel(p, k, hdr, mat, use_mat, top, k_h, xs, ys, sm, hm, peaks):  # pragma: no cover
     H, W = hdr.shape[0], hdr.shape[1]
     mh, mw = ys.shape[0], xs.shape[0]
     (m00, m01, m02, m10, m11, m12, m20, m21, m22, y_, cb, cr, ccol, fy, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
@@ -318,8 +320,10 @@ def _texel_means_planes_kernel(p, k, hdr, mat, use_mat, top, k_h, xs, ys, sm, hm
     for j in prange(mh):
         r1 = ys[j + 1] if j + 1 < mh else H
         acc = np.zeros((mw, 7))
+        tb = np.empty((4, W))
         pk = 0.0
         for y in range(ys[j], r1):
+            _row_targets(hdr[y], use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top, k_h, tb)
             yrow, cbrow, crrow = y_[y], cb[y // fy], cr[y // fy]
             i = 0
             nxt = xs[1] if mw > 1 else W
@@ -328,12 +332,22 @@ def _texel_means_planes_kernel(p, k, hdr, mat, use_mat, top, k_h, xs, ys, sm, hm
                     i += 1
                     nxt = xs[i + 1] if i + 1 < mw else W
                 cc = ccol[x]
-                r, g, b, t0, t1, t2 = _base_target_pixel(yrow[x], cbrow[cc], crrow[cc], hdr[y, x, 0], hdr[y, x, 1],
-                                                         hdr[y, x, 2], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
-                                                         srgb_lut, use_bmat, bmat, use_mat, m00, m01, m02, m10, m11,
-                                                         m12, m20, m21, m22, top)
-                pk = _add_pixel(acc, i, r, g, b, t0, t1, t2, k_h, pk)
-        _store_means(acc, j, sm, hm)
+                s0, s1, s2 = _base_linear(yrow[x], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
+                                          srgb_lut, use_bmat, bmat)
+                wt, t0, t1, t2 = tb[3, x], tb[0, x], tb[1, x], tb[2, x]
+                acc[i, 0] += wt
+                acc[i, 1] += wt * s0
+                acc[i, 2] += wt * s1
+                acc[i, 3] += wt * s2
+                acc[i, 4] += wt * t0
+                acc[i, 5] += wt * t1
+                acc[i, 6] += wt * t2
+                pk = max(pk, t0, t1, t2)
+        for i in range(mw):
+            inv = 1.0 / acc[i, 0]
+            for ch in range(3):
+                sm[j, i, ch] = acc[i, 1 + ch] * inv
+                hm[j, i, ch] = acc[i, 4 + ch] * inv
         peaks[j] = pk
 
 
@@ -391,9 +405,8 @@ def texel_means(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None, 
     sm = np.empty((map_height, map_width, 3), np.float32)
     hm = np.empty_like(sm)
     peaks = np.empty(map_height)
-    _texel_means_planes_kernel(*base_kernel_inputs(sdr), hdr, mat, hdr_to_gain is not None,
-                               np.inf if headroom is None else float(headroom), float(offset_hdr), xs, ys, sm, hm,
-                               peaks)
+    _texel_means_kernel(*base_kernel_inputs(sdr), hdr, mat, hdr_to_gain is not None,
+                        np.inf if headroom is None else float(headroom), float(offset_hdr), xs, ys, sm, hm, peaks)
     return sm, hm, float(peaks.max())
 
 
@@ -731,6 +744,22 @@ def _normal_kernel(g, vals, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, col
             sums[n, c, 13] = b4
 
 
+@njit(cache=True, nogil=True)
+def _clear_cells_kernel(cy, cx, coef, rhs):  # pragma: no cover
+    """Zeroes the entries of ``coef`` and ``rhs`` that :func:`_scatter_kernel` adds the cells to."""
+    nc, hm_, wm_ = rhs.shape
+    for n in range(cy.shape[0]):
+        yl, xl = cy[n], cx[n]
+        yu = min(yl + 1, hm_ - 1)
+        xu = min(xl + 1, wm_ - 1)
+        for c in range(nc):
+            for yy in (yl, yu):
+                for xx in (xl, xu):
+                    rhs[c, yy, xx] = 0.0
+                    for t in range(5):
+                        coef[c, t, yy, xx] = 0.0
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _scatter_kernel(sums, terms, cy, cx, off, coef, rhs, total):  # pragma: no cover
     """Adds the cells' sums (:func:`_normal_kernel`) to ``coef``, ``rhs`` in raster order, and
@@ -878,8 +907,48 @@ def free_texels(log_gain: np.ndarray, threshold: float = FIT_THRESHOLD) -> np.nd
     Returns
     -------
     numpy.ndarray
-        bool (Hm, Wm).
+        bool (Hm, Wm): one compiled pass (:func:`free_texels_reference` is its numpy form).
     """
+    lg = np.ascontiguousarray(log_gain, np.float64)
+    out = np.empty(lg.shape[:2], bool)
+    _free_texels_kernel(lg, float(threshold), np.zeros(lg.shape[:2], np.bool_), out)
+    return out
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _differs(lg, y, x, y2, x2, threshold):
+    """Whether texels (y, x) and (y2, x2) differ by more than ``threshold`` in any channel."""
+    for c in range(lg.shape[2]):
+        if abs(lg[y, x, c] - lg[y2, x2, c]) > threshold:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _free_texels_kernel(lg, threshold, jump, out):  # pragma: no cover
+    H, W = lg.shape[0], lg.shape[1]
+    for y in range(H):  # each neighbour pair once (right, down, down-right, down-left), marking both texels
+        for x in range(W):
+            if x + 1 < W and _differs(lg, y, x, y, x + 1, threshold):
+                jump[y, x] = jump[y, x + 1] = True
+            if y + 1 < H:
+                if _differs(lg, y, x, y + 1, x, threshold):
+                    jump[y, x] = jump[y + 1, x] = True
+                if x + 1 < W and _differs(lg, y, x, y + 1, x + 1, threshold):
+                    jump[y, x] = jump[y + 1, x + 1] = True
+                if x >= 1 and _differs(lg, y, x, y + 1, x - 1, threshold):
+                    jump[y, x] = jump[y + 1, x - 1] = True
+    rows = np.empty((H, W), np.bool_)  # then every texel within one texel of a jump (3 x 3, separable)
+    for y in range(H):
+        for x in range(W):
+            rows[y, x] = jump[y, x] or (x >= 1 and jump[y, x - 1]) or (x + 1 < W and jump[y, x + 1])
+    for y in range(H):
+        for x in range(W):
+            out[y, x] = rows[y, x] or (y >= 1 and rows[y - 1, x]) or (y + 1 < H and rows[y + 1, x])
+
+
+def free_texels_reference(log_gain: np.ndarray, threshold: float = FIT_THRESHOLD) -> np.ndarray:
+    """Numpy form of :func:`free_texels`, for the tests."""
     lg = np.asarray(log_gain, np.float64)
     jump = np.zeros(lg.shape[:2], bool)
     # each neighbour pair once (right, down, down-right, down-left), marking both texels
@@ -992,10 +1061,16 @@ def fit_map(g, source, log2_min, log2_max, gamma, *, free=None, iterations: int 
     # 2e-7 relative of the exact power for ranges up to 8 stops, far below what a step needs
     u = np.linspace(0.0, 1.0, _EXP_TABLE + 1)
     exp_tab = np.exp2(lo[:, None] + (hi - lo)[:, None] * u[None, :])
+    # only the free texels change: the steps read and write them alone; the normal equations'
+    # arrays are made once and only the entries the cells add to are cleared between steps
     before, err_before = g.copy(), np.full(nc, np.inf)
+    coef = np.zeros((nc, 5, hm_, wm_))
+    rhs = np.zeros((nc, hm_, wm_))
+    step = np.zeros((hm_, wm_))
     for it in range(iterations + 1):
-        coef = np.zeros((nc, 5, hm_, wm_))
-        rhs = np.zeros((nc, hm_, wm_))
+        if it:
+            for ry, rx, _ in runs:
+                _clear_cells_kernel(ry, rx, coef, rhs)
         err = np.zeros(nc)
         for ry, rx, roff in runs:
             vals = once if once is not None else values(ry, rx, roff)
@@ -1005,15 +1080,14 @@ def fit_map(g, source, log2_min, log2_max, gamma, *, free=None, iterations: int 
             _scatter_kernel(sums, terms, ry, rx, roff, coef, rhs, err)
         for c in range(nc):
             if err[c] <= err_before[c]:  # keep the step and take the next one from here
-                before[..., c], err_before[c] = g[..., c], err[c]
+                before[rr, cc, c], err_before[c] = g[rr, cc, c], err[c]
                 if it < iterations:
-                    step = np.zeros((hm_, wm_))
                     _pcg_stencil_kernel(coef[c], rhs[c], pos, rr, cc, int(cg_iterations), _DAMPING, step)
-                    g[..., c] = np.clip(g[..., c] + step, 0.0, 1.0)
+                    g[rr, cc, c] = np.clip(g[rr, cc, c] + step[rr, cc], 0.0, 1.0)
             elif it < iterations:  # the step raised the error: try half of it
-                g[..., c] = (before[..., c] + g[..., c]) / 2
+                g[rr, cc, c] = (before[rr, cc, c] + g[rr, cc, c]) / 2
             else:  # the last step raised the error: undo it
-                g[..., c] = before[..., c]
+                g[rr, cc, c] = before[rr, cc, c]
     return g
 
 
@@ -1097,7 +1171,8 @@ def _fitted_codes(texels, lo, hi, gamma, source, iterations):
     lo, hi = lo - wide, hi + wide
     gam = np.ones(texels.shape[-1]) if gamma is None else np.full(texels.shape[-1], float(gamma))
     t = np.clip((texels - lo) / (hi - lo), 0.0, 1.0)
-    g = fit_map(t ** gam, source, lo, hi, gam, free=free_texels(texels), iterations=iterations)
+    g = fit_map(t if np.all(gam == 1.0) else t ** gam, source, lo, hi, gam, free=free_texels(texels),
+                iterations=iterations)
     if np.all(gam == 1.0):
         fitted = lo + (hi - lo) * g
         lo, hi = choose_range(fitted)

@@ -285,3 +285,13 @@ def test_fit_lowers_the_decoders_linear_error():
         errs.append(np.mean((gm.rebuild_reference(base, enc.codes, meta) - hdr) ** 2))
     assert errs[1] < 0.85 * errs[0], errs  # measured: 0.073 -> 0.059
     assert errs[2] == pytest.approx(errs[1], rel=1e-3)  # from the planes: the same map
+
+
+@pytest.mark.parametrize("shape", [(23, 31, 1), (17, 12, 3), (1, 9, 1), (8, 1, 3), (1, 1, 1)])
+def test_free_texels_kernel_matches_the_numpy_form(shape):
+    """Jumps along every neighbour direction and at the edges, 1 and 3 channels, NaN ignored."""
+    rng = np.random.default_rng(5)
+    lg = np.round(rng.random(shape) * 3, 1) * (rng.random(shape) < 0.1)
+    lg.flat[0] = np.nan
+    for thr in (0.1, 0.25, 5.0):
+        np.testing.assert_array_equal(ge.free_texels(lg, thr), ge.free_texels_reference(lg, thr))
