@@ -15,6 +15,7 @@ import sys
 
 from . import __version__
 from .commands import analyze, curves, deliver, encode, hdr10plus, info, keyframes, proxy, regress, still
+from .core.runtime import scipy_linalg_hidden
 from .errors import HdrkitError, os_error_message
 
 __all__ = ["create_parser", "main"]
@@ -104,7 +105,8 @@ def _main(argv: list[str] | None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with scipy_linalg_hidden():  # numba loads without SciPy, which no kernel uses
+            return int(args.func(args) or 0)
     except HdrkitError as e:
         print(f"hdrkit: error: {e}", file=sys.stderr)
         return 2

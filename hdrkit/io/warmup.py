@@ -68,18 +68,9 @@ def _split(job: str, arg: str | None, here: Callable[[], None]) -> None:
             child.wait()
 
 
-def _load_runtime() -> None:
-    """numba without SciPy in the command line's process (:mod:`hdrkit.core.runtime`), before
-    the first kernel module imports it."""
-    from ..core.runtime import load_without_scipy
-
-    load_without_scipy()
-
-
 # -------------------------------------------------------------------- stills
 def still_cold() -> bool:
     """Whether the SDR render kernel still has to be compiled on this machine."""
-    _load_runtime()
     from ..core import kernels
 
     return not cached(kernels._render_sdr)
@@ -160,7 +151,6 @@ def _compile_streamed(path: str) -> None:
 # --------------------------------------------------------------------- video
 def video_cold() -> bool:
     """Whether the linear render kernel (LUT bakes, SDR luma) still has to be compiled here."""
-    _load_runtime()
     from ..core import kernels
 
     return not cached(kernels._render_linear)

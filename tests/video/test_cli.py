@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from hdrkit.video.analysis import ClipAnalysis
 
 
@@ -58,11 +60,14 @@ def test_sdr_refused_with_one_line(clips, tmp_path):
     assert r.returncode == 2 and "--allow-sdr" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
-def test_proxy_command_loads_its_kernels_without_scipy(clips, tmp_path):
-    """The command line's own process loads numba without SciPy's BLAS wrappers (17-19 MB and
-    0.15-0.3 s of CPU that no kernel of hdrkit uses; :mod:`hdrkit.core.runtime`)."""
+@pytest.mark.parametrize("command", [["proxy", "{src}", "-o", "{tmp}/p.mp4"], ["keyframes", "{src}", "-o", "{tmp}/k"]],
+                         ids=lambda c: c[0])
+def test_commands_load_their_kernels_without_scipy(command, clips, tmp_path):
+    """Every command's process loads numba without SciPy's BLAS wrappers (17-19 MB and 0.15-0.3 s
+    of CPU that no kernel of hdrkit uses; :mod:`hdrkit.core.runtime`), whether or not it warms up."""
+    argv = [a.format(src=clips["pq"], tmp=tmp_path) for a in command] + ["-q", "--no-progress"]
     code = ("import sys; from hdrkit.cli import main; "
-            f"rc = main(['proxy', {str(clips['pq'])!r}, '-o', {str(tmp_path / 'p.mp4')!r}, '-q', '--no-progress']); "
+            f"rc = main({argv!r}); "
             "print(rc, 'numba' in sys.modules, 'scipy.linalg' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     assert out == ["0", "True", "False"]
