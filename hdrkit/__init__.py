@@ -9,13 +9,12 @@ rendering choices as one :class:`RenderParams`; long jobs take ``progress`` (a b
 :class:`ProgressCallback`). Errors are :class:`HdrkitError` subclasses with a one-line
 message.
 
-The video jobs are imported on first use (they load PyAV and the compiled kernels), so
-``import hdrkit`` stays light.
+Every public name is imported on first use (the jobs load numpy, PyAV and the compiled
+kernels), so ``import hdrkit`` stays light.
 """
 
 import os as _os
 from importlib import import_module as _import_module
-from importlib.metadata import PackageNotFoundError, version as _version
 
 # Idle OpenMP workers of the parallel kernels sleep instead of spinning: decoder and encoder
 # threads share the same cores, and a spinning pool starves them (on a busy 2-core machine it
@@ -23,20 +22,24 @@ from importlib.metadata import PackageNotFoundError, version as _version
 # lives here, ahead of every import that can compile or run a kernel.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-try:
-    __version__ = _version("hdrkit")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
-
-from .errors import (ContainerError, DecodeError, EncodeError, HdrkitError, LimitError, MetadataError,  # noqa: E402
-                     OptionError, OutputError)
-from .core.pipeline import RenderParams  # noqa: E402
-from .io.progress import ProgressCallback  # noqa: E402
-from .still.export import ExportResult, export_sdr  # noqa: E402
-from .still.gainmap import GainMapImage, read_gainmap  # noqa: E402
-
-#: Public name -> module that defines it, imported on first use (start-up time).
+#: Public name -> module that defines it, imported on first use: ``import hdrkit`` loads
+#: nothing but this file, so the command line's client side (:mod:`hdrkit.io.server`) starts in
+#: milliseconds, and a video job does not import the still export.
 _LAZY = {
+    "HdrkitError": "hdrkit.errors",
+    "ContainerError": "hdrkit.errors",
+    "MetadataError": "hdrkit.errors",
+    "DecodeError": "hdrkit.errors",
+    "LimitError": "hdrkit.errors",
+    "OptionError": "hdrkit.errors",
+    "EncodeError": "hdrkit.errors",
+    "OutputError": "hdrkit.errors",
+    "RenderParams": "hdrkit.core.pipeline",
+    "ProgressCallback": "hdrkit.io.progress",
+    "read_gainmap": "hdrkit.still.gainmap",
+    "GainMapImage": "hdrkit.still.gainmap",
+    "export_sdr": "hdrkit.still.export",
+    "ExportResult": "hdrkit.still.export",
     "make_proxy": "hdrkit.video.proxy",
     "export_keyframes": "hdrkit.video.keyframes",
     "analyze": "hdrkit.video.analysis",
@@ -67,6 +70,15 @@ __all__ = [
 
 
 def __getattr__(name: str):
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("hdrkit")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            value = "0.0.0"
+        globals()[name] = value
+        return value
     if name in _LAZY:
         value = getattr(_import_module(_LAZY[name]), name)
         globals()[name] = value
@@ -75,4 +87,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"__version__"})

@@ -13,10 +13,11 @@ import logging
 import os
 import sys
 
-from . import __version__
-from .commands import analyze, curves, deliver, encode, hdr10plus, info, keyframes, proxy, regress, still
+from importlib import import_module
+
 from .core.runtime import scipy_linalg_hidden
 from .errors import HdrkitError, os_error_message
+from .io.server import forward
 
 __all__ = ["create_parser", "main"]
 
@@ -26,11 +27,16 @@ __all__ = ["create_parser", "main"]
 #: allocates few Python objects per frame or picture, so collecting less often costs no memory.
 GC_THRESHOLDS = (20000, 20, 20)
 
-#: Subcommands in the order ``--help`` lists them.
-COMMANDS = (still, info, proxy, keyframes, analyze, encode, hdr10plus, deliver, regress, curves)
+#: Subcommands (modules of :mod:`hdrkit.commands`) in the order ``--help`` lists them; imported
+#: when the parser is made, so a command that a server runs (:mod:`hdrkit.io.server`) costs
+#: the client nothing.
+COMMANDS = ("still", "info", "proxy", "keyframes", "analyze", "encode", "hdr10plus", "deliver", "regress", "curves",
+            "server")
 
 
 def create_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="hdrkit",
         description="HDR to SDR that looks right, the same way every time: Ultra HDR / gain-map "
@@ -40,8 +46,8 @@ def create_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hdrkit {__version__}")
     _add_global_options(parser, default=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(sub)
+    for name in COMMANDS:
+        import_module(f"{__package__}.commands.{name}").add_parser(sub)
     for command_parser in {id(p): p for p in sub.choices.values()}.values():  # aliases share a parser
         _add_global_options(command_parser, default=False)
     return parser
@@ -82,7 +88,21 @@ def _old_quality_flag(argv: list[str]) -> str | None:
     return None
 
 
+def _command_word(argv: list[str]) -> str | None:
+    """The subcommand's name: the first word that is not a global option."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: this process's) and return its exit status.
+
+    Called without ``argv`` (as the ``hdrkit`` executable), the command runs in this
+    environment's command server when one is running (``hdrkit server start``).
+    """
+    if argv is None and _command_word(sys.argv[1:]) != "server":
+        code = forward(sys.argv[1:])
+        if code is not None:
+            return code
     before = gc.get_threshold()
     gc.set_threshold(*GC_THRESHOLDS)
     try:

@@ -18,7 +18,7 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["scipy_linalg_hidden"]
+__all__ = ["load_cached_kernels", "scipy_linalg_hidden"]
 
 
 @contextmanager
@@ -43,3 +43,54 @@ def scipy_linalg_hidden() -> Iterator[bool]:
     finally:
         if sys.modules.get("scipy.linalg", 0) is None:
             del sys.modules["scipy.linalg"]
+
+
+def load_cached_kernels(prefix: str = "hdrkit.") -> int:
+    """Build numba's CPU target and load every serial kernel of the imported modules under
+    ``prefix`` from numba's cache.
+
+    Kernels compiled with ``parallel=True`` are left alone: loading one starts numba's
+    threading layer (OpenMP), whose threads a forked child could not use (the command
+    server, :mod:`hdrkit.io.server`, forks after this). Specialisations not in the cache are
+    not compiled. Reads numba's cache index, an internal layout: if it changes, nothing is
+    loaded and each kernel loads when it is first called, as without this call.
+
+    Parameters
+    ----------
+    prefix
+        Modules whose kernels are loaded (their names start with it).
+
+    Returns
+    -------
+    int
+        The number of specialisations loaded.
+
+    Raises
+    ------
+    RuntimeError
+        If loading started numba's threading layer after all (a serial kernel that calls a
+        parallel one).
+    """
+    from numba.core.dispatcher import Dispatcher
+    from numba.core.registry import cpu_target
+    from numba.np.ufunc import parallel
+
+    magic = cpu_target.target_context.codegen().magic_tuple()
+    n = 0
+    for name, mod in list(sys.modules.items()):
+        if not name.startswith(prefix) or mod is None:
+            continue
+        for obj in list(vars(mod).values()):
+            if not isinstance(obj, Dispatcher) or obj.targetoptions.get("parallel") or obj._cache is None:
+                continue
+            try:
+                keys = list(obj._cache._cache_file._load_index())
+            except Exception:  # noqa: BLE001 - another numba's layout: load on first call instead
+                continue
+            for key in keys:
+                if isinstance(key, tuple) and len(key) > 1 and key[1] == magic:
+                    obj.compile(key[0])
+                    n += 1
+    if parallel._is_initialized:
+        raise RuntimeError("loading the serial kernels started numba's threading layer")
+    return n

@@ -1,0 +1,474 @@
+"""A resident command server: ``hdrkit`` commands start in milliseconds instead of a second.
+
+A command's process spends about 0.65-1 s of CPU before its first pixel: importing numpy,
+PyAV and numba, and numba's target initialisation (its typing and lowering registries). The
+server pays that once. It is a *fork server*: a process that has imported everything and is
+still single-threaded waits on a Unix socket; for each command it forks a child, which runs
+the command exactly as a new process would (it starts its own threads, loads the compiled
+kernels from numba's cache, writes through the caller's own terminal), and exits. The
+``hdrkit`` executable is then only a client: it sends its arguments, working directory,
+environment and its standard input, output and error as file descriptors
+(``SCM_RIGHTS``, :func:`socket.send_fds`), forwards Ctrl-C and termination to the child,
+and exits with the child's status. This is the zygote pattern of Android and of Python's
+own :mod:`multiprocessing` ``forkserver`` start method; the client side imports only the
+standard library.
+
+Safety and identity:
+
+- The socket lives in a directory of the user's own (``$HDRKIT_RUNTIME_DIR``, else
+  ``$XDG_RUNTIME_DIR/hdrkit``, else ``<tmp>/hdrkit-<uid>``), mode 0700, and the server
+  checks each peer's user id (``SO_PEERCRED``).
+- A client uses a server only if it was started by the same Python, from the same hdrkit
+  source files (their sizes and modification times) and with the same environment
+  variables that take effect at import time (``NUMBA_*``, ``OMP_*``, ``PYTHON*``,
+  ``HDRKIT_*``...): the socket's name is a hash of all of it (:func:`fingerprint`). Any other
+  process runs its command itself, as before. Every other variable is the client's own in
+  the child.
+- The server exits after ``idle`` seconds without a command, when its socket is removed or
+  replaced, or on ``hdrkit server stop``.
+
+The server is started explicitly (``hdrkit server start``); without it nothing changes.
+Requires ``fork`` and Unix sockets with descriptor passing (Linux, macOS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+import tempfile
+import time
+from typing import Callable
+
+__all__ = ["SUPPORTED", "fingerprint", "forward", "make_private_dir", "request", "runtime_dir", "serve", "socket_path"]
+
+#: Whether this platform has what the server needs.
+SUPPORTED = hasattr(os, "fork") and hasattr(socket, "AF_UNIX") and hasattr(socket, "send_fds")
+
+#: Environment variables read when modules are imported or runtimes start (numba's config,
+#: OpenMP and BLAS thread pools, Python's own start-up flags, hdrkit's settings): a server
+#: serves only clients whose values are the same.
+_IMPORT_TIME_ENV = ("NUMBA_", "OMP_", "KMP_", "MKL_", "OPENBLAS_", "PYTHON", "HDRKIT_", "LD_", "TBB_")
+
+#: Variables that choose where the socket is, not how code runs.
+_NOT_FINGERPRINTED = ("HDRKIT_RUNTIME_DIR", "HDRKIT_SERVER")
+
+_HEADER = struct.Struct("!I")
+_MAX_MESSAGE = 1 << 20
+
+
+def runtime_dir() -> str:
+    """The directory of the user's server sockets (not created here)."""
+    d = os.environ.get("HDRKIT_RUNTIME_DIR")
+    if d:
+        return d
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg and os.path.isdir(xdg):
+        return os.path.join(xdg, "hdrkit")
+    return os.path.join(tempfile.gettempdir(), f"hdrkit-{os.getuid()}")
+
+
+def _source_files(root: str):
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            if not name.endswith((".pyc", ".nbi", ".nbc")):
+                yield os.path.join(dirpath, name)
+
+
+def fingerprint(package_dir: str | None = None, environ=None) -> str:
+    """A hash of what decides how a command runs before it reads its arguments.
+
+    Parameters
+    ----------
+    package_dir
+        The hdrkit package's directory (default: this installation's).
+    environ
+        The environment (default: this process's).
+
+    Returns
+    -------
+    str
+        16 hex digits: the Python executable and version, every file of the package (path,
+        size, modification time) and the import-time environment variables.
+    """
+    root = package_dir or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = os.environ if environ is None else environ
+    h = hashlib.sha256()
+    h.update(f"{sys.executable}\0{sys.version}\0{root}\0".encode())
+    for path in _source_files(root):
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        h.update(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    for k in sorted(env):
+        if k.startswith(_IMPORT_TIME_ENV) and k not in _NOT_FINGERPRINTED:
+            h.update(f"{k}={env[k]}\0".encode())
+    return h.hexdigest()[:16]
+
+
+def socket_path(directory: str | None = None) -> str:
+    """The socket of the server this process would use."""
+    return os.path.join(directory or runtime_dir(), fingerprint() + ".sock")
+
+
+# ------------------------------------------------------------------ messages
+def _send(sock: socket.socket, obj, fds=()) -> None:
+    data = json.dumps(obj).encode()
+    msg = _HEADER.pack(len(data)) + data
+    n = socket.send_fds(sock, [msg], list(fds)) if fds else sock.send(msg)
+    if n < len(msg):
+        sock.sendall(msg[n:])
+
+
+def _recv_exact(sock: socket.socket, n: int, fds: list[int] | None = None) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        if fds is not None and not buf:
+            chunk, got, _flags, _addr = socket.recv_fds(sock, n, 8)
+            fds.extend(got)
+        else:
+            chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("connection closed")
+        buf += chunk
+    return buf
+
+
+def _recv(sock: socket.socket, fds: list[int] | None = None):
+    """One message; descriptors sent with it are appended to ``fds``."""
+    head = _recv_exact(sock, _HEADER.size, fds)
+    (n,) = _HEADER.unpack(head)
+    if n > _MAX_MESSAGE:
+        raise ConnectionError("message too long")
+    return json.loads(_recv_exact(sock, n))
+
+
+# ------------------------------------------------------------------ client
+def _connect(path: str, timeout: float | None = None) -> socket.socket | None:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+    except (FileNotFoundError, ConnectionRefusedError):
+        s.close()
+        return None
+    return s
+
+
+def request(op: str, path: str | None = None, timeout: float = 10.0):
+    """Ask the server at ``path`` (default: this process's) for ``status`` or ``stop``.
+
+    Returns
+    -------
+    dict or None
+        The server's answer, None when no server listens there.
+    """
+    s = _connect(path or socket_path(), timeout)
+    if s is None:
+        return None
+    with s:
+        try:
+            _send(s, {"op": op})
+            return _recv(s)
+        except (ConnectionError, OSError, ValueError):
+            return None
+
+
+def forward(argv: list[str]) -> int | None:
+    """Run a command in this environment's server, if one is running; else return None.
+
+    The command gets this process's working directory, environment, umask and standard
+    streams; Ctrl-C, SIGTERM and SIGHUP are passed on to it.
+
+    Returns
+    -------
+    int or None
+        The command's exit status (128 + N when signal N ended it), or None when no
+        server serves this environment (the caller then runs the command itself).
+    """
+    if not SUPPORTED or os.environ.get("HDRKIT_SERVER", "").lower() in ("0", "off", "no"):
+        return None
+    d = runtime_dir()
+    try:
+        if not any(n.endswith(".sock") for n in os.listdir(d)):
+            return None
+    except OSError:
+        return None
+    path = os.path.join(d, fingerprint() + ".sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+    except ConnectionRefusedError:  # a server that died without removing its socket
+        s.close()
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return None
+    except OSError:
+        s.close()
+        return None
+    umask = os.umask(0o22)
+    os.umask(umask)
+    streams = {n: getattr(getattr(sys, n), "encoding", None) for n in ("stdin", "stdout", "stderr")}
+    with s:
+        try:
+            _send(s, {"op": "run", "argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask,
+                      "encodings": streams}, fds=(0, 1, 2))
+            pid = _recv(s)["pid"]
+        except (ConnectionError, OSError, ValueError, KeyError):
+            return None  # the server went away before it forked: run here
+
+        def relay(signum, _frame):
+            try:
+                os.kill(pid, signum)
+            except OSError:
+                pass
+
+        old = {sig: signal.signal(sig, relay) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        try:
+            while True:
+                try:
+                    return int(_recv(s)["exit"])
+                except InterruptedError:  # pragma: no cover - PEP 475 retries recv itself
+                    continue
+        except (ConnectionError, OSError, ValueError, KeyError):
+            print("hdrkit: error: the command server ended without the command's status", file=sys.stderr)
+            return 1
+        finally:
+            for sig, h in old.items():
+                signal.signal(sig, h)
+
+
+# ------------------------------------------------------------------ server
+def make_private_dir(d: str) -> None:
+    """Create ``d`` (mode 0700) or check that it is this user's own and private.
+
+    Raises
+    ------
+    PermissionError
+        If it belongs to someone else or others may read or enter it.
+    """
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    st = os.stat(d)
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise PermissionError(f"{d} must belong to this user and be private (mode 0700)")
+
+
+def _peer_uid(conn: socket.socket) -> int | None:
+    opt = getattr(socket, "SO_PEERCRED", None)
+    if opt is None:  # pragma: no cover - not Linux: the directory's mode is the check
+        return None
+    _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, opt, struct.calcsize("3i")))
+    return uid
+
+
+def _exit_status(status: int) -> int:
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def _raise_interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
+def _child(req, fds, closing, run: Callable[[list[str]], int]):
+    """In the forked child: become the client's process, run the command, exit."""
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        for f in closing:
+            f.close() if hasattr(f, "close") else os.close(f)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        for target, fd in zip((0, 1, 2), fds):
+            os.dup2(fd, target)
+        for fd in fds:
+            if fd > 2:
+                os.close(fd)
+        enc = req.get("encodings") or {}
+        sys.stdin = open(0, "r", encoding=enc.get("stdin"), closefd=False)
+        sys.stdout = open(1, "w", encoding=enc.get("stdout"), closefd=False,
+                          buffering=1 if os.isatty(1) else -1)
+        sys.stderr = open(2, "w", encoding=enc.get("stderr"), errors="backslashreplace", closefd=False,
+                          buffering=1)
+        os.environ.clear()
+        os.environ.update(req["env"])
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as hdrkit/__init__ sets it
+        os.umask(int(req["umask"]))
+        os.chdir(req["cwd"])
+        sys.argv = ["hdrkit", *req["argv"]]
+        try:
+            code = run(list(req["argv"]))
+        except SystemExit as e:  # argparse's --help and usage errors
+            if e.code is None or isinstance(e.code, int):
+                code = e.code or 0
+            else:
+                print(e.code, file=sys.stderr)
+                code = 1
+    except BaseException:  # pragma: no cover - a bug: report it as a process would
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except Exception:  # noqa: S110 - the reader is gone; nothing left to tell
+                pass
+        os._exit(code)
+
+
+def serve(path: str, run: Callable[[list[str]], int], idle: float = 900.0,
+          log: Callable[[str], None] | None = None) -> None:
+    """Serve commands on the Unix socket ``path`` until idle, stopped or replaced.
+
+    Call it in a process that has imported what the commands need and has started no thread
+    (the children are forked from it).
+
+    Parameters
+    ----------
+    path
+        The socket (see :func:`socket_path`); its directory is made private.
+    run
+        Runs one command's arguments in the child and returns its exit status.
+    idle
+        Seconds without a command after which the server exits.
+    log
+        Where to say what happens (one line per event), e.g. ``print``.
+    """
+    say = log or (lambda _m: None)
+    make_private_dir(os.path.dirname(path))
+    tmp = f"{path}.{os.getpid()}.tmp"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(tmp)
+    listener.listen(16)
+    os.replace(tmp, path)  # a running server of the same fingerprint sees its socket replaced and exits
+    ino = os.stat(path).st_ino
+    wake_r, wake_w = os.pipe()  # SIGCHLD wakes the loop: a command's status goes out at once
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    started = time.time()
+    served = 0
+    jobs: dict[int, socket.socket | None] = {}  # child pid -> its client's connection (None: client gone)
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ)
+    sel.register(wake_r, selectors.EVENT_READ)
+    last = time.monotonic()
+    stop_replies: list[socket.socket] = []
+    say(f"serving on {path} (pid {os.getpid()})")
+
+    def reap() -> None:
+        nonlocal last
+        for pid, conn in list(jobs.items()):
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done, status = pid, 0
+            if not done:
+                continue
+            del jobs[pid]
+            last = time.monotonic()
+            if conn is not None:
+                sel.unregister(conn)
+                try:
+                    _send(conn, {"exit": _exit_status(status)})
+                except OSError:
+                    pass
+                conn.close()
+
+    def owns_socket() -> bool:
+        try:
+            return os.stat(path).st_ino == ino
+        except OSError:
+            return False
+
+    def accept() -> None:
+        nonlocal served
+        conn, _ = listener.accept()
+        if _peer_uid(conn) not in (None, os.getuid()):
+            conn.close()
+            return
+        conn.settimeout(5.0)
+        fds: list[int] = []
+        try:
+            req = _recv(conn, fds)
+        except (ConnectionError, OSError, ValueError):
+            req = {}
+        op = req.get("op")
+        if op == "run" and len(fds) == 3 and not stop_replies:
+            pid = os.fork()
+            if pid == 0:
+                _child(req, fds, [listener, wake_r, wake_w, conn, *stop_replies, *filter(None, jobs.values())], run)
+            served += 1
+            conn.settimeout(None)
+            jobs[pid] = conn
+            sel.register(conn, selectors.EVENT_READ, pid)
+            _send(conn, {"pid": pid})
+        elif op == "status":
+            _send(conn, {"pid": os.getpid(), "socket": path, "started": started,
+                         "uptime_s": round(time.time() - started, 1), "commands": served, "commands_running": len(jobs),
+                         "idle_timeout_s": idle, "python": sys.executable})
+            conn.close()
+        elif op == "stop":
+            if owns_socket():
+                os.unlink(path)
+            stop_replies.append(conn)
+        else:
+            conn.close()
+        for fd in fds:
+            os.close(fd)
+
+    try:
+        while True:
+            reap()
+            if stop_replies and not jobs:
+                break
+            if not jobs and (time.monotonic() - last > idle or not owns_socket()):
+                say("idle" if owns_socket() else "socket replaced or removed")
+                break
+            for key, _ev in sel.select(timeout=1.0):
+                if key.fileobj is listener:
+                    accept()
+                elif key.fileobj == wake_r:
+                    try:
+                        while os.read(wake_r, 512):
+                            pass
+                    except BlockingIOError:
+                        pass
+                elif jobs.get(key.data) is key.fileobj:  # the client went away: end its command
+                    try:
+                        os.kill(key.data, signal.SIGTERM)
+                    except OSError:
+                        pass
+                    sel.unregister(key.fileobj)
+                    key.fileobj.close()
+                    jobs[key.data] = None
+    except KeyboardInterrupt:
+        say("stopped by a signal")
+    finally:
+        signal.set_wakeup_fd(-1)
+        if owns_socket():
+            os.unlink(path)
+        for conn in stop_replies:
+            try:
+                _send(conn, {"stopped": True, "pid": os.getpid()})
+            except OSError:
+                pass
+            conn.close()
+        listener.close()
+        os.close(wake_r)
+        os.close(wake_w)
