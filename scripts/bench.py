@@ -344,9 +344,44 @@ def analyze_fn(analyze, src):
 
 
 # ------------------------------------------------------------- start-up
-def _cli(*argv: str) -> Callable[[], object]:
-    """``hdrkit ARGV`` as a new process, as a user starts it (the console script's module)."""
-    return lambda: subprocess.run([sys.executable, "-m", "hdrkit", *argv], check=True, capture_output=True, cwd=ROOT)
+def _cli(*argv: str, env: dict | None = None) -> Callable[[], object]:
+    """``hdrkit ARGV`` as a new process, as a user starts it (the console script's module); by
+    default without a command server, whether or not one runs on the machine."""
+    e = env or {**os.environ, "HDRKIT_SERVER": "0"}
+    return lambda: subprocess.run([sys.executable, "-m", "hdrkit", *argv], check=True, capture_output=True, cwd=ROOT,
+                                  env=e)
+
+
+class _Server:
+    """A command server of its own for a bench group (``hdrkit server``, a private runtime folder).
+    :meth:`cli` runs a command through it; the CPU time the server's child spends on it counts
+    as the caller's (:func:`_cpu_s`)."""
+
+    def __init__(self, tmp: Path):
+        from hdrkit.io import server
+
+        self._request = server.request
+        self.env = {k: v for k, v in os.environ.items() if k != "HDRKIT_SERVER"}
+        self.env["HDRKIT_RUNTIME_DIR"] = str(tmp / "run")
+        subprocess.run([sys.executable, "-m", "hdrkit", "server", "start"], check=True, capture_output=True,
+                       env=self.env)
+        # the runtime folder is not part of the fingerprint: this process's is the server's
+        self.path = str(tmp / "run" / (server.fingerprint() + ".sock"))
+
+    def _cpu(self) -> float:
+        return self._request("status", self.path)["commands_cpu_s"]
+
+    def cli(self, *argv: str) -> Callable[[], object]:
+        run = _cli(*argv, env=self.env)
+
+        def call():
+            before = self._cpu()
+            run()
+            _SERVED_CPU[0] += self._cpu() - before
+        return call
+
+    def stop(self) -> None:
+        self._request("stop", self.path, timeout=None)
 
 
 def _python(code: str) -> Callable[[], object]:
@@ -365,7 +400,9 @@ def bench_startup(runs: int) -> list[Result]:
     any work (the floors), the first-run proxy (24 frames of 1080p PQ, default settings: after
     an editable install nothing is compiled, so the first call is a warm one) and ``hdrkit
     proxy`` of the 48-frame 1080p / 2160p PQ clips against FFmpeg's zscale + tonemap chain with
-    the same libx264 settings (veryfast, crf 20)."""
+    the same libx264 settings (veryfast, crf 20); then the warm still and the proxies again with
+    a command server running (``hdrkit server``). Rows without ``command server running`` run
+    their commands with ``HDRKIT_SERVER=0``."""
     import tempfile
 
     tmp = Path(tempfile.mkdtemp(prefix="hdrkit-bench-startup-"))
@@ -382,8 +419,29 @@ def bench_startup(runs: int) -> list[Result]:
         else:
             res.append(Result(name, th, tb, baseline, target, unit=unit, extra=extra))
 
+    def proxy_rows(cli, how):
+        x264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
+        for height, chain in ((1080, CHAIN_A), (2160, CHAIN_A_1080)):
+            src = ensure_clip("pq", height)
+            n = _frames(src)
+            scale = ["--height", "1080"] if height == 2160 else []
+            row(f"hdrkit proxy command{how}, {n} frames {height}p PQ{' -> 1080p' if scale else ''}, x264 veryfast "
+                "(fps)", cli("proxy", str(src), "-o", str(tmp / f"c{height}.mp4"), "--force", "--no-progress", "-q",
+                             "--x264-preset", "veryfast", "--crf", "20", *scale),
+                _ffmpeg_cmd("-i", str(src), "-vf", chain, "-an", *x264, "-y", str(tmp / f"f{height}.mp4")),
+                "ffmpeg chain (a) + same libx264, one command", ">= 1.2x", per=n)
+
     row("warm CLI: hdrkit still 320x240 (s)", _cli("still", str(still), "-o", str(tmp / "s.jpg"), "--force", "-q"),
         _python("import numpy, PIL.Image"), "python -c 'import numpy, PIL.Image'", "<= 0.4 s")
+    server = _Server(tmp)
+    try:
+        row("warm CLI, command server running: hdrkit still 320x240 (s)",
+            server.cli("still", str(still), "-o", str(tmp / "s.jpg"), "--force", "-q"),
+            _cli("still", str(still), "-o", str(tmp / "s.jpg"), "--force", "-q"), "the same command, no server",
+            "<= 0.4 s")
+        proxy_rows(lambda *a: server.cli(*a), ", command server running")
+    finally:
+        server.stop()
     row("floor: numba and one cached kernel (s)", _python(
         "import numpy as np; from hdrkit.core.kernels import box_mean; box_mean(np.zeros((4, 4, 3), np.float32), 2)"),
         _python("pass"), "python -c pass", "report")
@@ -395,26 +453,22 @@ def bench_startup(runs: int) -> list[Result]:
                        check=True)
     row("first-run proxy: hdrkit proxy, 24 frames 1080p PQ, defaults (s)",
         _cli("proxy", str(clip24), "-o", str(tmp / "p24.mp4"), "--force", "--no-progress", "-q"), None, "-", "<= 4 s")
-    x264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
-    for height, chain in ((1080, CHAIN_A), (2160, CHAIN_A_1080)):
-        src = ensure_clip("pq", height)
-        n = _frames(src)
-        scale = ["--height", "1080"] if height == 2160 else []
-        row(f"hdrkit proxy command, {n} frames {height}p PQ{' -> 1080p' if scale else ''}, x264 veryfast (fps)",
-            _cli("proxy", str(src), "-o", str(tmp / f"c{height}.mp4"), "--force", "--no-progress", "-q",
-                 "--x264-preset", "veryfast", "--crf", "20", *scale),
-            _ffmpeg_cmd("-i", str(src), "-vf", chain, "-an", *x264, "-y", str(tmp / f"f{height}.mp4")),
-            "ffmpeg chain (a) + same libx264, one command", ">= 1.2x", per=n)
+    proxy_rows(_cli, "")
     return res
 
 
 # ----------------------------------------------------------------- deliver
+#: CPU seconds of commands a command server ran for this process (:class:`_Server`).
+_SERVED_CPU = [0.0]
+
+
 def _cpu_s() -> float:
-    """CPU seconds (user + system) of this process and its waited-for children (FFmpeg) so far."""
+    """CPU seconds (user + system) of this process, its waited-for children (FFmpeg, CLI calls)
+    and the commands a server ran for it, so far."""
     import resource
 
     a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime + _SERVED_CPU[0]
 
 
 def _wall_cpu(fn: Callable[[], object]) -> tuple[float, float]:

@@ -80,12 +80,14 @@ def preload() -> None:
     """Import what commands use and build numba's target, without starting a thread."""
     from .. import cli
     from ..core.runtime import load_cached_kernels, scipy_linalg_hidden
+    from ..io.ffmpeg import ffmpeg_exe
 
     with scipy_linalg_hidden():
         cli.create_parser()  # every command module
         for name in PRELOAD:
             import_module(name)
         load_cached_kernels()  # with numba's typing and lowering registries (0.2 s)
+    ffmpeg_exe()  # imageio-ffmpeg checks the binary by running it (20 ms per command)
     import gc
 
     gc.collect()

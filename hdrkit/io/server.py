@@ -51,9 +51,9 @@ __all__ = ["SUPPORTED", "fingerprint", "forward", "make_private_dir", "request",
 SUPPORTED = hasattr(os, "fork") and hasattr(socket, "AF_UNIX") and hasattr(socket, "send_fds")
 
 #: Environment variables read when modules are imported or runtimes start (numba's config,
-#: OpenMP and BLAS thread pools, Python's own start-up flags, hdrkit's settings): a server
-#: serves only clients whose values are the same.
-_IMPORT_TIME_ENV = ("NUMBA_", "OMP_", "KMP_", "MKL_", "OPENBLAS_", "PYTHON", "HDRKIT_", "LD_", "TBB_")
+#: OpenMP and BLAS thread pools, Python's own start-up flags, hdrkit's settings, the FFmpeg
+#: binary the server looked up): a server serves only clients whose values are the same.
+_IMPORT_TIME_ENV = ("NUMBA_", "OMP_", "KMP_", "MKL_", "OPENBLAS_", "PYTHON", "HDRKIT_", "LD_", "TBB_", "IMAGEIO_")
 
 #: Variables that choose where the socket is, not how code runs.
 _NOT_FINGERPRINTED = ("HDRKIT_RUNTIME_DIR", "HDRKIT_SERVER")
@@ -363,6 +363,7 @@ def serve(path: str, run: Callable[[list[str]], int], idle: float = 900.0,
     signal.signal(signal.SIGTERM, _raise_interrupt)
     started = time.time()
     served = 0
+    cpu = [0.0]  # CPU seconds of the commands that ended
     jobs: dict[int, socket.socket | None] = {}  # child pid -> its client's connection (None: client gone)
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ)
@@ -375,11 +376,13 @@ def serve(path: str, run: Callable[[list[str]], int], idle: float = 900.0,
         nonlocal last
         for pid, conn in list(jobs.items()):
             try:
-                done, status = os.waitpid(pid, os.WNOHANG)
+                done, status, usage = os.wait4(pid, os.WNOHANG)
             except ChildProcessError:
-                done, status = pid, 0
+                done, status, usage = pid, 0, None
             if not done:
                 continue
+            if usage is not None:
+                cpu[0] += usage.ru_utime + usage.ru_stime
             del jobs[pid]
             last = time.monotonic()
             if conn is not None:
@@ -421,6 +424,7 @@ def serve(path: str, run: Callable[[list[str]], int], idle: float = 900.0,
         elif op == "status":
             _send(conn, {"pid": os.getpid(), "socket": path, "started": started,
                          "uptime_s": round(time.time() - started, 1), "commands": served, "commands_running": len(jobs),
+                         "commands_cpu_s": round(cpu[0], 3),
                          "idle_timeout_s": idle, "python": sys.executable})
             conn.close()
         elif op == "stop":
