@@ -33,6 +33,7 @@ Requires ``fork`` and Unix sockets with descriptor passing (Linux, macOS).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -301,6 +302,7 @@ def _child(req, fds, closing, run: Callable[[list[str]], int]):
                           buffering=1 if os.isatty(1) else -1)
         sys.stderr = open(2, "w", encoding=enc.get("stderr"), errors="backslashreplace", closefd=False,
                           buffering=1)
+        sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
         os.environ.clear()
         os.environ.update(req["env"])
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as hdrkit/__init__ sets it
@@ -321,6 +323,10 @@ def _child(req, fds, closing, run: Callable[[list[str]], int]):
         traceback.print_exc()
         code = 1
     finally:
+        try:
+            atexit._run_exitfuncs()  # what an interpreter runs at exit (the child never returns to one)
+        except BaseException:  # noqa: S110 - as at exit: a failing handler does not change the status
+            pass
         for f in (sys.stdout, sys.stderr):
             try:
                 f.flush()
