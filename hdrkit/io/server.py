@@ -37,12 +37,10 @@ import atexit
 import hashlib
 import json
 import os
-import selectors
 import signal
 import socket
 import struct
 import sys
-import tempfile
 import time
 from typing import Callable
 
@@ -71,6 +69,8 @@ def runtime_dir() -> str:
     xdg = os.environ.get("XDG_RUNTIME_DIR")
     if xdg and os.path.isdir(xdg):
         return os.path.join(xdg, "hdrkit")
+    import tempfile
+
     return os.path.join(tempfile.gettempdir(), f"hdrkit-{os.getuid()}")
 
 
@@ -353,6 +353,8 @@ def serve(path: str, run: Callable[[list[str]], int], idle: float = 900.0,
     log
         Where to say what happens (one line per event), e.g. ``print``.
     """
+    import selectors
+
     say = log or (lambda _m: None)
     make_private_dir(os.path.dirname(path))
     tmp = f"{path}.{os.getpid()}.tmp"
