@@ -81,6 +81,19 @@ def test_a_command_in_the_server_writes_what_its_own_process_writes(env, tmp_pat
     assert served.stdout.split("MB")[0].replace("a.jpg", "b.jpg") == alone.stdout.split("MB")[0]
 
 
+def test_commands_at_the_same_time_each_get_their_own_child(env, tmp_path):
+    n = _served(env)
+    procs = [subprocess.Popen(_cmd("still", STILL, "-o", tmp_path / f"{i}.jpg", "--quality", str(80 + i % 2)), env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(4)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    assert _served(env) == n + 4
+    assert (tmp_path / "0.jpg").read_bytes() == (tmp_path / "2.jpg").read_bytes()
+    assert (tmp_path / "1.jpg").read_bytes() == (tmp_path / "3.jpg").read_bytes()
+    assert (tmp_path / "0.jpg").read_bytes() != (tmp_path / "1.jpg").read_bytes()
+
+
 def test_errors_usage_and_help_come_back_as_from_a_process(env, tmp_path):
     n = _served(env)
     r = _run(env, "still", tmp_path / "missing.jpg", "-o", tmp_path / "o.jpg")
@@ -186,6 +199,22 @@ def test_stop_idle_and_a_dead_servers_socket(tmp_path):
     _, err = p.communicate(timeout=120)
     assert p.returncode == 0 and "idle" in err, err
     assert not list((tmp_path / "run").glob("*.sock"))
+
+
+def test_auto_starts_a_server_for_the_next_command(tmp_path):
+    env = _env(tmp_path / "run", HDRKIT_SERVER="auto")
+    r = _run(env, "still", STILL, "-o", tmp_path / "a.jpg")  # runs on its own, starts a server
+    assert r.returncode == 0, r.stderr
+    try:
+        assert _wait(lambda: _run(env, "server", "status").returncode == 0), "no server came up"
+        assert _served(env) == 0
+        assert not list((tmp_path / "run").glob("*.starting"))
+        r = _run(env, "still", STILL, "-o", tmp_path / "b.jpg")
+        assert r.returncode == 0, r.stderr
+        assert _served(env) == 1
+        assert (tmp_path / "a.jpg").read_bytes() == (tmp_path / "b.jpg").read_bytes()
+    finally:
+        _run(env, "server", "stop")
 
 
 def _proc_state(pid: int) -> str:

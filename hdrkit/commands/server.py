@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -129,10 +128,7 @@ def run_start(args) -> int:
     _private_dir(path)
     log_path = path[:-len(".sock")] + ".log"
     t0 = time.perf_counter()
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "hdrkit", "server", "run", "--idle", f"{idle_min:g}"],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd="/",
-                                start_new_session=True, close_fds=True)
+    proc = server.spawn(idle_min)
     while time.perf_counter() - t0 < START_TIMEOUT_S:
         st = server.request("status", path)
         if st and st["pid"] == proc.pid:

@@ -27,7 +27,8 @@ Safety and identity:
 - The server exits after ``idle`` seconds without a command, when its socket is removed or
   replaced, or on ``hdrkit server stop``.
 
-The server is started explicitly (``hdrkit server start``); without it nothing changes.
+The server is started explicitly (``hdrkit server start``), or by the first command when
+``HDRKIT_SERVER=auto`` (that command runs on its own meanwhile); otherwise nothing changes.
 Requires ``fork`` and Unix sockets with descriptor passing (Linux, macOS).
 """
 
@@ -44,7 +45,8 @@ import sys
 import time
 from typing import Callable
 
-__all__ = ["SUPPORTED", "fingerprint", "forward", "make_private_dir", "request", "runtime_dir", "serve", "socket_path"]
+__all__ = ["SUPPORTED", "fingerprint", "forward", "make_private_dir", "request", "runtime_dir", "serve", "socket_path",
+           "spawn"]
 
 #: Whether this platform has what the server needs.
 SUPPORTED = hasattr(os, "fork") and hasattr(socket, "AF_UNIX") and hasattr(socket, "send_fds")
@@ -152,6 +154,68 @@ def _recv(sock: socket.socket, fds: list[int] | None = None):
 
 
 # ------------------------------------------------------------------ client
+def _connect_own(d: str) -> socket.socket | None:
+    """A connection to this environment's server in ``d``, or None (a dead server's socket is removed)."""
+    try:
+        if not any(n.endswith(".sock") for n in os.listdir(d)):
+            return None
+    except OSError:
+        return None
+    path = os.path.join(d, fingerprint() + ".sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+    except ConnectionRefusedError:  # a server that died without removing its socket
+        s.close()
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return None
+    except OSError:
+        s.close()
+        return None
+    return s
+
+
+def spawn(idle_min: float = 15.0):
+    """Start ``hdrkit server run`` for this environment in the background, detached (its own
+    session, working directory ``/``), its output appended to the log beside the socket.
+
+    Returns
+    -------
+    subprocess.Popen
+        The server's process (it answers once it has loaded, about a second later).
+    """
+    import subprocess
+
+    path = socket_path()
+    make_private_dir(os.path.dirname(path))
+    with open(path[:-len(".sock")] + ".log", "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "hdrkit", "server", "run", "--idle", f"{idle_min:g}"],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd="/",
+                                start_new_session=True, close_fds=True)
+
+
+def _auto_start(d: str) -> None:
+    """:func:`spawn`, unless another client did in the last minute (its ``.starting`` file,
+    removed by the server once it serves)."""
+    marker = os.path.join(d, fingerprint() + ".starting")
+    try:
+        make_private_dir(d)
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            if time.time() - os.stat(marker).st_mtime < 60:
+                return
+            os.unlink(marker)  # left by a server that never came up
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+        spawn()
+    except OSError:
+        pass
+
+
 def _connect(path: str, timeout: float | None = None) -> socket.socket | None:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
@@ -186,7 +250,8 @@ def forward(argv: list[str]) -> int | None:
     """Run a command in this environment's server, if one is running; else return None.
 
     The command gets this process's working directory, environment, umask and standard
-    streams; Ctrl-C, SIGTERM and SIGHUP are passed on to it.
+    streams; Ctrl-C, SIGTERM and SIGHUP are passed on to it. With ``HDRKIT_SERVER=auto``
+    and no server, one is started in the background for the next command.
 
     Returns
     -------
@@ -194,27 +259,14 @@ def forward(argv: list[str]) -> int | None:
         The command's exit status (128 + N when signal N ended it), or None when no
         server serves this environment (the caller then runs the command itself).
     """
-    if not SUPPORTED or os.environ.get("HDRKIT_SERVER", "").lower() in ("0", "off", "no"):
+    mode = os.environ.get("HDRKIT_SERVER", "").lower()
+    if not SUPPORTED or mode in ("0", "off", "no"):
         return None
     d = runtime_dir()
-    try:
-        if not any(n.endswith(".sock") for n in os.listdir(d)):
-            return None
-    except OSError:
-        return None
-    path = os.path.join(d, fingerprint() + ".sock")
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.connect(path)
-    except ConnectionRefusedError:  # a server that died without removing its socket
-        s.close()
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        return None
-    except OSError:
-        s.close()
+    s = _connect_own(d)
+    if s is None:
+        if mode == "auto":
+            _auto_start(d)
         return None
     umask = os.umask(0o22)
     os.umask(umask)
@@ -362,6 +414,10 @@ def serve(path: str, run: Callable[[list[str]], int], idle: float = 900.0,
     listener.bind(tmp)
     listener.listen(16)
     os.replace(tmp, path)  # a running server of the same fingerprint sees its socket replaced and exits
+    try:
+        os.unlink(path[:-len(".sock")] + ".starting")  # see _spawn
+    except OSError:
+        pass
     ino = os.stat(path).st_ino
     wake_r, wake_w = os.pipe()  # SIGCHLD wakes the loop: a command's status goes out at once
     os.set_blocking(wake_r, False)
