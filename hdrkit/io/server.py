@@ -25,7 +25,8 @@ Safety and identity:
   process runs its command itself, as before. Every other variable is the client's own in
   the child.
 - The server exits after ``idle`` seconds without a command, when its socket is removed or
-  replaced, or on ``hdrkit server stop``.
+  replaced, when the package's files change (checked every 10 s while idle), or on
+  ``hdrkit server stop``.
 
 The server is started explicitly (``hdrkit server start``), or by the first command when
 ``HDRKIT_SERVER=auto`` (that command runs on its own meanwhile); otherwise nothing changes.
@@ -435,6 +436,9 @@ def serve(path: str, run: Callable[[list[str]], int], idle: float = 900.0,
     last = time.monotonic()
     stop_replies: list[socket.socket] = []
     say(f"serving on {path} (pid {os.getpid()})")
+    name = os.path.basename(path)[:-len(".sock")]
+    named = name == fingerprint()  # named for this installation: leave when it changes
+    checked = time.monotonic()
 
     def reap() -> None:
         nonlocal last
@@ -508,6 +512,11 @@ def serve(path: str, run: Callable[[list[str]], int], idle: float = 900.0,
             if not jobs and (time.monotonic() - last > idle or not owns_socket()):
                 say("idle" if owns_socket() else "socket replaced or removed")
                 break
+            if not jobs and named and time.monotonic() - checked > 10.0:
+                checked = time.monotonic()
+                if fingerprint() != name:  # an edit or upgrade: no client will ask this server again
+                    say("hdrkit's files changed")
+                    break
             for key, _ev in sel.select(timeout=1.0):
                 if key.fileobj is listener:
                     accept()
