@@ -156,6 +156,18 @@ def test_another_environment_runs_its_own_process(env, tmp_path):
     assert _served(env) == n
 
 
+def test_a_folder_others_can_enter_is_not_trusted(env, tmp_path):
+    run_dir = Path(env["HDRKIT_RUNTIME_DIR"])
+    n = _served(env)
+    run_dir.chmod(0o755)  # another user could have put the socket there
+    try:
+        r = _run(env, "still", STILL, "-o", tmp_path / "o.jpg")
+    finally:
+        run_dir.chmod(0o700)
+    assert r.returncode == 0, r.stderr
+    assert _served(env) == n
+
+
 def test_fingerprint_follows_the_sources_and_import_time_environment(tmp_path):
     pkg = tmp_path / "pkg"
     (pkg / "sub").mkdir(parents=True)

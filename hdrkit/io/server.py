@@ -156,11 +156,17 @@ def _recv(sock: socket.socket, fds: list[int] | None = None):
 
 # ------------------------------------------------------------------ client
 def _connect_own(d: str) -> socket.socket | None:
-    """A connection to this environment's server in ``d``, or None (a dead server's socket is removed)."""
+    """A connection to this environment's server in ``d``, or None (a dead server's socket is removed).
+
+    Only a private folder of this user's and a server running as this user are trusted: the
+    request carries the environment and the terminal."""
     try:
         if not any(n.endswith(".sock") for n in os.listdir(d)):
             return None
+        st = os.stat(d)
     except OSError:
+        return None
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
         return None
     path = os.path.join(d, fingerprint() + ".sock")
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -174,6 +180,9 @@ def _connect_own(d: str) -> socket.socket | None:
             pass
         return None
     except OSError:
+        s.close()
+        return None
+    if _peer_uid(s) not in (None, os.getuid()):
         s.close()
         return None
     return s
