@@ -156,6 +156,24 @@ def test_another_environment_runs_its_own_process(env, tmp_path):
     assert _served(env) == n
 
 
+def test_garbage_on_the_socket_does_not_stop_the_server(env):
+    import socket
+    import struct
+
+    path = str(Path(env["HDRKIT_RUNTIME_DIR"]) / (srv.fingerprint() + ".sock"))
+    pid = _status(env)["pid"]
+    for payload in (b"\x00\x00\x00\x02[]", b"\x00\x00\x00\x03{x}", b"\xff\xff\xff\xff", b"",
+                    struct.pack("!I", 15) + b'{"op": "run"}  '):  # a run without descriptors
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(path)
+            s.sendall(payload)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:  # asks, then leaves before the answer
+        s.connect(path)
+        s.sendall(struct.pack("!I", 16) + b'{"op": "status"}')
+    st = _status(env)
+    assert st["running"] and st["pid"] == pid
+
+
 def test_a_folder_others_can_enter_is_not_trusted(env, tmp_path):
     run_dir = Path(env["HDRKIT_RUNTIME_DIR"])
     n = _served(env)

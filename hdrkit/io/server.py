@@ -286,8 +286,11 @@ def forward(argv: list[str]) -> int | None:
             _send(s, {"op": "run", "argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask,
                       "encodings": streams}, fds=(0, 1, 2))
             pid = _recv(s)["pid"]
-        except (ConnectionError, OSError, ValueError, KeyError):
+        except (ConnectionError, OSError, ValueError, KeyError, TypeError):
             return None  # the server went away before it forked: run here
+        except KeyboardInterrupt:  # Ctrl-C before the command's pid came: closing the connection ends it
+            print("hdrkit: interrupted", file=sys.stderr)
+            return 130
 
         def relay(signum, _frame):
             try:
@@ -297,12 +300,8 @@ def forward(argv: list[str]) -> int | None:
 
         old = {sig: signal.signal(sig, relay) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
-            while True:
-                try:
-                    return int(_recv(s)["exit"])
-                except InterruptedError:  # pragma: no cover - PEP 475 retries recv itself
-                    continue
-        except (ConnectionError, OSError, ValueError, KeyError):
+            return int(_recv(s)["exit"])
+        except (ConnectionError, OSError, ValueError, KeyError, TypeError):
             print("hdrkit: error: the command server ended without the command's status", file=sys.stderr)
             return 1
         finally:
@@ -478,40 +477,50 @@ def serve(path: str, run: Callable[[list[str]], int], idle: float = 900.0,
 
     def accept() -> None:
         nonlocal served
-        conn, _ = listener.accept()
-        if _peer_uid(conn) not in (None, os.getuid()):
-            conn.close()
+        try:
+            conn, _ = listener.accept()
+        except OSError as e:  # e.g. out of descriptors: the client sees a refused connection and runs alone
+            say(f"accept: {e}")
             return
-        conn.settimeout(5.0)
         fds: list[int] = []
         try:
-            req = _recv(conn, fds)
-        except (ConnectionError, OSError, ValueError):
-            req = {}
-        op = req.get("op")
-        if op == "run" and len(fds) == 3 and not stop_replies:
-            pid = os.fork()
-            if pid == 0:
-                _child(req, fds, [listener, wake_r, wake_w, conn, *stop_replies, *filter(None, jobs.values())], run)
-            served += 1
-            conn.settimeout(None)
-            jobs[pid] = conn
-            sel.register(conn, selectors.EVENT_READ, pid)
-            _send(conn, {"pid": pid})
-        elif op == "status":
-            _send(conn, {"pid": os.getpid(), "socket": path, "started": started,
-                         "uptime_s": round(time.time() - started, 1), "commands": served, "commands_running": len(jobs),
-                         "commands_cpu_s": round(cpu[0], 3),
-                         "idle_timeout_s": idle, "python": sys.executable})
-            conn.close()
-        elif op == "stop":
-            if owns_socket():
-                os.unlink(path)
-            stop_replies.append(conn)
-        else:
-            conn.close()
-        for fd in fds:
-            os.close(fd)
+            if _peer_uid(conn) not in (None, os.getuid()):
+                conn.close()
+                return
+            conn.settimeout(5.0)
+            try:
+                req = _recv(conn, fds)
+            except (ConnectionError, OSError, ValueError):
+                req = None
+            op = req.get("op") if isinstance(req, dict) else None
+            if op == "run" and len(fds) == 3 and not stop_replies:
+                pid = os.fork()
+                if pid == 0:
+                    _child(req, fds, [listener, wake_r, wake_w, conn, *stop_replies, *filter(None, jobs.values())],
+                           run)
+                served += 1
+                jobs[pid] = conn
+                sel.register(conn, selectors.EVENT_READ, pid)
+                conn.settimeout(None)
+                _send(conn, {"pid": pid})  # if the client is gone, the loop sees it and ends the command
+            elif op == "status":
+                _send(conn, {"pid": os.getpid(), "socket": path, "started": started,
+                             "uptime_s": round(time.time() - started, 1), "commands": served,
+                             "commands_running": len(jobs), "commands_cpu_s": round(cpu[0], 3),
+                             "idle_timeout_s": idle, "python": sys.executable})
+                conn.close()
+            elif op == "stop":
+                if owns_socket():
+                    os.unlink(path)
+                stop_replies.append(conn)
+            else:
+                conn.close()
+        except OSError:
+            if conn not in jobs.values() and conn not in stop_replies:
+                conn.close()
+        finally:
+            for fd in fds:
+                os.close(fd)
 
     try:
         while True:
