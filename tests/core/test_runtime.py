@@ -38,3 +38,24 @@ def test_a_process_that_imported_scipy_linalg_is_left_alone():
             "print(hidden, a._HAVE_BLAS)")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     assert out == ["False", "True"]
+
+
+_LOAD = """
+import threading
+import numpy as np
+from numba.np.ufunc import parallel
+from hdrkit.core import kernels
+from hdrkit.core.runtime import load_cached_kernels
+n = load_cached_kernels()
+print(n > 0, len(kernels.lerp_rows.overloads) > 0, len(kernels._render_sdr.overloads), parallel._is_initialized,
+      threading.active_count())
+"""
+
+
+def test_serial_kernels_load_from_the_cache_without_threads():
+    """What the command server does before it forks: serial kernels loaded, no thread started."""
+    warm = ("import numpy as np; from hdrkit.core.kernels import lerp_rows; "
+            "lerp_rows(np.zeros(3, np.float32), np.arange(4, dtype=np.float32))")  # in the cache, whatever ran before
+    subprocess.run([sys.executable, "-c", warm], check=True)
+    out = subprocess.run([sys.executable, "-c", _LOAD], check=True, capture_output=True, text=True).stdout.split()
+    assert out == ["True", "True", "0", "False", "1"]
