@@ -308,7 +308,7 @@ def test_cli_collects_less_often_while_running_and_restores_the_callers_settings
 
     seen = []
     make = cli.create_parser
-    monkeypatch.setattr(cli, "create_parser", lambda: seen.append(gc.get_threshold()) or make())
+    monkeypatch.setattr(cli, "create_parser", lambda *a: seen.append(gc.get_threshold()) or make(*a))
     before = gc.get_threshold()
     gc.set_threshold(500, 7, 9)
     try:

@@ -20,6 +20,24 @@ def test_import_is_light():
     assert out.strip() == "[]"
 
 
+def test_import_loads_no_submodule_and_a_command_line_only_its_command():
+    """``import hdrkit`` loads nothing else (the command server's client starts in milliseconds;
+    a video job skips the still export); a command line imports its own command's module only."""
+    code = ("import sys, hdrkit\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('hdrkit', 'numpy'))))\n"
+            "from hdrkit import cli\n"
+            "cli.create_parser('proxy')\n"
+            "print(sorted(m[16:] for m in sys.modules if m.startswith('hdrkit.commands.')))\n"
+            "cli.create_parser()\n"
+            "print(len([m for m in sys.modules if m.startswith('hdrkit.commands.') and m[16:] in cli.COMMANDS]), "
+            "len(cli.COMMANDS))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == "['hdrkit']"
+    assert "proxy" in out[1] and "still" not in out[1] and "keyframes" not in out[1]
+    n, total = out[2].split()
+    assert n == total
+
+
 def test_cli_help_is_light():
     """``hdrkit --help`` and every ``hdrkit COMMAND --help`` build the whole parser: no PyAV,
     numba or matplotlib for that."""
