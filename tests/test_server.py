@@ -149,6 +149,21 @@ def test_a_client_that_dies_ends_its_command(env, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_the_command_keeps_the_clients_niceness(env, tmp_path):
+    p = subprocess.Popen(["nice", "-n", "7", *_cmd("proxy", CLIP, "-o", tmp_path / "p.mp4", "--x264-preset", "slow")],
+                         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait(lambda: _running(env) == 1)
+        pid = _status(env)["pid"]
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        nice = [int(Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()[16]) for k in kids]
+    finally:
+        p.kill()
+        p.wait()
+    assert nice == [7]
+
+
 def test_another_environment_runs_its_own_process(env, tmp_path):
     n = _served(env)
     r = _run({**env, "NUMBA_NUM_THREADS": "1"}, "still", STILL, "-o", tmp_path / "o.jpg")
@@ -196,6 +211,12 @@ def test_fingerprint_follows_the_sources_and_import_time_environment(tmp_path):
     assert srv.fingerprint(str(pkg), {**base, "PATH": "/usr/bin", "HOME": "/h", "HDRKIT_RUNTIME_DIR": "/r"}) == fp
     assert srv.fingerprint(str(pkg), {**base, "NUMBA_CACHE_DIR": "/d"}) != fp
     assert srv.fingerprint(str(pkg), {**base, "OMP_NUM_THREADS": "1"}) != fp
+    if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 1:  # taskset: other thread pools
+        code = ("import os, sys; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+                "from hdrkit.io.server import fingerprint; print(fingerprint(sys.argv[1], {}))")
+        one_cpu = subprocess.run([sys.executable, "-c", code, str(pkg)], check=True, capture_output=True,
+                                 text=True).stdout.strip()
+        assert one_cpu != srv.fingerprint(str(pkg), {})
     (pkg / "sub" / "b.py").write_text("y = 3\n")
     os.utime(pkg / "sub" / "b.py", ns=(1, 1))
     assert srv.fingerprint(str(pkg), base) != fp

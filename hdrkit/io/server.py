@@ -99,7 +99,8 @@ def fingerprint(package_dir: str | None = None, environ=None) -> str:
     -------
     str
         16 hex digits: the Python executable and version, every file of the package (path,
-        size, modification time) and the import-time environment variables.
+        size, modification time), the import-time environment variables and the CPUs the
+        process may run on (``taskset``).
     """
     root = package_dir or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = os.environ if environ is None else environ
@@ -114,6 +115,8 @@ def fingerprint(package_dir: str | None = None, environ=None) -> str:
     for k in sorted(env):
         if k.startswith(_IMPORT_TIME_ENV) and k not in _NOT_FINGERPRINTED:
             h.update(f"{k}={env[k]}\0".encode())
+    if hasattr(os, "sched_getaffinity"):  # numba and the codecs size their thread pools by it
+        h.update(f"cpus={sorted(os.sched_getaffinity(0))}".encode())
     return h.hexdigest()[:16]
 
 
@@ -284,7 +287,7 @@ def forward(argv: list[str]) -> int | None:
     with s:
         try:
             _send(s, {"op": "run", "argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask,
-                      "encodings": streams}, fds=(0, 1, 2))
+                      "encodings": streams, "nice": os.getpriority(os.PRIO_PROCESS, 0)}, fds=(0, 1, 2))
             pid = _recv(s)["pid"]
         except (ConnectionError, OSError, ValueError, KeyError, TypeError):
             return None  # the server went away before it forked: run here
@@ -338,6 +341,15 @@ def _exit_status(status: int) -> int:
     return os.WEXITSTATUS(status)
 
 
+def _take_niceness(req) -> None:
+    """The client's niceness (``nice hdrkit ...``), where allowed (lowering it needs privileges)."""
+    try:
+        if req.get("nice") is not None and int(req["nice"]) != os.getpriority(os.PRIO_PROCESS, 0):
+            os.setpriority(os.PRIO_PROCESS, 0, int(req["nice"]))
+    except (OSError, ValueError, TypeError):
+        pass
+
+
 def _raise_interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
@@ -368,6 +380,7 @@ def _child(req, fds, closing, run: Callable[[list[str]], int]):
         os.environ.update(req["env"])
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as hdrkit/__init__ sets it
         os.umask(int(req["umask"]))
+        _take_niceness(req)
         os.chdir(req["cwd"])
         sys.argv = ["hdrkit", *req["argv"]]
         try:
