@@ -139,6 +139,30 @@ def test_ctrl_c_reaches_the_command(env, tmp_path):
     assert _wait(lambda: _running(env) == 0)
 
 
+def _child_state(env) -> str:
+    pid = _status(env)["pid"]
+    kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return "".join(Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()[0] for k in kids)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_ctrl_z_stops_the_command_and_sigcont_resumes_it(env, tmp_path):
+    out = tmp_path / "p.mp4"
+    p = _start_proxy(env, out)
+    try:
+        assert _wait(lambda: _running(env) == 1)
+        p.send_signal(signal.SIGTSTP)
+        assert _wait(lambda: _child_state(env) == "T", timeout=10), "the command did not stop"
+        assert _wait(lambda: _proc_state(p.pid).find("stopped") >= 0, timeout=10), "the client did not stop"
+        p.send_signal(signal.SIGCONT)
+        assert _wait(lambda: _child_state(env) in ("R", "S", "D"), timeout=10), "the command did not resume"
+        p.send_signal(signal.SIGINT)  # and it still answers
+        _, err = p.communicate(timeout=120)
+    finally:
+        p.kill()
+    assert p.returncode == 130, err
+
+
 def test_a_client_that_dies_ends_its_command(env, tmp_path):
     out = tmp_path / "p.mp4"
     p = _start_proxy(env, out)

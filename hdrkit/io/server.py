@@ -262,8 +262,9 @@ def request(op: str, path: str | None = None, timeout: float = 10.0):
 def forward(argv: list[str]) -> int | None:
     """Run a command in this environment's server, if one is running; else return None.
 
-    The command gets this process's working directory, environment, umask and standard
-    streams; Ctrl-C, SIGTERM and SIGHUP are passed on to it. With ``HDRKIT_SERVER=auto``
+    The command gets this process's working directory, environment, umask, niceness and
+    standard streams; Ctrl-C, SIGTERM and SIGHUP are passed on to it, and Ctrl-Z (SIGTSTP)
+    stops it with this process, SIGCONT resumes both. With ``HDRKIT_SERVER=auto``
     and no server, one is started in the background for the next command.
 
     Returns
@@ -301,7 +302,15 @@ def forward(argv: list[str]) -> int | None:
             except OSError:
                 pass
 
-        old = {sig: signal.signal(sig, relay) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        def suspend(_signum, _frame):  # Ctrl-Z: stop the command, then this process (job control)
+            relay(signal.SIGSTOP, None)  # SIGTSTP would be dropped: the server's process group is orphaned
+            signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT
+            signal.signal(signal.SIGTSTP, suspend)
+
+        handlers = {signal.SIGINT: relay, signal.SIGTERM: relay, signal.SIGHUP: relay, signal.SIGCONT: relay,
+                    signal.SIGTSTP: suspend}
+        old = {sig: signal.signal(sig, h) for sig, h in handlers.items()}
         try:
             return int(_recv(s)["exit"])
         except (ConnectionError, OSError, ValueError, KeyError, TypeError):
