@@ -22,8 +22,8 @@ Speed layout of a row (float32):
    branch-free loop, in float64 (:func:`_row_slow`); for the ``hue`` map every step after the
    packing runs over the packed pixels in vectorised loops, IPT's powers and the hue angle
    included (:mod:`hdrkit.core.vecmath`, :func:`_row_slow_hue`);
-5. for SDR, per channel: vectorised square root, table read, vectorised dither + floor into
-   a code plane; then one loop interleaves the three planes into the output row.
+5. for SDR, per channel: vectorised square root and table read; then one vectorised loop
+   adds the dither, floors and writes the three (RGBX: four) codes of each pixel into the row.
 
 Everything here mirrors a numpy reference: ``pipeline.render_linear_reference`` (tests
 compare the two: display light within 3e-4, codes within 1 on under 1 % of pixels), and
@@ -645,17 +645,15 @@ def _render_sdr(rgb, rc, cc, out):
     ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
     for t in prange(ntask):
         o, gbuf, slow, sb, idx = _row_buffers(W)
-        q = np.empty((3, W), out.dtype)  # the codes, one plane per channel
         for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
             _row(rgb[i], rc, o, gbuf, slow, sb, idx)
-            _encode_row(o, dtile[i % th], cc, rc.D, q, out[i])
+            _encode_row(o, dtile[i % th], cc, rc.D, out[i])
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _encode_row(o, drow, cc, D, q, dst):
+def _encode_row(o, drow, cc, D, dst):
     """Display light ``o`` (3, W) (0..D, overwritten) -> code table ``cc.enc``, dither row ``drow``
-    (a row of ``cc.dtile``), floor, clamp to ``cc.top``, into ``dst`` (W, 3) or (W, 4) (RGBX);
-    ``q`` (3, W) scratch of ``dst``'s type."""
+    (a row of ``cc.dtile``), floor, clamp to ``cc.top``, into ``dst`` (W, 3) or (W, 4) (RGBX)."""
     enc, top = cc.enc, cc.top
     W = dst.shape[0]
     nc = dst.shape[1]
@@ -669,20 +667,22 @@ def _encode_row(o, drow, cc, D, q, dst):
         for j in range(W):
             oc[j] = math.sqrt(min(max(oc[j] * invD, zero), one)) * fn1
         lerp_rows(oc, enc)
-        qc = q[c]
-        for j in range(W):
-            qc[j] = min(max(math.floor(oc[j] + drow[j]), zero), ftop)
+    # dither, floor and clamp straight into the interleaved row: each loop writes every byte of a
+    # pixel, so LLVM vectorises it with shuffles (one channel written with a stride would stay scalar)
+    o0, o1, o2 = o[0], o[1], o[2]
     if nc == 4:  # RGBX: the fourth byte at the top code
         for j in range(W):
-            dst[j, 0] = q[0, j]
-            dst[j, 1] = q[1, j]
-            dst[j, 2] = q[2, j]
+            d = drow[j]
+            dst[j, 0] = min(max(math.floor(o0[j] + d), zero), ftop)
+            dst[j, 1] = min(max(math.floor(o1[j] + d), zero), ftop)
+            dst[j, 2] = min(max(math.floor(o2[j] + d), zero), ftop)
             dst[j, 3] = ftop
     else:
-        for j in range(W):  # interleave (a channel written with a stride of 3 would keep its loop scalar)
-            dst[j, 0] = q[0, j]
-            dst[j, 1] = q[1, j]
-            dst[j, 2] = q[2, j]
+        for j in range(W):
+            d = drow[j]
+            dst[j, 0] = min(max(math.floor(o0[j] + d), zero), ftop)
+            dst[j, 1] = min(max(math.floor(o1[j] + d), zero), ftop)
+            dst[j, 2] = min(max(math.floor(o2[j] + d), zero), ftop)
 
 
 # fastmath=False: the rebuild is inlined here and keeps its exact arithmetic; the render runs in
@@ -703,7 +703,6 @@ def _render_sdr_rebuilt(p, kc, mp, sampling, inv_gamma, rc, cc, bk, box, out):
     for t in prange(ntask):
         lin = np.empty((W, 3), np.float32)
         o, gbuf, slow, sb, idx = _row_buffers(W)
-        q = np.empty((3, W), out.dtype)
         acc = np.zeros((box.shape[1], 3), np.float64)
         for i in range(t * band, min(H, (t + 1) * band)):
             rebuild_row(p, kc, mp, sampling, inv_gamma, i, 0, 1, lin)
@@ -712,7 +711,7 @@ def _render_sdr_rebuilt(p, kc, mp, sampling, inv_gamma, rc, cc, bk, box, out):
                 if i % bk == bk - 1:
                     _box_store(acc, inv, box[i // bk])
             _row(lin, rc, o, gbuf, slow, sb, idx)
-            _encode_row(o, dtile[i % th], cc, rc.D, q, out[i])
+            _encode_row(o, dtile[i % th], cc, rc.D, out[i])
 
 
 def has_kernel(params) -> bool:
