@@ -22,8 +22,8 @@ Speed layout of a row (float32):
    branch-free loop, in float64 (:func:`_row_slow`); for the ``hue`` map every step after the
    packing runs over the packed pixels in vectorised loops, IPT's powers and the hue angle
    included (:mod:`hdrkit.core.vecmath`, :func:`_row_slow_hue`);
-5. for SDR, per channel: vectorised square root and table read; then one vectorised loop
-   adds the dither, floors and writes the three (RGBX: four) codes of each pixel into the row.
+5. for SDR, per channel: vectorised square root and table read; then one loop adds the
+   dither, floors and writes the three (RGBX: four) codes of each pixel into the row.
 
 Everything here mirrors a numpy reference: ``pipeline.render_linear_reference`` (tests
 compare the two: display light within 3e-4, codes within 1 on under 1 % of pixels), and
@@ -667,8 +667,9 @@ def _encode_row(o, drow, cc, D, dst):
         for j in range(W):
             oc[j] = math.sqrt(min(max(oc[j] * invD, zero), one)) * fn1
         lerp_rows(oc, enc)
-    # dither, floor and clamp straight into the interleaved row: each loop writes every byte of a
-    # pixel, so LLVM vectorises it with shuffles (one channel written with a stride would stay scalar)
+    # dither, floor and clamp straight into the interleaved row, every byte of a pixel in one loop
+    # (no code planes and no interleaving pass; one channel per loop, written with a stride, would
+    # keep the loop scalar)
     o0, o1, o2 = o[0], o[1], o[2]
     if nc == 4:  # RGBX: the fourth byte at the top code
         for j in range(W):
@@ -729,9 +730,22 @@ def _args(rgb, primaries, params, src_peak, anchor_peak=None):
 
 
 def render_constants(primaries: str, params, src_peak: float, anchor_peak: float | None = None) -> RenderConstants:
-    """The :class:`RenderConstants` of rendering pictures in ``primaries`` with ``params``
-    (:class:`hdrkit.core.pipeline.RenderParams`) from a source peak ``src_peak`` (linear relative;
-    ``anchor_peak`` as in :func:`hdrkit.core.pipeline.render_linear`).
+    """The constants of the render kernels for one picture (or video frame), made once.
+
+    Parameters
+    ----------
+    primaries : str
+        The source picture's primaries (a name of :mod:`hdrkit.core.primaries`).
+    params : hdrkit.core.pipeline.RenderParams
+        Tone curve, target headroom and gamut map with their parameters.
+    src_peak : float
+        Source peak, linear relative (1.0 = SDR white).
+    anchor_peak : float or None
+        Static peak of the source description (as :func:`hdrkit.core.pipeline.render_linear`).
+
+    Returns
+    -------
+    RenderConstants
 
     Raises
     ------
