@@ -22,8 +22,8 @@ Speed layout of a row (float32):
    branch-free loop, in float64 (:func:`_row_slow`); for the ``hue`` map every step after the
    packing runs over the packed pixels in vectorised loops, IPT's powers and the hue angle
    included (:mod:`hdrkit.core.vecmath`, :func:`_row_slow_hue`);
-5. for SDR, per channel: vectorised square root, table read, vectorised dither + floor into
-   a code plane; then one loop interleaves the three planes into the output row.
+5. for SDR, per channel: vectorised square root and table read; then one loop adds the
+   dither, floors and writes the three (RGBX: four) codes of each pixel into the row.
 
 Everything here mirrors a numpy reference: ``pipeline.render_linear_reference`` (tests
 compare the two: display light within 3e-4, codes within 1 on under 1 % of pixels), and
@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -54,8 +55,9 @@ from .rebuild import rebuild_row
 from .tonemap import curve_lut
 from .vecmath import atan2_rows, spow_rows
 
-__all__ = ["has_kernel", "render_linear_fast", "render_sdr_fast", "render_sdr_rebuilt", "encode_lut", "box_mean",
-           "subsampling_stats", "lerp_rows", "TONE_LUT_SIZE", "ENCODE_LUT_SIZE"]
+__all__ = ["RenderConstants", "CodeConstants", "render_constants", "has_kernel", "render_linear_fast",
+           "render_sdr_fast", "render_sdr_rebuilt", "encode_lut", "box_mean", "subsampling_stats", "lerp_rows",
+           "TONE_LUT_SIZE", "ENCODE_LUT_SIZE"]
 
 TONE_LUT_SIZE = 4096
 ENCODE_LUT_SIZE = 8192
@@ -67,6 +69,109 @@ _MODES = {"clip": 0, "compress": 1, "perceptual": 2, "hue": 3}
 HUE_GATE = 0.5
 #: LLVM fast-math flags that keep NaN / inf semantics (so bad pixels still turn black).
 _FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+
+class RenderConstants(NamedTuple):
+    """The per-picture constants of the render kernels (tone curve, matrices, gamut map), made once
+    by :func:`render_constants` and handed to every row as one record.
+
+    Light is linear relative (1.0 = SDR reference white) throughout.
+
+    Attributes
+    ----------
+    peak : float
+        ``P``, the span of the tone tables: the source peak or, when larger, the display peak
+        ``D`` (linear relative). A pixel whose max(R, G, B) reaches it lands on ``D``.
+    tone : numpy.ndarray
+        (:data:`TONE_LUT_SIZE`,) float32 gain table ``f(m) / m`` of the tone curve at
+        ``m = peak * (i / (n - 1))**2`` (:func:`hdrkit.core.tonemap.curve_lut` in the context of
+        :meth:`hdrkit.core.pipeline.RenderParams.tone_context`); the vectorised common case reads it.
+    tone64 : numpy.ndarray
+        The same table in float64 (the pixels past the gamut knee read it).
+    M : numpy.ndarray
+        (3, 3) float64, linear source primaries -> linear BT.709
+        (:func:`hdrkit.core.primaries.rgb_to_rgb_matrix`, Bradford adaptation between whites).
+    Minv : numpy.ndarray
+        (3, 3) float64, BT.709 -> source primaries (the source gamut boundary of the roll-off).
+    w : numpy.ndarray
+        (3,) float64 BT.709 luminance weights (the Y row of its RP 177 matrix,
+        :func:`hdrkit.core.primaries.luminance_weights`): the constant-Y axis of the gamut map.
+    XYZ : numpy.ndarray
+        (3, 3) float64, BT.709 -> CIE XYZ (white Y = 1), for the CIELAB skin test.
+    wn : numpy.ndarray
+        (3,) float64 XYZ of the BT.709 white (the row sums of ``XYZ``), CIELAB's reference white.
+    skin : numpy.ndarray
+        (5,) float64: the CIELAB hue window of skin in degrees, low, high and feather
+        (:data:`hdrkit.core.gamut.SKIN_HUE`), then the C*/L* limits, full and zero weight
+        (:data:`hdrkit.core.gamut.SKIN_SAT`).
+    D : float
+        Display peak (``RenderParams.target_headroom``, linear relative): the output's top.
+    mode : int
+        Gamut map: 0 ``clip``, 1 ``compress``, 2 ``perceptual``, 3 ``hue``.
+    knee : float
+        Chroma ratio (to the BT.709 boundary at constant Y, or IPT chroma for ``hue``) where the
+        compression starts (the map's ``knee`` parameter, 0-1).
+    skin_knee : float
+        The knee for skin colours (``perceptual``'s ``skin_knee``, 0-1).
+    neon_knee : float
+        Channel level, as a fraction of ``D``, where the shoulder of saturated colours starts
+        (``perceptual``'s ``neon_knee``; 1 = off).
+    neon_roll : float
+        The shoulder's roll, a fraction of ``D`` (``perceptual``'s ``neon_roll``).
+    hm : numpy.ndarray
+        (4, 3, 3) float64, for ``hue`` (zeros otherwise): LMS from BT.709, BT.709 from LMS,
+        IPT from L'M'S', L'M'S' from IPT (:func:`hdrkit.core.ipt.ipt_matrices`).
+    neut : numpy.ndarray
+        (3,) float64 IPT of white (:data:`hdrkit.core.ipt.NEUTRAL`), for ``hue``.
+    tabs : numpy.ndarray
+        (2, ni, nh) float64 largest IPT chroma by (lightness, hue) of BT.709 and of the source
+        gamut (:func:`hdrkit.core.ipt.chroma_boundary`), for ``hue``.
+
+    References
+    ----------
+    - SMPTE RP 177-1993 (normalised primary matrices); ITU-R BT.709-6 (output primaries).
+    - CIE 15:2004 (CIELAB); F. Ebner, M. D. Fairchild, IS&T/SID 6th Color Imaging Conference
+      (1998) 8-13 (IPT).
+    """
+
+    peak: float
+    tone: np.ndarray
+    tone64: np.ndarray
+    M: np.ndarray
+    Minv: np.ndarray
+    w: np.ndarray
+    XYZ: np.ndarray
+    wn: np.ndarray
+    skin: np.ndarray
+    D: float
+    mode: int
+    knee: float
+    skin_knee: float
+    neon_knee: float
+    neon_roll: float
+    hm: np.ndarray
+    neut: np.ndarray
+    tabs: np.ndarray
+
+
+class CodeConstants(NamedTuple):
+    """The SDR kernels' encoding constants: display light -> transfer -> dither -> integer code.
+
+    Attributes
+    ----------
+    enc : numpy.ndarray
+        (:data:`ENCODE_LUT_SIZE`,) float32 code values (encoded signal times ``top``) at
+        display light ``x = (i / (n - 1))**2`` of ``D`` (:func:`encode_lut` of the output transfer).
+    dtile : numpy.ndarray
+        (th, W) float32 rows of the dither tile (:func:`hdrkit.core.dither.get_dither`, in code
+        steps) plus 0.5 (round half up), repeated along x to the picture's width W.
+    top : float
+        The largest code, ``2**bits - 1``.
+    """
+
+    enc: np.ndarray
+    dtile: np.ndarray
+    top: float
 
 
 @lru_cache(maxsize=8)
@@ -135,14 +240,18 @@ def _constant_y_test(r, g, b, gtab, invP, Df, mm, ww, kn):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _row_fast(src, P, tone, M, w, D, mode, knee, neon_knee, neon_roll, o, gbuf, slow):
+def _row_fast(src, rc, o, gbuf, slow):
     """The common case of the gamut map for one row, in branch-free loops LLVM vectorises (float32).
 
-    ``src`` (W, 3) float32; writes display light (0..D) to ``o`` (3, W) and sets
-    ``slow[j]`` where :func:`_row_slow` must finish the pixel: chroma past the gamut-compression
-    knee (where the skin test and the roll-off apply). Elsewhere the result is final.
-    Returns the number of slow pixels.
+    ``src`` (W, 3) float32; ``rc`` the :class:`RenderConstants`; writes display light (0..D)
+    to ``o`` (3, W) and sets ``slow[j]`` where :func:`_row_slow` (:func:`_row_slow_hue`) must
+    finish the pixel: chroma past the gamut-compression knee (for the ``hue`` map
+    :data:`HUE_GATE` times the knee), where the skin test and the roll-off apply. Elsewhere
+    the result is final. Returns the number of slow pixels.
     """
+    P, tone, M, w, D, mode = rc.peak, rc.tone, rc.M, rc.w, rc.D, rc.mode
+    knee = HUE_GATE * rc.knee if mode == 3 else rc.knee
+    neon_knee, neon_roll = rc.neon_knee, rc.neon_roll
     W = src.shape[0]
     fn1 = np.float32(tone.shape[0] - 1)
     invP = np.float32(1.0 / P)
@@ -264,9 +373,11 @@ def _tone64(src, j, P, tone64, D):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _pack(src, P, tone64, M, D, scale, slow, s0, s1, s2, idx):
-    """Pack the flagged pixels of a row: tone curve (gain times ``scale``) and matrix ``M`` in
-    float64 into ``s0``-``s2``, their columns into ``idx``. Returns how many."""
+def _pack(src, rc, scale, slow, s0, s1, s2, idx):
+    """Pack the flagged pixels of a row: tone curve (gain times ``scale``) and matrix ``M`` of the
+    :class:`RenderConstants` ``rc`` in float64 into ``s0``-``s2``, their columns into ``idx``.
+    Returns how many."""
+    P, tone64, M, D = rc.peak, rc.tone64, rc.M, rc.D
     n = 0
     for j in range(src.shape[0]):
         if slow[j]:
@@ -284,9 +395,9 @@ def _pack(src, P, tone64, M, D, scale, slow, s0, s1, s2, idx):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, slow, o, sb,
-              idx):
-    """Finish the pixels :func:`_row_fast` flagged: the gamut roll-off of :mod:`hdrkit.core.gamut`.
+def _row_slow(src, rc, slow, o, sb, idx):
+    """Finish the pixels :func:`_row_fast` flagged: the gamut roll-off of :mod:`hdrkit.core.gamut`
+    (constants: the :class:`RenderConstants` ``rc``).
 
     Float64 from the source pixel on (flagged pixels are the saturated ones, whose channels
     the roll-off brings near zero, where float32 cancellation would show through a steep
@@ -298,8 +409,10 @@ def _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_kne
     ``Y / -c`` (c < 0) over the channels, computed as the largest of ``c / (D - Y)`` and
     ``-c / Y`` (two divisions, no branches); the source boundary likewise.
     """
+    Minv, w, XYZ, wn, skin, D, mode = rc.Minv, rc.w, rc.XYZ, rc.wn, rc.skin, rc.D, rc.mode
+    knee, skin_knee, neon_knee, neon_roll = rc.knee, rc.skin_knee, rc.neon_knee, rc.neon_roll
     s0, s1, s2, wsk = sb[0], sb[1], sb[2], sb[3]
-    n = _pack(src, P, tone64, M, D, 1.0, slow, s0, s1, s2, idx)
+    n = _pack(src, rc, 1.0, slow, s0, s1, s2, idx)
     for k in range(n):
         wsk[k] = _skin_weight(s0[k], s1[k], s2[k], XYZ, wn, skin) if mode == 2 else 0.0
     w0, w1, w2 = w[0], w[1], w[2]
@@ -385,13 +498,12 @@ def _m33(A):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
+def _row_slow_hue(src, rc, slow, o, sb, idx):
     """Finish the pixels :func:`_row_fast` flagged with the ``hue`` map of :mod:`hdrkit.core.gamut`
     (constant IPT lightness and hue, :mod:`hdrkit.core.ipt`), float64 from the source pixel on.
 
-    ``hm`` (4, 3, 3): LMS from BT.709, BT.709 from LMS, IPT from L'M'S', L'M'S' from IPT;
-    ``neut`` (3,): IPT of white; ``tabs`` (2, ni, nh): chroma boundaries of BT.709 and of the
-    source gamut (:func:`hdrkit.core.ipt.chroma_boundary`). ``sb`` (12, W) float64 scratch.
+    Constants from the :class:`RenderConstants` ``rc``: the tables ``hm``, ``neut`` and ``tabs``,
+    the display peak ``D`` and the ``knee``. ``sb`` (12, W) float64 scratch.
 
     The flagged pixels are packed (tone curve and matrix, one by one), then every step runs
     over the packed arrays in loops LLVM vectorises: the powers and the arc tangent are the
@@ -399,13 +511,14 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
     their own (gathers), and the roll-off is computed for every packed pixel and selected
     where it applies (a colour inside the knee keeps its tone-mapped value).
     """
+    hm, neut, tabs, D, knee = rc.hm, rc.neut, rc.tabs, rc.D, rc.knee
     ni, nh = tabs.shape[1], tabs.shape[2]
     e = IPT_EXPONENT
     ie = 1.0 / e
     tw = 1.0 / (2.0 * math.pi) * (nh - 1)
     v0s, v1s, v2s, q0, q1, q2 = sb[0], sb[1], sb[2], sb[3], sb[4], sb[5]
     ins, dps, dts, hs, cds, css = sb[6], sb[7], sb[8], sb[9], sb[10], sb[11]
-    n = _pack(src, P, tone64, M, D, 1.0 / D, slow, v0s, v1s, v2s, idx)
+    n = _pack(src, rc, 1.0 / D, slow, v0s, v1s, v2s, idx)
     if n == 0:
         return
     a00, a01, a02, a10, a11, a12, a20, a21, a22 = _m33(hm[0])
@@ -487,17 +600,15 @@ def _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _row(src, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm, neut,
-         tabs, o, gbuf, slow, sb, idx):
-    """One row of display light into ``o`` (3, W): vectorised common case, then the flagged pixels.
+def _row(src, rc, o, gbuf, slow, sb, idx):
+    """One row of display light into ``o`` (3, W) with the :class:`RenderConstants` ``rc``: vectorised
+    common case, then the flagged pixels.
     Scratch: ``gbuf`` (W,) float32, ``slow`` (W,) bool, ``sb`` (12, W) float64, ``idx`` (W,) int32."""
-    fk = HUE_GATE * knee if mode == 3 else knee
-    if _row_fast(src, P, tone, M, w, D, mode, fk, neon_knee, neon_roll, o, gbuf, slow) > 0:
-        if mode == 3:
-            _row_slow_hue(src, P, tone64, M, hm, neut, tabs, D, knee, slow, o, sb, idx)
+    if _row_fast(src, rc, o, gbuf, slow) > 0:
+        if rc.mode == 3:
+            _row_slow_hue(src, rc, slow, o, sb, idx)
         else:
-            _row_slow(src, P, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, slow,
-                      o, sb, idx)
+            _row_slow(src, rc, slow, o, sb, idx)
 
 
 @njit(cache=True)
@@ -508,16 +619,15 @@ def _row_buffers(W):
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def _render_linear(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll,
-                   hm, neut, tabs, out):
+def _render_linear(rgb, rc, out):
+    """Render (:class:`RenderConstants` ``rc``): ``out`` (H, W, 3) float32 display light over ``D``."""
     H, W = rgb.shape[0], rgb.shape[1]
-    invD = np.float32(1.0 / D)
+    invD = np.float32(1.0 / rc.D)
     ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
     for t in prange(ntask):
         o, gbuf, slow, sb, idx = _row_buffers(W)
         for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
-            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm,
-                 neut, tabs, o, gbuf, slow, sb, idx)
+            _row(rgb[i], rc, o, gbuf, slow, sb, idx)
             dst = out[i]
             for j in range(W):
                 dst[j, 0] = o[0, j] * invD
@@ -526,27 +636,25 @@ def _render_linear(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, kne
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def _render_sdr(rgb, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm,
-                neut, tabs, enc, dtile, top, out):
-    """Render + encode + dither + round. ``enc`` float32 table of code values (encoded x ``top``,
-    square-root spaced, see :func:`encode_lut`); ``dtile`` (th, W) float32 dither offsets
-    already tiled to the row width, 0.5 added; ``out`` (H, W, 3) or (H, W, 4) (RGBX)."""
+def _render_sdr(rgb, rc, cc, out):
+    """Render (:class:`RenderConstants` ``rc``) + encode + dither + round (:class:`CodeConstants`
+    ``cc``) into ``out`` (H, W, 3) or (H, W, 4) (RGBX)."""
     H, W = rgb.shape[0], rgb.shape[1]
+    dtile = cc.dtile
     th = dtile.shape[0]
     ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
     for t in prange(ntask):
         o, gbuf, slow, sb, idx = _row_buffers(W)
-        q = np.empty((3, W), out.dtype)  # the codes, one plane per channel
         for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
-            _row(rgb[i], P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm,
-                 neut, tabs, o, gbuf, slow, sb, idx)
-            _encode_row(o, dtile[i % th], enc, D, top, q, out[i])
+            _row(rgb[i], rc, o, gbuf, slow, sb, idx)
+            _encode_row(o, dtile[i % th], cc, rc.D, out[i])
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _encode_row(o, drow, enc, D, top, q, dst):
-    """Display light ``o`` (3, W) (0..D, overwritten) -> transfer table ``enc``, dither row ``drow``
-    (0.5 added), floor, into ``dst`` (W, 3) or (W, 4) (RGBX); ``q`` (3, W) scratch of ``dst``'s type."""
+def _encode_row(o, drow, cc, D, dst):
+    """Display light ``o`` (3, W) (0..D, overwritten) -> code table ``cc.enc``, dither row ``drow``
+    (a row of ``cc.dtile``), floor, clamp to ``cc.top``, into ``dst`` (W, 3) or (W, 4) (RGBX)."""
+    enc, top = cc.enc, cc.top
     W = dst.shape[0]
     nc = dst.shape[1]
     fn1 = np.float32(enc.shape[0] - 1)
@@ -559,32 +667,35 @@ def _encode_row(o, drow, enc, D, top, q, dst):
         for j in range(W):
             oc[j] = math.sqrt(min(max(oc[j] * invD, zero), one)) * fn1
         lerp_rows(oc, enc)
-        qc = q[c]
-        for j in range(W):
-            qc[j] = min(max(math.floor(oc[j] + drow[j]), zero), ftop)
+    # dither, floor and clamp straight into the interleaved row, every byte of a pixel in one loop
+    # (no code planes and no interleaving pass; one channel per loop, written with a stride, would
+    # keep the loop scalar)
+    o0, o1, o2 = o[0], o[1], o[2]
     if nc == 4:  # RGBX: the fourth byte at the top code
         for j in range(W):
-            dst[j, 0] = q[0, j]
-            dst[j, 1] = q[1, j]
-            dst[j, 2] = q[2, j]
+            d = drow[j]
+            dst[j, 0] = min(max(math.floor(o0[j] + d), zero), ftop)
+            dst[j, 1] = min(max(math.floor(o1[j] + d), zero), ftop)
+            dst[j, 2] = min(max(math.floor(o2[j] + d), zero), ftop)
             dst[j, 3] = ftop
     else:
-        for j in range(W):  # interleave (a channel written with a stride of 3 would keep its loop scalar)
-            dst[j, 0] = q[0, j]
-            dst[j, 1] = q[1, j]
-            dst[j, 2] = q[2, j]
+        for j in range(W):
+            d = drow[j]
+            dst[j, 0] = min(max(math.floor(o0[j] + d), zero), ftop)
+            dst[j, 1] = min(max(math.floor(o1[j] + d), zero), ftop)
+            dst[j, 2] = min(max(math.floor(o2[j] + d), zero), ftop)
 
 
 # fastmath=False: the rebuild is inlined here and keeps its exact arithmetic; the render runs in
 # the helpers, compiled with their own flags as for the float picture
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=False)
-def _render_sdr_rebuilt(p, kc, mp, sampling, inv_gamma, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee,
-                        skin_knee, neon_knee, neon_roll, hm, neut, tabs, enc, dtile, top, bk, box, out):
+def _render_sdr_rebuilt(p, kc, mp, sampling, inv_gamma, rc, cc, bk, box, out):
     """:func:`_render_sdr` of the gain-map rebuild (:class:`hdrkit.core.rebuild.MapInputs`, the first
     five arguments), one row at a time: each row is rebuilt into a buffer of the task
     (:func:`hdrkit.core.rebuild.rebuild_row`), added to the ``bk`` x ``bk`` block sums of ``box``
     (as :func:`_box_mean`) and rendered while it is in cache. Tasks are bands of whole block rows."""
     H, W = out.shape[0], out.shape[1]
+    dtile = cc.dtile
     th = dtile.shape[0]
     hb = box.shape[0]
     inv = 1.0 / (bk * bk)
@@ -593,7 +704,6 @@ def _render_sdr_rebuilt(p, kc, mp, sampling, inv_gamma, P, tone, tone64, M, Minv
     for t in prange(ntask):
         lin = np.empty((W, 3), np.float32)
         o, gbuf, slow, sb, idx = _row_buffers(W)
-        q = np.empty((3, W), out.dtype)
         acc = np.zeros((box.shape[1], 3), np.float64)
         for i in range(t * band, min(H, (t + 1) * band)):
             rebuild_row(p, kc, mp, sampling, inv_gamma, i, 0, 1, lin)
@@ -601,9 +711,8 @@ def _render_sdr_rebuilt(p, kc, mp, sampling, inv_gamma, P, tone, tone64, M, Minv
                 _box_add_row(lin, bk, acc)
                 if i % bk == bk - 1:
                     _box_store(acc, inv, box[i // bk])
-            _row(lin, P, tone, tone64, M, Minv, w, XYZ, wn, skin, D, mode, knee, skin_knee, neon_knee, neon_roll, hm,
-                 neut, tabs, o, gbuf, slow, sb, idx)
-            _encode_row(o, dtile[i % th], enc, D, top, q, out[i])
+            _row(lin, rc, o, gbuf, slow, sb, idx)
+            _encode_row(o, dtile[i % th], cc, rc.D, out[i])
 
 
 def has_kernel(params) -> bool:
@@ -617,11 +726,32 @@ def _args(rgb, primaries, params, src_peak, anchor_peak=None):
         raise OptionError(f"expected an (H, W, 3) image, got shape {a.shape}")
     if a.dtype != np.float32:
         a = a.astype(np.float32)
-    return (a,) + _render_args(primaries, params, src_peak, anchor_peak)
+    return a, render_constants(primaries, params, src_peak, anchor_peak)
 
 
-def _render_args(primaries, params, src_peak, anchor_peak=None):
-    """The render kernels' arguments after the picture: peak, tone tables, matrices, gamut map."""
+def render_constants(primaries: str, params, src_peak: float, anchor_peak: float | None = None) -> RenderConstants:
+    """The constants of the render kernels for one picture (or video frame), made once.
+
+    Parameters
+    ----------
+    primaries : str
+        The source picture's primaries (a name of :mod:`hdrkit.core.primaries`).
+    params : hdrkit.core.pipeline.RenderParams
+        Tone curve, target headroom and gamut map with their parameters.
+    src_peak : float
+        Source peak, linear relative (1.0 = SDR white).
+    anchor_peak : float or None
+        Static peak of the source description (as :func:`hdrkit.core.pipeline.render_linear`).
+
+    Returns
+    -------
+    RenderConstants
+
+    Raises
+    ------
+    OptionError
+        If the gamut map has no compiled form (see :func:`has_kernel`).
+    """
     ctx = params.tone_context(src_peak, anchor_peak)
     curve, cp = params.tone()
     D = ctx.dst_peak
@@ -639,8 +769,9 @@ def _render_args(primaries, params, src_peak, anchor_peak=None):
     wn = XYZ.sum(axis=1)
     skin = np.array([*SKIN_HUE, *SKIN_SAT], dtype=np.float64)
     hm, neut, tabs = _hue_tables(primaries) if g.name == "hue" else _NO_HUE
-    return (Peff, tone.astype(np.float32), tone, M, Minv, w, XYZ, wn, skin, D, _MODES[g.name], gp.get("knee", 0.8),
-            gp.get("skin_knee", 0.8), gp.get("neon_knee", 1.0), gp.get("neon_roll", 0.08), hm, neut, tabs)
+    return RenderConstants(float(Peff), tone.astype(np.float32), tone, M, Minv, w, XYZ, wn, skin, float(D),
+                           _MODES[g.name], float(gp.get("knee", 0.8)), float(gp.get("skin_knee", 0.8)),
+                           float(gp.get("neon_knee", 1.0)), float(gp.get("neon_roll", 0.08)), hm, neut, tabs)
 
 
 _NO_HUE = (np.zeros((4, 3, 3)), np.zeros(3), np.zeros((2, 2, 2)))
@@ -657,9 +788,9 @@ def _hue_tables(primaries: str):
 
 def render_linear_fast(rgb, primaries, params, src_peak, anchor_peak=None) -> np.ndarray:
     """Compiled :func:`hdrkit.core.pipeline.render_linear`: display-linear BT.709 [0, 1] float32."""
-    args = _args(rgb, primaries, params, src_peak, anchor_peak)
-    out = np.empty(args[0].shape, np.float32)
-    _render_linear(*args, out)
+    a, rc = _args(rgb, primaries, params, src_peak, anchor_peak)
+    out = np.empty(a.shape, np.float32)
+    _render_linear(a, rc, out)
     return out
 
 
@@ -670,9 +801,9 @@ def render_sdr_fast(rgb, primaries, params, src_peak, transfer: str = "srgb", bi
     ``rgbx``: (H, W, 4), the fourth channel at the top code (a layout image libraries take
     without a copy, e.g. Pillow's ``RGBX``); the first three are the same codes.
     """
-    args = _args(rgb, primaries, params, src_peak, anchor_peak)
-    out, tail = _sdr_output(args[0].shape[:2], params, transfer, bits, rgbx)
-    _render_sdr(*args, *tail, out)
+    a, rc = _args(rgb, primaries, params, src_peak, anchor_peak)
+    out, cc = _sdr_output(a.shape[:2], params, transfer, bits, rgbx)
+    _render_sdr(a, rc, cc, out)
     return out
 
 
@@ -692,21 +823,21 @@ def render_sdr_rebuilt(inputs, primaries, params, src_peak, box_k: int, transfer
     if box_k < 1:
         raise OptionError(f"box_k must be >= 1, not {box_k}")
     h, w = inputs.shape
-    out, tail = _sdr_output((h, w), params, transfer, bits, rgbx)
+    out, cc = _sdr_output((h, w), params, transfer, bits, rgbx)
     box = np.empty((h // box_k, w // box_k, 3), np.float32)
-    _render_sdr_rebuilt(*inputs, *_render_args(primaries, params, src_peak), *tail, int(box_k), box, out)
+    _render_sdr_rebuilt(*inputs, render_constants(primaries, params, src_peak), cc, int(box_k), box, out)
     return out, box
 
 
 def _sdr_output(shape, params, transfer: str, bits: int, rgbx: bool):
-    """The SDR kernels' output array and their arguments after the render's: code table, dither rows, top code."""
+    """The SDR kernels' output array and their :class:`CodeConstants`."""
     if transfer not in ("srgb", "bt1886"):
         raise OptionError(f"unknown output transfer {transfer!r}")
     if not 1 <= bits <= 16:
         raise OptionError(f"bits must be 1-16, not {bits}")
     out = np.empty(tuple(shape) + (4 if rgbx else 3,), np.uint8 if bits <= 8 else np.uint16)
     top = float(2**bits - 1)
-    return out, (_code_lut(transfer, top), _rounding_dither_rows(params.dither, shape[1]), top)
+    return out, CodeConstants(_code_lut(transfer, top), _rounding_dither_rows(params.dither, shape[1]), top)
 
 
 @lru_cache(maxsize=8)
