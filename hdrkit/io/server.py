@@ -446,7 +446,7 @@ def serve(path: str, run: Callable[[list[str]], int], idle: float = 900.0,
     listener.listen(16)
     os.replace(tmp, path)  # a running server of the same fingerprint sees its socket replaced and exits
     try:
-        os.unlink(path[:-len(".sock")] + ".starting")  # see _spawn
+        os.unlink(path[:-len(".sock")] + ".starting")  # see _auto_start
     except OSError:
         pass
     ino = os.stat(path).st_ino
