@@ -36,8 +36,8 @@ Helpers are separate compiled functions rather than inlined into the parallel lo
 keeps that first compile short.
 """
 
-from __future__ import annotations
-
+# no "from __future__ import annotations": the NamedTuple records' field types must be real
+# objects for the API reference (pdoc resolves them in the class's own namespace)
 import math
 from functools import lru_cache
 from typing import NamedTuple
