@@ -169,7 +169,26 @@ class PixelConstants(NamedTuple):
 def pixel_constants(hdr_to_gain=None, headroom: float | None = None, offset_sdr: float = DEFAULT_OFFSET,
                     offset_hdr: float = DEFAULT_OFFSET, mono: str = "lsq", weights=None,
                     channels: int = 1) -> PixelConstants:
-    """The :class:`PixelConstants` of one encode (arguments as :func:`encode_gain_map`'s).
+    """The :class:`PixelConstants` of one encode, with the field types the kernels are compiled for.
+
+    Parameters
+    ----------
+    hdr_to_gain : array_like, optional
+        3x3 linear-light matrix from the HDR's gamut to the gain gamut; None: the same gamut.
+    headroom : float, optional
+        Upper clip of the target (linear, 1.0 = SDR white); None: no clip.
+    offset_sdr, offset_hdr : float
+        Offsets of the gain function (linear, > 0).
+    mono : {'lsq', 'luminance'}
+        1-channel gain (see :func:`log2_gain`).
+    weights : array_like, optional
+        Luminance weights of the gain gamut (for ``mono='luminance'``), default BT.709's.
+    channels : {1, 3}
+        Map channels.
+
+    Returns
+    -------
+    PixelConstants
 
     Raises
     ------
@@ -447,9 +466,9 @@ def _fit_values(c, s0, s1, s2, t0, t1, t2, mode, k_s, k_h, lum):
     return ys * ys, (lum[0] * t0 + lum[1] * t1 + lum[2] * t2) / ys
 
 
-# The base comes as its coded planes, linearised per pixel by the rebuild's own steps: no
-# full-resolution linear copy of it is written and read again. Each row's targets and weights
-# are computed first, in vector code (_row_targets).
+# The base comes as its coded planes, linearised a row at a time by the rebuild's own steps
+# (_row_base): no full-resolution linear copy of it is written and read again. Each row's
+# targets and weights are computed first, in vector code (_row_targets).
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def _texel_means_kernel(p, k, hdr, pc, xs, ys, sm, hm, peaks):  # pragma: no cover
     """``p``, ``k``: the base's planes and constants (:func:`hdrkit.core.rebuild.base_kernel_inputs`);
