@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -71,6 +72,11 @@ from .rebuild import base_kernel_inputs, base_pixel, shepard_weights_at
 __all__ = [
     "DEFAULT_OFFSET",
     "MONO_MODES",
+    "PixelConstants",
+    "MapGrid",
+    "CellRun",
+    "GainCurve",
+    "pixel_constants",
     "GainMapEncoding",
     "log2_gain_of",
     "gain_function",
@@ -111,6 +117,166 @@ _EXP_TABLE = 4096  # intervals of the fit's gain table
 FIT_THRESHOLD = 0.1
 _FIT_WIDEN = 0.5  # the fit's starting range: the means' range widened by this fraction each side
 _FIT_VALUES = 1 << 21  # per-pixel values the fit holds at once (48 MB)
+
+
+class PixelConstants(NamedTuple):
+    """The per-encode constants with which the kernels read each pixel's HDR target and, in the
+    fit, its weight and ideal gain: made once by :func:`pixel_constants` and handed to the means
+    pass (:func:`texel_means`) and the fit (:func:`fit_map`) on the base's coded planes as one
+    record.
+
+    Light is linear relative (1.0 = SDR white) throughout.
+
+    Attributes
+    ----------
+    mat : numpy.ndarray
+        float64 (3, 3): the linear-light matrix taking the HDR's RGB to the gain gamut (the
+        base's), ``hdr_to_gain`` of :func:`encode_gain_map` (e.g.
+        :func:`hdrkit.core.primaries.rgb_to_rgb_matrix`); the identity when there is none.
+    use_mat : bool
+        Whether ``mat`` is applied (False: the HDR is already in the gain gamut).
+    top : float
+        Upper clip of the target (linear): the HDR rendition's headroom (``headroom`` of
+        :func:`encode_gain_map`), ``inf`` for none.
+    offset_sdr, offset_hdr : float
+        ``k_s`` and ``k_h`` of the gain function (linear, > 0; ISO 21496-1 base and
+        alternate offsets). ``offset_hdr`` also offsets the means' pixel weight
+        ``|target + k_h|``.
+    mode : int
+        The fit's per-pixel values (:func:`fit_targets`): 0 ``mono='lsq'`` and 1
+        ``mono='luminance'`` (1-channel map), 2 per channel (3-channel map).
+    lum : numpy.ndarray
+        float64 (3,): luminance weights of the gain gamut for mode 1 (``weights`` of
+        :func:`log2_gain`; default BT.709's, ITU-R BT.709-6 item 3.2).
+    channels : int
+        Map channels, 1 or 3.
+
+    References
+    ----------
+    ISO 21496-1:2025 clause 5 (gain application, offsets) and clause 6 (metadata).
+    """
+
+    mat: np.ndarray
+    use_mat: bool
+    top: float
+    offset_sdr: float
+    offset_hdr: float
+    mode: int
+    lum: np.ndarray
+    channels: int
+
+
+def pixel_constants(hdr_to_gain=None, headroom: float | None = None, offset_sdr: float = DEFAULT_OFFSET,
+                    offset_hdr: float = DEFAULT_OFFSET, mono: str = "lsq", weights=None,
+                    channels: int = 1) -> PixelConstants:
+    """The :class:`PixelConstants` of one encode, with the field types the kernels are compiled for.
+
+    Parameters
+    ----------
+    hdr_to_gain : array_like, optional
+        3x3 linear-light matrix from the HDR's gamut to the gain gamut; None: the same gamut.
+    headroom : float, optional
+        Upper clip of the target (linear, 1.0 = SDR white); None: no clip.
+    offset_sdr, offset_hdr : float
+        Offsets of the gain function (linear, > 0).
+    mono : {'lsq', 'luminance'}
+        1-channel gain (see :func:`log2_gain`).
+    weights : array_like, optional
+        Luminance weights of the gain gamut (for ``mono='luminance'``), default BT.709's.
+    channels : {1, 3}
+        Map channels.
+
+    Returns
+    -------
+    PixelConstants
+
+    Raises
+    ------
+    ValueError
+        ``mono`` is not one of :data:`MONO_MODES` (1-channel map).
+    """
+    mat = np.ascontiguousarray(np.eye(3) if hdr_to_gain is None else np.asarray(hdr_to_gain, np.float64))
+    lum = np.ascontiguousarray((0.2126, 0.7152, 0.0722) if weights is None else weights, np.float64)
+    mode = 2 if channels == 3 else MONO_MODES.index(mono)
+    return PixelConstants(mat, hdr_to_gain is not None, np.inf if headroom is None else float(headroom),
+                          float(offset_sdr), float(offset_hdr), mode, lum, int(channels))
+
+
+class MapGrid(NamedTuple):
+    """Where the map's cells lie on the picture and how the decoder weights their four texels:
+    the geometry of one fit (:func:`fit_map`), made once for all its steps.
+
+    Pixel ``(x, y)`` sits at map position ``(x / f, y / f)``; the cell of texel ``(j, i)`` holds
+    the pixels with ``floor(y / f) = j`` and ``floor(x / f) = i`` (edge-clamped), over which the
+    decoder blends texels ``(j, i)``, ``(j + 1, i)``, ``(j, i + 1)``, ``(j + 1, i + 1)``.
+
+    Attributes
+    ----------
+    band : numpy.ndarray
+        int64 (Hm + 1,): first picture row of each map row's cells, then H.
+    cols : numpy.ndarray
+        int64 (Wm + 1,): first picture column of each map column's cells, then W.
+    scale : float
+        ``f = W / Wm``, the decoder's sampling factor on both axes (libultrahdr ``sampleMap``).
+    s_int : int
+        ``f`` when it is a whole number (the decoder then reads its weight tables), else 0.
+    tab : numpy.ndarray
+        float64 (4, s_int ** 2, 4): the Shepard weights by edge clamping and offset in the cell
+        (:func:`hdrkit.core.gainmap.shepard_tables`); zeros (4, 1, 4) when ``s_int`` is 0 (the
+        weights are then computed per pixel, :func:`hdrkit.core.rebuild.shepard_weights_at`).
+
+    References
+    ----------
+    google/libultrahdr ``lib/src/gainmapmath.cpp`` (``ShepardsIDW``, ``sampleMap``).
+    """
+
+    band: np.ndarray
+    cols: np.ndarray
+    scale: float
+    s_int: int
+    tab: np.ndarray
+
+
+class CellRun(NamedTuple):
+    """A run of the map cells the fit visits (:func:`_fit_cells`), in raster order.
+
+    Attributes
+    ----------
+    cy, cx : numpy.ndarray
+        int64 (n,): map row and column of each cell (its upper-left texel, see :class:`MapGrid`).
+    off : numpy.ndarray
+        int64 (n + 1,): where each cell's per-pixel values start in the run's value array
+        (``channels`` runs of its pixels, one per channel, each in raster order), then their total.
+    """
+
+    cy: np.ndarray
+    cx: np.ndarray
+    off: np.ndarray
+
+
+class GainCurve(NamedTuple):
+    """The decoder's gain ``G(g) = 2 ** (log2_min + (log2_max - log2_min) g ** (1 / gamma))`` per
+    channel, at the metadata a fit encodes for (:func:`fit_map`), made once per fit.
+
+    Attributes
+    ----------
+    lo, hi : numpy.ndarray
+        float64 (C,): ``log2_min`` and ``log2_max`` (stops).
+    inv_gamma : numpy.ndarray
+        float64 (C,): ``1 / gamma``.
+    exp_tab : numpy.ndarray
+        float64 (C, 4097): ``2 ** (lo + (hi - lo) q)`` at ``q = i / 4096``, read with linear
+        interpolation (within 2e-7 relative of the exact power for ranges up to 8 stops).
+
+    References
+    ----------
+    ISO 21496-1:2025 clause 5; libultrahdr ``gainmapmath.cpp`` (``applyGain``).
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    inv_gamma: np.ndarray
+    exp_tab: np.ndarray
 
 
 def log2_gain(sdr, hdr, *, channels: int = 1, offset_sdr: float = DEFAULT_OFFSET,
@@ -231,49 +397,48 @@ def _window_means(values: np.ndarray, weights: np.ndarray | None, xs: np.ndarray
     return sums(values * wt) / sums(wt)
 
 
+# The helpers work a row (or a cell's part of it) at a time and read the records' fields once
+# per row: read inside the pixel loop, the records' array fields are not held through it
+# (measured: the means pass took 1.6 times as long).
 @njit(cache=True, inline="always", error_model="numpy")
-def _target_pixel(a, b, c, use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top):
-    """One pixel's target: the HDR in the gain gamut, clipped to [0, top]."""
-    if use_mat:
-        t0 = m00 * a + m01 * b + m02 * c
-        t1 = m10 * a + m11 * b + m12 * c
-        t2 = m20 * a + m21 * b + m22 * c
-    else:
-        t0, t1, t2 = a, b, c
-    return min(max(t0, 0.0), top), min(max(t1, 0.0), top), min(max(t2, 0.0), top)
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _base_linear(yv, u, v, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat):
-    """One pixel of the base as rebuild() returns it: clamped to [0, 1], float32 (held as float64)."""
-    r, g, b = base_pixel(yv, u, v, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat)
-    return (np.float64(np.float32(min(max(r, 0.0), 1.0))), np.float64(np.float32(min(max(g, 0.0), 1.0))),
-            np.float64(np.float32(min(max(b, 0.0), 1.0))))
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _base_target_pixel(yv, u, v, h0, h1, h2, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat,
-                       use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top):
-    """One pixel's base (:func:`_base_linear`) and clipped target."""
-    r, g, b = _base_linear(yv, u, v, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat)
-    t0, t1, t2 = _target_pixel(np.float64(h0), np.float64(h1), np.float64(h2), use_mat, m00, m01, m02, m10, m11,
-                               m12, m20, m21, m22, top)
-    return r, g, b, t0, t1, t2
+def _row_base(p, k, y, x0, x1, sb):
+    """The base's pixels ``x0:x1`` of row ``y`` as rebuild() returns them (clamped to [0, 1],
+    float32, held as float64) into ``sb[0:3, 0:x1 - x0]``; ``p``, ``k``: the base's planes and
+    constants (:func:`hdrkit.core.rebuild.base_kernel_inputs`)."""
+    r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat = (k.r_tab, k.b_tab, k.y_tab, k.guv_tab,
+                                                                        k.gray_tab, k.srgb_lut, k.use_mat, k.mat)
+    yrow, cbrow, crrow, ccol, gray = p.y[y], p.cb[y // p.fy], p.cr[y // p.fy], p.ccol, p.gray
+    for x in range(x0, x1):
+        cc = ccol[x]
+        r, g, b = base_pixel(yrow[x], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut,
+                             use_bmat, bmat)
+        sb[0, x - x0] = np.float64(np.float32(min(max(r, 0.0), 1.0)))
+        sb[1, x - x0] = np.float64(np.float32(min(max(g, 0.0), 1.0)))
+        sb[2, x - x0] = np.float64(np.float32(min(max(b, 0.0), 1.0)))
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _row_targets(hrow, use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top, k_h, tb):
-    """Clipped targets (``tb[0:3]``) and weights ``|target + k_h|`` (``tb[3]``) of one row ``hrow``
-    (W, 3) into ``tb`` (float64 (4, W)). The channels are copied apart first, so the per-pixel
-    maths compiles to vector instructions (no strided loads): the same operations, the same values."""
+def _row_targets(hrow, pc, tb):
+    """Targets of the pixels of ``hrow`` (n, 3): the HDR in the gain gamut (``pc.mat``), clipped to
+    [0, ``pc.top``] (``tb[0:3]``), and their weights ``|target + k_h|`` (``tb[3]``) into ``tb``
+    (float64 (4, >= n)); ``pc``: the :class:`PixelConstants`. The channels are copied apart
+    first, so the per-pixel maths compiles to vector instructions (no strided loads): the same
+    operations, the same values."""
+    k_h, use_mat, top, m = pc.offset_hdr, pc.use_mat, pc.top, pc.mat
+    # the matrix entries read once per row: in registers through the vectorised loop
+    m00, m01, m02, m10, m11, m12, m20, m21, m22 = (m[0, 0], m[0, 1], m[0, 2], m[1, 0], m[1, 1], m[1, 2], m[2, 0],
+                                                   m[2, 1], m[2, 2])
     n = hrow.shape[0]
     for x in range(n):
         tb[0, x] = hrow[x, 0]
         tb[1, x] = hrow[x, 1]
         tb[2, x] = hrow[x, 2]
     for x in range(n):
-        t0, t1, t2 = _target_pixel(tb[0, x], tb[1, x], tb[2, x], use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22,
-                                   top)
+        t0, t1, t2 = tb[0, x], tb[1, x], tb[2, x]
+        if use_mat:
+            t0, t1, t2 = (m00 * t0 + m01 * t1 + m02 * t2, m10 * t0 + m11 * t1 + m12 * t2,
+                          m20 * t0 + m21 * t1 + m22 * t2)
+        t0, t1, t2 = min(max(t0, 0.0), top), min(max(t1, 0.0), top), min(max(t2, 0.0), top)
         u0, u1, u2 = t0 + k_h, t1 + k_h, t2 + k_h
         tb[0, x] = t0
         tb[1, x] = t1
@@ -282,9 +447,10 @@ def _row_targets(hrow, use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _fit_values(c, mode, s0, s1, s2, t0, t1, t2, k_s, k_h, lum):
-    """Channel ``c``'s weight and ideal gain of one pixel (:func:`fit_targets`): mode 0 'lsq',
-    1 'luminance', 2 per channel; ``s``: the base, ``t``: the clipped target (no offsets)."""
+def _fit_values(c, s0, s1, s2, t0, t1, t2, mode, k_s, k_h, lum):
+    """Channel ``c``'s weight and ideal gain of one pixel (:func:`fit_targets`): ``mode`` 0
+    'lsq', 1 'luminance', 2 per channel; ``s``: the base, ``t``: the clipped target (no offsets);
+    ``mode``, ``k_s``, ``k_h``, ``lum``: the :class:`PixelConstants` fields, read once per row."""
     s0, s1, s2 = s0 + k_s, s1 + k_s, s2 + k_s
     t0, t1, t2 = t0 + k_h, t1 + k_h, t2 + k_h
     if mode == 2:
@@ -300,40 +466,32 @@ def _fit_values(c, mode, s0, s1, s2, t0, t1, t2, k_s, k_h, lum):
     return ys * ys, (lum[0] * t0 + lum[1] * t1 + lum[2] * t2) / ys
 
 
-@njit(cache=True, inline="always")
-def _kernel_locals(p, k, mat):
-    """The planes' and constants' fields and the matrix entries as one tuple of locals."""
-    return (mat[0, 0], mat[0, 1], mat[0, 2], mat[1, 0], mat[1, 1], mat[1, 2], mat[2, 0], mat[2, 1], mat[2, 2],
-            p.y, p.cb, p.cr, p.ccol, p.fy, p.gray, k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab, k.srgb_lut,
-            k.mat, k.use_mat)
-
-
-# The base comes as its coded planes, linearised per pixel by the rebuild's own steps: no
-# full-resolution linear copy of it is written and read again. Each row's targets and weights
-# are computed first, in vector code (_row_targets).
+# The base comes as its coded planes, linearised a row at a time by the rebuild's own steps
+# (_row_base): no full-resolution linear copy of it is written and read again. Each row's
+# targets and weights are computed first, in vector code (_row_targets).
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def _texel_means_kernel(p, k, hdr, mat, use_mat, top, k_h, xs, ys, sm, hm, peaks):  # pragma: no cover
+def _texel_means_kernel(p, k, hdr, pc, xs, ys, sm, hm, peaks):  # pragma: no cover
+    """``p``, ``k``: the base's planes and constants (:func:`hdrkit.core.rebuild.base_kernel_inputs`);
+    ``pc``: :class:`PixelConstants`; ``xs``, ``ys``: the texels' window starts; writes the means
+    ``sm``, ``hm`` and each map row's peak target ``peaks``."""
     H, W = hdr.shape[0], hdr.shape[1]
     mh, mw = ys.shape[0], xs.shape[0]
-    (m00, m01, m02, m10, m11, m12, m20, m21, m22, y_, cb, cr, ccol, fy, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
-     srgb_lut, bmat, use_bmat) = _kernel_locals(p, k, mat)
     for j in prange(mh):
         r1 = ys[j + 1] if j + 1 < mh else H
         acc = np.zeros((mw, 7))
+        sb = np.empty((3, W))
         tb = np.empty((4, W))
         pk = 0.0
         for y in range(ys[j], r1):
-            _row_targets(hdr[y], use_mat, m00, m01, m02, m10, m11, m12, m20, m21, m22, top, k_h, tb)
-            yrow, cbrow, crrow = y_[y], cb[y // fy], cr[y // fy]
+            _row_targets(hdr[y], pc, tb)
+            _row_base(p, k, y, 0, W, sb)
             i = 0
             nxt = xs[1] if mw > 1 else W
             for x in range(W):
                 if x >= nxt:
                     i += 1
                     nxt = xs[i + 1] if i + 1 < mw else W
-                cc = ccol[x]
-                s0, s1, s2 = _base_linear(yrow[x], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
-                                          srgb_lut, use_bmat, bmat)
+                s0, s1, s2 = sb[0, x], sb[1, x], sb[2, x]
                 wt, t0, t1, t2 = tb[3, x], tb[0, x], tb[1, x], tb[2, x]
                 acc[i, 0] += wt
                 acc[i, 1] += wt * s0
@@ -401,12 +559,11 @@ def texel_means(sdr, hdr, map_width: int, map_height: int, *, hdr_to_gain=None, 
     hdr = np.ascontiguousarray(hdr, dtype=np.float32)
     h, w = hdr.shape[:2]
     xs, ys = _texel_windows(w, h, map_width, map_height)
-    mat = np.eye(3) if hdr_to_gain is None else np.asarray(hdr_to_gain, np.float64)
+    pc = pixel_constants(hdr_to_gain, headroom, offset_hdr=offset_hdr)
     sm = np.empty((map_height, map_width, 3), np.float32)
     hm = np.empty_like(sm)
     peaks = np.empty(map_height)
-    _texel_means_kernel(*base_kernel_inputs(sdr), hdr, mat, hdr_to_gain is not None,
-                        np.inf if headroom is None else float(headroom), float(offset_hdr), xs, ys, sm, hm, peaks)
+    _texel_means_kernel(*base_kernel_inputs(sdr), hdr, pc, xs, ys, sm, hm, peaks)
     return sm, hm, float(peaks.max())
 
 
@@ -600,13 +757,17 @@ def fit_map_reference(g, w, gstar, log2_min, log2_max, gamma, *, free=None, iter
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _pixel_weights(x, y, ox, oy, s_int, f, tab, sel, xl, xu, yl, yu, one_ch):
+def _pixel_weights(x, y, ox, oy, grid, sel, xl, xu, yl, yu, one_ch):
     """Shepard weights (current, below, right, below-right) of pixel (x, y) at offset (ox, oy)
-    in its map cell, as the decoder takes them: from the integer-scale table ``tab`` (``sel``
-    its edge clamping, see shepard_weights), else :func:`hdrkit.core.rebuild.shepard_weights_at`."""
+    in its map cell, as the decoder takes them: from the integer-scale table ``grid.tab``
+    (``sel`` its edge clamping, see shepard_weights), else
+    :func:`hdrkit.core.rebuild.shepard_weights_at`; ``grid``: the :class:`MapGrid`."""
+    s_int = grid.s_int
     if s_int > 0:
+        tab = grid.tab
         o = oy * s_int + ox
         return tab[sel, o, 0], tab[sel, o, 1], tab[sel, o, 2], tab[sel, o, 3]
+    f = grid.scale
     return shepard_weights_at(x / f, y / f, xl, xu, yl, yu, one_ch)
 
 
@@ -630,31 +791,34 @@ def _fit_cells(free: np.ndarray, band: np.ndarray, cols: np.ndarray, nc: int):
 # once, from the base's planes and the HDR as in the means pass (cells in parallel), or from
 # the arrays ``w``, ``gstar``.
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def _fit_values_planes_kernel(p, k, hdr, mat, use_mat, top, k_s, k_h, mode, lum, nc, band, cols, cy, cx, off,
-                              vals):  # pragma: no cover
-    (m00, m01, m02, m10, m11, m12, m20, m21, m22, y_, cb, cr, ccol, fy, gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
-     srgb_lut, bmat, use_bmat) = _kernel_locals(p, k, mat)
+def _fit_values_planes_kernel(p, k, hdr, pc, grid, run, vals):  # pragma: no cover
+    """``p``, ``k``: the base's planes and constants (:func:`hdrkit.core.rebuild.base_kernel_inputs`);
+    ``pc``: :class:`PixelConstants`; ``grid``: :class:`MapGrid`; ``run``: :class:`CellRun`."""
+    band, cols = grid.band, grid.cols
+    cy, cx, off = run.cy, run.cx, run.off
     for n in prange(cy.shape[0]):
         y0, y1, x0, x1 = band[cy[n]], band[cy[n] + 1], cols[cx[n]], cols[cx[n] + 1]
         npx = (y1 - y0) * (x1 - x0)
+        sb = np.empty((3, x1 - x0))
+        tb = np.empty((4, x1 - x0))
         j = off[n]
         for y in range(y0, y1):
-            yrow, cbrow, crrow = y_[y], cb[y // fy], cr[y // fy]
-            for x in range(x0, x1):
-                cc = ccol[x]
-                s0, s1, s2, t0, t1, t2 = _base_target_pixel(
-                    yrow[x], cbrow[cc], crrow[cc], hdr[y, x, 0], hdr[y, x, 1], hdr[y, x, 2], gray, r_tab, b_tab, y_tab,
-                    guv_tab, gray_tab, srgb_lut, use_bmat, bmat, use_mat, m00, m01, m02, m10, m11, m12, m20, m21,
-                    m22, top)
+            _row_base(p, k, y, x0, x1, sb)
+            _row_targets(hdr[y, x0:x1], pc, tb)
+            nc, mode, k_s, k_h, lum = pc.channels, pc.mode, pc.offset_sdr, pc.offset_hdr, pc.lum
+            for x in range(x1 - x0):
                 for c in range(nc):
-                    om, gs = _fit_values(c, mode, s0, s1, s2, t0, t1, t2, k_s, k_h, lum)
+                    om, gs = _fit_values(c, sb[0, x], sb[1, x], sb[2, x], tb[0, x], tb[1, x], tb[2, x], mode, k_s,
+                                         k_h, lum)
                     vals[j + c * npx, 0] = om
                     vals[j + c * npx, 1] = gs
                 j += 1
 
 
 @njit(cache=True, nogil=True)
-def _fit_values_arrays_kernel(w, gstar, band, cols, cy, cx, off, vals):  # pragma: no cover
+def _fit_values_arrays_kernel(w, gstar, grid, run, vals):  # pragma: no cover
+    band, cols = grid.band, grid.cols
+    cy, cx, off = run.cy, run.cx, run.off
     for n in range(cy.shape[0]):
         j = off[n]
         for c in range(w.shape[2]):
@@ -672,10 +836,13 @@ def _fit_values_arrays_kernel(w, gstar, band, cols, cy, cx, off, vals):  # pragm
 # ``terms``); :func:`_scatter_kernel` then adds them to the stencil and the objective in
 # raster order, so the sums are those of one serial pass, bit for bit, with any number of threads.
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def _normal_kernel(g, vals, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, cols, cy, cx, off, sums,
-                   terms):  # pragma: no cover
-    """Per visited cell and channel, the 10 stencil and 4 gradient sums into ``sums``; each
-    pixel's term ``w (G - G*)^2`` of the objective into ``terms`` (laid out as ``vals``)."""
+def _normal_kernel(g, vals, curve, grid, run, sums, terms):  # pragma: no cover
+    """Per visited cell of ``run`` (:class:`CellRun`) and channel, the 10 stencil and 4 gradient
+    sums into ``sums``; each pixel's term ``w (G - G*)^2`` of the objective into ``terms`` (laid
+    out as ``vals``). ``curve``: :class:`GainCurve`; ``grid``: :class:`MapGrid`."""
+    lo, hi, inv_gamma, exp_tab = curve.lo, curve.hi, curve.inv_gamma, curve.exp_tab
+    band, cols = grid.band, grid.cols
+    cy, cx, off = run.cy, run.cx, run.off
     hm_, wm_, nc = g.shape
     n_exp = exp_tab.shape[1] - 1
     for n in prange(cy.shape[0]):
@@ -695,7 +862,7 @@ def _normal_kernel(g, vals, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, col
             b1 = b2 = b3 = b4 = 0.0
             for y in range(y0, band[yl + 1]):
                 for x in range(x0, cols[xl + 1]):
-                    w1, w2, w3, w4 = _pixel_weights(x, y, x - x0, y - y0, s_int, f, tab, sel, xl, xu, yl, yu, nc == 1)
+                    w1, w2, w3, w4 = _pixel_weights(x, y, x - x0, y - y0, grid, sel, xl, xu, yl, yu, nc == 1)
                     if xu == xl:  # an edge-clamped neighbour is the same texel
                         w1, w2, w3, w4 = w1 + w3, w2 + w4, 0.0, 0.0
                     if yu == yl:
@@ -745,8 +912,9 @@ def _normal_kernel(g, vals, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, col
 
 
 @njit(cache=True, nogil=True)
-def _clear_cells_kernel(cy, cx, coef, rhs):  # pragma: no cover
-    """Zeroes the entries of ``coef`` and ``rhs`` that :func:`_scatter_kernel` adds the cells to."""
+def _clear_cells_kernel(run, coef, rhs):  # pragma: no cover
+    """Zeroes the entries of ``coef`` and ``rhs`` that :func:`_scatter_kernel` adds the cells of ``run`` to."""
+    cy, cx = run.cy, run.cx
     nc, hm_, wm_ = rhs.shape
     for n in range(cy.shape[0]):
         yl, xl = cy[n], cx[n]
@@ -761,9 +929,10 @@ def _clear_cells_kernel(cy, cx, coef, rhs):  # pragma: no cover
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _scatter_kernel(sums, terms, cy, cx, off, coef, rhs, total):  # pragma: no cover
-    """Adds the cells' sums (:func:`_normal_kernel`) to ``coef``, ``rhs`` in raster order, and
-    their pixels' terms of the objective ``sum w (G - G*)^2`` to ``total`` (per channel)."""
+def _scatter_kernel(sums, terms, run, coef, rhs, total):  # pragma: no cover
+    """Adds the sums of the cells of ``run`` (:func:`_normal_kernel`) to ``coef``, ``rhs`` in raster
+    order, and their pixels' terms of the objective ``sum w (G - G*)^2`` to ``total`` (per channel)."""
+    cy, cx, off = run.cy, run.cx, run.off
     nc, hm_, wm_ = rhs.shape
     for n in range(cy.shape[0]):
         yl, xl = cy[n], cx[n]
@@ -1039,28 +1208,26 @@ def fit_map(g, source, log2_min, log2_max, gamma, *, free=None, iterations: int 
     while bounds[-1] < cy.size:
         a = bounds[-1]
         bounds.append(max(a + 1, int(np.searchsorted(off, off[a] + _FIT_VALUES, side="right")) - 1))
-    runs = [(cy[a:b], cx[a:b], off[a:b + 1] - off[a]) for a, b in zip(bounds[:-1], bounds[1:])]
+    runs = [CellRun(cy[a:b], cx[a:b], off[a:b + 1] - off[a]) for a, b in zip(bounds[:-1], bounds[1:])]
+    grid = MapGrid(band, cols, f, s_int, tab)
     if from_planes:
-        mode = 2 if nc == 3 else MONO_MODES.index(source.mono)
-        lum = np.asarray((0.2126, 0.7152, 0.0722) if source.weights is None else source.weights, np.float64)
+        pc = pixel_constants(source.hdr_to_gain, source.headroom, source.offset_sdr, source.offset_hdr, source.mono,
+                             source.weights, nc)
         p, k = base_kernel_inputs(source.base)
-        mat = np.eye(3) if source.hdr_to_gain is None else np.asarray(source.hdr_to_gain, np.float64)
-        top = np.inf if source.headroom is None else float(source.headroom)
 
-    def values(ry, rx, roff):
-        vals = np.empty((roff[-1], 2))
+    def values(run):
+        vals = np.empty((run.off[-1], 2))
         if from_planes:
-            _fit_values_planes_kernel(p, k, hdr, mat, source.hdr_to_gain is not None, top, float(source.offset_sdr),
-                                      float(source.offset_hdr), mode, lum, nc, band, cols, ry, rx, roff, vals)
+            _fit_values_planes_kernel(p, k, hdr, pc, grid, run, vals)
         else:
-            _fit_values_arrays_kernel(w, gstar, band, cols, ry, rx, roff, vals)
+            _fit_values_arrays_kernel(w, gstar, grid, run, vals)
         return vals
 
-    once = values(*runs[0]) if len(runs) == 1 else None
+    once = values(runs[0]) if len(runs) == 1 else None
     # 2 ** (log2_min + range * q) on a fine grid of q, read with linear interpolation: within
     # 2e-7 relative of the exact power for ranges up to 8 stops, far below what a step needs
     u = np.linspace(0.0, 1.0, _EXP_TABLE + 1)
-    exp_tab = np.exp2(lo[:, None] + (hi - lo)[:, None] * u[None, :])
+    curve = GainCurve(lo, hi, inv_gamma, np.exp2(lo[:, None] + (hi - lo)[:, None] * u[None, :]))
     # only the free texels change: the steps read and write them alone; the normal equations'
     # arrays are made once and only the entries the cells add to are cleared between steps
     before, err_before = g.copy(), np.full(nc, np.inf)
@@ -1069,15 +1236,15 @@ def fit_map(g, source, log2_min, log2_max, gamma, *, free=None, iterations: int 
     step = np.zeros((hm_, wm_))
     for it in range(iterations + 1):
         if it:
-            for ry, rx, _ in runs:
-                _clear_cells_kernel(ry, rx, coef, rhs)
+            for run in runs:
+                _clear_cells_kernel(run, coef, rhs)
         err = np.zeros(nc)
-        for ry, rx, roff in runs:
-            vals = once if once is not None else values(ry, rx, roff)
-            sums = np.empty((ry.size, nc, 14))
-            terms = np.empty(roff[-1])
-            _normal_kernel(g, vals, lo, hi, inv_gamma, exp_tab, s_int, f, tab, band, cols, ry, rx, roff, sums, terms)
-            _scatter_kernel(sums, terms, ry, rx, roff, coef, rhs, err)
+        for run in runs:
+            vals = once if once is not None else values(run)
+            sums = np.empty((run.cy.size, nc, 14))
+            terms = np.empty(run.off[-1])
+            _normal_kernel(g, vals, curve, grid, run, sums, terms)
+            _scatter_kernel(sums, terms, run, coef, rhs, err)
         for c in range(nc):
             if err[c] <= err_before[c]:  # keep the step and take the next one from here
                 before[rr, cc, c], err_before[c] = g[rr, cc, c], err[c]

@@ -113,6 +113,22 @@ def test_bad_arguments():
         ge.encode_gain_map(sdr, hdr, channels=2)
 
 
+def test_pixel_constants_record():
+    pc = ge.pixel_constants()
+    assert np.array_equal(pc.mat, np.eye(3)) and pc.use_mat is False and pc.top == np.inf
+    assert (pc.offset_sdr, pc.offset_hdr, pc.mode, pc.channels) == (ge.DEFAULT_OFFSET, ge.DEFAULT_OFFSET, 0, 1)
+    np.testing.assert_array_equal(pc.lum, (0.2126, 0.7152, 0.0722))
+    assert ge.pixel_constants(mono="luminance").mode == 1
+    assert ge.pixel_constants(mono="luminance", channels=3).mode == 2  # per channel: mono does not apply
+    with pytest.raises(ValueError):
+        ge.pixel_constants(mono="median")
+    # whatever form the arguments take, the kernels get the same field types (one compilation)
+    pc = ge.pixel_constants([[1, 0, 0], [0, 1, 0], [0, 0, 1]], 4, 1, 1, "lsq", np.float32([0.3, 0.6, 0.1]), 3)
+    assert pc.use_mat is True and pc.mat.dtype == pc.lum.dtype == np.float64
+    assert pc.mat.flags.c_contiguous and pc.lum.flags.c_contiguous
+    assert [type(v) for v in pc[2:6]] + [type(pc.channels)] == [float, float, float, int, int]
+
+
 def test_encoder_and_rebuild_share_one_gain_function():
     """The encoder inverts the function the rebuild applies: one definition, one offset constant,
     and a map written by the encoder rebuilds (numpy reference, full map) to the encoder's
