@@ -57,7 +57,8 @@ References
   (Gauss-Newton) and §5.1 (preconditioned conjugate gradients).
 """
 
-from __future__ import annotations
+# no "from __future__ import annotations": the NamedTuple records' field types must be real
+# objects for the API reference (pdoc resolves them in the class's own namespace)
 
 import math
 from dataclasses import dataclass
