@@ -114,9 +114,9 @@ def test_json_on_stdout_parses(env):
     assert info["kind"] == "still" and info["file"] == str(STILL)
 
 
-def _start_proxy(env, out: Path) -> subprocess.Popen:
+def _start_proxy(env, out: Path, **kw) -> subprocess.Popen:
     return subprocess.Popen(_cmd("proxy", CLIP, "-o", out, "--x264-preset", "slow"), env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
 def _running(env) -> int:
@@ -148,7 +148,9 @@ def _child_state(env) -> str:
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
 def test_ctrl_z_stops_the_command_and_sigcont_resumes_it(env, tmp_path):
     out = tmp_path / "p.mp4"
-    p = _start_proxy(env, out)
+    # a process group of its own whose parent is in the same session: job control applies to it
+    # whatever group and session the test runner is in
+    p = _start_proxy(env, out, process_group=0)
     try:
         assert _wait(lambda: _running(env) == 1)
         p.send_signal(signal.SIGTSTP)
@@ -157,6 +159,24 @@ def test_ctrl_z_stops_the_command_and_sigcont_resumes_it(env, tmp_path):
         p.send_signal(signal.SIGCONT)
         assert _wait(lambda: _child_state(env) in ("R", "S", "D"), timeout=10), "the command did not resume"
         p.send_signal(signal.SIGINT)  # and it still answers
+        _, err = p.communicate(timeout=120)
+    finally:
+        p.kill()
+    assert p.returncode == 130, err
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_ctrl_z_without_job_control_leaves_the_command_running(env, tmp_path):
+    """A client in an orphaned process group (no job control: a new session here) cannot stop;
+    its command must not stay stopped either."""
+    p = _start_proxy(env, tmp_path / "p.mp4", start_new_session=True)
+    try:
+        assert _wait(lambda: _running(env) == 1)
+        p.send_signal(signal.SIGTSTP)
+        time.sleep(1.0)
+        assert "stopped" not in _proc_state(p.pid)
+        assert _wait(lambda: _child_state(env) in ("R", "S", "D"), timeout=10), "the command stayed stopped"
+        p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=120)
     finally:
         p.kill()

@@ -305,8 +305,9 @@ def forward(argv: list[str]) -> int | None:
         def suspend(_signum, _frame):  # Ctrl-Z: stop the command, then this process (job control)
             relay(signal.SIGSTOP, None)  # SIGTSTP would be dropped: the server's process group is orphaned
             signal.signal(signal.SIGTSTP, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT
+            os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT (or not at all in an orphaned group)
             signal.signal(signal.SIGTSTP, suspend)
+            relay(signal.SIGCONT, None)  # running again: so is the command
 
         handlers = {signal.SIGINT: relay, signal.SIGTERM: relay, signal.SIGHUP: relay, signal.SIGCONT: relay,
                     signal.SIGTSTP: suspend}
