@@ -62,8 +62,13 @@ def env(tmp_path_factory):
     r = _run(e, "server", "start", "--idle", "10")
     assert r.returncode == 0, r.stderr
     assert "running" in r.stdout
+    pid = _status(e)["pid"]
     yield e
-    r = _run(e, "server", "stop")
+    try:
+        r = _run(e, "server", "stop", timeout=60)
+    except subprocess.TimeoutExpired:  # a command that never ends: do not leave the server behind
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
+        raise
     assert r.returncode == 0, r.stderr
 
 
