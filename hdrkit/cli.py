@@ -51,9 +51,23 @@ def create_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in (command,) if command in COMMANDS else COMMANDS:
         import_module(f"{__package__}.commands.{name}").add_parser(sub)
-    for command_parser in {id(p): p for p in sub.choices.values()}.values():  # aliases share a parser
+    for command_parser in _descendants(parser):
         _add_global_options(command_parser, default=False)
     return parser
+
+
+def _descendants(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every subcommand's parser and its actions' parsers (``hdrkit server status``), once each."""
+    found: dict[int, argparse.ArgumentParser] = {}
+    todo = [parser]
+    while todo:
+        for action in todo.pop()._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for p in action.choices.values():
+                    if id(p) not in found:
+                        found[id(p)] = p
+                        todo.append(p)
+    return list(found.values())
 
 
 def _add_global_options(p, *, default: bool) -> None:

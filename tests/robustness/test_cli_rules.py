@@ -227,6 +227,12 @@ def test_global_options_on_both_sides(tmp_path, capsys):
     assert main(["still", str(MINNIE), "-o", str(tmp_path / "m.jpg"), "-v"]) == 0
     assert main(["still", str(MINNIE), "-o", str(tmp_path / "m.jpg"), "-q", "90"]) == 2
     assert "--quality 90" in capsys.readouterr().err
+    # and after the action of commands that have actions
+    from hdrkit import cli
+
+    for argv in (["server", "status", "-q"], ["hdr10plus", "extract", "in.hevc", "-o", "x.json", "-v"]):
+        args = cli.create_parser().parse_args(argv)
+        assert args.quiet or args.verbose, argv
 
 
 def _sdr_clip(tmp_path, tagged: bool) -> Path:
