@@ -70,9 +70,10 @@ def _private_dir(path: str) -> None:
 
 
 def _check_idle(args) -> float:
+    """``--idle``, checked: minutes."""
     if not args.idle > 0:
         raise OptionError(f"--idle must be a positive number of minutes, not {args.idle:g}")
-    return args.idle * 60.0
+    return args.idle
 
 
 def preload() -> None:
@@ -105,20 +106,20 @@ def _run_command(argv: list[str]) -> int:
 
 def run_foreground(args) -> int:
     _check_supported()
-    idle = _check_idle(args)
+    idle_s = _check_idle(args) * 60.0
     path = server.socket_path()
     _private_dir(path)
     t0 = time.perf_counter()
     preload()
     print(f"hdrkit: server loaded in {time.perf_counter() - t0:.2f} s", file=sys.stderr, flush=True)
-    server.serve(path, _run_command, idle=idle, log=lambda m: print(f"hdrkit: server: {m}", file=sys.stderr,
+    server.serve(path, _run_command, idle=idle_s, log=lambda m: print(f"hdrkit: server: {m}", file=sys.stderr,
                                                                     flush=True))
     return 0
 
 
 def run_start(args) -> int:
     _check_supported()
-    idle_min = _check_idle(args) / 60.0
+    idle_min = _check_idle(args)
     con = Console(args)
     path = server.socket_path()
     st = server.request("status", path)
@@ -126,7 +127,7 @@ def run_start(args) -> int:
         con.result(f"hdrkit server already running (pid {st['pid']}, {st['commands']} commands so far)")
         return 0
     _private_dir(path)
-    log_path = path[:-len(".sock")] + ".log"
+    log_path = server.companion(path, ".log")
     t0 = time.perf_counter()
     proc = server.spawn(idle_min)
     while time.perf_counter() - t0 < START_TIMEOUT_S:

@@ -77,12 +77,15 @@ def load_cached_kernels(prefix: str = "hdrkit.") -> int:
 
     magic = cpu_target.target_context.codegen().magic_tuple()
     n = 0
+    seen: set[int] = set()  # a kernel imported into other modules is loaded once
     for name, mod in list(sys.modules.items()):
         if not name.startswith(prefix) or mod is None:
             continue
         for obj in list(vars(mod).values()):
-            if not isinstance(obj, Dispatcher) or obj.targetoptions.get("parallel") or obj._cache is None:
+            if (not isinstance(obj, Dispatcher) or id(obj) in seen or obj.targetoptions.get("parallel")
+                    or obj._cache is None):
                 continue
+            seen.add(id(obj))
             try:
                 keys = list(obj._cache._cache_file._load_index())
             except Exception:  # noqa: BLE001 - another numba's layout: load on first call instead

@@ -46,7 +46,7 @@ import sys
 import time
 from typing import Callable
 
-__all__ = ["SUPPORTED", "fingerprint", "forward", "make_private_dir", "request", "runtime_dir", "serve", "socket_path",
+__all__ = ["SUPPORTED", "companion", "fingerprint", "forward", "make_private_dir", "request", "runtime_dir", "serve", "socket_path",
            "spawn"]
 
 #: Whether this platform has what the server needs.
@@ -120,9 +120,15 @@ def fingerprint(package_dir: str | None = None, environ=None) -> str:
     return h.hexdigest()[:16]
 
 
-def socket_path(directory: str | None = None) -> str:
+def socket_path() -> str:
     """The socket of the server this process would use."""
-    return os.path.join(directory or runtime_dir(), fingerprint() + ".sock")
+    return os.path.join(runtime_dir(), fingerprint() + ".sock")
+
+
+def companion(path: str, suffix: str) -> str:
+    """The file beside the socket ``path`` with ``suffix`` instead of ``.sock``: ``.log`` (the
+    server's output), ``.starting`` (a server is on its way, see :func:`forward`)."""
+    return path[:-len(".sock")] + suffix
 
 
 # ------------------------------------------------------------------ messages
@@ -159,7 +165,7 @@ def _recv(sock: socket.socket, fds: list[int] | None = None):
 
 # ------------------------------------------------------------------ client
 def _connect_own(d: str) -> socket.socket | None:
-    """A connection to this environment's server in ``d``, or None (a dead server's socket is removed).
+    """A connection to this environment's server in ``d``, or None.
 
     Only a private folder of this user's and a server running as this user are trusted: the
     request carries the environment and the terminal."""
@@ -171,21 +177,8 @@ def _connect_own(d: str) -> socket.socket | None:
         return None
     if st.st_uid != os.getuid() or st.st_mode & 0o077:
         return None
-    path = os.path.join(d, fingerprint() + ".sock")
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.connect(path)
-    except ConnectionRefusedError:  # a server that died without removing its socket
-        s.close()
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        return None
-    except OSError:
-        s.close()
-        return None
-    if _peer_uid(s) not in (None, os.getuid()):
+    s = _connect(os.path.join(d, fingerprint() + ".sock"), remove_dead=True)
+    if s is not None and _peer_uid(s) not in (None, os.getuid()):
         s.close()
         return None
     return s
@@ -204,7 +197,7 @@ def spawn(idle_min: float = 15.0):
 
     path = socket_path()
     make_private_dir(os.path.dirname(path))
-    with open(path[:-len(".sock")] + ".log", "ab") as log:
+    with open(companion(path, ".log"), "ab") as log:
         return subprocess.Popen([sys.executable, "-m", "hdrkit", "server", "run", "--idle", f"{idle_min:g}"],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd="/",
                                 start_new_session=True, close_fds=True)
@@ -213,7 +206,7 @@ def spawn(idle_min: float = 15.0):
 def _auto_start(d: str) -> None:
     """:func:`spawn`, unless another client did in the last minute (its ``.starting`` file,
     removed by the server once it serves)."""
-    marker = os.path.join(d, fingerprint() + ".starting")
+    marker = companion(os.path.join(d, fingerprint() + ".sock"), ".starting")
     try:
         make_private_dir(d)
         try:
@@ -229,12 +222,22 @@ def _auto_start(d: str) -> None:
         pass
 
 
-def _connect(path: str, timeout: float | None = None) -> socket.socket | None:
+def _connect(path: str, timeout: float | None = None, remove_dead: bool = False) -> socket.socket | None:
+    """A connection to the server at ``path``, or None when none listens there; with
+    ``remove_dead``, a socket nobody listens on (its server died) is removed."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     try:
         s.connect(path)
-    except (FileNotFoundError, ConnectionRefusedError):
+    except ConnectionRefusedError:
+        s.close()
+        if remove_dead:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        return None
+    except OSError:
         s.close()
         return None
     return s
@@ -447,7 +450,7 @@ def serve(path: str, run: Callable[[list[str]], int], idle: float = 900.0,
     listener.listen(16)
     os.replace(tmp, path)  # a running server of the same fingerprint sees its socket replaced and exits
     try:
-        os.unlink(path[:-len(".sock")] + ".starting")  # see _auto_start
+        os.unlink(companion(path, ".starting"))  # see _auto_start
     except OSError:
         pass
     ino = os.stat(path).st_ino
