@@ -131,12 +131,13 @@ def run(args) -> int:
         targets = [check_output_file(args.output, inputs=files, force=args.force)]
     params = render_params_from_args(args)
     gm = gainmap_options(args)
+    export = export_sdr
     if gm is not None:
         from functools import partial
 
         from ..still.ultrahdr import export_ultrahdr
 
-        export_sdr = partial(export_ultrahdr, gainmap=gm)  # same options; the SDR export becomes the base image
+        export = partial(export_ultrahdr, gainmap=gm)  # same options; the SDR export becomes the base image
     kwargs = dict(params=params, display_boost=args.display_boost, quality=args.quality, subsampling=args.subsampling,
                   progressive=args.progressive, force=args.force, fallback=not args.no_fallback,
                   strip_location=args.strip_location, assume_transfer=args.assume_transfer,
@@ -158,11 +159,11 @@ def run(args) -> int:
     with cluster_client(args.cluster if jobs else None) as client:  # nothing to do: no cluster to start
         if client is None:
             _warm_up(files)
-            results = _in_process(jobs, export_sdr, kwargs)
+            results = _in_process(jobs, export, kwargs)
         else:
             from ..cluster.stills import export_stills
 
-            results = export_stills(jobs, export_sdr, kwargs, client=client)
+            results = export_stills(jobs, export, kwargs, client=client)
         for src, dst, r in _lost_scheduler_guard(progress(results, total=len(jobs), desc="stills", unit="img",
                                                           disable=len(files) < 3 or con.quiet), len(jobs)):
             if isinstance(r, BaseException):
