@@ -36,6 +36,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -64,11 +65,14 @@ COMMANDS = (
     ("analyze", "samples/video/hlg10-color-test.mp4", "--no-progress"),
 )
 
-#: Kernels no command compiles on the bundled samples, each compiled by a job of
-#: ``python -m hdrkit.io.warmup`` on a sample: the row-streamed still export, which
+#: Kernels no command compiles on the bundled samples, each part compiled by a job of
+#: ``python -m hdrkit.io.warmup`` on a sample, the jobs at the same time: the gain-map kernels
+#: for every kind of map (integer map scale or not, gamma 1 or not; numba compiles each kind
+#: apart and the bundled sample is one of them), including the row-streamed still export that
 #: ``hdrkit still`` uses for gain-map JPEGs of 2048 px and more (the bundled one is 320 px).
 JOBS = (
-    ("streamed", "samples/ultrahdr/libultrahdr_minnie_ultrahdr_sys.jpg"),
+    ("kinds", "render", "samples/ultrahdr/libultrahdr_minnie_ultrahdr_sys.jpg"),
+    ("kinds", "rebuild", "samples/ultrahdr/libultrahdr_minnie_ultrahdr_sys.jpg"),
 )
 
 __all__ = ["build_editable", "build_sdist", "build_wheel", "get_requires_for_build_editable",
@@ -164,38 +168,43 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 
 
 def precompile(log=sys.stderr) -> bool:
-    """Run :data:`COMMANDS`, then :data:`JOBS`, from this tree, so numba caches their kernels; whether
-    all succeeded.
+    """Run :data:`COMMANDS` one after the other, then :data:`JOBS` at once, from this tree, so numba
+    caches their kernels; whether all succeeded.
 
-    Each runs as ``python -m hdrkit ...`` (``python -m hdrkit.io.warmup ...``) in a subprocess with this tree first on the path and
-    the build environment's packages (pip passes them through the environment). Never raises.
+    Each runs as ``python -m hdrkit ...`` (``python -m hdrkit.io.warmup ...``) in a subprocess with
+    this tree first on the path and the build environment's packages (pip passes them through the
+    environment). Never raises.
     """
     t0, c0 = time.perf_counter(), _children_cpu()
-    ok = True
     env = {k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
     with tempfile.TemporaryDirectory(prefix="hdrkit-precompile-") as tmp:
-        runs = [("hdrkit", c) for c in COMMANDS] + [("hdrkit.io.warmup", j) for j in JOBS]
-        for module, (name, src, *rest) in runs:
-            if not (ROOT / src).is_file():
-                print(f"hdrkit: not precompiling {name}: {src} is not in this tree", file=log)
-                ok = False
-                continue
-            argv = [sys.executable, "-m", module, name, str(ROOT / src)] + [a.format(tmp=tmp) for a in rest]
-            try:
-                p = subprocess.run(argv, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                   timeout=TIMEOUT, env=env)
-                failed = p.returncode != 0 and (p.stderr.strip().splitlines() or [f"exit status {p.returncode}"])[-1]
-            except Exception as e:  # noqa: BLE001 - a timeout or a missing interpreter: the first run compiles
-                failed = f"{type(e).__name__}: {e}"
-            if failed:
-                print(f"hdrkit: precompiling {name} failed, its first run will compile: {failed}", file=log)
-                ok = False
+        ok = all([_run("hdrkit", name, [name, str(ROOT / src)] + [a.format(tmp=tmp) for a in rest], src, env, log)
+                  for name, src, *rest in COMMANDS])
+        with ThreadPoolExecutor(max_workers=len(JOBS) or 1) as pool:  # the jobs compile different kernels
+            ok = all(list(pool.map(lambda job: _run("hdrkit.io.warmup", job[0], [*job[:-1], str(ROOT / job[-1])],
+                                                    job[-1], env, log), JOBS))) and ok
     if ok:
         _record()
     print(f"hdrkit: precompiled the kernels in {time.perf_counter() - t0:.1f} s "
           f"({_children_cpu() - c0:.1f} s CPU)", file=log)
     return ok
+
+
+def _run(module: str, name: str, args: list[str], src: str, env: dict, log) -> bool:
+    """``python -m module *args`` in this tree, on the bundled file ``src``; whether it succeeded (said in one line if not)."""
+    if not (ROOT / src).is_file():
+        print(f"hdrkit: not precompiling {name}: {src} is not in this tree", file=log)
+        return False
+    try:
+        p = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=TIMEOUT, env=env)
+        failed = p.returncode != 0 and (p.stderr.strip().splitlines() or [f"exit status {p.returncode}"])[-1]
+    except Exception as e:  # noqa: BLE001 - a timeout or a missing interpreter: the first run compiles
+        failed = f"{type(e).__name__}: {e}"
+    if failed:
+        print(f"hdrkit: precompiling {name} failed, its first run will compile: {failed}", file=log)
+    return not failed
 
 
 def _children_cpu() -> float:

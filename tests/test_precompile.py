@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.still._uhdr import PHOTOSHOP, make
 from tests.test_first_run import CLIP, STILL, _work, large_still
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +28,7 @@ def _backend():
     return mod
 
 
-@pytest.mark.slow  # compiles every kernel of three commands and the streamed still export (about 60 s of CPU)
+@pytest.mark.slow  # compiles every kernel of three commands and of every gain-map kind (about 150 s of CPU)
 def test_precompiled_cache_is_what_the_first_run_loads(tmp_path, monkeypatch, capsys):
     cache = tmp_path / "numba-cache"
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(cache))
@@ -39,10 +40,21 @@ def test_precompiled_cache_is_what_the_first_run_loads(tmp_path, monkeypatch, ca
     assert be._up_to_date() is True  # a re-install would neither install numba in the build nor precompile
     assert not any(r.startswith("numba") for r in be.get_requires_for_build_editable())
     large = large_still(tmp_path)  # a phone-sized photo takes the row-streamed export
+    # numba specialises the gain-map kernels by map kind: integer map scale or not, gamma 1 or not.
+    # The bundled samples have an integer scale; the install compiles the other kinds too, so a
+    # first photo of any kind (large: streamed; small: the float path) compiles nothing
+    kinds = []
+    for name in ("uhdr_bt2100_s4", "asm_rgb_s2_gamma_offsets", "asm_xmp_attr"):  # any/1, integer/not 1, any/not 1
+        kinds.append(tmp_path / f"{name}.jpg")
+        kinds[-1].write_bytes(make().make_variant(name, 2050, 1031))
+    kinds.append(tmp_path / "small_nonint.jpg")
+    kinds[-1].write_bytes(make().make_variant("asm_gray_nonint_scale_le"))  # map scale 2.5
     for job, src, dst in (("still", STILL, "o.jpg"), ("proxy", CLIP, "p.mp4"), ("analyze", CLIP, "-"),
-                          ("still", large, "large.jpg")):
+                          ("still", large, "large.jpg"), ("still", PHOTOSHOP, "small_gamma.jpg"),
+                          *(("still", k, k.name) for k in kinds)):
         out = _work(cache, job, src, tmp_path / dst)
-        assert out["misses"] and not any(out["misses"].values()), (job, out["misses"])  # nothing compiled
+        compiled = {k: n for k, n in out["misses"].items() if n}
+        assert out["misses"] and not compiled, (job, src, compiled)  # nothing compiled
         assert out["hits"] > 0, job
     # the first run's bytes are a warm run's: again from the same cache, and from this process's own
     first = (tmp_path / "o.jpg").read_bytes()
@@ -62,14 +74,14 @@ def test_precompile_failure_does_not_raise(tmp_path, monkeypatch):
     monkeypatch.setattr(be, "RECORD", tmp_path / "precompiled.json")
     monkeypatch.setattr(be, "COMMANDS", (("still", "samples/missing.jpg", "-o", "{tmp}/o.jpg"),
                                          ("no-such-command", "pyproject.toml")))
-    monkeypatch.setattr(be, "JOBS", (("streamed", "samples/missing.jpg"),))
+    monkeypatch.setattr(be, "JOBS", (("kinds", "render", "samples/missing.jpg"),))
     log = tmp_path / "log.txt"
     with open(log, "w") as f:
         assert be.precompile(f) is False
     text = log.read_text()
     assert "not precompiling still: samples/missing.jpg" in text
     assert "precompiling no-such-command failed, its first run will compile:" in text
-    assert "not precompiling streamed: samples/missing.jpg" in text
+    assert "not precompiling kinds: samples/missing.jpg" in text
     assert not be.RECORD.exists()  # nothing recorded: the next install tries again
 
 

@@ -37,8 +37,8 @@ from .gainmap import (LINEAR_MAX, SRGB_LUT_SIZE, BasePlanes, GainMapParams, disp
                       jpeg_ycc_coefficients, prepare_map, rebuild_reference, shepard_tables, srgb_decode_lut)
 
 __all__ = ["REBUILD_METHODS", "YccPlanes", "RebuildConstants", "ShepardRows", "MapInputs", "base_kernel_inputs",
-           "base_pixel", "shepard_weights_at", "map_inputs", "rebuild_row", "rebuild_sampled", "rebuild_fast",
-           "rebuild"]
+           "base_pixel", "shepard_weights_at", "map_inputs", "map_input_kinds", "rebuild_row", "rebuild_sampled",
+           "rebuild_inputs", "rebuild_fast", "rebuild"]
 
 REBUILD_METHODS = ("fast", "reference")
 
@@ -395,10 +395,16 @@ def _shepard_rows(s_int: int, w: int, h: int, wm: int, hm: int) -> ShepardRows:
     return ShepardRows(weights, xl, xu, yl, yu, oy, ty)
 
 
+def _gain_matrix(sdr_to_gain) -> tuple[np.ndarray, bool]:
+    """(the base-to-map-gamut matrix, whether to apply it); a writable copy either way (numba
+    specialises by writability: the shared matrices are read-only)."""
+    m = gain_matrix(sdr_to_gain)
+    return (np.eye(3), False) if m is None else (np.array(m, np.float64), True)
+
+
 def base_kernel_inputs(base: BasePlanes, sdr_to_gain=None, clamp: bool = True) -> tuple[YccPlanes, RebuildConstants]:
     """The planes and constants with which the kernels linearise ``base`` (steps 1-3, no map)."""
-    m = gain_matrix(sdr_to_gain)
-    mat, use_mat = (np.eye(3), False) if m is None else (m, True)
+    mat, use_mat = _gain_matrix(sdr_to_gain)
     r_tab, b_tab, y_tab, guv_tab, gray_tab = _tables()
     return _planes(base), RebuildConstants(r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_decode_lut(), mat, use_mat,
                                            np.ones((3, 2)), np.zeros(3), np.zeros(3), 0.0, 1.0, bool(clamp))
@@ -423,9 +429,8 @@ def map_inputs(base: BasePlanes, gainmap: np.ndarray, metadata: GainMapParams, *
                sdr_to_gain=None, clamp: bool = True) -> MapInputs:
     """The kernels' inputs for rebuilding ``base`` with ``gainmap`` (arguments as :func:`rebuild_reference`)."""
     h, w = base.height, base.width
-    m = gain_matrix(sdr_to_gain)
     r_tab, b_tab, y_tab, guv_tab, gray_tab = _tables()
-    mat, use_mat = (np.eye(3), False) if m is None else (m, True)
+    mat, use_mat = _gain_matrix(sdr_to_gain)
     mp, scale = prepare_map(gainmap, w, h)
     hm, wm = mp.shape[:2]
     k = RebuildConstants(r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_decode_lut(), mat, use_mat,
@@ -436,6 +441,25 @@ def map_inputs(base: BasePlanes, gainmap: np.ndarray, metadata: GainMapParams, *
     inv_gamma = inv_gamma if np.any(inv_gamma != 1.0) else None
     sampling = _shepard_rows(int(scale), w, h, wm, hm) if scale == math.floor(scale) else float(scale)
     return MapInputs(_planes(base), k, mp / 255.0, sampling, inv_gamma)
+
+
+def map_input_kinds(inputs: MapInputs) -> tuple[MapInputs, ...]:
+    """``inputs`` in each form the map kernels are compiled for separately, for compiling them ahead
+    of a first picture.
+
+    numba specialises a kernel by its arguments' types, and two of :class:`MapInputs` change type
+    with the map: ``sampling`` (:class:`ShepardRows` of an integer scale, or a float scale) and
+    ``inv_gamma`` (None when every gamma is 1, or an array). Returns the four combinations, each
+    valid for ``inputs``'s picture and map (the same sizes; another scale or gamma).
+    """
+    h, w = inputs.shape
+    hm, wm = inputs.map.shape[:2]
+    if isinstance(inputs.sampling, float):
+        whole, any_scale = _shepard_rows(max(1, round(inputs.sampling)), w, h, wm, hm), inputs.sampling
+    else:
+        whole, any_scale = inputs.sampling, w / wm + 0.5
+    gamma = inputs.inv_gamma if inputs.inv_gamma is not None else np.full(3, 1 / 1.25)
+    return tuple(inputs._replace(sampling=s, inv_gamma=g) for s in (whole, any_scale) for g in (None, gamma))
 
 
 def rebuild_sampled(inputs: MapInputs, step: int) -> np.ndarray:
@@ -465,7 +489,20 @@ def rebuild_fast(base: BasePlanes, gainmap: np.ndarray | None, metadata: GainMap
     if gainmap is None:
         _base_kernel(*base_kernel_inputs(base, sdr_to_gain, clamp), out)
         return out
-    inputs = map_inputs(base, gainmap, metadata, display_boost=display_boost, sdr_to_gain=sdr_to_gain, clamp=clamp)
+    return rebuild_inputs(map_inputs(base, gainmap, metadata, display_boost=display_boost, sdr_to_gain=sdr_to_gain,
+                                     clamp=clamp), out)
+
+
+def rebuild_inputs(inputs: MapInputs, out: np.ndarray | None = None) -> np.ndarray:
+    """The whole picture of ``inputs`` (:func:`map_inputs`), as :func:`rebuild_fast` makes it.
+
+    Returns
+    -------
+    ndarray
+        float32 (H, W, 3) linear light (1.0 = SDR white); ``out`` when given.
+    """
+    if out is None:
+        out = np.empty(inputs.shape + (3,), np.float32)
     kernel = _any_scale_kernel if isinstance(inputs.sampling, float) else _integer_scale_kernel
     kernel(*inputs, out)
     return out

@@ -11,8 +11,9 @@ compiles one part while this process compiles the other, each by running the ker
 with the argument types the real work passes; the work then loads everything from the
 cache. ``hdrkit still``: the child runs the gain-map rebuild (the row-streamed passes for a
 large gain-map JPEG), thumbnail box filter and subsampling statistics on the real first input,
-this process the SDR render kernel. The install also runs the streamed passes on its small
-sample (``python -m hdrkit.io.warmup streamed FILE``), so a first large photo compiles nothing.
+this process the SDR render kernel. The install also compiles the gain-map kernels for every
+kind of map on its small sample (``python -m hdrkit.io.warmup kinds render|rebuild FILE``, two
+processes at once), so a first photo of any kind and size compiles nothing.
 ``hdrkit proxy`` / ``analyze``: the child compiles the linear render (the LUT bake and the
 SDR luma prediction), this process the measurement and LUT kernels on the clip's first
 frame. On a warm machine each check only reads a few cache index files.
@@ -135,17 +136,40 @@ def _child_still(path: str) -> None:
 
 
 def _compile_streamed(path: str) -> None:
-    """The row-streamed export's passes (sampled rebuild; rebuild + render + box) for the types of
-    ``path``'s gain map, whatever its size: the install runs this on its small sample so that a
-    phone's 12 MP photo (integer map scale, gamma 1) loads them from the cache."""
-    from ..core.kernels import render_sdr_rebuilt
+    """The row-streamed export's passes (sampled rebuild; rebuild + render + box) for the kind of
+    ``path``'s gain map, whatever its size (a cold command's first input)."""
     from ..core.rebuild import rebuild_sampled
 
     gm = read_gainmap(path)
     if gm.gainmap is not None:
         inputs = gm.map_inputs(None)
         rebuild_sampled(inputs, 4)
-        render_sdr_rebuilt(inputs, gm.primaries, RenderParams(), 4.0, 2, rgbx=True)
+        _render_rebuilt(gm, inputs)
+
+
+def _render_rebuilt(gm, inputs) -> None:
+    from ..core.kernels import render_sdr_rebuilt
+
+    render_sdr_rebuilt(inputs, gm.primaries, RenderParams(), 4.0, 2, rgbx=True)
+
+
+def _compile_map_kinds(part: str, path: str) -> None:
+    """The gain-map kernels for every kind of map (:func:`hdrkit.core.rebuild.map_input_kinds`: integer
+    map scale or not, gamma 1 or not), on ``path``'s picture and map. ``part`` ``"render"``: the
+    row-streamed export's pass; ``"rebuild"``: its sampled rebuild and the float picture's rebuild.
+    The install runs the two parts at once, in two processes: no kernel has two writers of its
+    cache (numba's index of a kernel's cached types is rewritten whole by each writer)."""
+    from ..core.rebuild import map_input_kinds, rebuild_inputs, rebuild_sampled
+
+    if part not in ("render", "rebuild"):
+        raise SystemExit(f"unknown part {part!r}: render or rebuild")
+    gm = read_gainmap(path)
+    for inputs in map_input_kinds(gm.map_inputs(None)):
+        if part == "render":
+            _render_rebuilt(gm, inputs)
+        else:
+            rebuild_sampled(inputs, 4)
+            rebuild_inputs(inputs)
 
 
 # --------------------------------------------------------------------- video
@@ -198,7 +222,7 @@ def _compile_render_linear() -> None:
     render_linear(np.zeros((2, 2, 3), np.float32), "bt2020", RenderParams(), 4.0)
 
 
-_CHILD_JOBS = {"still": _child_still, "streamed": _compile_streamed, "linear": _compile_render_linear}
+_CHILD_JOBS = {"still": _child_still, "kinds": _compile_map_kinds, "linear": _compile_render_linear}
 
-if __name__ == "__main__":  # python -m hdrkit.io.warmup JOB [ARG]
+if __name__ == "__main__":  # python -m hdrkit.io.warmup JOB [ARG ...]
     _CHILD_JOBS[sys.argv[1]](*sys.argv[2:])
