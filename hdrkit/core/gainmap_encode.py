@@ -68,6 +68,7 @@ import numpy as np
 from numba import njit, prange
 
 from .gainmap import DEFAULT_OFFSET, BasePlanes, apply_gain, gain_function, log2_gain_of, rebuild_reference
+from .primaries import BT709_LUMA_WEIGHTS  # the default weights of mono='luminance' (written maps keep their bytes)
 from .rebuild import base_kernel_inputs, base_pixel, shepard_weights_at
 
 __all__ = [
@@ -104,9 +105,6 @@ __all__ = [
 ]
 
 MONO_MODES = ("lsq", "luminance")
-#: Default luminance weights of the gain gamut for ``mono='luminance'``: BT.709's as ITU-R
-#: BT.709-6 item 3.2 writes them (four decimals), so written maps keep their bytes.
-BT709_WEIGHTS = (0.2126, 0.7152, 0.0722)
 #: Smallest log2 range a channel is given (a flat channel still needs max > min to quantise).
 _MIN_RANGE = 1.0 / 64.0
 _GAMMA_LIMITS = (0.5, 2.0)
@@ -200,7 +198,7 @@ def pixel_constants(hdr_to_gain=None, headroom: float | None = None, offset_sdr:
         ``mono`` is not one of :data:`MONO_MODES` (1-channel map).
     """
     mat = np.ascontiguousarray(np.eye(3) if hdr_to_gain is None else np.asarray(hdr_to_gain, np.float64))
-    lum = np.ascontiguousarray(BT709_WEIGHTS if weights is None else weights, np.float64)
+    lum = np.ascontiguousarray(BT709_LUMA_WEIGHTS if weights is None else weights, np.float64)
     mode = 2 if channels == 3 else MONO_MODES.index(mono)
     return PixelConstants(mat, hdr_to_gain is not None, np.inf if headroom is None else float(headroom),
                           float(offset_sdr), float(offset_hdr), mode, lum, int(channels))
@@ -320,7 +318,7 @@ def log2_gain(sdr, hdr, *, channels: int = 1, offset_sdr: float = DEFAULT_OFFSET
     if mono == "lsq":
         ratio = _dot(s, h) / _dot(s, s)
     elif mono == "luminance":
-        w = np.asarray(BT709_WEIGHTS if weights is None else weights, np.float32)
+        w = np.asarray(BT709_LUMA_WEIGHTS if weights is None else weights, np.float32)
         ratio = (h @ w) / (s @ w)
     else:
         raise ValueError(f"unknown 1-channel gain {mono!r}; choose from {', '.join(MONO_MODES)}")
@@ -641,7 +639,7 @@ def fit_targets(sdr, target, *, channels: int = 1, offset_sdr: float = DEFAULT_O
         g = _dot(s, t) / w
         w, g = w[..., None], g[..., None]
     else:
-        lw = np.asarray(BT709_WEIGHTS if weights is None else weights, np.float64)
+        lw = np.asarray(BT709_LUMA_WEIGHTS if weights is None else weights, np.float64)
         ys = s @ lw
         w, g = (ys * ys)[..., None], ((t @ lw) / ys)[..., None]
     return w.astype(np.float32), g.astype(np.float32)

@@ -50,7 +50,7 @@ from .dither import get_dither
 from .gamut import SKIN_HUE, SKIN_SAT, get_gamut_map
 from .ipt import IPT_EXPONENT, IPT_FROM_LMS, NEUTRAL, chroma_boundary, ipt_matrices
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
-from .primaries import luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
+from .primaries import BT709_LUMA_WEIGHTS, luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
 from .rebuild import rebuild_row
 from .tonemap import curve_lut
 from .vecmath import atan2_rows, spow_rows
@@ -953,7 +953,7 @@ def subsampling_stats(sdr8: np.ndarray, step: int, edge_thr: float = 0.1, sat_fl
     around it. Returns (edge density, saturated).
     """
     a = np.ascontiguousarray(sdr8, dtype=np.uint8)
-    wy = np.array([0.2126, 0.7152, 0.0722], np.float32)
+    wy = np.array(BT709_LUMA_WEIGHTS, np.float32)
     edges, n_le, max_le, min_gt, h, w = _subsampling_stats(a, int(step), wy, np.float32(edge_thr),
                                                            np.float32(sat_thr), np.float32(sat_floor))
     n = h * w
@@ -969,3 +969,16 @@ def subsampling_stats(sdr8: np.ndarray, step: int, edge_thr: float = 0.1, sat_fl
         v = np.percentile(np.array([max_le, min_gt], np.float32), 100.0 * (q - lo))
         sat = bool(v > sat_thr)
     return float(density), sat
+
+
+def subsampling_stats_reference(sdr8: np.ndarray, step: int, edge_thr: float = 0.1, sat_floor: float = 0.2,
+                                sat_thr: float = 0.95, percentile: float = 99.9) -> tuple[float, bool]:
+    """Numpy reference of :func:`subsampling_stats` (the same arguments and result), from whole arrays."""
+    a = sdr8[::step, ::step].astype(np.float32) / 255.0
+    y = a[..., :3] @ np.array(BT709_LUMA_WEIGHTS, np.float32)
+    gx = np.abs(np.diff(y, axis=1))[:-1]
+    gy = np.abs(np.diff(y, axis=0))[:, :-1]
+    density = float(((gx + gy) > edge_thr).mean()) if gx.size else 0.0
+    mx = a[..., :3].max(axis=-1)
+    sat = np.divide(mx - a[..., :3].min(axis=-1), mx, out=np.zeros_like(mx), where=mx > sat_floor)
+    return density, bool(float(np.percentile(sat, percentile)) > sat_thr)

@@ -33,6 +33,7 @@ __all__ = [
     "xyz_to_rgb_matrix",
     "rgb_to_rgb_matrix",
     "luminance_weights",
+    "BT709_LUMA_WEIGHTS",
     "xy_to_XYZ",
     "WHITE_D65",
     "chromatic_adaptation_matrix",
@@ -142,6 +143,12 @@ def rgb_to_rgb_matrix(src: str | Primaries, dst: str | Primaries) -> np.ndarray:
     Use as ``out = rgb @ M.T`` for channels-last arrays.
     """
     return _rgb2rgb(get_primaries(src).name, get_primaries(dst).name)
+
+
+#: BT.709's luma weights as ITU-R BT.709-6 item 3.2 prints them (four decimals): for weighting
+#: encoded R'G'B' codes (luma, Y') where a measure or a written file is defined by exactly these
+#: numbers. :func:`luminance_weights` derives any gamut's weights at full precision.
+BT709_LUMA_WEIGHTS = (0.2126, 0.7152, 0.0722)
 
 
 def luminance_weights(primaries: str | Primaries) -> np.ndarray:

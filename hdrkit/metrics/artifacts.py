@@ -70,6 +70,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..core.primaries import BT709_LUMA_WEIGHTS
 from .tone import as_encoded
 
 __all__ = ["banding_map", "banding_score", "halo_map", "halo_score", "smooth_mask", "luma_codes",
@@ -78,7 +79,7 @@ __all__ = ["banding_map", "banding_score", "halo_map", "halo_score", "smooth_mas
 BANDING_DEFAULTS = dict(smooth_tol=0.6, min_span=2.0, max_slope=4.0, min_slope=0.002, window=9, min_pixels=256)
 HALO_DEFAULTS = dict(edge_contrast=32.0, radius=4, tol=2.0)
 
-_LUMA709 = np.array([0.2126, 0.7152, 0.0722])
+_LUMA709 = np.array(BT709_LUMA_WEIGHTS)
 
 
 # --------------------------------------------------------------- small filters

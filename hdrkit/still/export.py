@@ -278,22 +278,21 @@ def choose_subsampling(sdr8: np.ndarray) -> str:
     """
     from ..core.kernels import subsampling_stats
 
-    step = max(1, int(np.ceil(max(sdr8.shape[:2]) / 1024)))
-    edge_density, saturated = subsampling_stats(sdr8, step)
+    edge_density, saturated = subsampling_stats(sdr8, _subsampling_step(sdr8))
     return "444" if edge_density > 0.12 or saturated else "420"
 
 
 def choose_subsampling_reference(sdr8: np.ndarray) -> str:
     """Numpy reference of :func:`choose_subsampling`."""
-    step = max(1, int(np.ceil(max(sdr8.shape[:2]) / 1024)))
-    a = sdr8[::step, ::step].astype(np.float32) / 255.0
-    y = a @ np.array([0.2126, 0.7152, 0.0722], np.float32)  # luma of the encoded image (edge measure only)
-    gx = np.abs(np.diff(y, axis=1))[:-1]
-    gy = np.abs(np.diff(y, axis=0))[:, :-1]
-    edge_density = float(((gx + gy) > 0.1).mean()) if gx.size else 0.0
-    mx = a.max(axis=-1)
-    sat = np.divide(mx - a.min(axis=-1), mx, out=np.zeros_like(mx), where=mx > 0.2)
-    return "444" if edge_density > 0.12 or float(np.percentile(sat, 99.9)) > 0.95 else "420"
+    from ..core.kernels import subsampling_stats_reference
+
+    edge_density, saturated = subsampling_stats_reference(sdr8, _subsampling_step(sdr8))
+    return "444" if edge_density > 0.12 or saturated else "420"
+
+
+def _subsampling_step(sdr8: np.ndarray) -> int:
+    """Every how many rows and columns the subsampling statistics look (about 1024 along the longer side)."""
+    return max(1, int(np.ceil(max(sdr8.shape[:2]) / 1024)))
 
 
 def _downscale_plan(h: int, w: int, edge: int) -> tuple[int, int, int] | None:

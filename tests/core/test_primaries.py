@@ -46,3 +46,9 @@ def test_ycbcr_against_colour():
     m = ycbcr_to_rgb_matrix("bt2020")
     theirs = colour.matrix_YCbCr(K=colour.WEIGHTS_YCBCR["ITU-R BT.2020"], bits=10, is_legal=False, is_int=False)
     np.testing.assert_allclose(m, theirs, atol=2e-4)  # colour uses the printed 4-decimal Kr/Kb
+
+
+def test_bt709_luma_weights_are_the_derived_ones_as_bt709_prints_them():
+    from hdrkit.core.primaries import BT709_LUMA_WEIGHTS, luminance_weights
+
+    assert tuple(np.round(luminance_weights("bt709"), 4)) == BT709_LUMA_WEIGHTS
