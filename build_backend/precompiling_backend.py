@@ -36,8 +36,8 @@ import sys
 import sysconfig
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
@@ -192,7 +192,8 @@ def precompile(log=sys.stderr) -> bool:
 
 
 def _run(module: str, name: str, args: list[str], src: str, env: dict, log) -> bool:
-    """``python -m module *args`` in this tree, on the bundled file ``src``; whether it succeeded (said in one line if not)."""
+    """``python -m module *args`` in this tree, on the bundled file ``src``; whether it succeeded (a line
+    on ``log`` says why not)."""
     if not (ROOT / src).is_file():
         print(f"hdrkit: not precompiling {name}: {src} is not in this tree", file=log)
         return False

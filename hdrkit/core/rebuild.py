@@ -457,7 +457,7 @@ def map_input_kinds(inputs: MapInputs) -> tuple[MapInputs, ...]:
     if isinstance(inputs.sampling, float):
         whole, any_scale = _shepard_rows(max(1, round(inputs.sampling)), w, h, wm, hm), inputs.sampling
     else:
-        whole, any_scale = inputs.sampling, w / wm + 0.5
+        whole, any_scale = inputs.sampling, w / wm + 0.5  # not an integer; the kernels clamp to the map's edge
     gamma = inputs.inv_gamma if inputs.inv_gamma is not None else np.full(3, 1 / 1.25)
     return tuple(inputs._replace(sampling=s, inv_gamma=g) for s in (whole, any_scale) for g in (None, gamma))
 

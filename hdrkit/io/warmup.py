@@ -148,6 +148,7 @@ def _compile_streamed(path: str) -> None:
 
 
 def _render_rebuilt(gm, inputs) -> None:
+    """The row-streamed export's pass (rebuild + render + box) for the types of ``inputs``."""
     from ..core.kernels import render_sdr_rebuilt
 
     render_sdr_rebuilt(inputs, gm.primaries, RenderParams(), 4.0, 2, rgbx=True)
