@@ -63,6 +63,11 @@ COMMANDS = (
     ("proxy", "samples/video/hlg10-color-test.mp4", "-o", "{tmp}/proxy.mp4", "--x264-preset", "ultrafast",
      "--no-progress"),
     ("analyze", "samples/video/hlg10-color-test.mp4", "--no-progress"),
+    ("still", "samples/ultrahdr/libultrahdr_minnie_ultrahdr_sys.jpg", "--ultrahdr", "-o", "{tmp}/ultrahdr.jpg"),
+    ("keyframes", "samples/video/hlg10-color-test.mp4", "--ultrahdr", "--limit", "1", "-o", "{tmp}/keyframes/",
+     "--no-progress"),
+    ("deliver", "samples/goldens/ci/clip_pq.mp4", "-o", "{tmp}/deliver/", "--x265-preset", "ultrafast",
+     "--no-progress"),
 )
 
 #: Kernels no command compiles on the bundled samples, each part compiled by a job of

@@ -19,8 +19,12 @@ CLIP = SAMPLES / "video" / "hlg10-color-test.mp4"
 _WORK_AND_COUNT = """
 import json, sys
 from numba.core.registry import CPUDispatcher
-job, src, dst = sys.argv[1:4]
-if job == "still":
+job, src, dst = (sys.argv[1:4] + [None, None])[:3]
+if job == "cli":  # a command line: the arguments after "cli"
+    from hdrkit.cli import main
+    if main(sys.argv[2:]) != 0:
+        sys.exit("the command failed")
+elif job == "still":
     import hdrkit
     hdrkit.export_sdr(src, dst, force=True)
 elif job == "proxy":
@@ -49,6 +53,11 @@ def _warm(cache: Path, src: Path, job: str) -> bool:
 
 def _work(cache: Path, job: str, src: Path, dst: Path) -> dict:
     return json.loads(_run(cache, _WORK_AND_COUNT, job, str(src), str(dst)))
+
+
+def _work_cli(cache: Path, *argv: str) -> dict:
+    """:func:`_work` of the command line ``hdrkit *argv`` (run in the process, not through a server)."""
+    return json.loads(_run(cache, _WORK_AND_COUNT, "cli", *argv).splitlines()[-1])
 
 
 def test_still_warm_up_compiles_every_kernel_the_export_uses(tmp_path):

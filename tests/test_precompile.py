@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.still._uhdr import PHOTOSHOP, make
-from tests.test_first_run import CLIP, STILL, _work, large_still
+from tests.test_first_run import CLIP, STILL, _work, _work_cli, large_still
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,7 @@ def _backend():
     return mod
 
 
-@pytest.mark.slow  # compiles every kernel of three commands and of every gain-map kind (about 150 s of CPU)
+@pytest.mark.slow  # compiles every kernel of six commands and of every gain-map kind (about 160 s of CPU)
 def test_precompiled_cache_is_what_the_first_run_loads(tmp_path, monkeypatch, capsys):
     cache = tmp_path / "numba-cache"
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(cache))
@@ -56,6 +56,17 @@ def test_precompiled_cache_is_what_the_first_run_loads(tmp_path, monkeypatch, ca
         compiled = {k: n for k, n in out["misses"].items() if n}
         assert out["misses"] and not compiled, (job, src, compiled)  # nothing compiled
         assert out["hits"] > 0, job
+    # the other commands and options that run kernels: Ultra HDR writing (stills and key frames),
+    # key frames, and a delivery from a PQ master (its key frames, versions and QC)
+    pq = ROOT / "samples" / "goldens" / "ci" / "clip_pq.mp4"
+    for argv in (("still", str(STILL), "--ultrahdr", "-o", str(tmp_path / "u.jpg")),
+                 ("keyframes", str(CLIP), "-o", str(tmp_path / "kf") + "/", "--limit", "2", "--no-progress"),
+                 ("keyframes", str(CLIP), "--ultrahdr", "-o", str(tmp_path / "kfu") + "/", "--limit", "1",
+                  "--no-progress"),
+                 ("deliver", str(pq), "-o", str(tmp_path / "d") + "/", "--x265-preset", "ultrafast", "--no-progress")):
+        out = _work_cli(cache, "-q", *argv)
+        compiled = {k: n for k, n in out["misses"].items() if n}
+        assert not compiled, (argv[:3], compiled)
     # the first run's bytes are a warm run's: again from the same cache, and from this process's own
     first = (tmp_path / "o.jpg").read_bytes()
     _work(cache, "still", STILL, tmp_path / "again.jpg")
