@@ -63,6 +63,20 @@ def test_estimate_peak():
     assert estimate_peak(img) == pytest.approx(4.0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [0, 1, 500])
+def test_estimate_peak_is_the_order_statistic_of_the_finite_maxima(dtype, bad):
+    rng = np.random.default_rng(bad)
+    img = (rng.random((300, 200, 3)) * 9.0).astype(dtype)
+    flat = img.reshape(-1, 3)
+    flat[rng.choice(flat.shape[0], bad, replace=False), rng.integers(0, 3, bad)] = rng.choice(
+        [np.nan, np.inf, -np.inf], bad)
+    m = np.sort(np.max(img, axis=-1).astype(np.float64).ravel())
+    m = m[np.isfinite(m)]
+    k = int(np.floor(0.9999 * (m.size - 1)))
+    assert estimate_peak(img) == max(m[k], 1.0)
+
+
 def test_reference_white_and_peak():
     grey = np.full((4, 4, 3), 0.18, np.float32)
     out = render_linear(grey, "bt2020", RenderParams(), 4.93)
