@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _U = "samples/ultrahdr/"
 _HLG = "samples/video/hlg10-color-test.mp4"
 _PQ = "samples/goldens/ci/clip_pq.mp4"
+_PHONE = "samples/video/sample_edit_list.mp4"  # an iPhone clip: HLG, rotated, Dolby Vision 8.4, edit list
 
 #: Command lines (``{tmp}``: a scratch directory for the outputs).
 LINES = (
@@ -41,6 +42,9 @@ LINES = (
     ("proxy", _PQ, "-o", "{tmp}/q.mp4"),
     ("keyframes", _PQ, "-o", "{tmp}/kp/", "--limit", "2"),
     ("keyframes", _HLG, "-o", "{tmp}/kh/", "--every", "0.5"),
+    ("proxy", _PHONE, "-o", "{tmp}/r.mp4"),
+    ("keyframes", _PHONE, "-o", "{tmp}/kr/"),
+    ("analyze", _PHONE),
     ("analyze", _PQ, "--hdr10"),
     ("analyze", _PQ, "--hdr10plus", "{tmp}/h.json"),
     ("analyze", _HLG, "--full", "--plot", "{tmp}/f.png"),
