@@ -28,7 +28,7 @@ def _backend():
     return mod
 
 
-@pytest.mark.slow  # compiles every kernel of six commands and of every gain-map kind (about 160 s of CPU)
+@pytest.mark.slow  # compiles every kernel of six command lines and of every gain-map kind (about 160 s of CPU)
 def test_precompiled_cache_is_what_the_first_run_loads(tmp_path, monkeypatch, capsys):
     cache = tmp_path / "numba-cache"
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(cache))
