@@ -58,12 +58,10 @@ LINES = (
 
 _COUNT = r'''
 import json, sys
-from numba.core.registry import CPUDispatcher
 from hdrkit.cli import main
+from hdrkit.core.runtime import cache_counts
 rc = main(sys.argv[1:])
-kernels = {f"{name}.{k}": d for name, m in list(sys.modules.items()) if name.startswith("hdrkit")
-           for k, d in vars(m).items() if isinstance(d, CPUDispatcher) and d.stats.cache_path}
-print(json.dumps({"rc": rc, "compiled": {k: n for k, d in kernels.items() if (n := sum(d.stats.cache_misses.values()))}}))
+print(json.dumps({"rc": rc, "compiled": {k: n for k, n in cache_counts()["misses"].items() if n}}))
 '''
 
 

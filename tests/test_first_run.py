@@ -18,7 +18,6 @@ CLIP = SAMPLES / "video" / "hlg10-color-test.mp4"
 #: Runs one job, then prints per compiled-kernel cache misses (compilations) and hits.
 _WORK_AND_COUNT = """
 import json, sys
-from numba.core.registry import CPUDispatcher
 job, src, dst = (sys.argv[1:4] + [None, None])[:3]
 if job == "cli":  # a command line: the arguments after "cli"
     from hdrkit.cli import main
@@ -33,10 +32,8 @@ elif job == "proxy":
 else:
     from hdrkit.video.analysis import analyze
     analyze(src)
-kernels = {f"{name}.{k}": d for name, m in list(sys.modules.items()) if name.startswith("hdrkit")
-           for k, d in vars(m).items() if isinstance(d, CPUDispatcher) and d.stats.cache_path}
-print(json.dumps({"misses": {k: sum(d.stats.cache_misses.values()) for k, d in kernels.items()},
-                  "hits": sum(sum(d.stats.cache_hits.values()) for d in kernels.values())}))
+from hdrkit.core.runtime import cache_counts
+print(json.dumps(cache_counts()))
 """
 _WARM = ("import sys; from hdrkit.io import warmup; "
          "print(warmup.warm_still(sys.argv[1]) if sys.argv[2] == 'still' else warmup.warm_video(sys.argv[1]))")

@@ -18,7 +18,7 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["load_cached_kernels", "scipy_linalg_hidden"]
+__all__ = ["cache_counts", "load_cached_kernels", "scipy_linalg_hidden"]
 
 
 @contextmanager
@@ -71,29 +71,55 @@ def load_cached_kernels(prefix: str = "hdrkit.") -> int:
         If loading started numba's threading layer after all (a serial kernel that calls a
         parallel one).
     """
-    from numba.core.dispatcher import Dispatcher
     from numba.core.registry import cpu_target
     from numba.np.ufunc import parallel
 
     magic = cpu_target.target_context.codegen().magic_tuple()
     n = 0
-    seen: set[int] = set()  # a kernel imported into other modules is loaded once
+    for obj in _dispatchers(prefix):
+        if obj.targetoptions.get("parallel") or obj._cache is None:
+            continue
+        try:
+            keys = list(obj._cache._cache_file._load_index())
+        except Exception:  # noqa: BLE001 - another numba's layout: load on first call instead
+            continue
+        for key in keys:
+            if isinstance(key, tuple) and len(key) > 1 and key[1] == magic:
+                obj.compile(key[0])
+                n += 1
+    if parallel._is_initialized:
+        raise RuntimeError("loading the serial kernels started numba's threading layer")
+    return n
+
+
+def cache_counts(prefix: str = "hdrkit.") -> dict:
+    """What the cached kernels of the imported modules under ``prefix`` did in this process:
+    specialisations compiled (numba's cache misses, per kernel) and loaded from the cache.
+
+    Returns
+    -------
+    dict
+        ``{"misses": {"module.kernel": n, ...}, "hits": n}``: every cached kernel, with 0 for one
+        that compiled nothing (a first run after a complete precompile has only zeros).
+    """
+    misses, hits = {}, 0
+    for d in _dispatchers(prefix):
+        if getattr(d.stats, "cache_path", None):
+            misses[f"{d.py_func.__module__}.{d.py_func.__name__}"] = sum(d.stats.cache_misses.values())
+            hits += sum(d.stats.cache_hits.values())
+    return {"misses": misses, "hits": hits}
+
+
+def _dispatchers(prefix: str):
+    """numba's compiled functions in the imported modules under ``prefix``, each once (a kernel
+    imported into other modules is one kernel)."""
+    from numba.core.dispatcher import Dispatcher
+
+    seen: set[int] = set()
     for name, mod in list(sys.modules.items()):
         if not name.startswith(prefix) or mod is None:
             continue
         for obj in list(vars(mod).values()):
-            if (not isinstance(obj, Dispatcher) or id(obj) in seen or obj.targetoptions.get("parallel")
-                    or obj._cache is None):
-                continue
-            seen.add(id(obj))
-            try:
-                keys = list(obj._cache._cache_file._load_index())
-            except Exception:  # noqa: BLE001 - another numba's layout: load on first call instead
-                continue
-            for key in keys:
-                if isinstance(key, tuple) and len(key) > 1 and key[1] == magic:
-                    obj.compile(key[0])
-                    n += 1
-    if parallel._is_initialized:
-        raise RuntimeError("loading the serial kernels started numba's threading layer")
-    return n
+            if isinstance(obj, Dispatcher) and id(obj) not in seen:
+                seen.add(id(obj))
+                yield obj
