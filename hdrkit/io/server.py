@@ -46,8 +46,8 @@ import sys
 import time
 from typing import Callable
 
-__all__ = ["SUPPORTED", "companion", "fingerprint", "forward", "make_private_dir", "request", "runtime_dir", "serve", "socket_path",
-           "spawn"]
+__all__ = ["SUPPORTED", "companion", "fingerprint", "forward", "make_private_dir", "request", "runtime_dir", "serve",
+           "socket_path", "spawn"]
 
 #: Whether this platform has what the server needs.
 SUPPORTED = hasattr(os, "fork") and hasattr(socket, "AF_UNIX") and hasattr(socket, "send_fds")
@@ -122,7 +122,12 @@ def fingerprint(package_dir: str | None = None, environ=None) -> str:
 
 def socket_path() -> str:
     """The socket of the server this process would use."""
-    return os.path.join(runtime_dir(), fingerprint() + ".sock")
+    return _socket_in(runtime_dir())
+
+
+def _socket_in(d: str) -> str:
+    """This environment's server socket in the folder ``d`` (named by :func:`fingerprint`)."""
+    return os.path.join(d, fingerprint() + ".sock")
 
 
 def companion(path: str, suffix: str) -> str:
@@ -177,7 +182,7 @@ def _connect_own(d: str) -> socket.socket | None:
         return None
     if st.st_uid != os.getuid() or st.st_mode & 0o077:
         return None
-    s = _connect(os.path.join(d, fingerprint() + ".sock"), remove_dead=True)
+    s = _connect(_socket_in(d), remove_dead=True)  # only now the fingerprint: no socket, no hashing
     if s is not None and _peer_uid(s) not in (None, os.getuid()):
         s.close()
         return None
@@ -206,7 +211,7 @@ def spawn(idle_min: float = 15.0):
 def _auto_start(d: str) -> None:
     """:func:`spawn`, unless another client did in the last minute (its ``.starting`` file,
     removed by the server once it serves)."""
-    marker = companion(os.path.join(d, fingerprint() + ".sock"), ".starting")
+    marker = companion(_socket_in(d), ".starting")
     try:
         make_private_dir(d)
         try:
