@@ -323,3 +323,22 @@ def test_cli_collects_less_often_while_running_and_restores_the_callers_settings
     finally:
         gc.set_threshold(*before)
     assert seen == [cli.GC_THRESHOLDS]
+
+
+def test_the_process_own_command_line_freezes_the_collector_before_exit_a_caller_keeps_its_own(tmp_path):
+    """The interpreter's exit walks every object left (some 10^6 once numba is loaded) in full
+    collections; a frozen heap is not walked. Only a command line of the process's own, which
+    ends the process, freezes it: a caller of ``main(argv)`` keeps a collector that collects."""
+    import gc
+    import os
+    import sys
+
+    probe = ("import atexit, gc, sys; atexit.register(lambda: print('frozen', gc.get_freeze_count()));"
+             "sys.argv = ['hdrkit', 'still', *sys.argv[1:]]; from hdrkit.cli import main; main()")
+    out = subprocess.run([sys.executable, "-c", probe, str(APPLE), "-o", str(tmp_path / "a.jpg"), "-q"],
+                         capture_output=True, text=True, env={**os.environ, "HDRKIT_SERVER": "off"}, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split("frozen")[-1]) > 100_000  # the loaded modules' objects
+    before = gc.get_freeze_count()
+    assert main(["info", str(APPLE)]) == 0
+    assert gc.get_freeze_count() == before
