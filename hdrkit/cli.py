@@ -15,7 +15,7 @@ import sys
 
 from importlib import import_module
 
-from .core.runtime import scipy_linalg_hidden
+from .core.runtime import light_cache_loads, scipy_linalg_hidden
 from .errors import HdrkitError, os_error_message
 from .io.server import forward
 
@@ -147,7 +147,8 @@ def _main(argv: list[str] | None) -> int:
         parser.print_help()
         return 2
     try:
-        with scipy_linalg_hidden():  # numba loads without SciPy, which no kernel uses
+        # numba loads without SciPy, which no kernel uses, and cached kernels without its compiler
+        with scipy_linalg_hidden(), light_cache_loads():
             return int(args.func(args) or 0)
     except HdrkitError as e:
         print(f"hdrkit: error: {e}", file=sys.stderr)

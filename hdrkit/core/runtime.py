@@ -1,4 +1,5 @@
-"""The compiled kernels' runtime (numba) in a command-line process: without SciPy.
+"""The compiled kernels' runtime (numba) in a command-line process: without SciPy, and
+kernels loaded from numba's cache without numba's whole compiler.
 
 numba's array-maths module asks for SciPy's BLAS wrappers when it is first imported (for
 ``np.dot``-style inner products in ``np.correlate`` / ``np.convolve``), which imports
@@ -10,15 +11,24 @@ library caller's process is left as it is: there SciPy may be wanted by other co
 
 numba's linear-algebra functions (``np.linalg.*``, ``np.dot`` of matrices) still find SciPy
 when they are compiled after the command: they look for it when they are typed, not at import.
+
+Before loading a cached kernel numba refreshes its CPU target: it imports and registers every
+implementation it could compile (NumPy's array functions, typed containers, random
+generators...) and refreshes the typing templates, 0.15-0.25 s of CPU, although loading
+machine code from the cache needs only numba's runtime (NRT). The command line loads kernels
+with :func:`light_cache_loads`; a kernel that is not in the cache still compiles as always
+(numba's compiler refreshes both contexts itself before compiling).
 """
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
-__all__ = ["cache_counts", "load_cached_kernels", "scipy_linalg_hidden"]
+__all__ = ["cache_counts", "light_cache_loads", "load_cached_kernels", "scipy_linalg_hidden"]
 
 
 @contextmanager
@@ -43,6 +53,82 @@ def scipy_linalg_hidden() -> Iterator[bool]:
     finally:
         if sys.modules.get("scipy.linalg", 0) is None:
             del sys.modules["scipy.linalg"]
+
+
+@contextmanager
+def light_cache_loads() -> Iterator[None]:
+    """Within the block, numba loads a cached kernel after initialising its runtime (NRT) only,
+    not after refreshing its whole CPU target (see the module's text).
+
+    Nothing is imported here: the change is made when numba's cache module is imported (at
+    once if it is already), and undone at the block's end. If numba's cache no longer loads
+    through ``Cache.load_overload`` calling the target's ``refresh``, nothing changes.
+    """
+    undo: list[Callable[[], None]] = []
+    hook = _AfterImport("numba.core.caching", lambda module: undo.append(_load_without_refresh(module)))
+    if "numba.core.caching" in sys.modules:
+        hook.then(sys.modules["numba.core.caching"])
+    else:
+        sys.meta_path.insert(0, hook)
+    try:
+        yield
+    finally:
+        if hook in sys.meta_path:
+            sys.meta_path.remove(hook)
+        for fn in undo:
+            fn()
+
+
+def _load_without_refresh(caching) -> Callable[[], None]:
+    """Make ``caching.Cache.load_overload`` refresh nothing but the runtime; returns the undo."""
+    cache = getattr(caching, "Cache", None)
+    original = getattr(cache, "load_overload", None)
+    if original is None:
+        return lambda: None
+    from numba.core.runtime import rtsys
+
+    def load_overload(self, sig, target_context):
+        target_context.refresh = lambda: rtsys.initialize(target_context)  # this call only
+        try:
+            return original(self, sig, target_context)
+        finally:
+            del target_context.refresh  # the class's method again
+
+    cache.load_overload = load_overload
+
+    def undo():
+        cache.load_overload = original
+    return undo
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs ``then(module)`` right after module ``name`` is first imported; finds nothing itself."""
+
+    def __init__(self, name: str, then: Callable[[object], None]):
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)  # once, and the lookup below goes to the real finders
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenLoader(spec.loader, self.then)
+        return spec
+
+
+class _ThenLoader(importlib.abc.Loader):
+    """``loader``, then ``then(module)`` once the module has run."""
+
+    def __init__(self, loader, then):
+        self.loader, self.then = loader, then
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        self.then(module)
 
 
 def load_cached_kernels(prefix: str = "hdrkit.") -> int:

@@ -1,9 +1,10 @@
-"""Commands load numba without SciPy (hdrkit.core.runtime)."""
+"""Commands load numba without SciPy, and cached kernels without numba's compiler (hdrkit.core.runtime)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 _CHILD = """
 import sys
@@ -59,3 +60,59 @@ def test_serial_kernels_load_from_the_cache_without_threads():
     subprocess.run([sys.executable, "-c", warm], check=True)
     out = subprocess.run([sys.executable, "-c", _LOAD], check=True, capture_output=True, text=True).stdout.split()
     assert out == ["True", "True", "0", "False", "1"]
+
+
+_LIGHT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from hdrkit.core.runtime import light_cache_loads
+import numba.core.caching as caching
+plain = caching.Cache.load_overload
+with light_cache_loads():
+    import light_mod  # its njit(cache=True) kernel: compiled and saved by the first process, loaded by the second
+    a = light_mod.f(3.0)
+    after_load = "numba.np.linalg" in sys.modules  # what the target's refresh imports
+    from numba import njit
+    g = njit(lambda x: x * 3.0)  # a compile in the block refreshes as always
+    b = g(2.0)
+    after_compile = "numba.np.linalg" in sys.modules
+    patched = caching.Cache.load_overload is not plain
+print(a, b, sum(light_mod.f.stats.cache_hits.values()), after_load, after_compile, patched,
+      caching.Cache.load_overload is plain)
+"""
+
+
+def test_light_cache_loads_load_without_the_compiler_and_still_compile(tmp_path):
+    """Loading a cached kernel in the block imports none of numba's compiler registries; a
+    kernel compiled in the block (a cache miss) still compiles; the change ends with the block."""
+    import os
+
+    (tmp_path / "light_mod.py").write_text("from numba import njit\n\n@njit(cache=True)\n"
+                                           "def f(x):\n    return x * 2.0 + 1.0\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    run = lambda: subprocess.run([sys.executable, "-c", _LIGHT, str(tmp_path)], check=True, capture_output=True,  # noqa: E731
+                                 text=True, env=env).stdout.split()
+    first = run()  # compiles f (a miss: the compiler's refresh imports the registries)
+    assert first[:3] == ["7.0", "6.0", "0"] and first[4:] == ["True", "True", "True"]
+    second = run()  # loads f from the cache
+    assert second == ["7.0", "6.0", "1", "False", "True", "True", "True"]
+
+
+def test_the_command_line_loads_its_kernels_without_numba_compiler(tmp_path):
+    """A still export from the command line, its kernels from the cache: the same bytes as the
+    library's export in this process, and none of the registries a compile needs imported."""
+    import os
+
+    from hdrkit.still.export import export_sdr
+
+    src = Path(__file__).resolve().parents[2] / "samples" / "ultrahdr" / "libultrahdr_minnie_ultrahdr_sys.jpg"
+    probe = ("import atexit, sys; atexit.register(lambda: print('registries', 'numba.np.linalg' in sys.modules));"
+             "sys.argv = ['hdrkit', 'still', *sys.argv[1:]]; from hdrkit.cli import main; main()")
+    cli_out, lib_out = tmp_path / "cli.jpg", tmp_path / "lib.jpg"
+    args = [str(src), "-o", str(cli_out), "-q"]
+    subprocess.run([sys.executable, "-c", probe, *args], check=True, env={**os.environ, "HDRKIT_SERVER": "off"})
+    out = subprocess.run([sys.executable, "-c", probe, *args, "--force"], check=True, capture_output=True, text=True,
+                         env={**os.environ, "HDRKIT_SERVER": "off"})  # the kernels are cached by now
+    assert out.stdout.split()[-2:] == ["registries", "False"]
+    export_sdr(src, lib_out)
+    assert cli_out.read_bytes() == lib_out.read_bytes()
