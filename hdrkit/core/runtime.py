@@ -83,17 +83,20 @@ def _load_without_refresh(caching) -> Callable[[], None]:
     """Make ``caching.Cache.load_overload`` refresh nothing but the runtime; returns the undo."""
     cache = getattr(caching, "Cache", None)
     original = getattr(cache, "load_overload", None)
-    if original is None:
+    if original is None or getattr(original, "light", False):  # nested blocks: the outer one's change
         return lambda: None
     from numba.core.runtime import rtsys
 
     def load_overload(self, sig, target_context):
+        if "refresh" in vars(target_context):  # a load within a load
+            return original(self, sig, target_context)
         target_context.refresh = lambda: rtsys.initialize(target_context)  # this call only
         try:
             return original(self, sig, target_context)
         finally:
             del target_context.refresh  # the class's method again
 
+    load_overload.light = True
     cache.load_overload = load_overload
 
     def undo():

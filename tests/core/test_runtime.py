@@ -68,7 +68,7 @@ sys.path.insert(0, sys.argv[1])
 from hdrkit.core.runtime import light_cache_loads
 import numba.core.caching as caching
 plain = caching.Cache.load_overload
-with light_cache_loads():
+with light_cache_loads(), light_cache_loads():  # nested, as a command server's child runs a command in one
     import light_mod  # its njit(cache=True) kernel: compiled and saved by the first process, loaded by the second
     a = light_mod.f(3.0)
     after_load = "numba.np.linalg" in sys.modules  # what the target's refresh imports
