@@ -31,7 +31,6 @@ import numpy as np
 from ..core.pipeline import RenderParams, render_linear
 from ..still.export import load_linear, streams_rows
 from ..still.gainmap import read_gainmap
-from ..video.reader import VideoReader
 
 __all__ = ["cached", "still_cold", "warm_still", "video_cold", "warm_video", "CHILD_TIMEOUT"]
 
@@ -202,6 +201,7 @@ def warm_video(path, reader_kwargs: dict | None = None, *, stats: bool = False) 
 
 def _compile_video(path, reader_kwargs: dict, stats: bool) -> None:
     """The measurement and LUT kernels on the clip's first frame (the planes' real types)."""
+    from ..video.reader import VideoReader  # here: a still command loads no video module
     from ..video.render import even_size, measure_planes, render_lut_yuv420, yuv420_buffer
 
     with VideoReader(path, **reader_kwargs) as r:
