@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         gc.set_threshold(*before)
         if argv is None:
             # The process's own command line: the process exits next, and the interpreter's exit
-            # walked the loaded modules' objects in full collections, 0.2-0.25 s of every call
+            # walked the loaded modules' objects in full collections, 0.2-0.3 s of every call
             # (0.3 -> 0.07 s from the command's end to the process's). Frozen, they are not walked.
             gc.freeze()
 
