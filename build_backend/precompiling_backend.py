@@ -8,7 +8,9 @@ running the real commands once on the bundled samples, in a subprocess, before h
 over to setuptools. The cache entries carry what numba checks when it loads them (numba
 version, a hash of the source file's contents, the function's bytecode, the argument types
 and the CPU), so the first command after the install loads them like any later run, and
-computes the same bytes.
+computes the same bytes. It also writes the bytecode of the package's modules, which an
+interpreter told not to write bytecode (``PYTHONDONTWRITEBYTECODE``) would otherwise compile
+from source in every process.
 
 Precompiling never fails the install: if anything goes wrong (a missing sample, a
 dependency that does not import, a timeout) it says so in one line on the build's output
@@ -173,19 +175,21 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 
 
 def precompile(log=sys.stderr) -> bool:
-    """Run :data:`COMMANDS` one after the other, then :data:`JOBS` at once, from this tree, so numba
-    caches their kernels; whether all succeeded.
+    """Write the package's bytecode (:func:`_bytecode`), then run :data:`COMMANDS` one after the
+    other and :data:`JOBS` at once, from this tree, so numba caches their kernels; whether all
+    succeeded.
 
     Each runs as ``python -m hdrkit ...`` (``python -m hdrkit.io.warmup ...``) in a subprocess with
     this tree first on the path and the build environment's packages (pip passes them through the
     environment). Never raises.
     """
     t0, c0 = time.perf_counter(), _children_cpu()
+    ok = _bytecode(log)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
     with tempfile.TemporaryDirectory(prefix="hdrkit-precompile-") as tmp:
         ok = all([_run("hdrkit", name, [name, str(ROOT / src)] + [a.format(tmp=tmp) for a in rest], src, env, log)
-                  for name, src, *rest in COMMANDS])
+                  for name, src, *rest in COMMANDS]) and ok
         with ThreadPoolExecutor(max_workers=len(JOBS) or 1) as pool:  # the jobs compile different kernels
             ok = all(list(pool.map(lambda job: _run("hdrkit.io.warmup", job[0], [*job[:-1], str(ROOT / job[-1])],
                                                     job[-1], env, log), JOBS))) and ok
@@ -194,6 +198,26 @@ def precompile(log=sys.stderr) -> bool:
     print(f"hdrkit: precompiled the kernels in {time.perf_counter() - t0:.1f} s "
           f"({_children_cpu() - c0:.1f} s CPU)", file=log)
     return ok
+
+
+def _bytecode(log) -> bool:
+    """Write the bytecode of the package's modules beside them; whether all were written.
+
+    An interpreter with ``PYTHONDONTWRITEBYTECODE`` set (CI machines, containers) never writes
+    it, so every process compiled the modules it imports from source (0.1 s of a warm still
+    command); it still reads bytecode that exists and matches the source.
+    """
+    import compileall
+
+    try:
+        ok = compileall.compile_dir(str(ROOT / "hdrkit"), quiet=2)
+    except Exception as e:  # noqa: BLE001 - a read-only tree: each process compiles, as before
+        ok, why = False, f"{type(e).__name__}: {e}"
+    else:
+        why = "a module did not compile"
+    if not ok:
+        print(f"hdrkit: not all bytecode written ({why}); processes compile those modules", file=log)
+    return bool(ok)
 
 
 def _run(module: str, name: str, args: list[str], src: str, env: dict, log) -> bool:

@@ -96,6 +96,35 @@ def test_precompile_failure_does_not_raise(tmp_path, monkeypatch):
     assert not be.RECORD.exists()  # nothing recorded: the next install tries again
 
 
+def _bytecode_current(py: Path) -> bool:
+    """Whether ``py`` has the bytecode file an interpreter would read instead of compiling it."""
+    pyc = Path(importlib.util.cache_from_source(str(py)))
+    if not pyc.is_file():
+        return False
+    head, st = pyc.read_bytes()[:16], py.stat()
+    return (head[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(head[4:8], "little") == 0
+            and int.from_bytes(head[8:12], "little") == int(st.st_mtime) & 0xFFFFFFFF
+            and int.from_bytes(head[12:16], "little") == st.st_size & 0xFFFFFFFF)
+
+
+def test_precompile_writes_the_package_bytecode(tmp_path, monkeypatch):
+    """An interpreter with ``PYTHONDONTWRITEBYTECODE`` set (CI machines, containers) compiled every
+    module of the package from source in every process; it still reads bytecode that exists."""
+    import shutil
+
+    be = _backend()
+    shutil.copytree(ROOT / "hdrkit", tmp_path / "hdrkit", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(be, "ROOT", tmp_path)
+    monkeypatch.setattr(be, "RECORD", tmp_path / "precompiled.json")
+    monkeypatch.setattr(be, "COMMANDS", ())
+    monkeypatch.setattr(be, "JOBS", ())
+    modules = sorted((tmp_path / "hdrkit").rglob("*.py"))
+    assert len(modules) > 50 and not any(map(_bytecode_current, modules))
+    with open(os.devnull, "w") as log:
+        assert be.precompile(log) is True
+    assert [m for m in modules if not _bytecode_current(m)] == []
+
+
 def test_build_requirements_follow_the_switch(monkeypatch, tmp_path):
     be = _backend()
     monkeypatch.setattr(be, "RECORD", tmp_path / "none.json")  # never precompiled
