@@ -134,12 +134,12 @@ class _ThenLoader(importlib.abc.Loader):
         self.then(module)
 
 
-def load_cached_kernels(prefix: str = "hdrkit.") -> int:
+def load_cached_kernels(prefix: str = "hdrkit.", *, parallel: bool = False) -> int:
     """Build numba's CPU target and load every serial kernel of the imported modules under
     ``prefix`` from numba's cache.
 
-    Kernels compiled with ``parallel=True`` are left alone: loading one starts numba's
-    threading layer (OpenMP), whose threads a forked child could not use (the command
+    Kernels compiled with ``parallel=True`` are left alone by default: loading one starts
+    numba's threading layer (OpenMP), whose threads a forked child could not use (the command
     server, :mod:`hdrkit.io.server`, forks after this). Specialisations not in the cache are
     not compiled. Reads numba's cache index, an internal layout: if it changes, nothing is
     loaded and each kernel loads when it is first called, as without this call.
@@ -148,6 +148,8 @@ def load_cached_kernels(prefix: str = "hdrkit.") -> int:
     ----------
     prefix
         Modules whose kernels are loaded (their names start with it).
+    parallel
+        Load the parallel kernels too (and start the threading layer).
 
     Returns
     -------
@@ -157,16 +159,16 @@ def load_cached_kernels(prefix: str = "hdrkit.") -> int:
     Raises
     ------
     RuntimeError
-        If loading started numba's threading layer after all (a serial kernel that calls a
-        parallel one).
+        If loading the serial kernels only started numba's threading layer after all (a
+        serial kernel that calls a parallel one).
     """
     from numba.core.registry import cpu_target
-    from numba.np.ufunc import parallel
+    from numba.np.ufunc import parallel as threading_layer
 
     magic = cpu_target.target_context.codegen().magic_tuple()
     n = 0
     for obj in _dispatchers(prefix):
-        if obj.targetoptions.get("parallel") or obj._cache is None:
+        if (obj.targetoptions.get("parallel") and not parallel) or obj._cache is None:
             continue
         try:
             keys = list(obj._cache._cache_file._load_index())
@@ -176,7 +178,7 @@ def load_cached_kernels(prefix: str = "hdrkit.") -> int:
             if isinstance(key, tuple) and len(key) > 1 and key[1] == magic:
                 obj.compile(key[0])
                 n += 1
-    if parallel._is_initialized:
+    if not parallel and threading_layer._is_initialized:
         raise RuntimeError("loading the serial kernels started numba's threading layer")
     return n
 
