@@ -22,6 +22,9 @@ from importlib import import_module as _import_module
 # lives here, ahead of every import that can compile or run a kernel.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+#: The package's version; pyproject.toml reads it from here (every export writes it into its tags).
+__version__ = "0.1.0"
+
 #: Public name -> module that defines it, imported on first use: ``import hdrkit`` loads
 #: nothing but this file, so the command line's client side (:mod:`hdrkit.io.server`) starts in
 #: milliseconds, and a video job does not import the still export.
@@ -70,15 +73,6 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            value = version("hdrkit")
-        except PackageNotFoundError:  # pragma: no cover - running from a source tree
-            value = "0.0.0"
-        globals()[name] = value
-        return value
     if name in _LAZY:
         value = getattr(_import_module(_LAZY[name]), name)
         globals()[name] = value
@@ -87,4 +81,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | {"__version__"})
+    return sorted(set(globals()) | set(_LAZY))

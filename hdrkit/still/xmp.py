@@ -33,7 +33,6 @@ import codecs
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from xml.sax.saxutils import quoteattr
 
 from ..errors import LimitError, MetadataError
 
@@ -312,6 +311,8 @@ def extended_xmp_guid(root: ET.Element) -> str | None:
 
 # ------------------------------------------------------------------------- writers
 def _attr(v: str) -> str:
+    from xml.sax.saxutils import quoteattr  # here: reading a file's XMP does not load urllib.request
+
     return quoteattr(v)
 
 
