@@ -39,6 +39,7 @@ from ..io.atomic import atomic_path, check_not_input
 from .exif import build_exif, parse_exif
 from .exif import strip_location as strip_exif_location
 from .gainmap import GainMapImage, read_gainmap, resolve_display_boost
+from .xmp import attr_text
 
 __all__ = ["ExportResult", "export_sdr", "export_array", "export_jpeg", "export_jpeg_parts", "with_tags",
            "load_linear", "render_preview", "choose_subsampling",
@@ -329,16 +330,9 @@ def _lanczos(rgb: np.ndarray, th: int, tw: int) -> np.ndarray:
     return np.clip(np.stack(chans, -1), 0, None).astype(np.float32)
 
 
-def _attr_text(v) -> str:
-    """``str(v)`` as the value of a double-quoted XML attribute: ``&``, ``<``, ``>`` and ``"``
-    as entity references (XML 1.0, sections 2.4 and 3.1). Spelled out rather than taken from
-    ``xml.sax.saxutils``, whose import loads ``urllib.request`` (0.01 s of every export)."""
-    return str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
 def _xmp(tags: dict, extra: dict | None) -> bytes:
     fields = {**tags, **(extra or {})}
-    attrs = "\n   ".join(f'hdrkit:{k}="{_attr_text(v)}"' for k, v in fields.items())
+    attrs = "\n   ".join(f'hdrkit:{k}="{attr_text(v)}"' for k, v in fields.items())
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'

@@ -48,6 +48,7 @@ __all__ = [
     "read_container",
     "read_apple",
     "extended_xmp_guid",
+    "attr_text",
     "write_hdrgm",
     "write_container",
     "xmp_packet",
@@ -310,10 +311,18 @@ def extended_xmp_guid(root: ET.Element) -> str | None:
 
 
 # ------------------------------------------------------------------------- writers
-def _attr(v: str) -> str:
-    from xml.sax.saxutils import quoteattr  # here: reading a file's XMP does not load urllib.request
+def attr_text(v) -> str:
+    """``str(v)`` as the text of a double-quoted XML attribute value: ``&``, ``<``, ``>`` and
+    ``"`` as entity references, tab, line feed and carriage return as character references
+    (XML 1.0, sections 2.4, 3.1 and 3.3.3: a parser would read them as spaces). What
+    ``xml.sax.saxutils.quoteattr`` writes between double quotes, without that module's import
+    of ``urllib.request`` (0.01 s of every export)."""
+    return (str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+            .replace("\t", "&#9;").replace("\n", "&#10;").replace("\r", "&#13;"))
 
-    return quoteattr(v)
+
+def _attr(v: str) -> str:
+    return f'"{attr_text(v)}"'
 
 
 def _num(v: float) -> str:

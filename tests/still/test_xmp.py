@@ -117,3 +117,18 @@ def test_other_encodings_are_decoded_before_the_declaration_check(enc):
     assert read_hdrgm(parse_xmp(ok.encode(enc))).values["GainMapMax"] == (1.5,)
     with pytest.raises(MetadataError):
         parse_xmp(b"\xff\xfe<\x00x\x00\x00\xd8")  # UTF-16 with a lone surrogate
+
+
+def test_attribute_text_is_what_the_standard_library_writes():
+    """``attr_text`` (the XMP writers' escape, without ``xml.sax.saxutils`` and its import of
+    ``urllib.request``) is ``quoteattr``'s text between double quotes, for any value."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    from hdrkit.still.xmp import _attr, attr_text
+
+    values = ["a & b < c > d 'f'", "&amp;", "plain", 2.5, "<x/>", "tab\tline\nreturn\r", "\u00e9\u2603", 'q"uote']
+    entities = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+    for v in values:
+        assert attr_text(v) == escape(str(v), entities)
+        if '"' not in str(v):  # quoteattr picks single quotes around a double quote
+            assert _attr(str(v)) == quoteattr(str(v))
