@@ -101,17 +101,6 @@ def _check(structure: JpegStructure, what: str) -> None:
 
 
 # ------------------------------------------------------------------ libjpeg (Pillow)
-def _pil_open(data: bytes, mode: str, size: tuple[int, int]):
-    from PIL import Image
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        im = Image.open(io.BytesIO(data))
-        im.draft(mode, size)
-        im.load()
-    return im
-
-
 def _codec_only(data: bytes, structure: JpegStructure) -> bytes:
     """The image without APPn and COM segments (what a decoder needs, nothing it would parse)."""
     keep = [b"\xff\xd8"]
@@ -125,10 +114,10 @@ def _codec_only(data: bytes, structure: JpegStructure) -> bytes:
 
 
 def _decode_into(data: bytes, mode: str, scale: int = 1) -> np.ndarray | None:
-    """libjpeg's decode of ``data`` as Pillow ``mode`` ("L" or "YCbCr"), scaled by ``1 / scale``
-    (libjpeg's DCT scaling: ``ceil(size / scale)``), written by the decoder straight into a new
-    numpy array: (h, w) for "L", (h, w, 4) for "YCbCr" (Pillow's pixel layout: Y, Cb, Cr,
-    padding). None when Pillow cannot give that mode.
+    """libjpeg's decode of ``data`` as Pillow ``mode`` ("L", "YCbCr" or "RGB"), scaled by
+    ``1 / scale`` (libjpeg's DCT scaling: ``ceil(size / scale)``), written by the decoder
+    straight into a new numpy array: (h, w) for "L", (h, w, 4) otherwise (Pillow's pixel
+    layout: three bands, then padding). None when Pillow cannot give that mode.
 
     Pillow's own ``load()`` feeds the decoder 64 kB at a time into a picture of its own,
     which then has to be packed into bytes band by band: 58 ms to decode a 12 MP 4:4:4 base
@@ -177,10 +166,8 @@ def _planes_of(ycc: np.ndarray, bands: range, pool: ThreadPoolExecutor) -> list[
 def _libjpeg(data: bytes, fh, factors, output: str) -> tuple[np.ndarray, ...] | None:
     w, h = fh.width, fh.height
     if output == "samples" and len(fh.components) == 3:
-        im = _pil_open(data, "RGB", (w, h))
-        if im.mode != "RGB" or im.size != (w, h):
-            return None
-        return (np.ascontiguousarray(np.asarray(im)),)
+        rgb = _decode_into(data, "RGB")
+        return None if rgb is None else (np.ascontiguousarray(rgb[..., :3]),)
     if len(fh.components) == 1:
         y = _decode_into(data, "L")
         return None if y is None else (y,)

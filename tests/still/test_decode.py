@@ -92,6 +92,15 @@ def test_planes_are_pillows_own_decode(data):
         np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.parametrize("data", _cases())
+def test_samples_are_pillows_own_decode(data):
+    """``output="samples"`` (how gain maps are read): libjpeg's RGB, as Pillow's load() gives it."""
+    d = decode_jpeg(data, output="samples")
+    ref = np.asarray(Image.open(io.BytesIO(data)))
+    assert d.backend == "libjpeg" and len(d.planes) == 1 and d.planes[0].flags.c_contiguous
+    np.testing.assert_array_equal(d.planes[0], ref)
+
+
 @pytest.mark.parametrize("data", [c for c in _cases() if scan_jpeg(c.values[0]).frame.sampling in ("4:4:4", "gray")])
 def test_full_size_planes_are_imagecodecs_decode(data):
     d = decode_jpeg(data)
