@@ -401,8 +401,9 @@ def bench_startup(runs: int) -> list[Result]:
     an editable install nothing is compiled, so the first call is a warm one) and ``hdrkit
     proxy`` of the 48-frame 1080p / 2160p PQ clips against FFmpeg's zscale + tonemap chain with
     the same libx264 settings (veryfast, crf 20); then the warm still and the proxies again with
-    a command server running (``hdrkit server``). Rows without ``command server running`` run
-    their commands with ``HDRKIT_SERVER=0``."""
+    a command server running (``hdrkit server``), and last what bounds the proxy rows: FFmpeg's
+    decode and the same libx264 with no colour work, against the chain. Rows without
+    ``command server running`` run their commands with ``HDRKIT_SERVER=0``."""
     import tempfile
 
     tmp = Path(tempfile.mkdtemp(prefix="hdrkit-bench-startup-"))
@@ -454,6 +455,18 @@ def bench_startup(runs: int) -> list[Result]:
     row("first-run proxy: hdrkit proxy, 24 frames 1080p PQ, defaults (s)",
         _cli("proxy", str(clip24), "-o", str(tmp / "p24.mp4"), "--force", "--no-progress", "-q"), None, "-", "<= 4 s")
     proxy_rows(_cli, "")
+    # what bounds the proxy rows: the same decode and libx264 with no colour work at all; its
+    # ratio to the chain is the best any proxy command could reach against the chain here
+    x264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
+    for height, chain, plain in ((1080, CHAIN_A, "format=yuv420p"),
+                                 (2160, CHAIN_A_1080, "scale=1920:1080:flags=bilinear,format=yuv420p")):
+        src = ensure_clip("pq", height)
+        n = _frames(src)
+        row(f"ceiling: FFmpeg decode + the same libx264, no colour work, {n} frames {height}p PQ"
+            f"{' -> 1080p' if height == 2160 else ''} (fps)",
+            _ffmpeg_cmd("-i", str(src), "-vf", plain, "-an", *x264, "-y", str(tmp / f"n{height}.mp4")),
+            _ffmpeg_cmd("-i", str(src), "-vf", chain, "-an", *x264, "-y", str(tmp / f"f{height}.mp4")),
+            "ffmpeg chain (a) + same libx264, one command", "report (the proxy rows' upper bound)", per=n)
     return res
 
 
