@@ -16,11 +16,15 @@ kernels), so ``import hdrkit`` stays light.
 import os as _os
 from importlib import import_module as _import_module
 
-# Idle OpenMP workers of the parallel kernels sleep instead of spinning: decoder and encoder
-# threads share the same cores, and a spinning pool starves them (on a busy 2-core machine it
-# made every parallel call cost ~15 ms). Must be set before the OpenMP runtime starts, so it
-# lives here, ahead of every import that can compile or run a kernel.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+#: Idle worker threads sleep instead of spinning (unless the environment says otherwise):
+#: decoder and encoder threads share the same cores, and a spinning pool starves them. The
+#: OpenMP workers of the parallel kernels made every parallel call cost ~15 ms on a busy
+#: 2-core machine; numpy's OpenBLAS starts its workers when numpy is imported, and they spun
+#: for 2^28 cycles (0.1 s of CPU per process, 20 % of a small still's command) before sleeping.
+#: Read when those runtimes start, so set here, ahead of every import of numpy or a kernel.
+IDLE_THREADS_ENV = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
+for _k, _v in IDLE_THREADS_ENV.items():
+    _os.environ.setdefault(_k, _v)
 
 #: The package's version; pyproject.toml reads it from here (every export writes it into its tags).
 __version__ = "0.1.0"

@@ -46,6 +46,8 @@ import sys
 import time
 from typing import Callable
 
+from .. import IDLE_THREADS_ENV
+
 __all__ = ["SUPPORTED", "companion", "fingerprint", "forward", "make_private_dir", "request", "runtime_dir", "serve",
            "socket_path", "spawn"]
 
@@ -396,7 +398,8 @@ def _child(req, fds, closing, run: Callable[[list[str]], int]):
         sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
         os.environ.clear()
         os.environ.update(req["env"])
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as hdrkit/__init__ sets it
+        for k, v in IDLE_THREADS_ENV.items():  # as hdrkit/__init__ sets them
+            os.environ.setdefault(k, v)
         os.umask(int(req["umask"]))
         _take_niceness(req)
         os.chdir(req["cwd"])

@@ -87,3 +87,18 @@ def test_video_decode_keeps_its_names():
     for name in decode.__all__:
         assert any(getattr(m, name, None) is getattr(decode, name) for m in homes), name
     assert {"VideoReader", "ColourInfo", "Damage", "prefetch", "presented_frames", "resolve_colour"} <= set(decode.__all__)
+
+
+def test_idle_worker_threads_sleep_unless_the_environment_says_otherwise():
+    """``import hdrkit`` sets the runtimes' idle-thread policy before numpy or a kernel can start
+    them (OpenMP workers passive; OpenBLAS workers sleep after 2^4 cycles instead of 2^28), and
+    keeps a value the caller set. The command server's children see the same environment."""
+    import os
+
+    code = "import os, hdrkit, numpy; print(os.environ['OMP_WAIT_POLICY'], os.environ['OPENBLAS_THREAD_TIMEOUT'])"
+    env = {k: v for k, v in os.environ.items() if k not in hdrkit.IDLE_THREADS_ENV}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.split() == ["PASSIVE", "4"]
+    env["OPENBLAS_THREAD_TIMEOUT"] = "28"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.split() == ["PASSIVE", "28"]
