@@ -19,6 +19,18 @@ def test_silent_and_terminal_bar_run_the_job_unchanged():
     assert r.done == 5
 
 
+def test_a_silent_bar_over_an_iterable_is_the_iterable(capsys):
+    from hdrkit.io.progress import terminal_bar
+
+    items = [1, 2]
+    assert terminal_bar(items, disable=True) is items
+    assert terminal_bar(items, disable=False) is items  # stderr is not a terminal here
+    bar = terminal_bar(total=2, disable=True)  # a bar the caller drives stays a (silent) bar
+    bar.update(2)
+    bar.close()
+    assert capsys.readouterr().err == ""
+
+
 def test_anything_else_is_refused():
     with pytest.raises(TypeError):
         reporter("yes", total=1, desc="t")

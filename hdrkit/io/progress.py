@@ -37,12 +37,16 @@ def terminal_bar(iterable=None, **kw):
     """A tqdm bar on stderr, silent when stderr is not a terminal.
 
     Keyword arguments go to ``tqdm``; ``disable=False`` still stays silent off a terminal.
+    A silent bar over an iterable is the iterable itself: no tqdm to import (10 ms of a
+    small still's command).
     """
-    from tqdm import tqdm  # lazy: tqdm is only needed once a bar is shown
-
     kw.setdefault("disable", None if sys.stderr.isatty() else True)
     if kw["disable"] is False and not sys.stderr.isatty():
         kw["disable"] = True
+    if kw["disable"] is True and iterable is not None:
+        return iterable
+    from tqdm import tqdm  # lazy: tqdm is only needed once a bar is shown
+
     return tqdm(iterable, file=sys.stderr, dynamic_ncols=True, **kw)
 
 
