@@ -167,13 +167,13 @@ def _libjpeg(data: bytes, fh, factors, output: str) -> tuple[np.ndarray, ...] | 
     w, h = fh.width, fh.height
     if output == "samples" and len(fh.components) == 3:
         rgb = _decode_into(data, "RGB")
-        return None if rgb is None else (np.ascontiguousarray(rgb[..., :3]),)
+        return None if rgb is None or rgb.shape[:2] != (h, w) else (np.ascontiguousarray(rgb[..., :3]),)
     if len(fh.components) == 1:
         y = _decode_into(data, "L")
-        return None if y is None else (y,)
+        return None if y is None or y.shape != (h, w) else (y,)
     if factors == (1, 1):
         ycc = _decode_into(data, "YCbCr")
-        if ycc is None:
+        if ycc is None or ycc.shape[:2] != (h, w):
             return None
         with ThreadPoolExecutor(max_workers=2) as pool:
             return tuple(_planes_of(ycc, range(3), pool))
