@@ -87,7 +87,7 @@ def preload() -> None:
         for name in PRELOAD:
             import_module(name)
         load_cached_kernels()  # with numba's typing and lowering registries (0.2 s)
-    ffmpeg_exe()  # imageio-ffmpeg checks the binary by running it (20 ms per command)
+    ffmpeg_exe()
     import gc
 
     gc.collect()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import subprocess
 from functools import lru_cache
@@ -16,10 +17,32 @@ log = logging.getLogger("hdrkit.ffmpeg")
 
 @lru_cache(maxsize=1)
 def ffmpeg_exe() -> str:
-    """Path of the FFmpeg binary shipped by the imageio-ffmpeg wheel."""
-    import imageio_ffmpeg
+    """Path of the FFmpeg binary shipped by the imageio-ffmpeg wheel, or the one the
+    ``IMAGEIO_FFMPEG_EXE`` environment variable names (as imageio-ffmpeg takes it).
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    ``imageio_ffmpeg.get_ffmpeg_exe()`` runs the binary first (``ffmpeg -version``: 20-40 ms
+    of every command that uses FFmpeg) and, should that fail, falls back to an ``ffmpeg`` on
+    the PATH. hdrkit takes the wheel's file as it is (a broken one fails at its first run,
+    with FFmpeg's message) and never the PATH.
+
+    Raises
+    ------
+    EncodeError
+        The installed imageio-ffmpeg has no binary for this platform.
+    """
+    explicit = os.environ.get("IMAGEIO_FFMPEG_EXE")
+    if explicit:
+        return explicit
+    from importlib.resources import files
+
+    from imageio_ffmpeg._definitions import FNAME_PER_PLATFORM, get_platform
+
+    name = FNAME_PER_PLATFORM.get(get_platform())
+    exe = files("imageio_ffmpeg.binaries") / name if name else None
+    if exe is None or not exe.is_file():
+        raise EncodeError(f"imageio-ffmpeg ships no FFmpeg binary for this platform ({get_platform()}); "
+                          "set IMAGEIO_FFMPEG_EXE to one")
+    return str(exe)
 
 
 def run_ffmpeg(args: list[str], *, check: bool = True, capture: bool = True, timeout: float | None = None,
