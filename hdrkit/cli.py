@@ -15,7 +15,7 @@ import sys
 
 from importlib import import_module
 
-from .core.runtime import light_cache_loads, scipy_linalg_hidden
+from .core.runtime import imports_hidden, light_cache_loads
 from .errors import HdrkitError, os_error_message
 from .io.server import forward
 
@@ -147,8 +147,9 @@ def _main(argv: list[str] | None) -> int:
         parser.print_help()
         return 2
     try:
-        # numba loads without SciPy, which no kernel uses, and cached kernels without its compiler
-        with scipy_linalg_hidden(), light_cache_loads():
+        # numba loads without SciPy and its other optional imports, which no kernel uses, and
+        # cached kernels without its compiler
+        with imports_hidden(), light_cache_loads():
             return int(args.func(args) or 0)
     except HdrkitError as e:
         print(f"hdrkit: error: {e}", file=sys.stderr)

@@ -79,10 +79,12 @@ def _check_idle(args) -> float:
 def preload() -> None:
     """Import what commands use and build numba's target, without starting a thread."""
     from .. import cli
-    from ..core.runtime import load_cached_kernels, scipy_linalg_hidden
+    from ..core.runtime import imports_hidden, load_cached_kernels
     from ..io.ffmpeg import ffmpeg_exe
 
-    with scipy_linalg_hidden():
+    # SciPy only: the server's children run commands in any directory, which may hold a numba
+    # configuration file for PyYAML to read
+    with imports_hidden(("scipy.linalg",)):
         cli.create_parser()  # every command module
         for name in PRELOAD:
             import_module(name)

@@ -5,9 +5,12 @@ numba's array-maths module asks for SciPy's BLAS wrappers when it is first impor
 ``np.dot``-style inner products in ``np.correlate`` / ``np.convolve``), which imports
 ``scipy.linalg`` and with it most of SciPy: on the test machine 0.15-0.3 s of CPU and 17-19 MB
 of memory in every process that loads a kernel. hdrkit's kernels call no BLAS routine, so the
-command line runs each command with ``scipy.linalg`` hidden (:func:`scipy_linalg_hidden`):
-numba, loaded by the command when it needs a kernel, then records that it has no BLAS. A
-library caller's process is left as it is: there SciPy may be wanted by other code.
+command line runs each command with ``scipy.linalg`` hidden (:func:`imports_hidden`): numba,
+loaded by the command when it needs a kernel, then records that it has no BLAS. The same
+block hides the two other modules numba imports whenever they are installed (colorama for
+coloured compile errors; PyYAML, which Dask installs, for a configuration file the working
+directory does not have). A library caller's process is left as it is: there SciPy may be
+wanted by other code.
 
 numba's linear-algebra functions (``np.linalg.*``, ``np.dot`` of matrices) still find SciPy
 when they are compiled after the command: they look for it when they are typed, not at import.
@@ -24,35 +27,48 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.util
+import os
 import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-__all__ = ["cache_counts", "light_cache_loads", "load_cached_kernels", "scipy_linalg_hidden"]
+__all__ = ["NUMBA_EXTRAS", "cache_counts", "imports_hidden", "light_cache_loads", "load_cached_kernels"]
+
+
+#: What numba imports whenever it is installed and no command uses: SciPy's BLAS wrappers
+#: (``scipy.linalg``, with most of SciPy: 0.15-0.3 s of CPU), colorama (coloured compile
+#: errors, 6 ms) and PyYAML (to read a ``.numba_config.yaml`` in the working directory, 20 ms).
+NUMBA_EXTRAS = ("scipy.linalg", "colorama", "yaml")
+
+#: numba's configuration file, read from the working directory when PyYAML is importable.
+NUMBA_CONFIG_FILE = ".numba_config.yaml"
 
 
 @contextmanager
-def scipy_linalg_hidden() -> Iterator[bool]:
-    """Within the block, ``import scipy.linalg`` raises ImportError (numba then loads without it).
+def imports_hidden(names: tuple[str, ...] = NUMBA_EXTRAS) -> Iterator[tuple[str, ...]]:
+    """Within the block, importing any of ``names`` raises ImportError (numba then loads
+    without them: no BLAS, plain error text, no configuration file).
 
-    Nothing is hidden (the block gets False) when ``scipy.linalg`` is already imported: the
-    process has paid for it, and a numba loaded since found its BLAS. Nothing is imported
-    here, so a command that loads no kernel pays nothing.
+    A module already imported is left alone (the process has paid for it, and a numba loaded
+    since has found it), and so is ``yaml`` where the working directory has a numba
+    configuration file to read. Nothing is imported here, so a command that loads no kernel
+    pays nothing; after the block every module imports as usual.
 
     Yields
     ------
-    bool
-        Whether ``scipy.linalg`` is hidden in the block.
+    tuple of str
+        The modules hidden in the block.
     """
-    if "scipy.linalg" in sys.modules:
-        yield False
-        return
-    sys.modules["scipy.linalg"] = None  # its import raises ImportError: numba records "no BLAS"
+    hidden = tuple(n for n in names if n not in sys.modules
+                   and not (n == "yaml" and os.path.isfile(NUMBA_CONFIG_FILE)))
+    for n in hidden:
+        sys.modules[n] = None  # its import raises ImportError
     try:
-        yield True
+        yield hidden
     finally:
-        if sys.modules.get("scipy.linalg", 0) is None:
-            del sys.modules["scipy.linalg"]
+        for n in hidden:
+            if sys.modules.get(n, 0) is None:
+                del sys.modules[n]
 
 
 @contextmanager

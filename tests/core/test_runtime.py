@@ -1,4 +1,5 @@
-"""Commands load numba without SciPy, and cached kernels without numba's compiler (hdrkit.core.runtime)."""
+"""Commands load numba without SciPy and its other optional imports, and cached kernels without
+numba's compiler (hdrkit.core.runtime)."""
 
 from __future__ import annotations
 
@@ -9,36 +10,53 @@ from pathlib import Path
 _CHILD = """
 import sys
 import numpy as np
-from hdrkit.core.runtime import scipy_linalg_hidden
+from hdrkit.core.runtime import imports_hidden
 from types import SimpleNamespace
 
-with scipy_linalg_hidden() as hidden:
-    with scipy_linalg_hidden() as again:  # nested: the outer block hides it already
+with imports_hidden() as hidden:
+    with imports_hidden() as again:  # nested: the outer block hides them already
         from hdrkit.core.signal import yuv_to_linear
         import numba.np.arraymath
+        import numba.core.config, numba.core.errors
         c = SimpleNamespace(transfer="pq", matrix="bt2020", bit_depth=10, full_range=False, chroma_shift=(1, 1))
         y = np.full((4, 4), 940, np.uint16)
         u = np.full((2, 2), 512, np.uint16)
         lin = yuv_to_linear(y, u, u, c)  # a kernel loads (or compiles) without SciPy
-    loaded = "scipy.linalg" in sys.modules and sys.modules["scipy.linalg"] is not None
-import scipy.linalg  # SciPy itself is importable again after the block
-print(hidden, again, numba.np.arraymath._HAVE_BLAS, loaded, round(float(lin[0, 0, 0]), 2), scipy.linalg.__name__)
+    loaded = [m for m in hidden if sys.modules.get(m) is not None]
+import scipy.linalg, yaml, colorama  # importable again after the block
+print(",".join(hidden), len(again), numba.np.arraymath._HAVE_BLAS, numba.core.config._HAVE_YAML,
+      type(numba.core.errors.termcolor()).__name__, len(loaded), round(float(lin[0, 0, 0]), 2), scipy.linalg.__name__,
+      yaml.__name__, colorama.__name__)
 """
 
 
-def test_kernels_load_without_scipy_which_stays_importable():
+def test_kernels_load_without_numbas_optional_imports_which_stay_importable():
     out = subprocess.run([sys.executable, "-c", _CHILD], check=True, capture_output=True, text=True).stdout.split()
     # PQ code 940: 10000 cd/m^2 = 49.26 x 203
-    assert out == ["True", "False", "False", "False", "49.26", "scipy.linalg"]
+    assert out == ["scipy.linalg,colorama,yaml", "0", "False", "False", "NOPColorScheme", "0", "49.26", "scipy.linalg",
+                   "yaml", "colorama"]
+
+
+def test_a_numba_configuration_file_is_still_read(tmp_path):
+    """Where the working directory has a ``.numba_config.yaml``, PyYAML stays importable and
+    numba reads the file."""
+    (tmp_path / ".numba_config.yaml").write_text("color_scheme: light_bg\n")
+    code = ("from hdrkit.core.runtime import imports_hidden\n"
+            "with imports_hidden() as hidden:\n"
+            "    import numba.core.config as c\n"
+            "print(','.join(hidden), c.COLOR_SCHEME)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                         cwd=tmp_path).stdout.split()
+    assert out == ["scipy.linalg,colorama", "light_bg"]
 
 
 def test_a_process_that_imported_scipy_linalg_is_left_alone():
-    code = ("import scipy.linalg; from hdrkit.core.runtime import scipy_linalg_hidden\n"
-            "with scipy_linalg_hidden() as hidden:\n"
+    code = ("import scipy.linalg; from hdrkit.core.runtime import imports_hidden\n"
+            "with imports_hidden(('scipy.linalg',)) as hidden:\n"
             "    import numba.np.arraymath as a\n"
-            "print(hidden, a._HAVE_BLAS)")
+            "print(len(hidden), a._HAVE_BLAS)")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
-    assert out == ["False", "True"]
+    assert out == ["0", "True"]
 
 
 _LOAD = """
