@@ -420,8 +420,9 @@ def bench_startup(runs: int) -> list[Result]:
         else:
             res.append(Result(name, th, tb, baseline, target, unit=unit, extra=extra))
 
+    x264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
+
     def proxy_rows(cli, how):
-        x264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
         for height, chain in ((1080, CHAIN_A), (2160, CHAIN_A_1080)):
             src = ensure_clip("pq", height)
             n = _frames(src)
@@ -457,7 +458,6 @@ def bench_startup(runs: int) -> list[Result]:
     proxy_rows(_cli, "")
     # what bounds the proxy rows: the same decode and libx264 with no colour work at all; its
     # ratio to the chain is the best any proxy command could reach against the chain here
-    x264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
     for height, chain, plain in ((1080, CHAIN_A, "format=yuv420p"),
                                  (2160, CHAIN_A_1080, "scale=1920:1080:flags=bilinear,format=yuv420p")):
         src = ensure_clip("pq", height)
