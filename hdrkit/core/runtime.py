@@ -7,10 +7,11 @@ numba's array-maths module asks for SciPy's BLAS wrappers when it is first impor
 of memory in every process that loads a kernel. hdrkit's kernels call no BLAS routine, so the
 command line runs each command with ``scipy.linalg`` hidden (:func:`imports_hidden`): numba,
 loaded by the command when it needs a kernel, then records that it has no BLAS. The same
-block hides the two other modules numba imports whenever they are installed (colorama for
-coloured compile errors; PyYAML, which Dask installs, for a configuration file the working
-directory does not have). A library caller's process is left as it is: there SciPy may be
-wanted by other code.
+block hides, while numba itself is imported, what else numba imports whenever it is installed
+(the SciPy package for a version check, colorama for coloured compile errors, PyYAML for a
+configuration file the working directory does not have); the command can import them once
+numba is loaded (Dask needs PyYAML). A library caller's process is left as it is: there SciPy
+may be wanted by other code.
 
 numba's linear-algebra functions (``np.linalg.*``, ``np.dot`` of matrices) still find SciPy
 when they are compiled after the command: they look for it when they are typed, not at import.
@@ -32,13 +33,21 @@ import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-__all__ = ["NUMBA_EXTRAS", "cache_counts", "imports_hidden", "light_cache_loads", "load_cached_kernels"]
+__all__ = ["NUMBA_EXTRAS", "UNTIL_NUMBA_IMPORTED", "cache_counts", "imports_hidden", "light_cache_loads",
+           "load_cached_kernels"]
 
 
-#: What numba imports whenever it is installed and no command uses: SciPy's BLAS wrappers
-#: (``scipy.linalg``, with most of SciPy: 0.15-0.3 s of CPU), colorama (coloured compile
-#: errors, 6 ms) and PyYAML (to read a ``.numba_config.yaml`` in the working directory, 20 ms).
-NUMBA_EXTRAS = ("scipy.linalg", "colorama", "yaml")
+#: What numba imports whenever it is installed and no command uses: the SciPy package (a
+#: version check, 6 ms) and SciPy's BLAS wrappers (``scipy.linalg``, with most of SciPy:
+#: 0.15-0.3 s of CPU), colorama (coloured compile errors, 6 ms) and PyYAML (to read a
+#: ``.numba_config.yaml`` in the working directory, 20 ms).
+NUMBA_EXTRAS = ("scipy", "scipy.linalg", "colorama", "yaml")
+
+#: Those numba imports while it is itself imported: hidden during that import only, so that a
+#: command can import them before or after it (Dask reads its configuration with PyYAML).
+#: SciPy's BLAS stays hidden for the whole block: numba's array maths looks for it when it is
+#: first imported, which can be at the first kernel's load from the cache.
+UNTIL_NUMBA_IMPORTED = ("scipy", "colorama", "yaml")
 
 #: numba's configuration file, read from the working directory when PyYAML is importable.
 NUMBA_CONFIG_FILE = ".numba_config.yaml"
@@ -47,7 +56,9 @@ NUMBA_CONFIG_FILE = ".numba_config.yaml"
 @contextmanager
 def imports_hidden(names: tuple[str, ...] = NUMBA_EXTRAS) -> Iterator[tuple[str, ...]]:
     """Within the block, importing any of ``names`` raises ImportError (numba then loads
-    without them: no BLAS, plain error text, no configuration file).
+    without them: no BLAS, plain error text, no configuration file); those of
+    :data:`UNTIL_NUMBA_IMPORTED` only while numba itself is being imported (before and after
+    it, a command imports them as usual: Dask, say, for ``--cluster``).
 
     A module already imported is left alone (the process has paid for it, and a numba loaded
     since has found it), and so is ``yaml`` where the working directory has a numba
@@ -57,18 +68,33 @@ def imports_hidden(names: tuple[str, ...] = NUMBA_EXTRAS) -> Iterator[tuple[str,
     Yields
     ------
     tuple of str
-        The modules hidden in the block.
+        The modules hidden from the block's start (those hidden around numba's import are
+        chosen when it starts).
     """
-    hidden = tuple(n for n in names if n not in sys.modules
-                   and not (n == "yaml" and os.path.isfile(NUMBA_CONFIG_FILE)))
-    for n in hidden:
-        sys.modules[n] = None  # its import raises ImportError
+    def hide(which) -> tuple[str, ...]:
+        out = tuple(n for n in which if n not in sys.modules
+                    and not (n == "yaml" and os.path.isfile(NUMBA_CONFIG_FILE)))
+        for n in out:
+            sys.modules[n] = None  # its import raises ImportError
+        return out
+
+    def show(which) -> None:
+        for n in which:
+            if sys.modules.get(n, 0) is None:
+                del sys.modules[n]
+
+    hidden = hide(tuple(n for n in names if n not in UNTIL_NUMBA_IMPORTED))
+    around: list[str] = []
+    hook = _AfterImport("numba", lambda module: show(around),
+                        before=lambda: around.extend(hide(tuple(n for n in names if n in UNTIL_NUMBA_IMPORTED))))
+    if "numba" not in sys.modules and any(n in UNTIL_NUMBA_IMPORTED for n in names):
+        sys.meta_path.insert(0, hook)
     try:
         yield hidden
     finally:
-        for n in hidden:
-            if sys.modules.get(n, 0) is None:
-                del sys.modules[n]
+        if hook in sys.meta_path:
+            sys.meta_path.remove(hook)
+        show(hidden + tuple(around))
 
 
 @contextmanager
@@ -121,15 +147,18 @@ def _load_without_refresh(caching) -> Callable[[], None]:
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):
-    """Runs ``then(module)`` right after module ``name`` is first imported; finds nothing itself."""
+    """Runs ``then(module)`` right after module ``name`` is first imported (and ``before()`` when
+    that import starts); finds nothing itself."""
 
-    def __init__(self, name: str, then: Callable[[object], None]):
-        self.name, self.then = name, then
+    def __init__(self, name: str, then: Callable[[object], None], before: Callable[[], None] | None = None):
+        self.name, self.then, self.before = name, then, before
 
     def find_spec(self, fullname, path, target=None):
         if fullname != self.name:
             return None
         sys.meta_path.remove(self)  # once, and the lookup below goes to the real finders
+        if self.before is not None:
+            self.before()
         spec = importlib.util.find_spec(fullname)
         if spec is not None and spec.loader is not None:
             spec.loader = _ThenLoader(spec.loader, self.then)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 _CHILD = """
 import sys
 import numpy as np
@@ -22,7 +24,7 @@ with imports_hidden() as hidden:
         y = np.full((4, 4), 940, np.uint16)
         u = np.full((2, 2), 512, np.uint16)
         lin = yuv_to_linear(y, u, u, c)  # a kernel loads (or compiles) without SciPy
-    loaded = [m for m in hidden if sys.modules.get(m) is not None]
+    loaded = [m for m in ("scipy", "scipy.linalg", "colorama", "yaml") if sys.modules.get(m) is not None]
 import scipy.linalg, yaml, colorama  # importable again after the block
 print(",".join(hidden), len(again), numba.np.arraymath._HAVE_BLAS, numba.core.config._HAVE_YAML,
       type(numba.core.errors.termcolor()).__name__, len(loaded), round(float(lin[0, 0, 0]), 2), scipy.linalg.__name__,
@@ -33,8 +35,31 @@ print(",".join(hidden), len(again), numba.np.arraymath._HAVE_BLAS, numba.core.co
 def test_kernels_load_without_numbas_optional_imports_which_stay_importable():
     out = subprocess.run([sys.executable, "-c", _CHILD], check=True, capture_output=True, text=True).stdout.split()
     # PQ code 940: 10000 cd/m^2 = 49.26 x 203
-    assert out == ["scipy.linalg,colorama,yaml", "0", "False", "False", "NOPColorScheme", "0", "49.26", "scipy.linalg",
-                   "yaml", "colorama"]
+    assert out == ["scipy.linalg", "0", "False", "False", "NOPColorScheme", "0", "49.26", "scipy.linalg", "yaml",
+                   "colorama"]
+
+
+@pytest.mark.parametrize("dask_first", [False, True])
+def test_what_numba_skips_at_its_import_imports_in_the_command(dask_first):
+    """colorama, PyYAML and the SciPy package are hidden only while numba itself imports: a
+    command imports them before or after it (Dask reads its configuration with PyYAML, and a
+    ``--cluster`` still command imports Dask before any kernel), while SciPy's BLAS stays
+    hidden for the whole block (numba looks for it at its first cache load)."""
+    dask = "    import dask\n"
+    code = ("from hdrkit.core.runtime import imports_hidden\n"
+            "with imports_hidden() as hidden:\n"
+            + (dask if dask_first else "") +
+            "    import numba, numba.core.config as c\n"
+            + ("" if dask_first else dask) +
+            "    import yaml, colorama, scipy\n"
+            "    try:\n"
+            "        import scipy.linalg\n"
+            "        blas = 'importable'\n"
+            "    except ImportError:\n"
+            "        blas = 'hidden'\n"
+            "print(','.join(hidden), c._HAVE_YAML, dask.__name__, blas)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    assert out == ["scipy.linalg", str(dask_first), "dask", "hidden"]
 
 
 def test_a_numba_configuration_file_is_still_read(tmp_path):
@@ -42,12 +67,12 @@ def test_a_numba_configuration_file_is_still_read(tmp_path):
     numba reads the file."""
     (tmp_path / ".numba_config.yaml").write_text("color_scheme: light_bg\n")
     code = ("from hdrkit.core.runtime import imports_hidden\n"
-            "with imports_hidden() as hidden:\n"
+            "with imports_hidden():\n"
             "    import numba.core.config as c\n"
-            "print(','.join(hidden), c.COLOR_SCHEME)")
+            "print(c._HAVE_YAML, c.COLOR_SCHEME)")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                          cwd=tmp_path).stdout.split()
-    assert out == ["scipy.linalg,colorama", "light_bg"]
+    assert out == ["True", "light_bg"]
 
 
 def test_a_process_that_imported_scipy_linalg_is_left_alone():
