@@ -157,12 +157,6 @@ def _decode_into(data: bytes, mode: str, scale: int = 1) -> np.ndarray | None:
     return out
 
 
-def _planes_of(ycc: np.ndarray, bands: range, pool: ThreadPoolExecutor) -> list[np.ndarray]:
-    """Contiguous copies of the ``bands`` of a (h, w, 4) YCbCr array, copied on ``pool``'s
-    threads (numpy copies without the GIL)."""
-    return list(pool.map(lambda b: np.ascontiguousarray(ycc[..., b]), bands))
-
-
 def _libjpeg(data: bytes, fh, factors, output: str) -> tuple[np.ndarray, ...] | None:
     w, h = fh.width, fh.height
     if output == "samples" and len(fh.components) == 3:
@@ -175,8 +169,8 @@ def _libjpeg(data: bytes, fh, factors, output: str) -> tuple[np.ndarray, ...] | 
         ycc = _decode_into(data, "YCbCr")
         if ycc is None or ycc.shape[:2] != (h, w):
             return None
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            return tuple(_planes_of(ycc, range(3), pool))
+        with ThreadPoolExecutor(max_workers=2) as pool:  # numpy copies without the GIL
+            return tuple(pool.map(lambda b: np.ascontiguousarray(ycc[..., b]), range(3)))
     if factors == (2, 2):
         # two entropy decodes of the same bytes; libjpeg runs without the GIL, so the
         # chroma pass overlaps the luma pass on a second core
@@ -184,9 +178,9 @@ def _libjpeg(data: bytes, fh, factors, output: str) -> tuple[np.ndarray, ...] | 
             fut = pool.submit(_decode_into, data, "YCbCr", 2)
             y = _decode_into(data, "L")
             c = fut.result()
-            if y is None or c is None or y.shape != (h, w) or c.shape[:2] != (math.ceil(h / 2), math.ceil(w / 2)):
-                return None
-            return (y, *_planes_of(c, range(1, 3), pool))
+        if y is None or c is None or y.shape != (h, w) or c.shape[:2] != (math.ceil(h / 2), math.ceil(w / 2)):
+            return None
+        return y, np.ascontiguousarray(c[..., 1]), np.ascontiguousarray(c[..., 2])
     return None
 
 
