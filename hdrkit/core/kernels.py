@@ -3,7 +3,8 @@
 One pass per row does tone curve (a gain table sampled from the registered curve),
 matrix to BT.709, the gamut map of :mod:`hdrkit.core.gamut` (same maths, scalar form),
 and for SDR output the transfer (table), blue-noise dither and rounding. Rows run in
-parallel on all cores (tasks of a few rows, one set of row buffers per task). A gain-map
+parallel on all cores: bands of a few rows dealt round-robin to one lane per thread, each lane
+with one set of row buffers (:func:`_lanes`). A gain-map
 still can skip its float picture: :func:`render_sdr_rebuilt` rebuilds each row from the base
 and map (:func:`hdrkit.core.rebuild.rebuild_row`) just before rendering it.
 
@@ -43,7 +44,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from ..errors import OptionError
 from .dither import get_dither
@@ -192,6 +193,22 @@ def _lab_f(t):
 
 
 _ROWS_PER_TASK = 8
+
+
+@njit(cache=True)
+def _lanes(ntask):
+    """How many lanes the render kernels run their ``ntask`` bands in: one per thread, at most one per band.
+
+    Lane ``q`` takes bands ``q, q + n, q + 2n, ...`` (``n`` lanes). numba's ``prange`` gives each
+    thread one contiguous block of its iterations, so a loop over the bands themselves gives
+    one thread the top of the picture and the other the bottom; a photograph's costly pixels
+    (past the gamut knee, which take the slow path) gather in one part of it, the sky or a
+    lit object, and one thread then waits for the other. Measured on the 12 MP bench picture
+    (two cores): 0.258 s for the one-pass export render with contiguous blocks, 0.216 s with
+    the bands dealt round-robin, the same CPU time (0.43 s) and the same bytes. Every band is
+    computed as before, so the output does not depend on the number of lanes.
+    """
+    return max(1, min(get_num_threads(), ntask))
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
@@ -624,15 +641,17 @@ def _render_linear(rgb, rc, out):
     H, W = rgb.shape[0], rgb.shape[1]
     invD = np.float32(1.0 / rc.D)
     ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
-    for t in prange(ntask):
+    nl = _lanes(ntask)
+    for q in prange(nl):
         o, gbuf, slow, sb, idx = _row_buffers(W)
-        for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
-            _row(rgb[i], rc, o, gbuf, slow, sb, idx)
-            dst = out[i]
-            for j in range(W):
-                dst[j, 0] = o[0, j] * invD
-                dst[j, 1] = o[1, j] * invD
-                dst[j, 2] = o[2, j] * invD
+        for t in range(q, ntask, nl):
+            for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
+                _row(rgb[i], rc, o, gbuf, slow, sb, idx)
+                dst = out[i]
+                for j in range(W):
+                    dst[j, 0] = o[0, j] * invD
+                    dst[j, 1] = o[1, j] * invD
+                    dst[j, 2] = o[2, j] * invD
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
@@ -643,11 +662,13 @@ def _render_sdr(rgb, rc, cc, out):
     dtile = cc.dtile
     th = dtile.shape[0]
     ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
-    for t in prange(ntask):
+    nl = _lanes(ntask)
+    for q in prange(nl):
         o, gbuf, slow, sb, idx = _row_buffers(W)
-        for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
-            _row(rgb[i], rc, o, gbuf, slow, sb, idx)
-            _encode_row(o, dtile[i % th], cc, rc.D, out[i])
+        for t in range(q, ntask, nl):
+            for i in range(t * _ROWS_PER_TASK, min(H, (t + 1) * _ROWS_PER_TASK)):
+                _row(rgb[i], rc, o, gbuf, slow, sb, idx)
+                _encode_row(o, dtile[i % th], cc, rc.D, out[i])
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
@@ -693,7 +714,8 @@ def _render_sdr_rebuilt(p, kc, mp, sampling, inv_gamma, rc, cc, bk, box, out):
     """:func:`_render_sdr` of the gain-map rebuild (:class:`hdrkit.core.rebuild.MapInputs`, the first
     five arguments), one row at a time: each row is rebuilt into a buffer of the task
     (:func:`hdrkit.core.rebuild.rebuild_row`), added to the ``bk`` x ``bk`` block sums of ``box``
-    (as :func:`_box_mean`) and rendered while it is in cache. Tasks are bands of whole block rows."""
+    (as :func:`_box_mean`) and rendered while it is in cache. Bands are whole block rows, dealt to
+    lanes as :func:`_lanes` says."""
     H, W = out.shape[0], out.shape[1]
     dtile = cc.dtile
     th = dtile.shape[0]
@@ -701,18 +723,20 @@ def _render_sdr_rebuilt(p, kc, mp, sampling, inv_gamma, rc, cc, bk, box, out):
     inv = 1.0 / (bk * bk)
     band = bk * ((_ROWS_PER_TASK + bk - 1) // bk)
     ntask = (H + band - 1) // band
-    for t in prange(ntask):
+    nl = _lanes(ntask)
+    for q in prange(nl):
         lin = np.empty((W, 3), np.float32)
         o, gbuf, slow, sb, idx = _row_buffers(W)
-        acc = np.zeros((box.shape[1], 3), np.float64)
-        for i in range(t * band, min(H, (t + 1) * band)):
-            rebuild_row(p, kc, mp, sampling, inv_gamma, i, 0, 1, lin)
-            if i // bk < hb:
-                _box_add_row(lin, bk, acc)
-                if i % bk == bk - 1:
-                    _box_store(acc, inv, box[i // bk])
-            _row(lin, rc, o, gbuf, slow, sb, idx)
-            _encode_row(o, dtile[i % th], cc, rc.D, out[i])
+        acc = np.zeros((box.shape[1], 3), np.float64)  # back to zero at each block row's end
+        for t in range(q, ntask, nl):
+            for i in range(t * band, min(H, (t + 1) * band)):
+                rebuild_row(p, kc, mp, sampling, inv_gamma, i, 0, 1, lin)
+                if i // bk < hb:
+                    _box_add_row(lin, bk, acc)
+                    if i % bk == bk - 1:
+                        _box_store(acc, inv, box[i // bk])
+                _row(lin, rc, o, gbuf, slow, sb, idx)
+                _encode_row(o, dtile[i % th], cc, rc.D, out[i])
 
 
 def has_kernel(params) -> bool:
