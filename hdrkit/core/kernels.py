@@ -196,8 +196,9 @@ _ROWS_PER_TASK = 8
 
 
 @njit(cache=True)
-def _lanes(ntask):
-    """How many lanes the render kernels run their ``ntask`` bands in: one per thread, at most one per band.
+def _lanes(ntask, threads):
+    """How many lanes the render kernels run their ``ntask`` bands in: one per thread (``threads``, numba's
+    ``get_num_threads()`` at the call, which compiled code cannot read and still be cached), at most one per band.
 
     Lane ``q`` takes bands ``q, q + n, q + 2n, ...`` (``n`` lanes). numba's ``prange`` gives each
     thread one contiguous block of its iterations, so a loop over the bands themselves gives
@@ -208,7 +209,7 @@ def _lanes(ntask):
     the bands dealt round-robin, the same CPU time (0.43 s) and the same bytes. Every band is
     computed as before, so the output does not depend on the number of lanes.
     """
-    return max(1, min(get_num_threads(), ntask))
+    return max(1, min(threads, ntask))
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
@@ -636,12 +637,13 @@ def _row_buffers(W):
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def _render_linear(rgb, rc, out):
-    """Render (:class:`RenderConstants` ``rc``): ``out`` (H, W, 3) float32 display light over ``D``."""
+def _render_linear(rgb, rc, out, threads):
+    """Render (:class:`RenderConstants` ``rc``): ``out`` (H, W, 3) float32 display light over ``D``, in
+    one lane per thread of ``threads`` (:func:`_lanes`)."""
     H, W = rgb.shape[0], rgb.shape[1]
     invD = np.float32(1.0 / rc.D)
     ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
-    nl = _lanes(ntask)
+    nl = _lanes(ntask, threads)
     for q in prange(nl):
         o, gbuf, slow, sb, idx = _row_buffers(W)
         for t in range(q, ntask, nl):
@@ -655,14 +657,14 @@ def _render_linear(rgb, rc, out):
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def _render_sdr(rgb, rc, cc, out):
+def _render_sdr(rgb, rc, cc, out, threads):
     """Render (:class:`RenderConstants` ``rc``) + encode + dither + round (:class:`CodeConstants`
-    ``cc``) into ``out`` (H, W, 3) or (H, W, 4) (RGBX)."""
+    ``cc``) into ``out`` (H, W, 3) or (H, W, 4) (RGBX), in one lane per thread of ``threads``."""
     H, W = rgb.shape[0], rgb.shape[1]
     dtile = cc.dtile
     th = dtile.shape[0]
     ntask = (H + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK
-    nl = _lanes(ntask)
+    nl = _lanes(ntask, threads)
     for q in prange(nl):
         o, gbuf, slow, sb, idx = _row_buffers(W)
         for t in range(q, ntask, nl):
@@ -710,9 +712,9 @@ def _encode_row(o, drow, cc, D, dst):
 # fastmath=False: the rebuild is inlined here and keeps its exact arithmetic; the render runs in
 # the helpers, compiled with their own flags as for the float picture
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=False)
-def _render_sdr_rebuilt(p, kc, mp, sampling, inv_gamma, rc, cc, bk, box, out):
+def _render_sdr_rebuilt(p, kc, mp, sampling, inv_gamma, rc, cc, bk, box, out, threads):
     """:func:`_render_sdr` of the gain-map rebuild (:class:`hdrkit.core.rebuild.MapInputs`, the first
-    five arguments), one row at a time: each row is rebuilt into a buffer of the task
+    five arguments), one row at a time: each row is rebuilt into a buffer of the lane
     (:func:`hdrkit.core.rebuild.rebuild_row`), added to the ``bk`` x ``bk`` block sums of ``box``
     (as :func:`_box_mean`) and rendered while it is in cache. Bands are whole block rows, dealt to
     lanes as :func:`_lanes` says."""
@@ -723,7 +725,7 @@ def _render_sdr_rebuilt(p, kc, mp, sampling, inv_gamma, rc, cc, bk, box, out):
     inv = 1.0 / (bk * bk)
     band = bk * ((_ROWS_PER_TASK + bk - 1) // bk)
     ntask = (H + band - 1) // band
-    nl = _lanes(ntask)
+    nl = _lanes(ntask, threads)
     for q in prange(nl):
         lin = np.empty((W, 3), np.float32)
         o, gbuf, slow, sb, idx = _row_buffers(W)
@@ -814,7 +816,7 @@ def render_linear_fast(rgb, primaries, params, src_peak, anchor_peak=None) -> np
     """Compiled :func:`hdrkit.core.pipeline.render_linear`: display-linear BT.709 [0, 1] float32."""
     a, rc = _args(rgb, primaries, params, src_peak, anchor_peak)
     out = np.empty(a.shape, np.float32)
-    _render_linear(a, rc, out)
+    _render_linear(a, rc, out, get_num_threads())
     return out
 
 
@@ -827,7 +829,7 @@ def render_sdr_fast(rgb, primaries, params, src_peak, transfer: str = "srgb", bi
     """
     a, rc = _args(rgb, primaries, params, src_peak, anchor_peak)
     out, cc = _sdr_output(a.shape[:2], params, transfer, bits, rgbx)
-    _render_sdr(a, rc, cc, out)
+    _render_sdr(a, rc, cc, out, get_num_threads())
     return out
 
 
@@ -849,7 +851,8 @@ def render_sdr_rebuilt(inputs, primaries, params, src_peak, box_k: int, transfer
     h, w = inputs.shape
     out, cc = _sdr_output((h, w), params, transfer, bits, rgbx)
     box = np.empty((h // box_k, w // box_k, 3), np.float32)
-    _render_sdr_rebuilt(*inputs, render_constants(primaries, params, src_peak), cc, int(box_k), box, out)
+    _render_sdr_rebuilt(*inputs, render_constants(primaries, params, src_peak), cc, int(box_k), box, out,
+                        get_num_threads())
     return out, box
 
 
