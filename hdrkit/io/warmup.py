@@ -82,13 +82,15 @@ def warm_still(first_input) -> bool:
     Returns whether anything was compiled. Never raises for a bad input: the child then
     fails quietly and the export compiles what is missing itself.
     """
-    from ..core import kernels
+    from ..core import kernels, resample
 
     if not still_cold():
         return False
     # the integer map scale is the common case (Ultra HDR writers use 1, 2 or 4); the child
     # compiles whichever rebuild kernels the first input needs
-    if all(cached(d) for d in _still_kernels(_streams(first_input)) + (kernels._box_mean, kernels._subsampling_stats)):
+    others = (kernels._box_mean, kernels._subsampling_stats, resample._horizontal, resample._vertical,
+              resample.lanczos_coefficients)
+    if all(cached(d) for d in _still_kernels(_streams(first_input)) + others):
         _compile_render_sdr()
     else:
         _split("still", str(Path(first_input)), _compile_render_sdr)
@@ -121,16 +123,19 @@ def _compile_render_sdr() -> None:
 
 def _child_still(path: str) -> None:
     """Run the export's other kernels on ``path``: the rebuild as the export does it (the float
-    picture, or the row-streamed passes of a large gain-map JPEG), box filter, statistics."""
+    picture, or the row-streamed passes of a large gain-map JPEG), the thumbnail's box filter and
+    Lanczos resize, statistics."""
     from ..core.kernels import box_mean, subsampling_stats
+    from ..core.resample import lanczos_resize
 
     try:
         if _streams(path):
             _compile_streamed(path)
         else:
             load_linear(path)
-    finally:  # these two do not depend on the input
+    finally:  # these do not depend on the input
         box_mean(np.zeros((4, 4, 3), np.float32), 2)
+        lanczos_resize(np.zeros((4, 4, 3), np.float32), 2, 2)
         subsampling_stats(np.zeros((4, 4, 3), np.uint8), 1)
 
 

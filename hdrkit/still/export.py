@@ -318,16 +318,11 @@ def _downscale(rgb: np.ndarray, edge: int) -> np.ndarray:
 
 
 def _lanczos(rgb: np.ndarray, th: int, tw: int) -> np.ndarray:
-    """Lanczos resize of linear light (float32, per channel) to ``th`` x ``tw``, clipped at 0."""
-    from PIL import Image
+    """Lanczos resize of linear light (float32, per channel) to ``th`` x ``tw``, clipped at 0
+    (:func:`hdrkit.core.resample.lanczos_resize`, Pillow's resize computed on every core)."""
+    from ..core.resample import lanczos_resize
 
-    def lanczos(c: int) -> np.ndarray:  # Pillow resizes without the GIL: the channels run in parallel
-        plane = Image.fromarray(np.ascontiguousarray(rgb[..., c], dtype=np.float32), "F")
-        return np.asarray(plane.resize((tw, th), Image.Resampling.LANCZOS))
-
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        chans = list(pool.map(lanczos, range(3)))
-    return np.clip(np.stack(chans, -1), 0, None).astype(np.float32)
+    return np.clip(lanczos_resize(rgb, th, tw), 0, None).astype(np.float32)
 
 
 def _xmp(tags: dict, extra: dict | None) -> bytes:
