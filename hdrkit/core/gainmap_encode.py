@@ -410,10 +410,11 @@ def _row_base(p, k, y, x0, x1, sb):
     r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut, use_bmat, bmat = (k.r_tab, k.b_tab, k.y_tab, k.guv_tab,
                                                                         k.gray_tab, k.srgb_lut, k.use_mat, k.mat)
     yrow, cbrow, crrow, ccol, gray = p.y[y], p.cb[y // p.fy], p.cr[y // p.fy], p.ccol, p.gray
+    yc, cbc, crc = p.yc, p.cbc, p.crc
     for x in range(x0, x1):
         cc = ccol[x]
-        r, g, b = base_pixel(yrow[x], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab, srgb_lut,
-                             use_bmat, bmat)
+        r, g, b = base_pixel(yrow[x, yc], cbrow[cc, cbc], crrow[cc, crc], gray, r_tab, b_tab, y_tab, guv_tab,
+                             gray_tab, srgb_lut, use_bmat, bmat)
         sb[0, x - x0] = np.float64(np.float32(min(max(r, 0.0), 1.0)))
         sb[1, x - x0] = np.float64(np.float32(min(max(g, 0.0), 1.0)))
         sb[2, x - x0] = np.float64(np.float32(min(max(b, 0.0), 1.0)))

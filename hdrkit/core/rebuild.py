@@ -44,11 +44,21 @@ REBUILD_METHODS = ("fast", "reference")
 
 
 class YccPlanes(NamedTuple):
-    """The base planes as the kernels read them (read-only, C-contiguous uint8)."""
+    """The base planes as the kernels read them: read-only, C-contiguous uint8 arrays of samples
+    interleaved or not, and which channel of each holds the plane.
 
-    y: np.ndarray  #: (H, W)
-    cb: np.ndarray  #: (Hc, Wc); ``y`` itself for a gray base
-    cr: np.ndarray
+    A decoder that writes Y, Cb and Cr interleaved (libjpeg's 4:4:4 output, its half-size chroma
+    of 4:2:0) hands that buffer over as it is: the three planes are channels of one array and
+    nothing is copied. A plane of its own is an array with one channel. Every decoder's planes
+    thus have one type, and the kernels one compiled form.
+    """
+
+    y: np.ndarray  #: (H, W, n): Y is channel ``yc``
+    cb: np.ndarray  #: (Hc, Wc, m): Cb is channel ``cbc``; ``y`` itself for a gray base
+    cr: np.ndarray  #: (Hc, Wc, m'): Cr is channel ``crc``
+    yc: int
+    cbc: int
+    crc: int
     ccol: np.ndarray  #: int64 (W,): chroma column of each image column
     fy: int  #: vertical chroma subsampling factor
     gray: bool
@@ -218,8 +228,8 @@ def _apply(lv, gc, off_s, off_h, lut, ng, lo, hi, do_clamp):
 @njit(cache=True, parallel=True, fastmath=False)
 def _base_kernel(p, k, out):
     """The linearised base only (no gain map: the SDR fallback)."""
-    h, w = p.y.shape
-    y, cb, cr, ccol, fy, gray = p.y, p.cb, p.cr, p.ccol, p.fy, p.gray
+    h, w = p.y.shape[0], p.y.shape[1]
+    y, cb, cr, yc, cbc, crc, ccol, fy, gray = p.y, p.cb, p.cr, p.yc, p.cbc, p.crc, p.ccol, p.fy, p.gray
     r_tab, b_tab, y_tab, guv_tab, gray_tab = k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab
     srgb_lut, mat, use_mat = k.srgb_lut, k.mat, k.use_mat
     lo, hi, do_clamp = k.lo, k.hi, k.clamp
@@ -227,8 +237,8 @@ def _base_kernel(p, k, out):
         yrow, cbrow, crrow, orow = y[row], cb[row // fy], cr[row // fy], out[row]
         for col in range(w):
             cc = ccol[col]
-            r, g, b = base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
-                                  srgb_lut, use_mat, mat)
+            r, g, b = base_pixel(yrow[col, yc], cbrow[cc, cbc], crrow[cc, crc], gray, r_tab, b_tab, y_tab, guv_tab,
+                                  gray_tab, srgb_lut, use_mat, mat)
             if do_clamp:
                 r = min(max(r, lo), hi)
                 g = min(max(g, lo), hi)
@@ -259,7 +269,7 @@ def rebuild_row_impl(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
 
 def _integer_scale_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
     s = sampling
-    y, cb, cr, ccol, fy, gray = p.y, p.cb, p.cr, p.ccol, p.fy, p.gray
+    y, cb, cr, yc, cbc, crc, ccol, fy, gray = p.y, p.cb, p.cr, p.yc, p.cbc, p.crc, p.ccol, p.fy, p.gray
     r_tab, b_tab, y_tab, guv_tab, gray_tab = k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab
     srgb_lut, mat, use_mat = k.srgb_lut, k.mat, k.use_mat
     xl, xu = s.xl, s.xu
@@ -278,8 +288,8 @@ def _integer_scale_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
     for j in range(orow.shape[0]):
         col = c0 + j * cstep
         cc = ccol[col]
-        r, g, b = base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
-                              srgb_lut, use_mat, mat)
+        r, g, b = base_pixel(yrow[col, yc], cbrow[cc, cbc], crrow[cc, crc], gray, r_tab, b_tab, y_tab, guv_tab,
+                              gray_tab, srgb_lut, use_mat, mat)
         xlo = xl[col]
         xhi = xu[col]
         w1 = wr[col, 0]
@@ -301,7 +311,7 @@ def _integer_scale_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
 
 def _any_scale_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
     scale = sampling
-    y, cb, cr, ccol, fy, gray = p.y, p.cb, p.cr, p.ccol, p.fy, p.gray
+    y, cb, cr, yc, cbc, crc, ccol, fy, gray = p.y, p.cb, p.cr, p.yc, p.cbc, p.crc, p.ccol, p.fy, p.gray
     r_tab, b_tab, y_tab, guv_tab, gray_tab = k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab
     srgb_lut, mat, use_mat = k.srgb_lut, k.mat, k.use_mat
     hm, wm, nc = mp.shape
@@ -317,8 +327,8 @@ def _any_scale_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
     for j in range(orow.shape[0]):
         col = c0 + j * cstep
         cc = ccol[col]
-        r, g, b = base_pixel(yrow[col], cbrow[cc], crrow[cc], gray, r_tab, b_tab, y_tab, guv_tab, gray_tab,
-                              srgb_lut, use_mat, mat)
+        r, g, b = base_pixel(yrow[col, yc], cbrow[cc, cbc], crrow[cc, crc], gray, r_tab, b_tab, y_tab, guv_tab,
+                              gray_tab, srgb_lut, use_mat, mat)
         g0 = 0.0
         g1 = 0.0
         g2 = 0.0
@@ -374,13 +384,29 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return v
 
 
+def _channel(plane: np.ndarray) -> tuple[np.ndarray, int]:
+    """``plane`` (H, W) as the kernels read it: (read-only (H, W, n) array, channel).
+
+    A plane that is one channel of a C-contiguous (H, W, n) array (as ``a[..., c]`` gives it) is
+    handed over as that array and ``c``, without a copy; any other plane as one channel of its own.
+    """
+    p = np.asarray(plane)
+    parent = p.base
+    if (p.ndim == 2 and isinstance(parent, np.ndarray) and parent.ndim == 3 and parent.dtype == p.dtype
+            and parent.flags.c_contiguous and parent.shape[:2] == p.shape and p.strides == parent.strides[:2]):
+        c = (p.__array_interface__["data"][0] - parent.__array_interface__["data"][0]) // p.itemsize
+        if 0 <= c < parent.shape[2]:
+            return _read_only(parent), int(c)
+    return _read_only(np.ascontiguousarray(p)[:, :, None]), 0
+
+
 def _planes(base: BasePlanes) -> YccPlanes:
     gray = base.is_gray
-    y = _read_only(base.y)  # one compiled form whichever decoder made the planes
-    cb = y if gray else _read_only(base.cb)
-    cr = y if gray else _read_only(base.cr)
+    y, yc = _channel(base.y)  # one compiled form whichever decoder made the planes
+    cb, cbc = (y, yc) if gray else _channel(base.cb)
+    cr, crc = (y, yc) if gray else _channel(base.cr)
     fx, fy = base.chroma_factors
-    return YccPlanes(y, cb, cr, np.arange(base.width, dtype=np.int64) // fx, int(fy), bool(gray))
+    return YccPlanes(y, cb, cr, yc, cbc, crc, np.arange(base.width, dtype=np.int64) // fx, int(fy), bool(gray))
 
 
 def _shepard_rows(s_int: int, w: int, h: int, wm: int, hm: int) -> ShepardRows:
@@ -422,7 +448,7 @@ class MapInputs(NamedTuple):
     @property
     def shape(self) -> tuple[int, int]:
         """(H, W) of the rebuilt picture."""
-        return self.planes.y.shape
+        return self.planes.y.shape[:2]
 
 
 def map_inputs(base: BasePlanes, gainmap: np.ndarray, metadata: GainMapParams, *, display_boost: float | None = None,

@@ -53,8 +53,10 @@ _PYAV_FORMATS = {"gray", "yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj41
 
 @dataclass(frozen=True)
 class DecodedJpeg:
-    """Decoded data, uint8 C-contiguous. ``planes`` is (Y,) / (Y, Cb, Cr) for
-    ``output="planes"`` or a single gray or RGB array for ``output="samples"``.
+    """Decoded data, uint8. ``planes`` is (Y,) / (Y, Cb, Cr) for ``output="planes"`` or a
+    single gray or RGB array for ``output="samples"``. A plane is C-contiguous or, from
+    libjpeg, a channel of its C-contiguous interleaved buffer (Y, Cb and Cr at 4:4:4, Cb and
+    Cr at 4:2:0), handed over without a copy.
     ``chroma_factors`` = (horizontal, vertical) subsampling of Cb/Cr."""
 
     planes: tuple[np.ndarray, ...]
@@ -169,8 +171,9 @@ def _libjpeg(data: bytes, fh, factors, output: str) -> tuple[np.ndarray, ...] | 
         ycc = _decode_into(data, "YCbCr")
         if ycc is None or ycc.shape[:2] != (h, w):
             return None
-        with ThreadPoolExecutor(max_workers=2) as pool:  # numpy copies without the GIL
-            return tuple(pool.map(lambda b: np.ascontiguousarray(ycc[..., b]), range(3)))
+        # channels of the decoder's buffer, not copies: the rebuild reads them in place
+        # (hdrkit.core.rebuild.YccPlanes), which saves a 12 MP picture 36 MB and 20 ms
+        return ycc[..., 0], ycc[..., 1], ycc[..., 2]
     if factors == (2, 2):
         # two entropy decodes of the same bytes; libjpeg runs without the GIL, so the
         # chroma pass overlaps the luma pass on a second core
@@ -180,7 +183,7 @@ def _libjpeg(data: bytes, fh, factors, output: str) -> tuple[np.ndarray, ...] | 
             c = fut.result()
         if y is None or c is None or y.shape != (h, w) or c.shape[:2] != (math.ceil(h / 2), math.ceil(w / 2)):
             return None
-        return y, np.ascontiguousarray(c[..., 1]), np.ascontiguousarray(c[..., 2])
+        return y, c[..., 1], c[..., 2]
     return None
 
 

@@ -60,6 +60,31 @@ def test_fast_equals_reference_on_random_planes(gray, factors, map_shape, channe
     np.testing.assert_allclose(rebuild_fast(base, None), rebuild_reference(base, None), rtol=0, atol=TOL)
 
 
+@pytest.mark.parametrize("factors", [(1, 1), (2, 2)])
+def test_planes_interleaved_in_one_buffer_rebuild_as_separate_planes(factors):
+    """Planes that are channels of one (H, W, n) buffer (libjpeg's output) are read in place, not
+    copied, and give the same picture as the same samples in planes of their own."""
+    from hdrkit.core.rebuild import map_inputs
+
+    rng = np.random.default_rng(5)
+    base, gm, meta = _random_case(rng, False, factors, (10, 14), 3)
+    chroma = np.zeros((*base.cb.shape, 4), np.uint8)  # the decoder's layout: three bands and padding
+    chroma[..., 1], chroma[..., 2] = base.cb, base.cr
+    if factors == (1, 1):
+        chroma[..., 0] = base.y
+        views = BasePlanes(chroma[..., 0], chroma[..., 1], chroma[..., 2], factors)
+    else:
+        views = BasePlanes(base.y, chroma[..., 1], chroma[..., 2], factors)
+    planes = map_inputs(views, gm, meta).planes
+    assert np.shares_memory(planes.cb, chroma) and np.shares_memory(planes.cr, chroma)
+    assert (planes.cbc, planes.crc) == (1, 2) and planes.yc == 0
+    assert np.shares_memory(planes.y, chroma) == (factors == (1, 1))
+    for hr in (None, 3.0):
+        assert np.array_equal(rebuild_fast(views, gm, meta, display_boost=hr),
+                              rebuild_fast(base, gm, meta, display_boost=hr))
+    assert np.array_equal(rebuild_fast(views, None), rebuild_fast(base, None))
+
+
 def test_shepard_tables():
     for s in (1, 2, 3, 4, 8):
         t = shepard_tables(s)
