@@ -931,10 +931,25 @@ def box_mean(rgb: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+#: Row chunks :func:`_subsampling_stats` runs in parallel (a fixed number: the result does not
+#: depend on the thread count).
+_STATS_CHUNKS = 16
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _unit_rgb(row, j, c255):
+    """Pixel ``j`` of an 8-bit row as float32 in [0, 1]."""
+    return np.float32(row[j, 0]) / c255, np.float32(row[j, 1]) / c255, np.float32(row[j, 2]) / c255
+
+
 @njit(cache=True, error_model="numpy")
-def _subsampling_stats(img, step, wy, edge_thr, sat_thr, sat_floor):
-    H, W = img.shape[0], img.shape[1]
-    h = (H + step - 1) // step
+def _subsampling_rows(img, step, wy, edge_thr, sat_thr, sat_floor, r0, r1):
+    """The statistics of sampled rows ``r0`` to ``r1 - 1`` (rows ``0, step, 2 step ...`` of ``img``):
+    saturation of their pixels, and the edges between each of them and the sampled row above it
+    (``r0 - 1``'s luma is computed for the first). Returns (edges, count of saturation <=
+    ``sat_thr``, the largest such, the smallest above it). Integer counts, minima and maxima: chunks
+    of rows combine exactly, in any order."""
+    W = img.shape[1]
     w = (W + step - 1) // step
     c255 = np.float32(255.0)
     w0, w1, w2 = np.float32(wy[0]), np.float32(wy[1]), np.float32(wy[2])
@@ -944,12 +959,15 @@ def _subsampling_stats(img, step, wy, edge_thr, sat_thr, sat_floor):
     n_le = 0
     max_le = -1.0
     min_gt = 2.0
-    for ii in range(h):
+    if r0 > 0:
+        row = img[(r0 - 1) * step]
+        for jj in range(w):
+            r, g, b = _unit_rgb(row, jj * step, c255)
+            prev[jj] = r * w0 + g * w1 + b * w2
+    for ii in range(r0, r1):
         row = img[ii * step]
         for jj in range(w):
-            r = np.float32(row[jj * step, 0]) / c255
-            g = np.float32(row[jj * step, 1]) / c255
-            b = np.float32(row[jj * step, 2]) / c255
+            r, g, b = _unit_rgb(row, jj * step, c255)
             cur[jj] = r * w0 + g * w1 + b * w2
             mx = max(r, max(g, b))
             s = (mx - min(r, min(g, b))) / mx if mx > sat_floor else np.float32(0.0)
@@ -965,7 +983,25 @@ def _subsampling_stats(img, step, wy, edge_thr, sat_thr, sat_floor):
                 if gx + gy > edge_thr:
                     edges += 1
         prev, cur = cur, prev
-    return edges, n_le, max_le, min_gt, h, w
+    return edges, n_le, max_le, min_gt
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _subsampling_stats(img, step, wy, edge_thr, sat_thr, sat_floor):
+    """:func:`_subsampling_rows` of the whole sampled grid, in :data:`_STATS_CHUNKS` chunks of rows run in
+    parallel and combined; returns its four values and the grid's (h, w)."""
+    H, W = img.shape[0], img.shape[1]
+    h = (H + step - 1) // step
+    w = (W + step - 1) // step
+    nch = min(_STATS_CHUNKS, h)
+    edges = np.zeros(nch, np.int64)
+    n_le = np.zeros(nch, np.int64)
+    max_le = np.empty(nch, np.float64)
+    min_gt = np.empty(nch, np.float64)
+    for c in prange(nch):
+        edges[c], n_le[c], max_le[c], min_gt[c] = _subsampling_rows(img, step, wy, edge_thr, sat_thr, sat_floor,
+                                                                     c * h // nch, (c + 1) * h // nch)
+    return edges.sum(), n_le.sum(), max_le.max(), min_gt.min(), h, w
 
 
 def subsampling_stats(sdr8: np.ndarray, step: int, edge_thr: float = 0.1, sat_floor: float = 0.2,

@@ -68,3 +68,18 @@ def test_rgbx_render_holds_the_same_codes_and_jpeg_bytes():
     assert choose_subsampling(rgbx) == choose_subsampling(rgb)
     for sub in ("444", "420"):
         assert _jpeg_bytes(rgbx, 90, sub) == _jpeg_bytes(rgb, 90, sub)
+
+
+@pytest.mark.parametrize("step", [1, 2, 3])
+def test_subsampling_stats_in_chunks_equal_one_pass(step):
+    """The statistics run in parallel chunks of rows; counts, minima and maxima combine exactly,
+    so they equal one pass over every row (the edges across a chunk boundary counted once)."""
+    from hdrkit.core.kernels import BT709_LUMA_WEIGHTS, _subsampling_rows, _subsampling_stats
+
+    img = np.ascontiguousarray(_images()["noisy"][:, :, :], dtype=np.uint8)
+    img[50:90, 100:140] = [250, 5, 5]  # saturated patch across chunk boundaries
+    args = (img, step, np.array(BT709_LUMA_WEIGHTS, np.float32), np.float32(0.1), np.float32(0.95),
+            np.float32(0.2))
+    *chunked, h, w = _subsampling_stats(*args)
+    assert h == -(-img.shape[0] // step) and h > 16  # more rows than chunks: every chunk has a boundary
+    assert tuple(chunked) == _subsampling_rows(*args, 0, h)
