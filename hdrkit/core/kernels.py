@@ -52,7 +52,7 @@ from .gamut import SKIN_HUE, SKIN_SAT, get_gamut_map
 from .ipt import IPT_EXPONENT, IPT_FROM_LMS, NEUTRAL, chroma_boundary, ipt_matrices
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 from .primaries import BT709_LUMA_WEIGHTS, luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
-from .rebuild import rebuild_row
+from .rebuild import rebuild_row, row_scratch
 from .tonemap import curve_lut
 from .vecmath import atan2_rows, spow_rows
 
@@ -728,11 +728,12 @@ def _render_sdr_rebuilt(p, kc, mp, sampling, inv_gamma, rc, cc, bk, box, out, th
     nl = _lanes(ntask, threads)
     for q in prange(nl):
         lin = np.empty((W, 3), np.float32)
+        scratch = row_scratch(W)
         o, gbuf, slow, sb, idx = _row_buffers(W)
         acc = np.zeros((box.shape[1], 3), np.float64)  # back to zero at each block row's end
         for t in range(q, ntask, nl):
             for i in range(t * band, min(H, (t + 1) * band)):
-                rebuild_row(p, kc, mp, sampling, inv_gamma, i, 0, 1, lin)
+                rebuild_row(p, kc, mp, sampling, inv_gamma, i, 0, 1, lin, scratch)
                 if i // bk < hb:
                     _box_add_row(lin, bk, acc)
                     if i % bk == bk - 1:

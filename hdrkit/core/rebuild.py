@@ -37,10 +37,15 @@ from .gainmap import (LINEAR_MAX, SRGB_LUT_SIZE, BasePlanes, GainMapParams, disp
                       jpeg_ycc_coefficients, prepare_map, rebuild_reference, shepard_tables, srgb_decode_lut)
 
 __all__ = ["REBUILD_METHODS", "YccPlanes", "RebuildConstants", "ShepardRows", "MapInputs", "base_kernel_inputs",
-           "base_pixel", "shepard_weights_at", "map_inputs", "map_input_kinds", "rebuild_row", "rebuild_sampled",
-           "rebuild_inputs", "rebuild_fast", "rebuild"]
+           "RowScratch", "base_pixel", "shepard_weights_at", "map_inputs", "map_input_kinds", "rebuild_row",
+           "row_scratch", "rebuild_sampled", "rebuild_inputs", "rebuild_fast", "rebuild"]
 
 REBUILD_METHODS = ("fast", "reference")
+
+
+#: Chunks of rows the map kernels share among their threads, each with one :class:`RowScratch`
+#: (a fixed number: the values do not depend on it).
+_ROW_CHUNKS = 64
 
 
 class YccPlanes(NamedTuple):
@@ -93,6 +98,19 @@ class ShepardRows(NamedTuple):
     yu: np.ndarray  #: lower map row (edge-clamped)
     oy: np.ndarray  #: row offset inside the map cell
     ty: np.ndarray  #: 1 where the lower row is clamped (no bottom neighbour)
+
+
+class RowScratch(NamedTuple):
+    """Working rows of :func:`rebuild_row` for up to ``n`` output pixels (one per lane or chunk of rows)."""
+
+    lin: np.ndarray  #: float64 (6, n): the base's linear R, G, B, then the map's gains for channels 0-2
+    idx: np.ndarray  #: int64 (3, n): the gain tables' index for channels 0-2
+
+
+@njit(cache=True)
+def row_scratch(n):
+    """A :class:`RowScratch` for rows of ``n`` output pixels."""
+    return RowScratch(np.empty((6, n), np.float64), np.empty((3, n), np.int64))
 
 
 @lru_cache(maxsize=1)
@@ -203,17 +221,29 @@ def shepard_weights_at(xm, ym, xl, xu, yl, yu, one_ch):
 
 
 @njit(cache=True, fastmath=False, inline="always")
-def _apply(lv, gc, off_s, off_h, lut, ng, lo, hi, do_clamp):
-    """Steps 5 (table) to 7 for one channel."""
+def _gain_index(gc, ng):
+    """Step 5's table index of the map value ``gc`` (after its gamma) in a table of ``ng + 1`` entries."""
     kk = int(gc * ng + 0.5)
     if kk < 0:
         kk = 0
     elif kk > ng:
         kk = ng
-    t = (lv + off_s) * lut[kk] - off_h
+    return kk
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _gained(lv, gain, off_s, off_h, lo, hi, do_clamp):
+    """Steps 6-7 for one channel: the linear base value ``lv`` times the table's ``gain``, offsets, clamp."""
+    t = (lv + off_s) * gain - off_h
     if do_clamp:
         t = min(max(t, lo), hi)
     return t
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _apply(lv, gc, off_s, off_h, lut, ng, lo, hi, do_clamp):
+    """Steps 5 (table) to 7 for one channel."""
+    return _gained(lv, lut[_gain_index(gc, ng)], off_s, off_h, lo, hi, do_clamp)
 
 
 # The kernels take records but read every field into a local before the parallel loop, and
@@ -248,9 +278,10 @@ def _base_kernel(p, k, out):
             orow[col, 2] = b
 
 
-def rebuild_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
+def rebuild_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow, scratch):
     """Steps 1-7 for image row ``row`` at columns ``c0 + j * cstep`` into ``orow[j]`` (float32 (n, 3)),
-    inside compiled code only (:class:`MapInputs` are its first five arguments).
+    inside compiled code only (:class:`MapInputs` are its first five arguments; ``scratch`` a
+    :class:`RowScratch` of at least ``n`` pixels, :func:`row_scratch`).
 
     ``sampling`` is the :class:`ShepardRows` of an integer map scale or the scale itself (a
     float): the integer case takes its Shepard weights from the tables, any other scale
@@ -261,13 +292,18 @@ def rebuild_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
 
 
 @overload(rebuild_row, inline="always")
-def rebuild_row_impl(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
+def rebuild_row_impl(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow, scratch):
     if isinstance(sampling, types.Float):
         return _any_scale_row
     return _integer_scale_row
 
 
-def _integer_scale_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
+# The integer-scale row runs its steps as four loops over the row, through ``scratch``: the table
+# and texel reads (gathers) keep a loop scalar, and the index arithmetic between them vectorises
+# only in a loop of its own. Each pixel's operations are the same, in the same order, so the
+# values are too. Measured for 12 MP on one core: 12.5 -> 10.7 ns a pixel (4:4:4 base, 3-channel
+# map), 11.4 -> 8.1 (4:2:0, 1 channel).
+def _integer_scale_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow, scratch):
     s = sampling
     y, cb, cr, yc, cbc, crc, ccol, fy, gray = p.y, p.cb, p.cr, p.yc, p.cbc, p.crc, p.ccol, p.fy, p.gray
     r_tab, b_tab, y_tab, guv_tab, gray_tab = k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab
@@ -285,11 +321,17 @@ def _integer_scale_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
     m_lo = mp[s.yl[row]]
     m_hi = mp[s.yu[row]]
     wr = s.weights[s.ty[row], s.oy[row]]
-    for j in range(orow.shape[0]):
+    n = orow.shape[0]
+    br, bg, bb, g0s, g1s, g2s = scratch.lin[0], scratch.lin[1], scratch.lin[2], scratch.lin[3], scratch.lin[4], \
+        scratch.lin[5]
+    i0, i1, i2 = scratch.idx[0], scratch.idx[1], scratch.idx[2]
+    for j in range(n):  # steps 1-3: the base, linear
         col = c0 + j * cstep
         cc = ccol[col]
-        r, g, b = base_pixel(yrow[col, yc], cbrow[cc, cbc], crrow[cc, crc], gray, r_tab, b_tab, y_tab, guv_tab,
-                              gray_tab, srgb_lut, use_mat, mat)
+        br[j], bg[j], bb[j] = base_pixel(yrow[col, yc], cbrow[cc, cbc], crrow[cc, crc], gray, r_tab, b_tab, y_tab,
+                                         guv_tab, gray_tab, srgb_lut, use_mat, mat)
+    for j in range(n):  # step 4: the map at the pixel, after its gamma
+        col = c0 + j * cstep
         xlo = xl[col]
         xhi = xu[col]
         w1 = wr[col, 0]
@@ -303,13 +345,24 @@ def _integer_scale_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
         else:
             g1 = m_lo[xlo, 1] * w1 + m_hi[xlo, 1] * w2 + m_lo[xhi, 1] * w3 + m_hi[xhi, 1] * w4
             g2 = m_lo[xlo, 2] * w1 + m_hi[xlo, 2] * w2 + m_lo[xhi, 2] * w3 + m_hi[xhi, 2] * w4
-        g0, g1, g2 = _apply_gamma(inv_gamma, g0, g1, g2, ch1, ch2)
-        orow[j, 0] = _apply(r, g0, os0, oh0, lut0, ng, lo, hi, do_clamp)
-        orow[j, 1] = _apply(g, g1, os1, oh1, lut1, ng, lo, hi, do_clamp)
-        orow[j, 2] = _apply(b, g2, os2, oh2, lut2, ng, lo, hi, do_clamp)
+        g0s[j], g1s[j], g2s[j] = _apply_gamma(inv_gamma, g0, g1, g2, ch1, ch2)
+    for j in range(n):  # step 5's indices (one map channel: the same value, so the same index, for all three)
+        i0[j] = _gain_index(g0s[j], ng)
+    if one_ch:
+        i1 = i0
+        i2 = i0
+    else:
+        for j in range(n):
+            i1[j] = _gain_index(g1s[j], ng)
+        for j in range(n):
+            i2[j] = _gain_index(g2s[j], ng)
+    for j in range(n):  # steps 5-7
+        orow[j, 0] = _gained(br[j], lut0[i0[j]], os0, oh0, lo, hi, do_clamp)
+        orow[j, 1] = _gained(bg[j], lut1[i1[j]], os1, oh1, lo, hi, do_clamp)
+        orow[j, 2] = _gained(bb[j], lut2[i2[j]], os2, oh2, lo, hi, do_clamp)
 
 
-def _any_scale_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
+def _any_scale_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow, scratch):
     scale = sampling
     y, cb, cr, yc, cbc, crc, ccol, fy, gray = p.y, p.cb, p.cr, p.yc, p.cbc, p.crc, p.ccol, p.fy, p.gray
     r_tab, b_tab, y_tab, guv_tab, gray_tab = k.r_tab, k.b_tab, k.y_tab, k.guv_tab, k.gray_tab
@@ -359,22 +412,31 @@ def _any_scale_row(p, k, mp, sampling, inv_gamma, row, c0, cstep, orow):
 @njit(cache=True, parallel=True, fastmath=False)
 def _integer_scale_kernel(p, k, mp, s, inv_gamma, out):
     """Gain map at an integer scale: Shepard weights from the tables of ``s`` (:class:`ShepardRows`)."""
-    for row in prange(out.shape[0]):
-        rebuild_row(p, k, mp, s, inv_gamma, row, 0, 1, out[row])
+    h = out.shape[0]
+    nch = min(h, _ROW_CHUNKS)
+    for c in prange(nch):
+        scratch = row_scratch(out.shape[1])
+        for row in range(c * h // nch, (c + 1) * h // nch):
+            rebuild_row(p, k, mp, s, inv_gamma, row, 0, 1, out[row], scratch)
 
 
 @njit(cache=True, parallel=True, fastmath=False)
 def _any_scale_kernel(p, k, mp, scale, inv_gamma, out):
     """Gain map at a non-integer scale: Shepard weights from the distances of each pixel."""
+    scratch = row_scratch(0)  # its row function runs in one loop and needs none
     for row in prange(out.shape[0]):
-        rebuild_row(p, k, mp, scale, inv_gamma, row, 0, 1, out[row])
+        rebuild_row(p, k, mp, scale, inv_gamma, row, 0, 1, out[row], scratch)
 
 
 @njit(cache=True, parallel=True, fastmath=False)
 def _sample_kernel(p, k, mp, sampling, inv_gamma, step, out):
     """Every ``step``-th pixel of every ``step``-th row of the rebuilt picture."""
-    for i in prange(out.shape[0]):
-        rebuild_row(p, k, mp, sampling, inv_gamma, i * step, 0, step, out[i])
+    h = out.shape[0]
+    nch = min(h, _ROW_CHUNKS)
+    for c in prange(nch):
+        scratch = row_scratch(out.shape[1])
+        for i in range(c * h // nch, (c + 1) * h // nch):
+            rebuild_row(p, k, mp, sampling, inv_gamma, i * step, 0, step, out[i], scratch)
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
