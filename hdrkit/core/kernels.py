@@ -373,42 +373,48 @@ def _skin_weight(v0, v1, v2, XYZ, wn, skin):
     return wh * min(max((skin[4] - sat) / (skin[4] - skin[3]), 0.0), 1.0)
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _tone64(src, j, P, tone64, D):
-    """Pixel ``j`` of a row clamped at 0, in float64, and its tone gain ``f(m)/m`` (m = max(R, G, B)
-    > 0) from the float64 gain table (beyond it: onto the display peak ``D``)."""
-    n1 = tone64.shape[0] - 1
-    r = max(np.float64(src[j, 0]), 0.0)
-    g = max(np.float64(src[j, 1]), 0.0)
-    b = max(np.float64(src[j, 2]), 0.0)
-    m = max(r, max(g, b))
-    u = math.sqrt(m / P) * n1
-    if u >= n1:
-        return r, g, b, D / m
-    i = int(u)
-    f = u - i
-    return r, g, b, tone64[i] * (1 - f) + tone64[i + 1] * f
-
-
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _pack(src, rc, scale, slow, s0, s1, s2, idx):
+def _pack(src, rc, scale, slow, s0, s1, s2, t, idx):
     """Pack the flagged pixels of a row: tone curve (gain times ``scale``) and matrix ``M`` of the
-    :class:`RenderConstants` ``rc`` in float64 into ``s0``-``s2``, their columns into ``idx``.
-    Returns how many."""
+    :class:`RenderConstants` ``rc`` in float64 into ``s0``-``s2``, their columns into ``idx``
+    (``t``: scratch of the same length). Returns how many.
+
+    Per pixel: clamped at 0 in float64, the gain ``f(m)/m`` (m = max(R, G, B) > 0) read from
+    the float64 gain table at ``sqrt(m / peak)`` (beyond it: onto the display peak ``D``). The
+    steps run in loops of their own over the row: the columns, the pixels read (gathers), the
+    table positions (vectorised), the table reads (gathers), the gain and matrix (vectorised).
+    12 MP export, one pass: 0.211 -> 0.206 s (CPU 0.416 -> 0.406 s), the same values."""
     P, tone64, M, D = rc.peak, rc.tone64, rc.M, rc.D
     n = 0
     for j in range(src.shape[0]):
         if slow[j]:
-            r, g, b, gain = _tone64(src, j, P, tone64, D)  # m > 0: a black pixel is never flagged
-            gain *= scale
-            r *= gain
-            g *= gain
-            b *= gain
             idx[n] = j
-            s0[n] = M[0, 0] * r + M[0, 1] * g + M[0, 2] * b
-            s1[n] = M[1, 0] * r + M[1, 1] * g + M[1, 2] * b
-            s2[n] = M[2, 0] * r + M[2, 1] * g + M[2, 2] * b
             n += 1
+    for k in range(n):
+        j = idx[k]
+        s0[k] = max(np.float64(src[j, 0]), 0.0)
+        s1[k] = max(np.float64(src[j, 1]), 0.0)
+        s2[k] = max(np.float64(src[j, 2]), 0.0)
+    n1 = tone64.shape[0] - 1
+    for k in range(n):  # m > 0: a black pixel is never flagged
+        t[k] = math.sqrt(max(s0[k], max(s1[k], s2[k])) / P) * n1
+    for k in range(n):
+        u = t[k]
+        if u >= n1:
+            t[k] = D / max(s0[k], max(s1[k], s2[k]))
+        else:
+            i = int(u)
+            f = u - i
+            t[k] = tone64[i] * (1 - f) + tone64[i + 1] * f
+    m00, m01, m02, m10, m11, m12, m20, m21, m22 = _m33(M)
+    for k in range(n):
+        gain = t[k] * scale
+        r = s0[k] * gain
+        g = s1[k] * gain
+        b = s2[k] * gain
+        s0[k] = m00 * r + m01 * g + m02 * b
+        s1[k] = m10 * r + m11 * g + m12 * b
+        s2[k] = m20 * r + m21 * g + m22 * b
     return n
 
 
@@ -430,7 +436,7 @@ def _row_slow(src, rc, slow, o, sb, idx):
     Minv, w, XYZ, wn, skin, D, mode = rc.Minv, rc.w, rc.XYZ, rc.wn, rc.skin, rc.D, rc.mode
     knee, skin_knee, neon_knee, neon_roll = rc.knee, rc.skin_knee, rc.neon_knee, rc.neon_roll
     s0, s1, s2, wsk = sb[0], sb[1], sb[2], sb[3]
-    n = _pack(src, rc, 1.0, slow, s0, s1, s2, idx)
+    n = _pack(src, rc, 1.0, slow, s0, s1, s2, sb[4], idx)
     for k in range(n):
         wsk[k] = _skin_weight(s0[k], s1[k], s2[k], XYZ, wn, skin) if mode == 2 else 0.0
     w0, w1, w2 = w[0], w[1], w[2]
@@ -541,7 +547,7 @@ def _row_slow_hue(src, rc, slow, o, sb, idx2):
     v0s, v1s, v2s, q0, q1, q2 = sb[0], sb[1], sb[2], sb[3], sb[4], sb[5]
     ins, dps, dts, hs, cds, css = sb[6], sb[7], sb[8], sb[9], sb[10], sb[11]
     idx, rolled = idx2[0], idx2[1]
-    n = _pack(src, rc, 1.0 / D, slow, v0s, v1s, v2s, idx)
+    n = _pack(src, rc, 1.0 / D, slow, v0s, v1s, v2s, q0, idx)
     if n == 0:
         return
     a00, a01, a02, a10, a11, a12, a20, a21, a22 = _m33(hm[0])
