@@ -158,9 +158,9 @@ def lanczos_resize(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        (height, width, 3) float32, bit for bit what Pillow's ``Image.resize(..., LANCZOS)``
-        gives for each channel as a mode ``F`` image (no clipping: the window's negative lobes
-        can undershoot).
+        A new (height, width, 3) float32 array, bit for bit what Pillow's ``Image.resize(...,
+        LANCZOS)`` gives for each channel as a mode ``F`` image (no clipping: the window's
+        negative lobes can undershoot).
 
     Raises
     ------

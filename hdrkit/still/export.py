@@ -322,7 +322,8 @@ def _lanczos(rgb: np.ndarray, th: int, tw: int) -> np.ndarray:
     (:func:`hdrkit.core.resample.lanczos_resize`, Pillow's resize computed on every core)."""
     from ..core.resample import lanczos_resize
 
-    return np.clip(lanczos_resize(rgb, th, tw), 0, None).astype(np.float32)
+    small = lanczos_resize(rgb, th, tw)  # a new float32 array: clipped in place
+    return np.clip(small, 0, None, out=small)
 
 
 def _xmp(tags: dict, extra: dict | None) -> bytes:
