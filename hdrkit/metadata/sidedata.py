@@ -19,7 +19,8 @@ Three independent views of a file's HDR signalling, each parsed here from bytes:
    ``SmDm`` / ``CoLL`` (VP codec ISO-BMFF binding, full boxes), ``dvcC`` / ``dvvC`` /
    ``dvwC`` (Dolby "ISO base media file format" spec), and ``hvcC`` (ISO/IEC 14496-15,
    for the NAL length size and parameter-set SEIs); for any container, FFmpeg's own
-   stream listing (:func:`ffmpeg_stream_side_data`).
+   stream listing (:func:`ffmpeg_stream_side_data`). :func:`container_cll` takes the
+   content light level from the boxes when the file is MP4 / MOV and from FFmpeg otherwise.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ __all__ = [
     "count_hdr10plus_frames",
     "mp4_sample_entry_boxes",
     "ffmpeg_stream_side_data",
+    "mp4_box_cll",
+    "container_cll",
 ]
 
 log = logging.getLogger("hdrkit.metadata")
@@ -736,3 +739,41 @@ def ffmpeg_stream_side_data(path) -> dict:
     if m:
         out["rotation"] = float(m.group(1))
     return out
+
+
+def mp4_box_cll(boxes: dict[str, bytes]) -> tuple[tuple[int, int], str] | None:
+    """((MaxCLL, MaxFALL), box type) of a video sample entry's boxes
+    (:func:`mp4_sample_entry_boxes`), or None.
+
+    ``clli`` (ISO/IEC 14496-12 ContentLightLevelBox: two big-endian u16) before ``CoLL`` (the
+    VP codec ISO-BMFF binding's full box: version 0, flags, then the same two u16), as
+    FFmpeg's mov demuxer reads them (``mov_read_clli``, ``mov_read_coll``: a ``CoLL`` of
+    another version is ignored).
+    """
+    body = boxes.get("clli")
+    if body is not None and len(body) >= 4:
+        return struct.unpack(">HH", body[:4]), "clli"
+    body = boxes.get("CoLL")
+    if body is not None and len(body) >= 8 and body[0] == 0:
+        return struct.unpack(">HH", body[4:8]), "CoLL"
+    return None
+
+
+def container_cll(path) -> tuple[int, int] | None:
+    """(MaxCLL, MaxFALL) the container declares for the first video stream, or None.
+
+    MP4 / MOV: the sample entry's ``clli`` / ``CoLL`` box (:func:`mp4_box_cll`), read here
+    in well under a millisecond; any other container (Matroska's ``MaxCLL`` / ``MaxFALL``
+    colour elements, ...): FFmpeg's stream side data (:func:`ffmpeg_stream_side_data`, an
+    FFmpeg process of 13-25 ms). The same numbers as FFmpeg's either way; in-band SEIs are
+    not looked at (:meth:`SeiScan.first_cll`).
+    """
+    try:
+        boxes = mp4_sample_entry_boxes(path)
+    except (OSError, MetadataError) as e:
+        log.debug("MP4 box scan of %s failed: %s", path, e)
+        boxes = None
+    if boxes is not None:
+        found = mp4_box_cll(boxes)
+        return None if found is None else found[0]
+    return ffmpeg_stream_side_data(path)["cll"]

@@ -405,9 +405,9 @@ def static_peak_nits(reader: VideoReader, peak_nits: float | None = None) -> flo
     if reader.colour.transfer != "pq":
         return SDR_WHITE_NITS
     try:
-        from ..metadata.sidedata import ffmpeg_stream_side_data
+        from ..metadata.sidedata import container_cll
 
-        cll = ffmpeg_stream_side_data(reader.path).get("cll")
+        cll = container_cll(reader.path)
     except HdrkitError:
         cll = None
     if not (cll and SDR_WHITE_NITS <= cll[0] <= 10000):

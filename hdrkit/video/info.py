@@ -30,7 +30,8 @@ from ..errors import ContainerError, DecodeError, HdrkitError, reason, require_f
 from ..metadata.cll import ContentLightLevel
 from ..metadata.dovi import DoviConfig, detect_dovi, dovi_decision
 from ..metadata.hdr10plus import Hdr10PlusFrame, read_json
-from ..metadata.sidedata import collect_frame_side_data, ffmpeg_stream_side_data, mp4_sample_entry_boxes, scan_hevc_sei
+from ..metadata.sidedata import (collect_frame_side_data, ffmpeg_stream_side_data, mp4_box_cll, mp4_sample_entry_boxes,
+                                 scan_hevc_sei)
 from ..metadata.st2086 import MasteringDisplay, sanitize
 from .timeline import presented_frames
 
@@ -230,12 +231,10 @@ def _container_hdr(path, boxes: dict | None, ff: dict) -> tuple[dict | None, dic
                                   blue=(v[4] / 65536, v[5] / 65536), white=(v[6] / 65536, v[7] / 65536),
                                   max_luminance=v[8] / 256, min_luminance=v[9] / 16384)
             mdcv = _mdcv_entry(md, "mp4 SmDm box")
-        if "clli" in boxes:
-            c = ContentLightLevel.from_sei_payload(boxes["clli"])
-            cll = {**c.to_dict(), "source": "mp4 clli box", "problems": c.problems()}
-        elif "CoLL" in boxes and len(boxes["CoLL"]) >= 8:
-            c = ContentLightLevel.from_sei_payload(boxes["CoLL"][4:8])
-            cll = {**c.to_dict(), "source": "mp4 CoLL box", "problems": c.problems()}
+        found = mp4_box_cll(boxes)
+        if found is not None:
+            c = ContentLightLevel(*found[0])
+            cll = {**c.to_dict(), "source": f"mp4 {found[1]} box", "problems": c.problems()}
         return mdcv, cll
     if ff.get("mdcv"):
         m = ff["mdcv"]

@@ -7,7 +7,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from hdrkit.io.ffmpeg import ffmpeg_exe
+from hdrkit.io.ffmpeg import ffmpeg_exe, run_ffmpeg
+from hdrkit.metadata import sidedata
+from hdrkit.metadata.sidedata import container_cll, ffmpeg_stream_side_data
 from hdrkit.video.decode import VideoReader
 from hdrkit.video.proxy import make_proxy, static_peak_nits
 
@@ -48,6 +50,28 @@ def _card_luma(path) -> np.ndarray:
 def test_static_peak_from_in_band_sei(pump_clip):
     with VideoReader(pump_clip) as r:
         assert static_peak_nits(r) == 4000.0
+
+
+def test_container_cll_is_ffmpegs_reading(clips, phone, pump_clip, tmp_path):
+    """MP4 / MOV boxes read here, other containers through FFmpeg: the same (MaxCLL, MaxFALL) as
+    FFmpeg's stream side data, or None where FFmpeg lists none."""
+    mkv = tmp_path / "pq.mkv"  # Matroska keeps the light level in its colour elements
+    run_ffmpeg(["-y", "-i", clips["pq"], "-c", "copy", mkv])
+    files = [*clips.values(), phone, phone.parent / "sample_edit_list.mp4", pump_clip, mkv]
+    got = {p.name: container_cll(p) for p in files}
+    assert got == {p.name: ffmpeg_stream_side_data(p)["cll"] for p in files}
+    assert got["pq.mp4"] == got["pq.mkv"] == (1000, 400) and got["pump.mp4"] is None  # in-band only
+
+
+def test_static_peak_of_an_mp4_reads_its_box(clips, monkeypatch):
+    """The MP4's clli box gives the static peak without starting an FFmpeg process (13-25 ms of
+    every proxy's start)."""
+    def no_process(*a, **k):
+        raise AssertionError("FFmpeg was started")
+
+    monkeypatch.setattr(sidedata, "run_ffmpeg", no_process)
+    with VideoReader(clips["pq"]) as r:
+        assert static_peak_nits(r) == 1000.0
 
 
 @pytest.mark.parametrize("mode", ["lut", "exact"])
