@@ -661,17 +661,18 @@ def mp4_sample_entry_boxes(path) -> dict[str, bytes] | None:
         handler = None
         stsd = None
 
-        def walk(a, b):
+        def walk(a, b, parent):
             nonlocal handler, stsd
             for t2, s2, e2 in _iter_boxes(moov, a, b):
-                if t2 == b"hdlr" and e2 - s2 >= 12:
+                # the media handler is mdia's; QuickTime puts a data handler ('alis') in minf too
+                if t2 == b"hdlr" and parent == b"mdia" and e2 - s2 >= 12:
                     handler = moov[s2 + 8:s2 + 12]
                 elif t2 == b"stsd":
                     stsd = (s2, e2)
                 elif t2 in _CONTAINERS:
-                    walk(s2, e2)
+                    walk(s2, e2, t2)
 
-        walk(s, e)
+        walk(s, e, b"trak")
         if handler != b"vide" or stsd is None:
             continue
         s2, e2 = stsd

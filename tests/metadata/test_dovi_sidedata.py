@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+from pathlib import Path
 
 import pytest
 
@@ -40,6 +41,20 @@ def test_record_parsed_like_ffmpeg(small_mp4, tmp_path, profile, compat, level, 
     run_ffmpeg(["-y", "-i", p, "-c", "copy", mkv])
     m = detect_dovi(mkv)
     assert (m.profile, m.level, m.compatibility_id, m.source) == (profile, level, compat, "ffmpeg")
+
+
+def test_quicktime_record_read_from_its_box():
+    """An iPhone QuickTime file: each track has a media handler in ``mdia`` and a data handler
+    in ``minf`` (ISO/IEC 14496-12 8.4.3, QuickTime File Format); the video track is found by the
+    first, and its ``dvvC`` record reads as FFmpeg reads it."""
+    p = Path(__file__).resolve().parents[2] / "samples" / "video" / "sample_edit_list.mp4"
+    boxes = sidedata.mp4_sample_entry_boxes(p)
+    assert boxes is not None and boxes["entry"] == b"hvc1" and "dvvC" in boxes
+    ff = ffmpeg_stream_side_data(p)["dovi"]  # FFmpeg's reading is the oracle
+    got = detect_dovi(p)
+    assert got.source == "dvvC"
+    assert (got.profile, got.level, got.compatibility_id, got.rpu_present, got.el_present, got.bl_present) == \
+        (ff["profile"], ff["level"], ff["compatibility_id"], ff["rpu"], ff["el"], ff["bl"])
 
 
 def test_policy():
