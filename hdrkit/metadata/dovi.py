@@ -26,7 +26,7 @@ import logging
 from dataclasses import asdict, dataclass
 
 from ..errors import DecodeError, MetadataError
-from .sidedata import collect_frame_side_data, ffmpeg_stream_side_data, mp4_sample_entry_boxes
+from .sidedata import collect_frame_side_data, ffmpeg_stream_side_data, mp4_boxes_if_readable
 
 __all__ = ["DoviConfig", "DoviDecision", "parse_dovi_record", "detect_dovi", "dovi_decision", "check_dovi",
            "COMPATIBILITY"]
@@ -107,11 +107,7 @@ def detect_dovi(path, *, probe_frames: int = 0) -> DoviConfig | None:
     ``probe_frames`` > 0 and no record, decoded frames carrying DOVI side data (RPUs)
     still identify a Dolby Vision stream (profile unknown, reported as 0).
     """
-    try:
-        boxes = mp4_sample_entry_boxes(path)
-    except (OSError, MetadataError) as e:
-        log.debug("MP4 box scan of %s failed: %s", path, e)
-        boxes = None
+    boxes = mp4_boxes_if_readable(path)
     if boxes:
         for k in ("dvcC", "dvvC", "dvwC"):
             if k in boxes:

@@ -61,6 +61,7 @@ __all__ = [
     "count_hdr10plus_frames",
     "mp4_sample_entry_boxes",
     "ffmpeg_stream_side_data",
+    "mp4_boxes_if_readable",
     "mp4_box_cll",
     "container_cll",
 ]
@@ -742,6 +743,16 @@ def ffmpeg_stream_side_data(path) -> dict:
     return out
 
 
+def mp4_boxes_if_readable(path) -> dict[str, bytes] | None:
+    """:func:`mp4_sample_entry_boxes`, or None where the box scan fails as well as where the file
+    is not ISO-BMFF (a damaged file: its callers then ask FFmpeg, which reads what it can)."""
+    try:
+        return mp4_sample_entry_boxes(path)
+    except (OSError, MetadataError) as e:
+        log.debug("MP4 box scan of %s failed: %s", path, e)
+        return None
+
+
 def mp4_box_cll(boxes: dict[str, bytes]) -> tuple[tuple[int, int], str] | None:
     """((MaxCLL, MaxFALL), box type) of a video sample entry's boxes
     (:func:`mp4_sample_entry_boxes`), or None.
@@ -769,11 +780,7 @@ def container_cll(path) -> tuple[int, int] | None:
     FFmpeg process of 13-25 ms). The same numbers as FFmpeg's either way; in-band SEIs are
     not looked at (:meth:`SeiScan.first_cll`).
     """
-    try:
-        boxes = mp4_sample_entry_boxes(path)
-    except (OSError, MetadataError) as e:
-        log.debug("MP4 box scan of %s failed: %s", path, e)
-        boxes = None
+    boxes = mp4_boxes_if_readable(path)
     if boxes is not None:
         found = mp4_box_cll(boxes)
         return None if found is None else found[0]

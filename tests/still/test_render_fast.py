@@ -19,7 +19,6 @@ from hdrkit.still.gainmap import GainMapMetadata
 from ._uhdr import APPLE, MINNIE, PHOTOSHOP, make, variant
 
 
-
 @pytest.mark.parametrize("src", [MINNIE, PHOTOSHOP, APPLE] + list(make().VARIANTS), ids=str)
 @pytest.mark.parametrize("headroom", [None, 1.0, 2.5])
 def test_fast_equals_reference(src, headroom):
