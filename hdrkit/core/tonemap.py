@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
@@ -448,6 +449,14 @@ def _anchor(curve: ToneCurve, params: Mapping[str, float], dst_peak: float, anch
     or None when the curve leaves reference white at or above the display peak (nothing to anchor)."""
     if anchor_peak <= dst_peak or not curve.mid_grey_anchored:
         return None
+    return _anchor_at(curve, tuple(sorted(params.items())), float(dst_peak), float(anchor_peak))
+
+
+@lru_cache(maxsize=64)
+def _anchor_at(curve: ToneCurve, items: tuple, dst_peak: float, anchor_peak: float):
+    """:func:`_anchor` for ``dict(items)``, kept: a clip's every frame and LUT has the same anchor
+    (three evaluations of the curve per LUT otherwise, a third of a LUT's constants)."""
+    params = dict(items)
     d = 1e-4
     y = curve.apply(np.array([1.0 - d, 1.0, 1.0 + d]), anchor_peak, dst_peak, **params)
     if y[1] >= dst_peak * (1 - 1e-6):
