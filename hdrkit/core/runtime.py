@@ -33,8 +33,8 @@ import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-__all__ = ["NUMBA_EXTRAS", "UNTIL_NUMBA_IMPORTED", "cache_counts", "imports_hidden", "light_cache_loads",
-           "load_cached_kernels"]
+__all__ = ["NUMBA_EXTRAS", "UNTIL_NUMBA_IMPORTED", "cache_counts", "imports_hidden", "kernel_threads",
+           "light_cache_loads", "load_cached_kernels"]
 
 
 #: What numba imports whenever it is installed and no command uses: the SciPy package (a
@@ -225,6 +225,17 @@ def load_cached_kernels(prefix: str = "hdrkit.", *, parallel: bool = False) -> i
                 n += 1
     if not parallel and threading_layer._is_initialized:
         raise RuntimeError("loading the serial kernels started numba's threading layer")
+    return n
+
+
+def kernel_threads(n: int) -> int:
+    """Run the parallel kernels that the calling thread starts on at most ``n`` threads (numba's
+    count is per calling thread; other threads keep theirs). Returns the count now in force:
+    ``n`` clipped to 1 .. numba's thread pool size."""
+    import numba
+
+    n = max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(n)
     return n
 
 

@@ -58,6 +58,7 @@ import numpy as np
 from ..cluster import (TASK_RETRIES, check_visible, chunk_memory_mb, gather_as_completed, memory_requests,
                        path_on_workers, run_task)
 from ..core.pipeline import RenderParams, render_linear
+from ..core.runtime import kernel_threads
 from ..core.transfer import SDR_WHITE_NITS, eotf_inverse_st2084
 from ..errors import EncodeError, OptionError
 from ..io.atomic import atomic_path, check_not_input
@@ -141,18 +142,33 @@ class FrameStamp:
 SHARED_THREAD_BYTES = 16 << 20
 
 
-def _rendered(reader: VideoReader, ren):
+def _rendered(reader: VideoReader, ren, stages: int = 2):
     """(FrameStamp, yuv420p buffer) pairs in order, each queue a few frames deep (fewer for large
-    frames: memory stays flat in clip length). Decoding in one thread, colour work in another;
-    for pictures above :data:`SHARED_THREAD_BYTES` both in one thread: a queue between them kept
-    up to three more decoded pictures alive (queued, waiting to be queued, being rendered), and
-    the decoder's own frame threads keep decoding while a picture is rendered. A 2160p proxy
-    peaks 50-60 MB lower, with the same CPU time (``scripts/bench.py --only memory``)."""
+    frames: memory stays flat in clip length).
+
+    ``stages=2``: decoding in one thread, all colour work in another (the proxy's layout:
+    libx264 in the consumer's thread takes the rest of the cores). ``stages=3``: the
+    measurement, the peak smoothing and the LUT bakes (:meth:`_Renderer.prepare`, their
+    kernels on one core) in a third thread, so that a bake's serial part (the curve's tables,
+    in Python) runs beside the previous frame's render instead of before this frame's. For a
+    consumer that leaves the cores idle (:func:`iter_sdr_frames`) that fills them: 48 frames of
+    1080p PQ, 28 bakes, 5-6 % more frames a second, HLG the same, within 1 % (its CPU time, not
+    idle cores, bounds it). Beside libx264 the third thread only adds switches: a 1080p proxy
+    loses 6 % (``scripts/bench.py``'s clips, alternated runs).
+
+    Pictures above :data:`SHARED_THREAD_BYTES` are decoded and rendered in one thread: a queue
+    kept up to three more decoded pictures alive (queued, waiting to be queued, being
+    rendered), and the decoder's own frame threads keep decoding while a picture is rendered.
+    A 2160p proxy peaks 50-60 MB lower, with the same CPU time (``scripts/bench.py --only
+    memory``)."""
     frame_bytes = reader.height * reader.width * 3  # 10-16 bit 4:2:0: 3 bytes per pixel
     depth = queue_depth(frame_bytes)
     if frame_bytes > SHARED_THREAD_BYTES:
         return prefetch(lambda: apply(reader.frames(), ren), depth)
-    return prefetch_mapped(reader.frames, ren, depth)
+    if stages == 3:
+        return prefetch_mapped(reader.frames, ren.prepare, ren.finish, depth=depth,
+                               setups=(lambda: kernel_threads(1), None))
+    return prefetch_mapped(reader.frames, ren, depth=depth)
 
 
 # --------------------------------------------------------------------- pyav
@@ -252,13 +268,17 @@ class _Renderer:
             fm = FrameMeasure(self.static, fm.avg_pq, fm.active)
         return fm
 
-    def render(self, f, state: CurveState):
-        """(FrameStamp, yuv420p buffer) of frame ``f`` rendered for ``state``; the buffer is a
-        ``VideoFrame`` of :attr:`pool` when one is set and usable."""
+    def lut(self, state: CurveState):
+        """The 3D LUT of ``state`` (None in ``exact`` mode), baked or blended now if need be."""
+        return self.cache.get(state.peak) if self.cache is not None else None
+
+    def render(self, f, state: CurveState, lut=None):
+        """(FrameStamp, yuv420p buffer) of frame ``f`` rendered for ``state``, with ``lut`` (:meth:`lut`'s
+        for ``state``) when given; the buffer is a ``VideoFrame`` of :attr:`pool` when one is set and usable."""
         taken = self.pool.take() if self.pool is not None else None
         buf, planes = taken if taken is not None else yuv420_buffer(self.H, self.W)
         if self.mode == "lut":
-            render_lut_yuv420(f.y, f.u, f.v, self.colour, self.cache.get(state.peak), self.params.dither,
+            render_lut_yuv420(f.y, f.u, f.v, self.colour, self.lut(state) if lut is None else lut, self.params.dither,
                               out=planes, measure=False)
         else:
             lin = self.reader.to_linear(f)[:self.H, :self.W]
@@ -267,10 +287,19 @@ class _Renderer:
         stamp = FrameStamp(f.index, f.pts, f.time, getattr(f.av_frame, "duration", None) or None)
         return stamp, buf
 
-    def __call__(self, f):
+    def prepare(self, f):
+        """(frame, curve state, LUT) of frame ``f``: its measurement, the peak smoothing and any LUT
+        bake, none of which waits for an earlier frame's render (see :func:`_rendered`)."""
         state = self.smoother.update(self.measure(f), f.time)
         self.states.append(state)
-        return self.render(f, state)
+        return f, state, self.lut(state)
+
+    def finish(self, prepared):
+        """:meth:`render` of what :meth:`prepare` returned."""
+        return self.render(*prepared)
+
+    def __call__(self, f):
+        return self.finish(self.prepare(f))
 
 
 def _audio_packets(src, stop: threading.Event, keep_discarded: bool = True):
@@ -619,7 +648,7 @@ def chunk_sdr_frames(reader: VideoReader, chunk: Chunk, pts: list[int], states: 
                               "there")
         return ren.render(f, st)
 
-    return prefetch_mapped(lambda: chunk_frames(reader, chunk), one, queue_depth(reader.height * reader.width * 3))
+    return prefetch_mapped(lambda: chunk_frames(reader, chunk), one, depth=queue_depth(reader.height * reader.width * 3))
 
 
 def render_chunk(src, dst, chunk: Chunk, pts: list[int], states: list[CurveState], *, prime_peak: float | None,
@@ -790,11 +819,12 @@ def iter_sdr_frames(reader: VideoReader, params: RenderParams | None = None, *, 
                     smoothing: tuple[float, float, float] = (SMOOTHING_PERIOD, SCENE_THRESHOLD_LOW,
                                                              SCENE_THRESHOLD_HIGH)):
     """The pyav engine without the encoder: (FrameStamp, (1.5 H, W) uint8 yuv420p buffer, CurveState)
-    per frame, decoding and colour work in two threads (what ``make_proxy`` encodes)."""
+    per frame, the frames ``make_proxy`` encodes. Decoding, the measurement with the LUTs, and
+    the render run in three threads (:func:`_rendered`), pictures above 16 MB in one."""
     if mode not in MODES:
         raise OptionError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
     ren = _Renderer(reader, params or RenderParams(), mode, lut_size, peak_nits, smoothing)
-    for i, (f, buf) in enumerate(_rendered(reader, ren)):
+    for i, (f, buf) in enumerate(_rendered(reader, ren, stages=3)):
         yield f, buf, ren.states[i]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 __all__ = ["apply", "prefetch", "prefetch_mapped", "queue_depth", "usable_cores"]
 
@@ -82,20 +82,32 @@ def prefetch(source: Callable[[], Iterable], depth: int = 4) -> Iterator:
         t.join(timeout=5)
 
 
-def prefetch_mapped(source: Callable[[], Iterable], fn: Callable, depth: int = 4) -> Iterator:
-    """``fn(item)`` for every item of ``source()``: the source iterated in one thread, ``fn`` in a
-    second, each ``depth`` items ahead (e.g. decoding, then colour work, while the consumer
-    encodes). The source's thread is stopped before the second one ends, on a failure too, so
-    no thread goes on reading a file after its owner has seen the error and closed it."""
+def prefetch_mapped(source: Callable[[], Iterable], *fns: Callable, depth: int = 4,
+                    setups: Sequence[Callable[[], None] | None] = ()) -> Iterator:
+    """``fn(item)`` for every item of ``source()``, or with several ``fns`` ``fns[-1](...
+    fns[0](item))``: the source iterated in one thread, each function in a thread of its own,
+    each ``depth`` items ahead (e.g. decoding, then colour work, while the consumer encodes).
+    ``setups[k]``, when given and not None, runs first in the thread of ``fns[k]`` (a
+    per-thread setting, such as how many cores its compiled kernels use). A thread is stopped
+    before the one it feeds ends, on a failure too, so no thread goes on reading a file after
+    its owner has seen the error and closed it."""
+    if not fns:
+        raise TypeError("prefetch_mapped needs at least one function")
 
-    def mapped():
-        inner = prefetch(source, depth)
-        try:
-            yield from apply(inner, fn)
-        finally:
-            inner.close()
+    def stage(src: Callable[[], Iterable], fn: Callable, setup: Callable[[], None] | None) -> Callable[[], Iterator]:
+        def mapped():
+            if setup is not None:
+                setup()
+            inner = prefetch(src, depth)
+            try:
+                yield from apply(inner, fn)
+            finally:
+                inner.close()
+        return mapped
 
-    return prefetch(mapped, depth)
+    for k, fn in enumerate(fns):
+        source = stage(source, fn, setups[k] if k < len(setups) else None)
+    return prefetch(source, depth)
 
 
 def apply(items: Iterable, fn: Callable) -> Iterator:

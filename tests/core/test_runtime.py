@@ -190,3 +190,28 @@ def test_every_cached_kernel_loads_and_links_without_the_compiler():
     assert out.returncode == 0, out.stderr[-2000:]
     n, misses, registries = out.stdout.split()
     assert int(n) > 20 and misses == "0" and registries == "False"
+
+
+def test_kernel_threads_is_per_calling_thread():
+    """A thread that asks for one kernel thread gets it; the other threads keep their count, and
+    a count beyond numba's pool is clipped to the pool."""
+    import threading
+
+    import numba
+
+    from hdrkit.core.runtime import kernel_threads
+
+    pool = numba.config.NUMBA_NUM_THREADS
+    before = numba.get_num_threads()
+    seen = {}
+
+    def worker():
+        seen["set"] = kernel_threads(1)
+        seen["in thread"] = numba.get_num_threads()
+        seen["clipped"] = kernel_threads(pool + 5)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    assert seen == {"set": 1, "in thread": 1, "clipped": pool}
+    assert numba.get_num_threads() == before

@@ -282,3 +282,47 @@ def test_reader_holds_no_picture_the_consumer_has_moved_past(clips):
             refs.append(weakref.ref(f))
         del f
         it.close()
+
+
+def test_prefetch_mapped_chains_functions_each_in_a_thread_of_its_own():
+    """Several functions: each in its own thread, in order, the items in source order; a thread's
+    setup runs in that thread first; a failure in a later stage reaches the consumer, and every
+    thread of the chain stops."""
+    import threading
+
+    from hdrkit.video.threads import prefetch_mapped
+
+    where = {}
+    local = threading.local()
+
+    def first(x):
+        where.setdefault("first", set()).add(threading.get_ident())
+        return x, getattr(local, "tag", None)
+
+    def second(item):
+        where.setdefault("second", set()).add(threading.get_ident())
+        x, tag = item
+        return x * 10, tag, getattr(local, "tag", None)
+
+    def tag_this_thread():
+        local.tag = "set up"
+
+    out = list(prefetch_mapped(lambda: range(7), first, second, depth=2, setups=(tag_this_thread,)))
+    assert out == [(x * 10, "set up", None) for x in range(7)]
+    assert len(where["first"]) == len(where["second"]) == 1
+    assert where["first"] != where["second"] and threading.get_ident() not in where["first"] | where["second"]
+
+    def failing(item):
+        if item[0] == 3:
+            raise ValueError("stage two failed")
+        return item
+
+    with pytest.raises(ValueError, match="stage two"):
+        list(prefetch_mapped(lambda: range(7), first, failing, depth=2))
+    for _ in range(50):  # the stopped threads end within their put timeout
+        if not any(t.name == "hdrkit-prefetch" and t.is_alive() for t in threading.enumerate()):
+            break
+        threading.Event().wait(0.1)
+    assert not any(t.name == "hdrkit-prefetch" and t.is_alive() for t in threading.enumerate())
+    with pytest.raises(TypeError):
+        prefetch_mapped(lambda: range(3))

@@ -354,6 +354,43 @@ def test_iter_sdr_frames_is_the_proxy_without_encoder(clips, tmp_path):
         assert np.abs(buf[:180].astype(int) - y).max() <= 1
 
 
+def test_three_thread_pipeline_renders_the_two_thread_bytes(clips):
+    """iter_sdr_frames measures and bakes LUTs in a thread of its own (one kernel thread) beside
+    the render: the frames and curve states are those of the proxy's two-thread pipeline, on a
+    clip whose peak moves (several bakes)."""
+    import threading
+
+    import numba
+
+    import hdrkit.video.proxy as proxy
+    from hdrkit.video.decode import VideoReader
+
+    def run(stages):
+        with VideoReader(clips["pq"]) as r:
+            ren = proxy._Renderer(r, RenderParams(), "lut", 33, None, (proxy.SMOOTHING_PERIOD,
+                                                                       proxy.SCENE_THRESHOLD_LOW,
+                                                                       proxy.SCENE_THRESHOLD_HIGH))
+            prepare, seen = ren.prepare, []
+
+            def watched(f):
+                seen.append((threading.get_ident(), numba.get_num_threads(),
+                             sum(t.name == "hdrkit-prefetch" for t in threading.enumerate())))
+                return prepare(f)
+
+            ren.prepare = watched
+            frames = [buf.copy() for _, buf in proxy._rendered(r, ren, stages=stages)]
+            return frames, ren.states, ren.cache.bakes, seen
+
+    two, two_states, bakes, seen2 = run(2)
+    three, three_states, bakes3, seen3 = run(3)
+    assert bakes == bakes3 > 2 and len(three) == len(two) > 2
+    assert three_states == two_states
+    assert all(np.array_equal(a, b) for a, b in zip(two, three))
+    assert len({t for t, _, _ in seen3}) == 1 and {n for _, n, _ in seen3} == {1} and max(p for _, _, p in seen3) == 3
+    assert max(p for _, _, p in seen2) == 2  # the two-thread layout calls prepare from its colour thread
+    assert {n for _, n, _ in seen2} == {numba.get_num_threads()}
+
+
 def test_queue_depth_shrinks_with_frame_size_within_bounds():
     from hdrkit.video.decode import queue_depth
 
