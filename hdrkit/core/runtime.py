@@ -100,25 +100,68 @@ def imports_hidden(names: tuple[str, ...] = NUMBA_EXTRAS) -> Iterator[tuple[str,
 @contextmanager
 def light_cache_loads() -> Iterator[None]:
     """Within the block, numba loads a cached kernel after initialising its runtime (NRT) only,
-    not after refreshing its whole CPU target (see the module's text).
+    not after refreshing its whole CPU target (see the module's text), and types an array
+    argument without importing ``numpy.ma`` (:func:`_typeof_without_ma`).
 
-    Nothing is imported here: the change is made when numba's cache module is imported (at
-    once if it is already), and undone at the block's end. If numba's cache no longer loads
-    through ``Cache.load_overload`` calling the target's ``refresh``, nothing changes.
+    Nothing is imported here: each change is made when the numba module it changes is imported
+    (at once if it is already), and undone at the block's end. If numba no longer has what a
+    change replaces, that change is not made.
     """
     undo: list[Callable[[], None]] = []
-    hook = _AfterImport("numba.core.caching", lambda module: undo.append(_load_without_refresh(module)))
-    if "numba.core.caching" in sys.modules:
-        hook.then(sys.modules["numba.core.caching"])
-    else:
-        sys.meta_path.insert(0, hook)
+    hooks = [_AfterImport("numba.core.caching", lambda module: undo.append(_load_without_refresh(module))),
+             _AfterImport("numba.core.typing.typeof", lambda module: undo.append(_typeof_without_ma(module)))]
+    for hook in hooks:
+        if hook.name in sys.modules:
+            hook.then(sys.modules[hook.name])
+        else:
+            sys.meta_path.insert(0, hook)
     try:
         yield
     finally:
-        if hook in sys.meta_path:
-            sys.meta_path.remove(hook)
-        for fn in undo:
+        for hook in hooks:
+            if hook in sys.meta_path:
+                sys.meta_path.remove(hook)
+        for fn in reversed(undo):
             fn()
+
+
+def _typeof_without_ma(typeof) -> Callable[[], None]:
+    """Make numba type an ndarray without importing ``numpy.ma`` while nothing else has; returns the undo.
+
+    numba's ``typeof`` of an ndarray first refuses masked arrays with ``isinstance(val,
+    np.ma.MaskedArray)``, and NumPy 2 imports ``numpy.ma`` on that first access: 25 ms at a
+    command's first kernel call (a quarter of a warm ``hdrkit still``), for a module no command
+    uses. While ``numpy.ma`` is not imported no masked array can exist, so the test is skipped
+    and the type is made as numba makes it (dtype, dimensions, layout, read-only); once it is
+    imported, numba's own function answers.
+    """
+    impl = getattr(typeof, "typeof_impl", None)
+    try:
+        import numpy as np
+        from numba.core import errors, types
+        from numba.np import numpy_support
+
+        original = impl.dispatch(np.ndarray)
+    except (AttributeError, ImportError):  # another numba: leave it as it is
+        return lambda: None
+    if getattr(original, "light", False):  # nested blocks: the outer one's change
+        return lambda: None
+
+    def typeof_ndarray(val, c):
+        if "numpy.ma" in sys.modules:
+            return original(val, c)
+        try:
+            dtype = numpy_support.from_dtype(val.dtype)
+        except errors.NumbaNotImplementedError:
+            raise errors.NumbaValueError(f"Unsupported array dtype: {val.dtype}") from None
+        return types.Array(dtype, val.ndim, numpy_support.map_layout(val), readonly=not val.flags.writeable)
+
+    typeof_ndarray.light = True
+    impl.register(np.ndarray, typeof_ndarray)
+
+    def undo():
+        impl.register(np.ndarray, original)
+    return undo
 
 
 def _load_without_refresh(caching) -> Callable[[], None]:

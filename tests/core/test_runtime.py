@@ -215,3 +215,41 @@ def test_kernel_threads_is_per_calling_thread():
     t.join()
     assert seen == {"set": 1, "in thread": 1, "clipped": pool}
     assert numba.get_num_threads() == before
+
+
+_TYPEOF_CHILD = """
+import sys
+import numpy as np
+from hdrkit.core.runtime import light_cache_loads
+
+base = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+ro = np.zeros((3, 3), np.uint16)
+ro.setflags(write=False)
+arrays = [base, np.asfortranarray(base), base[:, ::2], base[0], ro, np.zeros(5, np.bool_), np.zeros((2, 2), np.complex128)]
+with light_cache_loads():
+    import numba
+    from numba.core.typing.typeof import typeof_impl
+    light = [typeof_impl(a, None) for a in arrays]
+    try:
+        typeof_impl(np.zeros(2, "V8"), None)
+    except numba.core.errors.NumbaValueError as e:
+        bad = type(e).__name__
+    from hdrkit.core.kernels import box_mean
+    box_mean(np.zeros((4, 4, 3), np.float32), 2)  # a kernel's first call types its arrays
+    ma_after_kernel = "numpy.ma" in sys.modules
+    import numpy.ma
+    try:  # once numpy.ma is imported, numba's own test refuses masked arrays again
+        typeof_impl(np.ma.masked_array([1.0, 2.0]), None)
+    except numba.core.errors.NumbaTypeError:
+        masked = "refused"
+own = [typeof_impl(a, None) for a in arrays]  # numba's function, after the block
+print(light == own, bad, ma_after_kernel, masked, getattr(typeof_impl.dispatch(np.ndarray), "light", False))
+"""
+
+
+def test_arrays_are_typed_as_numba_types_them_without_importing_numpy_ma():
+    """In a command, numba types a kernel's array arguments without importing numpy.ma (25 ms at
+    the first kernel call); the types are numba's own, masked arrays are refused once numpy.ma
+    exists, and numba's function is back after the block."""
+    out = subprocess.run([sys.executable, "-c", _TYPEOF_CHILD], check=True, capture_output=True, text=True).stdout
+    assert out.split() == ["True", "NumbaValueError", "False", "refused", "False"]
