@@ -69,6 +69,7 @@ from .damage import Damage
 from .lut3d import LutCache, bake_lut, write_cube
 from .reader import VideoReader
 from .render import even_size, measure_planes, render_lut_yuv420, yuv420_buffer, yuv420_from_display
+from .tags import ColourInfo
 from .threads import apply, prefetch, prefetch_mapped, queue_depth
 
 __all__ = ["ProxyResult", "FrameStamp", "make_proxy", "iter_sdr_frames", "Chunk", "plan_chunks", "measure_chunk",
@@ -909,6 +910,38 @@ def proxy_chunks(src: Path, tmp: Path, reader, params, *, client, chunk_seconds:
     return {"frames_out": frames, "lut_bakes": 0, "states": states, "chunks": len(chunks)}
 
 
+#: Set once this process has started :func:`_load_kernels_early`.
+_KERNELS_STARTED = threading.Event()
+
+
+def _load_kernels_early(params: RenderParams) -> None:
+    """Load the pyav engine's compiled kernels (measurement, LUT bake, LUT render) from numba's
+    cache in a background thread, once per process, by running them on a tiny 10-bit picture.
+
+    A process's first call of each costs its load from the cache, and the first one numba's
+    threading layer: 60-100 ms, which the colour thread otherwise pays before its first frame,
+    after the file is open. Started before the file is opened, the loads overlap the opening
+    (its first frames decode in FFmpeg's threads, without the GIL); the colour thread then
+    finds them loaded (numba's compiler lock makes it wait for one still loading). Clips of
+    other bit depths load their own types as before; a failure here changes nothing (each
+    kernel then loads at its first call)."""
+    if _KERNELS_STARTED.is_set():
+        return
+    _KERNELS_STARTED.set()
+
+    def load():
+        try:
+            colour = ColourInfo("pq", "bt2020", "bt2020", False, 10, (1, 1), "yuv420p10le")
+            y = np.full((4, 8), 512, np.uint16)
+            u = np.full((2, 4), 512, np.uint16)
+            measure_planes(y, u, u, colour)
+            render_lut_yuv420(y, u, u, colour, bake_lut("pq", params, 4.0, 2), params.dither, measure=False)
+        except Exception as e:  # noqa: BLE001 - only a head start: the work loads what it needs itself
+            log.debug("early kernel load failed: %s", e)
+
+    threading.Thread(target=load, name="hdrkit-kernel-load", daemon=True).start()
+
+
 def make_proxy(src, dst, *, engine: str = "pyav", params: RenderParams | None = None, crf: float = 20,
                x264_preset: str = "medium", height: int | None = None, mode: str = "lut", lut_size: int | None = None,
                peak_nits: float | None = None, assume_transfer: str | None = None,
@@ -957,6 +990,8 @@ def make_proxy(src, dst, *, engine: str = "pyav", params: RenderParams | None = 
         raise OptionError(f"--chunk-seconds must be positive, not {chunk_seconds}")
     reader_kwargs = dict(assume_transfer=assume_transfer, assume_primaries=assume_primaries,
                          assume_matrix=assume_matrix, assume_range=assume_range, allow_sdr=allow_sdr, height=height)
+    if engine == "pyav" and mode == "lut" and client is None and cluster is None:
+        _load_kernels_early(params)
     with contextlib.ExitStack() as stack:
         if engine == "pyav":
             from ..cluster import cluster_client

@@ -517,3 +517,25 @@ def test_picture_pool_refuses_padded_planes_and_stops_a_waiting_renderer():
     pool.close()
     t.join(5)
     assert not t.is_alive() and len(errors) == 1
+
+
+_EARLY_LOAD = """
+import sys, threading
+from hdrkit.video.proxy import make_proxy
+from hdrkit.core.kernels import _render_linear
+from hdrkit.core.yuv420 import measure_kernel, render_lut_kernel
+res = make_proxy(sys.argv[1], sys.argv[2], x264_preset="ultrafast")
+early = [t for t in threading.enumerate() if t.name == "hdrkit-kernel-load"]
+print(res.frames_out, len(measure_kernel.overloads), len(render_lut_kernel.overloads), len(_render_linear.overloads),
+      len(early))
+"""
+
+
+def test_kernels_loaded_early_are_the_ones_the_proxy_runs(clips, tmp_path):
+    """make_proxy loads its kernels in a background thread while the clip opens, on a tiny
+    10-bit picture: in a fresh process that must load exactly the specialisations the work then
+    calls (one each; a type that differed would load a second one, and the head start would be
+    wasted), and the thread is done by the end."""
+    out = subprocess.run([sys.executable, "-c", _EARLY_LOAD, str(clips["pq"]), str(tmp_path / "p.mp4")],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert int(out[0]) > 2 and out[1:] == ["1", "1", "1", "0"]
