@@ -649,7 +649,8 @@ def chunk_sdr_frames(reader: VideoReader, chunk: Chunk, pts: list[int], states: 
                               "there")
         return ren.render(f, st)
 
-    return prefetch_mapped(lambda: chunk_frames(reader, chunk), one, depth=queue_depth(reader.height * reader.width * 3))
+    depth = queue_depth(reader.height * reader.width * 3)
+    return prefetch_mapped(lambda: chunk_frames(reader, chunk), one, depth=depth)
 
 
 def render_chunk(src, dst, chunk: Chunk, pts: list[int], states: list[CurveState], *, prime_peak: float | None,

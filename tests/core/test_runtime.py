@@ -225,7 +225,8 @@ from hdrkit.core.runtime import light_cache_loads
 base = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
 ro = np.zeros((3, 3), np.uint16)
 ro.setflags(write=False)
-arrays = [base, np.asfortranarray(base), base[:, ::2], base[0], ro, np.zeros(5, np.bool_), np.zeros((2, 2), np.complex128)]
+arrays = [base, np.asfortranarray(base), base[:, ::2], base[0], ro, np.zeros(5, np.bool_),
+          np.zeros((2, 2), np.complex128)]
 with light_cache_loads():
     import numba
     from numba.core.typing.typeof import typeof_impl
