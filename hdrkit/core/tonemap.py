@@ -449,7 +449,12 @@ def _anchor(curve: ToneCurve, params: Mapping[str, float], dst_peak: float, anch
     or None when the curve leaves reference white at or above the display peak (nothing to anchor)."""
     if anchor_peak <= dst_peak or not curve.mid_grey_anchored:
         return None
-    return _anchor_at(curve, tuple(sorted(params.items())), float(dst_peak), float(anchor_peak))
+    key = (curve, tuple(sorted(params.items())), float(dst_peak), float(anchor_peak))
+    try:
+        hash(key)
+    except TypeError:  # a curve registered with unhashable fields: computed, not kept
+        return _anchor_at.__wrapped__(*key)
+    return _anchor_at(*key)
 
 
 @lru_cache(maxsize=64)

@@ -177,3 +177,22 @@ def test_render_card_does_not_pump():
     np.testing.assert_array_equal(on, off)
     assert abs(int(render_sdr(card, "bt2020", p, 2000 / 203, "bt1886")[0, 0, 1])
                - int(render_sdr(card, "bt2020", p, 1.05, "bt1886")[0, 0, 1])) > 5
+
+
+def test_reference_white_anchor_is_kept_per_curve_and_anchor():
+    """The anchor of a clip is computed once (every LUT of the clip asks for it), gives what the
+    curve gives, and a curve whose fields cannot be hashed still gets its anchor computed."""
+    import dataclasses
+
+    from hdrkit.core import tonemap as tm
+
+    curve, params = tm.get_curve("bt2390"), {"knee_offset": 0.5}
+    tm._anchor_at.cache_clear()
+    first = tm._anchor(curve, params, 1.0, 4.9)
+    again = tm._anchor(curve, dict(params), 1.0, 4.9)
+    assert again == first and tm._anchor_at.cache_info().hits == 1
+    # the anchor is white's output and slope, in PQ, of the curve at the anchor peak
+    y = curve.apply(np.array([1.0]), 4.9, 1.0, **params)
+    assert first[0] == pytest.approx(float(tm._pq_rel(y)[0]), abs=1e-12) and first[1] > 0
+    unhashable = dataclasses.replace(curve, params=[*curve.params])  # a list: no hash
+    assert tm._anchor(unhashable, params, 1.0, 4.9) == first
