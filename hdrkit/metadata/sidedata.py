@@ -27,10 +27,14 @@ from __future__ import annotations
 
 # PyAV, Pillow, matplotlib and the numba kernels are imported in the functions that use them, so
 # "import hdrkit" and "hdrkit --help" start without them.
+import copy
 import ctypes
 import logging
+import os
 import re
 import struct
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -697,13 +701,51 @@ _RE_DOVI = re.compile(
 _RE_ROT = re.compile(r"display ?matrix: rotation of (-?[\d.]+) degrees", re.I)
 
 
+#: FFmpeg's listings of the last few files, by file version (see :func:`ffmpeg_stream_side_data`).
+_LISTINGS: OrderedDict = OrderedDict()
+_LISTINGS_LOCK = threading.Lock()
+_LISTINGS_KEPT = 8
+
+
+def _file_version(path) -> tuple | None:
+    """What identifies one version of a file: its resolved path, inode, size and change times
+    (None when it cannot be read: FFmpeg then reports that itself)."""
+    try:
+        st = os.stat(path)
+        return str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+    except (OSError, ValueError):
+        return None
+
+
 def ffmpeg_stream_side_data(path) -> dict:
     """Stream-level side data of the first video stream as FFmpeg lists it (``ffmpeg -i``).
 
     Works for every container FFmpeg reads. Returns ``{'mdcv': dict|None, 'cll':
     (MaxCLL, MaxFALL)|None, 'dovi': dict|None, 'rotation': float|None, 'text': the
     stream's lines}``. MDCV chromaticities come printed with 4 decimals.
+
+    The listings of the last few file versions are kept (a new copy for each caller): opening
+    a Matroska clip asks for its Dolby Vision record and then for its light level, one FFmpeg
+    process of 13-25 ms instead of two. A file written since (another size, inode or change
+    time) is listed again.
     """
+    key = _file_version(path)
+    with _LISTINGS_LOCK:
+        kept = _LISTINGS.get(key) if key is not None else None
+        if kept is not None:
+            _LISTINGS.move_to_end(key)
+            return copy.deepcopy(kept)
+    out = _list_stream_side_data(path)
+    if key is not None:
+        with _LISTINGS_LOCK:
+            _LISTINGS[key] = copy.deepcopy(out)
+            while len(_LISTINGS) > _LISTINGS_KEPT:
+                _LISTINGS.popitem(last=False)
+    return out
+
+
+def _list_stream_side_data(path) -> dict:
+    """:func:`ffmpeg_stream_side_data` without the kept listings: one ``ffmpeg -i``."""
     proc = run_ffmpeg(["-i", str(path)], check=False, timeout=60)
     text = (proc.stderr or b"").decode("utf-8", "replace")
     # keep the first video stream's block: from its "Stream #x:y...: Video:" line to the next Stream line

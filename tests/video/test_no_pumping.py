@@ -74,6 +74,34 @@ def test_static_peak_of_an_mp4_reads_its_box(clips, monkeypatch):
         assert static_peak_nits(r) == 1000.0
 
 
+def test_a_matroska_clip_is_listed_by_ffmpeg_once_per_version(clips, tmp_path, monkeypatch):
+    """Opening a Matroska clip asks FFmpeg's listing for its Dolby Vision record and the static
+    peak for its light level: one FFmpeg process for both (13-25 ms each), the real FFmpeg's
+    answer. A file replaced since is listed again."""
+    import os
+
+    mkv = tmp_path / "pq.mkv"
+    run_ffmpeg(["-y", "-i", clips["pq"], "-c", "copy", mkv])
+    runs = []
+    real = sidedata.run_ffmpeg
+
+    def counted(args, *a, **k):
+        runs.append(args)
+        return real(args, *a, **k)
+
+    monkeypatch.setattr(sidedata, "run_ffmpeg", counted)
+    with VideoReader(mkv) as r:
+        assert static_peak_nits(r) == 1000.0
+    assert len(runs) == 1
+    listing = ffmpeg_stream_side_data(mkv)
+    listing["cll"] = None  # a caller's change stays its own
+    assert container_cll(mkv) == (1000, 400) and len(runs) == 1
+    other = tmp_path / "other.mkv"  # no light level
+    run_ffmpeg(["-y", "-i", clips["hlg"], "-c", "copy", other])
+    os.replace(other, mkv)
+    assert container_cll(mkv) is None and len(runs) == 2
+
+
 @pytest.mark.parametrize("mode", ["lut", "exact"])
 def test_card_does_not_pump(pump_clip, tmp_path, mode):
     dst = tmp_path / f"p_{mode}.mp4"
