@@ -6,9 +6,9 @@ is seconds of CPU work. An editable install (``pip install -e .``) runs from thi
 tree, so the cache it will read is the tree's own: :func:`build_editable` fills it by
 running the real commands once on the bundled samples, in a subprocess, before handing
 over to setuptools. The cache entries carry what numba checks when it loads them (numba
-version, a hash of the source file's contents, the function's bytecode, the argument types
-and the CPU), so the first command after the install loads them like any later run, and
-computes the same bytes. It also writes the bytecode of the package's modules, which an
+version, a hash of all the core's source files (:mod:`hdrkit.core.jit`), the function's
+bytecode, the argument types and the CPU), so the first command after the install loads
+them like any later run, and computes the same bytes. It also writes the bytecode of the package's modules, which an
 interpreter told not to write bytecode (``PYTHONDONTWRITEBYTECODE``) would otherwise compile
 from source in every process.
 

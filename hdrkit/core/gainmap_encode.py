@@ -65,9 +65,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
 
 from .gainmap import DEFAULT_OFFSET, BasePlanes, apply_gain, gain_function, log2_gain_of, rebuild_reference
+from .jit import njit, prange
 from .primaries import BT709_LUMA_WEIGHTS  # the default weights of mono='luminance' (written maps keep their bytes)
 from .rebuild import base_kernel_inputs, base_pixel, shepard_weights_at
 

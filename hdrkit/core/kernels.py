@@ -44,12 +44,12 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from numba import get_num_threads, njit, prange
 
 from ..errors import OptionError
 from .dither import get_dither
 from .gamut import SKIN_HUE, SKIN_SAT, get_gamut_map
 from .ipt import IPT_EXPONENT, IPT_FROM_LMS, NEUTRAL, chroma_boundary, ipt_matrices
+from .jit import get_num_threads, njit, prange
 from .output import OUTPUT_PRIMARIES, TRANSFER_ENCODERS
 from .primaries import BT709_LUMA_WEIGHTS, luminance_weights, rgb_to_rgb_matrix, rgb_to_xyz_matrix
 from .rebuild import rebuild_row, row_scratch

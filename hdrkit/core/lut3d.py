@@ -17,9 +17,9 @@ References
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from ..errors import OptionError
+from .jit import njit
 
 __all__ = ["grid_signal", "apply_reference", "tetra", "tetra_row"]
 

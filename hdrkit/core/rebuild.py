@@ -28,13 +28,13 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
 from numba.core import types
 from numba.extending import overload
 
 from ..errors import OptionError
 from .gainmap import (LINEAR_MAX, SRGB_LUT_SIZE, BasePlanes, GainMapParams, display_weight, gain_luts, gain_matrix,
                       jpeg_ycc_coefficients, prepare_map, rebuild_reference, shepard_tables, srgb_decode_lut)
+from .jit import njit, prange
 
 __all__ = ["REBUILD_METHODS", "YccPlanes", "RebuildConstants", "ShepardRows", "MapInputs", "base_kernel_inputs",
            "RowScratch", "base_pixel", "shepard_weights_at", "map_inputs", "map_input_kinds", "rebuild_row",

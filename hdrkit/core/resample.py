@@ -31,9 +31,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 
 from ..errors import OptionError
+from .jit import njit, prange
 
 __all__ = ["lanczos_resize", "lanczos_coefficients"]
 

@@ -39,9 +39,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
 
 from ..errors import DecodeError, OptionError
+from .jit import njit, prange
 from .kernels import lerp_rows
 from .primaries import luminance_weights
 from .transfer import (HDR_TRANSFERS, HLG_REFERENCE_PEAK_NITS, SDR_WHITE_NITS, TRANSFERS, hlg_system_gamma,

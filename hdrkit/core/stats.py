@@ -52,9 +52,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from numba import njit
 
 from ..errors import OptionError
+from .jit import njit
 from .primaries import luminance_weights
 from .st2094 import HDR10PLUS_DISTRIBUTION_INDEX, nits_to_hdr10plus_units
 from .transfer import eotf_inverse_st2084

@@ -44,9 +44,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
 
 from .dither import get_dither
+from .jit import njit, prange
 from .lut3d import tetra_row
 from .pipeline import encode_transfer
 from .signal import chroma_row, chroma_row_site, linear_row, signal_row, signal_row_strided, table_lerp

@@ -1,0 +1,91 @@
+"""A cached kernel goes stale when any source file of hdrkit.core changes, not only its own
+(hdrkit.core.jit)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import hdrkit
+
+PACKAGE = Path(hdrkit.__file__).resolve().parent
+
+# linear_row (signal.py) calls lerp_rows (kernels.py): numba compiles both into one machine code
+_CHILD = """
+import numpy as np
+from hdrkit.core.signal import linear_row, signal_consts
+from types import SimpleNamespace
+c = SimpleNamespace(transfer="pq", matrix="bt2020", bit_depth=10, full_range=False, chroma_shift=(1, 1))
+r = np.array([0.5, 0.75], np.float32)
+g, b = r.copy(), r.copy()
+linear_row(r, g, b, 2, signal_consts(c), np.empty(2, np.float32))
+s = linear_row.stats
+print(repr(float(r[0])), sum(s.cache_hits.values()), sum(s.cache_misses.values()))
+"""
+
+_LERP = "u[j] = table[k] * (one - f) + table[k + np.uint32(1)] * f"
+
+
+def _copy_package(dst: Path) -> Path:
+    shutil.copytree(PACKAGE, dst / "hdrkit", ignore=shutil.ignore_patterns("__pycache__"))
+    return dst / "hdrkit"
+
+
+def _run(root: Path) -> tuple[float, int, int]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CACHE")}
+    env["PYTHONPATH"] = str(root)
+    out = subprocess.run([sys.executable, "-c", _CHILD], check=True, capture_output=True, text=True, env=env,
+                         cwd=root).stdout.split()
+    return float(out[0]), int(out[1]), int(out[2])
+
+
+def test_a_kernel_is_compiled_again_when_a_function_it_calls_from_another_module_changes(tmp_path):
+    pkg = _copy_package(tmp_path)
+    first = _run(tmp_path)
+    assert first[2] == 1  # compiled and cached
+    again = _run(tmp_path)
+    assert again[0] == first[0] and again[1:] == (1, 0)  # loaded from the cache
+    kernels = pkg / "core" / "kernels.py"
+    src = kernels.read_text()
+    assert src.count(_LERP) == 1
+    kernels.write_text(src.replace(_LERP, "u[j] = (table[k] * (one - f) + table[k + np.uint32(1)] * f) * 2"))
+    changed = _run(tmp_path)
+    assert changed[1:] == (0, 1)  # signal.py is unchanged, yet its kernel is compiled again
+    assert changed[0] == 2 * first[0]
+    kernels.write_text(src)
+    back = _run(tmp_path)
+    assert back[0] == first[0] and back[2] == 1
+
+
+def test_every_cached_kernel_of_the_core_carries_the_stamp_of_all_its_sources():
+    import importlib
+    import pkgutil
+
+    from numba.core.dispatcher import Dispatcher
+
+    from hdrkit.core import jit
+
+    seen = 0
+    for info in pkgutil.iter_modules([str(PACKAGE / "core")]):
+        mod = importlib.import_module(f"hdrkit.core.{info.name}")
+        for obj in vars(mod).values():
+            if isinstance(obj, Dispatcher) and obj.__module__ == mod.__name__ and obj._cache.__class__.__name__ != \
+                    "NullCache":
+                assert obj._cache._cache_file._source_stamp == jit.core_stamp(), obj
+                seen += 1
+    assert seen > 50
+
+
+def test_the_stamp_follows_the_contents_of_every_core_file_not_their_times(tmp_path):
+    from hdrkit.core import jit
+
+    core = _copy_package(tmp_path) / "core"
+    stamp = jit.sources_stamp(core)
+    assert stamp == jit.core_stamp()  # the same sources, anywhere
+    os.utime(core / "tonemap.py", (1, 1))
+    assert jit.sources_stamp(core) == stamp
+    (core / "tonemap.py").write_text((core / "tonemap.py").read_text() + "\n")
+    assert jit.sources_stamp(core) != stamp
