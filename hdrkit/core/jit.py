@@ -62,11 +62,16 @@ class _CoreStamped:
 
 
 def _install() -> None:
+    """Put a stamping subclass of each of numba's source-file locators (the one for a
+    ``NUMBA_CACHE_DIR``, the source tree's ``__pycache__``, the user's cache folder) before
+    numba's own; a core inside a zip file keeps numba's. (Newer numba releases name the
+    locators without their leading underscore.)"""
     impl = caching.CacheImpl
     if any(issubclass(c, _CoreStamped) for c in impl._locator_classes):
         return
-    ours = [type(f"CoreStamped{c.__name__}", (_CoreStamped, c), {}) for c in impl._locator_classes
-            if issubclass(c, caching._SourceFileBackedLocatorMixin) and c is not caching.ZipCacheLocator]
+    zipped = getattr(caching, "ZipCacheLocator", None) or getattr(caching, "_ZipCacheLocator", None)
+    ours = [type(f"CoreStamped{c.__name__.lstrip('_')}", (_CoreStamped, c), {}) for c in impl._locator_classes
+            if issubclass(c, caching._SourceFileBackedLocatorMixin) and c is not zipped]
     impl._locator_classes = ours + list(impl._locator_classes)
 
 

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import hdrkit
 
 PACKAGE = Path(hdrkit.__file__).resolve().parent
@@ -34,29 +36,35 @@ def _copy_package(dst: Path) -> Path:
     return dst / "hdrkit"
 
 
-def _run(root: Path) -> tuple[float, int, int]:
+def _run(root: Path, cache_dir: Path | None = None) -> tuple[float, int, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CACHE")}
     env["PYTHONPATH"] = str(root)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = str(cache_dir)
     out = subprocess.run([sys.executable, "-c", _CHILD], check=True, capture_output=True, text=True, env=env,
                          cwd=root).stdout.split()
     return float(out[0]), int(out[1]), int(out[2])
 
 
-def test_a_kernel_is_compiled_again_when_a_function_it_calls_from_another_module_changes(tmp_path):
+@pytest.mark.parametrize("cache_dir", [None, "numba-cache"], ids=["beside the sources", "NUMBA_CACHE_DIR"])
+def test_a_kernel_is_compiled_again_when_a_function_it_calls_from_another_module_changes(tmp_path, cache_dir):
     pkg = _copy_package(tmp_path)
-    first = _run(tmp_path)
+    run = lambda: _run(tmp_path, cache_dir and tmp_path / cache_dir)  # noqa: E731
+    first = run()
     assert first[2] == 1  # compiled and cached
-    again = _run(tmp_path)
+    if cache_dir:
+        assert list((tmp_path / cache_dir).rglob("*.nbi")) and not list(pkg.rglob("*.nbi"))
+    again = run()
     assert again[0] == first[0] and again[1:] == (1, 0)  # loaded from the cache
     kernels = pkg / "core" / "kernels.py"
     src = kernels.read_text()
     assert src.count(_LERP) == 1
     kernels.write_text(src.replace(_LERP, "u[j] = (table[k] * (one - f) + table[k + np.uint32(1)] * f) * 2"))
-    changed = _run(tmp_path)
+    changed = run()
     assert changed[1:] == (0, 1)  # signal.py is unchanged, yet its kernel is compiled again
     assert changed[0] == 2 * first[0]
     kernels.write_text(src)
-    back = _run(tmp_path)
+    back = run()
     assert back[0] == first[0] and back[2] == 1
 
 
