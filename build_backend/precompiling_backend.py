@@ -8,9 +8,9 @@ running the real commands once on the bundled samples, in a subprocess, before h
 over to setuptools. The cache entries carry what numba checks when it loads them (numba
 version, a hash of all the core's source files (:mod:`hdrkit.core.jit`), the function's
 bytecode, the argument types and the CPU), so the first command after the install loads
-them like any later run, and computes the same bytes. It also writes the bytecode of the package's modules, which an
-interpreter told not to write bytecode (``PYTHONDONTWRITEBYTECODE``) would otherwise compile
-from source in every process.
+them like any later run, and computes the same bytes. It also writes the bytecode of the
+package's modules, which an interpreter told not to write bytecode
+(``PYTHONDONTWRITEBYTECODE``) would otherwise compile from source in every process.
 
 Precompiling never fails the install: if anything goes wrong (a missing sample, a
 dependency that does not import, a timeout) it says so in one line on the build's output
