@@ -99,3 +99,19 @@ def test_the_stamp_follows_the_contents_of_every_core_file_not_their_times(tmp_p
     assert jit.sources_stamp(core) == stamp
     (core / "tonemap.py").write_text((core / "tonemap.py").read_text() + "\n")
     assert jit.sources_stamp(core) != stamp
+
+
+def test_kernels_of_other_packages_keep_numbas_own_stamp(tmp_path, monkeypatch):
+    from hdrkit.core import jit
+
+    (tmp_path / "elsewhere.py").write_text("from numba import njit\n\n@njit(cache=True)\ndef twice(x):\n"
+                                           "    return 2 * x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import elsewhere
+
+    monkeypatch.delitem(sys.modules, "elsewhere")  # at the end, with the path
+
+    locator = elsewhere.twice._cache._impl.locator
+    assert not isinstance(locator, jit._CoreStamped)
+    assert elsewhere.twice._cache._cache_file._source_stamp != jit.core_stamp()
+    assert elsewhere.twice(21) == 42
