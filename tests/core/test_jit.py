@@ -107,9 +107,8 @@ def test_kernels_of_other_packages_keep_numbas_own_stamp(tmp_path, monkeypatch):
     (tmp_path / "elsewhere.py").write_text("from numba import njit\n\n@njit(cache=True)\ndef twice(x):\n"
                                            "    return 2 * x\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "elsewhere", raising=False)  # gone again at the test's end
     import elsewhere
-
-    monkeypatch.delitem(sys.modules, "elsewhere")  # at the end, with the path
 
     locator = elsewhere.twice._cache._impl.locator
     assert not isinstance(locator, jit._CoreStamped)
