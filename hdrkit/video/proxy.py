@@ -932,7 +932,8 @@ def _load_kernels_early(params: RenderParams) -> None:
 
     def load():
         try:
-            colour = ColourInfo("pq", "bt2020", "bt2020", False, 10, (1, 1), "yuv420p10le")
+            colour = ColourInfo(transfer="pq", primaries="bt2020", matrix="bt2020", full_range=False, bit_depth=10,
+                                chroma_shift=(1, 1), pix_fmt="yuv420p10le")
             y = np.full((4, 8), 512, np.uint16)
             u = np.full((2, 4), 512, np.uint16)
             measure_planes(y, u, u, colour)
